@@ -1,0 +1,3 @@
+from pod_server.cli import main
+
+raise SystemExit(main())

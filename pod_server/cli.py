@@ -1,0 +1,76 @@
+"""The ``pod-server`` command line: ``serve`` (more subcommands share its settings)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from pod_server import settings as settings_mod
+from pod_server.app import create_app
+
+SHUTDOWN_GRACE_SECONDS = 30.0  # in-flight requests (writes) get this long to finish
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    """Flags every subcommand shares; each also reads POD_<NAME> and the config file."""
+    parser.add_argument("--config", help="TOML settings file (env POD_CONFIG)")
+    parser.add_argument("--root", help="storage directory (env POD_ROOT; default ./data)")
+    parser.add_argument("--base-url", dest="base_url", help="public URL (env POD_BASE_URL)")
+    parser.add_argument(
+        "--log-level", dest="log_level", help="debug|info|warning (env POD_LOG_LEVEL)"
+    )
+    parser.add_argument("--max-body-size", dest="max_body_size", type=int, help="bytes")
+    parser.add_argument("--max-rdf-size", dest="max_rdf_size", type=int, help="bytes")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pod-server", description="A Solid pod server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the pod server")
+    _common(serve)
+    serve.add_argument("--host", help="address to bind (env POD_HOST; default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (env POD_PORT; default 3000)")
+    return parser
+
+
+def _flags(ns: argparse.Namespace) -> dict[str, Any]:
+    return {k: v for k, v in vars(ns).items() if k != "command"}
+
+
+def serve(settings: settings_mod.Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    app = create_app(settings)
+    print(f"Pod server on {settings.public_base} (storage {settings.root})", flush=True)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        print=None,
+        access_log=None
+        if settings.log_level.lower() != "debug"
+        else logging.getLogger("aiohttp.access"),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_mod.load(_flags(args))
+    except settings_mod.SettingsError as exc:
+        print(f"pod-server: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The middleware stack: CORS preflight, then the one place errors become responses.
+
+CORS headers themselves are added in ``on_response_prepare`` rather than a middleware,
+so that streamed responses (prepared inside handlers) and error responses carry them
+too; without them, browsers hide the status and message from the app.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from pod_server.errors import MethodNotAllowed, NotModified, PodError
+from pod_server.http.headers import EXPOSED_HEADERS
+
+log = logging.getLogger("pod_server")
+
+PREFLIGHT_METHODS = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
+
+
+def _cors_headers(request: web.Request) -> dict[str, str]:
+    origin = request.headers.get("Origin")
+    if not origin:
+        return {
+            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+        }
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+    }
+
+
+def _add_vary(response: web.StreamResponse, value: str) -> None:
+    present = [v.strip() for v in response.headers.get("Vary", "").split(",") if v.strip()]
+    if value not in present:
+        response.headers["Vary"] = ", ".join([*present, value])
+
+
+@web.middleware
+async def preflight(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer CORS preflight requests before any resource logic (Solid Protocol §8.1)."""
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return await handler(request)
+    response = web.Response(status=204)
+    response.headers["Access-Control-Allow-Methods"] = PREFLIGHT_METHODS
+    requested = request.headers.get("Access-Control-Request-Headers")
+    if requested:
+        response.headers["Access-Control-Allow-Headers"] = requested
+    response.headers["Access-Control-Max-Age"] = "1728000"
+    return response
+
+
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare hook: every response, streamed or not, error or not, gets CORS."""
+    response.headers.update(_cors_headers(request))
+    _add_vary(response, "Origin")
+
+
+def error_response(exc: PodError) -> web.Response:
+    response = web.Response(status=exc.status, text=exc.message + "\n", headers=exc.headers)
+    if isinstance(exc, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(exc.allowed)
+    return response
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The one place a PodError (or anything unexpected) turns into an HTTP response."""
+    try:
+        return await handler(request)
+    except PodError as exc:
+        return error_response(exc)
+    except NotModified as exc:
+        headers = {"ETag": exc.etag} if exc.etag else {}
+        if exc.last_modified:
+            headers["Last-Modified"] = exc.last_modified
+        return web.Response(status=304, headers=headers)
+    except web.HTTPException:
+        raise
+    except Exception:  # the single catch-all: log it, never leak a traceback to clients
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return web.Response(status=500, text="Internal server error\n")

@@ -1,0 +1,306 @@
+"""N3 Patch (Solid Protocol 0.11, "Modifying Resources Using N3 Patches"), as pure functions.
+
+A patch is an N3 document holding one ``solid:InsertDeletePatch`` resource with up to one
+``solid:where``, ``solid:deletes`` and ``solid:inserts`` formula each::
+
+    _:rename a solid:InsertDeletePatch;
+      solid:where   { ?person ex:familyName "Garcia". };
+      solid:inserts { ?person ex:givenName "Alex". };
+      solid:deletes { ?person ex:givenName "Claudia". }.
+
+Applying it is strict, as the spec demands: the ``where`` formula must match the document in
+exactly one way, and every triple to delete must be present; otherwise 409 and nothing changes.
+
+Status codes: N3 that does not parse is 400; a parsed document that breaks the spec's
+structural constraints is 422 ("Servers MUST respond with a 422 status code [RFC4918] if a
+patch document does not satisfy all of the above constraints"); a condition that fails
+against the current document is 409.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef, Variable
+from rdflib.graph import QuotedGraph
+from rdflib.plugins.parsers.notation3 import BadSyntax, RDFSink, SinkParser
+from rdflib.term import Node
+
+from pod_server.errors import BadRequest, Conflict, UnprocessableEntity
+
+SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
+
+Pattern = tuple[Node, Node, Node]
+Binding = dict[Node, Node]  # Variable or where-clause BNode -> value
+_Kinds = type | tuple[type, ...]
+
+# Candidate triples the where-matcher may examine before giving up. A well-formed where
+# clause needs a handful; this bound only stops a crafted cross product from pinning a CPU.
+MAX_MATCH_STEPS = 200_000
+
+_CLAUSES = (SOLID.where, SOLID.inserts, SOLID.deletes)
+# RFC 3987 excludes these from IRIs; rdflib only logs a warning and stores the bad IRI, which
+# would later make the document unserializable.
+_BAD_IRI_CHARS = re.compile(r'[\x00-\x20<>"{}|\\^`]')
+
+
+@dataclass(frozen=True)
+class N3Patch:
+    """A validated N3 Patch. Patterns may hold ``?variables``; conditions also blank nodes."""
+
+    conditions: tuple[Pattern, ...]
+    insertions: tuple[Pattern, ...]
+    deletions: tuple[Pattern, ...]
+
+    @property
+    def deletes(self) -> bool:
+        # "When ?deletions is non-empty, servers MUST treat the request as a Read and Write."
+        return bool(self.deletions)
+
+    @property
+    def has_where(self) -> bool:
+        # "When ?conditions is non-empty, servers MUST treat the request as a Read operation."
+        return bool(self.conditions)
+
+    def apply(self, graph: Graph) -> None:
+        """Apply in place (the caller passes a copy): match, check deletions, delete, insert."""
+        mapping = _single_mapping(graph, self.conditions)
+        deletions = [_substitute(pattern, mapping) for pattern in self.deletions]
+        missing = [triple for triple in deletions if triple not in graph]
+        if missing:
+            # "If the set of triples resulting from ?deletions is non-empty and the dataset
+            # does not contain all of these triples, the server MUST respond with a 409."
+            raise Conflict(
+                f"N3 Patch: triple to delete is not in the document: {_show(missing[0])}"
+            )
+        insertions = [_substitute(pattern, mapping) for pattern in self.insertions]
+        for triple in insertions:
+            _check_insertable(triple)
+        for triple in deletions:
+            graph.remove(triple)
+        for triple in insertions:
+            graph.add(triple)
+
+
+def parse_n3_patch(text: str, base: str) -> N3Patch:
+    """Parse and validate an N3 Patch; relative IRIs resolve against ``base``."""
+    root = _parse_n3(text, base)
+    subject = _patch_resource(root)
+    where = _clause(root, subject, SOLID.where)
+    inserts = _clause(root, subject, SOLID.inserts)
+    deletes = _clause(root, subject, SOLID.deletes)
+    for name, patterns in (("inserts", inserts), ("deletes", deletes)):
+        _reject_blank_nodes(name, patterns)
+        _reject_unbound_variables(name, patterns, _variables(where))
+    return N3Patch(conditions=where, insertions=inserts, deletions=deletes)
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def _parse_n3(text: str, base: str) -> Graph:
+    """Parse N3 into a graph whose formulae are ``QuotedGraph`` terms.
+
+    rdflib's ``Graph.parse(format="n3")`` sets the deprecated ``Dataset.default_context``
+    (a DeprecationWarning on every call in rdflib 7.x), so drive its public ``SinkParser``
+    directly: top-level triples land in ``root``, each ``{ ... }`` becomes a QuotedGraph.
+    """
+    root = Graph()  # the default Memory store is formula-aware, as the N3 sink needs
+    parser = SinkParser(RDFSink(root), baseURI=base, turtle=False)
+    try:
+        parser.loadBuf(text)
+    except BadSyntax as exc:
+        # str(exc) embeds bytes reprs (b'...'); build a clean message from its parts.
+        reason = getattr(exc, "_why", "") or "syntax error"
+        raise BadRequest(f"Invalid N3 at line {exc.lines + 1}: {reason}") from None
+    except RecursionError:  # the parser recurses per nesting level of [ ], ( ) and { }
+        raise BadRequest("Invalid N3: nested too deeply") from None
+    except (IndexError, ValueError, AssertionError) as exc:
+        # rdflib's N3 parser reports some malformed input with these instead of BadSyntax:
+        # IndexError at a missing final ".", ValueError for a bad language tag,
+        # AssertionError for an unterminated long string.
+        reason = "unexpected end of document" if isinstance(exc, IndexError) else str(exc)
+        raise BadRequest(f"Invalid N3 near line {parser.lines + 1}: {reason}") from None
+    return root
+
+
+def _patch_resource(root: Graph) -> URIRef | BNode:
+    """The one patch resource ("The patch document MUST contain exactly one patch resource")."""
+    typed = set(root.subjects(RDF.type, SOLID.InsertDeletePatch))
+    patch_like = typed | set(root.subjects(RDF.type, SOLID.Patch))
+    patch_like |= {s for s, p, _ in root if p in _CLAUSES}
+    if not typed:
+        # "A patch resource MUST contain a triple ?patch rdf:type solid:InsertDeletePatch."
+        detail = "found none" if not patch_like else "other patch types are not supported"
+        raise UnprocessableEntity(
+            f"N3 Patch must contain a resource of type solid:InsertDeletePatch ({detail})"
+        )
+    if len(patch_like) > 1:
+        names = ", ".join(sorted(term.n3() for term in patch_like))
+        raise UnprocessableEntity(
+            f"N3 Patch must contain exactly one patch resource; found {len(patch_like)}: {names}"
+        )
+    (subject,) = typed
+    if not isinstance(subject, URIRef | BNode):
+        # "A patch resource MUST be identified by a URI or blank node."
+        raise UnprocessableEntity("N3 Patch resource must be identified by an IRI or blank node")
+    return subject
+
+
+def _clause(root: Graph, subject: Node, predicate: URIRef) -> tuple[Pattern, ...]:
+    """The triples of one clause formula; an absent clause is the empty formula."""
+    name = predicate.removeprefix(str(SOLID))
+    values = list(root.objects(subject, predicate))
+    if len(values) > 1:
+        # "A patch resource MUST contain at most one triple of the form ?patch solid:<name> …"
+        raise UnprocessableEntity(f"N3 Patch has {len(values)} solid:{name} clauses; at most 1")
+    if not values:
+        return ()
+    formula = values[0]
+    if not isinstance(formula, QuotedGraph):
+        raise UnprocessableEntity(f"N3 Patch solid:{name} must be a formula {{ ... }}")
+    patterns = tuple(formula.triples((None, None, None)))
+    for pattern in patterns:
+        _check_pattern(name, pattern)
+    return patterns
+
+
+def _check_pattern(clause: str, pattern: Pattern) -> None:
+    """Formulae MUST be "non-nested cited formulae consisting only of triples and/or triple
+    patterns"; anything rdflib's permissive N3 parser lets through beyond that is refused."""
+    subject, predicate, _ = pattern
+    if any(isinstance(term, QuotedGraph) for term in pattern):
+        raise UnprocessableEntity(f"N3 Patch solid:{clause} must not contain nested formulae")
+    if isinstance(subject, Literal):
+        raise UnprocessableEntity(
+            f"N3 Patch solid:{clause} has a literal as subject: {_show(pattern)}"
+        )
+    if not isinstance(predicate, URIRef | Variable):
+        raise UnprocessableEntity(
+            f"N3 Patch solid:{clause} predicate must be an IRI or variable: {_show(pattern)}"
+        )
+    for term in pattern:
+        if isinstance(term, URIRef) and _BAD_IRI_CHARS.search(term):
+            raise BadRequest(f"Invalid IRI in N3 Patch: {term!r}")
+
+
+def _reject_blank_nodes(clause: str, patterns: Iterable[Pattern]) -> None:
+    # "The ?insertions and ?deletions formulae MUST NOT contain blank nodes." (Blank nodes
+    # in ?conditions are allowed; they match existentially, see _single_mapping.)
+    for pattern in patterns:
+        if any(isinstance(term, BNode) for term in pattern):
+            raise UnprocessableEntity(
+                f"N3 Patch solid:{clause} must not contain blank nodes ([], _:x or lists): "
+                f"{_show(pattern)}"
+            )
+
+
+def _reject_unbound_variables(
+    clause: str, patterns: Iterable[Pattern], bound: set[Variable]
+) -> None:
+    # "The ?insertions and ?deletions formulae MUST NOT contain variables that do not
+    # occur in the ?conditions formula."
+    unbound = _variables(patterns) - bound
+    if unbound:
+        names = ", ".join(sorted(variable.n3() for variable in unbound))
+        raise UnprocessableEntity(
+            f"N3 Patch solid:{clause} uses variables not occurring in solid:where: {names}"
+        )
+
+
+def _variables(patterns: Iterable[Pattern]) -> set[Variable]:
+    return {term for pattern in patterns for term in pattern if isinstance(term, Variable)}
+
+
+# --- matching ------------------------------------------------------------------------------
+
+
+def _single_mapping(graph: Graph, where: tuple[Pattern, ...]) -> dict[Variable, Node]:
+    """The one variable mapping under which every where-triple is in ``graph``.
+
+    "If no such mapping exists, or if multiple mappings exist, the server MUST respond with a
+    409 status code." Mappings are over ``?variables`` only: blank nodes in the where formula
+    are existential, so two matches differing only in a blank node are the same mapping.
+    An empty where clause has exactly one (empty) mapping.
+    """
+    found: list[dict[Variable, Node]] = []
+    budget = [MAX_MATCH_STEPS]
+    for solution in _solve(graph, list(where), {}, budget):
+        mapping = {k: v for k, v in solution.items() if isinstance(k, Variable)}
+        if mapping not in found:
+            found.append(mapping)
+            if len(found) > 1:
+                raise Conflict("N3 Patch: solid:where matches the document in more than one way")
+    if not found:
+        raise Conflict("N3 Patch: solid:where does not match the document")
+    return found[0]
+
+
+def _solve(
+    graph: Graph, patterns: list[Pattern], binding: Binding, budget: list[int]
+) -> Iterator[Binding]:
+    if not patterns:
+        yield binding
+        return
+    if not any(_is_free(term, binding, Variable) for pattern in patterns for term in pattern):
+        # Only blank nodes are left unbound: one witness decides, more would repeat the mapping.
+        witness = next(_extend(graph, patterns, binding, budget), None)
+        if witness is not None:
+            yield witness
+        return
+    yield from _extend(graph, patterns, binding, budget)
+
+
+def _extend(
+    graph: Graph, patterns: list[Pattern], binding: Binding, budget: list[int]
+) -> Iterator[Binding]:
+    """Match the most constrained pattern next, then recurse on the rest."""
+    index = min(range(len(patterns)), key=lambda i: _free_count(patterns[i], binding))
+    pattern, rest = patterns[index], patterns[:index] + patterns[index + 1 :]
+    query = tuple(None if _is_free(t, binding) else binding.get(t, t) for t in pattern)
+    for triple in graph.triples(query):  # type: ignore[arg-type]
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise UnprocessableEntity("N3 Patch: solid:where is too expensive to evaluate")
+        extended = _unify(pattern, triple, binding)
+        if extended is not None:
+            yield from _solve(graph, rest, extended, budget)
+
+
+def _unify(pattern: Pattern, triple: Pattern, binding: Binding) -> Binding | None:
+    """Bind the pattern's variables to the triple; None if a repeated variable disagrees."""
+    extended = dict(binding)
+    for term, value in zip(pattern, triple, strict=True):
+        if isinstance(term, Variable | BNode) and extended.setdefault(term, value) != value:
+            return None
+    return extended
+
+
+def _is_free(term: Node, binding: Binding, kinds: _Kinds = (Variable, BNode)) -> bool:
+    """Is ``term`` a not-yet-bound variable (or blank node, by default)?"""
+    return isinstance(term, kinds) and term not in binding
+
+
+def _free_count(pattern: Pattern, binding: Binding) -> int:
+    return sum(_is_free(term, binding) for term in pattern)
+
+
+# --- applying ------------------------------------------------------------------------------
+
+
+def _substitute(pattern: Pattern, mapping: dict[Variable, Node]) -> Pattern:
+    s, p, o = (mapping.get(t, t) if isinstance(t, Variable) else t for t in pattern)
+    return (s, p, o)
+
+
+def _check_insertable(triple: Pattern) -> None:
+    # A variable bound to a literal can land in subject position; the result is not RDF.
+    subject, predicate, _ = triple
+    if isinstance(subject, Literal) or not isinstance(predicate, URIRef):
+        raise Conflict(f"N3 Patch: the where binding yields an invalid triple: {_show(triple)}")
+
+
+def _show(triple: Pattern) -> str:
+    return " ".join(term.n3() for term in triple) + " ."

@@ -1,0 +1,468 @@
+"""The resource store: Solid Protocol semantics on top of a dumb storage backend.
+
+Every write is planned as preconditions plus mutations and handed to the backend as one
+atomic step; if a concurrent writer (in this or another process) changed what the plan
+relied on, the backend raises StaleState and the plan is made again. A per-path lock
+keeps writers of one resource in this process from retrying against each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from rdflib import Graph, URIRef
+
+from pod_server.errors import (
+    BadRequest,
+    Conflict,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotFound,
+    PayloadTooLarge,
+    StaleState,
+    UnsupportedMediaType,
+)
+from pod_server.ldp import conditions, conneg, containers, paths, rdf
+from pod_server.ldp.conditions import Conditions
+from pod_server.ldp.locks import KeyedLock
+from pod_server.ldp.patch import apply_patch, parse_patch
+from pod_server.ldp.vocabulary import LDP_CONTAINS
+from pod_server.storage.base import (
+    ABSENT,
+    PRESENT,
+    Backend,
+    Expect,
+    Meta,
+    Mutation,
+    Put,
+    Staged,
+    Stored,
+    Touch,
+)
+from pod_server.storage.base import Delete as DeleteOp
+
+TURTLE = "text/turtle"
+WELL_KNOWN = "/.well-known/"
+MAX_ATTEMPTS = 20
+PARSE_IN_THREAD_ABOVE = 256 * 1024  # bodies this large are parsed off the event loop
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A request body as it arrives: media type, declared length, and its chunks."""
+
+    content_type: str  # essence, lower-case; "" when the header was missing
+    chunks: AsyncIterator[bytes]
+    length: int | None = None
+    header: str = ""  # the Content-Type as sent, parameters included, kept for files
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_body_size: int
+    max_rdf_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    """What a GET or HEAD sends: either ``data`` in memory or a stored body to stream."""
+
+    meta: Meta
+    content_type: str
+    etag: str  # quoted
+    data: bytes | None = None
+    stored: Stored | None = None
+
+    @property
+    def length(self) -> int:
+        return len(self.data) if self.data is not None else self.meta.size
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    meta: Meta
+    created: bool
+
+
+def representation_tag(meta: Meta, media_type: str) -> str:
+    """Entity tag of ``meta`` served as ``media_type`` (see ``ldp.conditions``)."""
+    if media_type == _stored_type(meta):
+        return f'"{meta.etag}"'
+    short = "".join(c for c in media_type.split("/")[-1] if c.isalnum())
+    return f'"{meta.etag}-{short}"'
+
+
+def negotiate(accept: str | None, offered: Sequence[str]) -> str:
+    """The best of ``offered`` for ``accept``, or 406 naming what could be served."""
+    chosen = conneg.choose(accept, offered)
+    if chosen is None:
+        raise NotAcceptable(f"None of the acceptable types is available; try {', '.join(offered)}")
+    return chosen
+
+
+def _stored_type(meta: Meta) -> str:
+    return meta.content_type.split(";", 1)[0].strip().lower()
+
+
+async def read_limited(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """Read a whole body, refusing (without reading on) once it passes ``limit``."""
+    buf = bytearray()
+    async for chunk in chunks:
+        buf += chunk
+        if len(buf) > limit:
+            raise PayloadTooLarge(f"Body larger than the {limit}-byte limit for this resource")
+    return bytes(buf)
+
+
+def sanitize_slug(slug: str | None) -> str | None:
+    """A safe member name from a ``Slug`` header, or None to let the server choose."""
+    if not slug:
+        return None
+    name = unquote(slug, errors="strict") if "%" in slug else slug
+    name = "".join("-" if c in "/\\" or ord(c) < 32 or c == "\x7f" else c for c in name)
+    name = name.strip().strip(".")[:120]
+    if not name or paths.is_auxiliary("/" + name) or name.startswith(".well-known"):
+        return None
+    return name
+
+
+class ResourceStore:
+    """Solid resources over a backend; every public method is one protocol operation."""
+
+    def __init__(self, backend: Backend, base_url: str, limits: Limits) -> None:
+        self.backend = backend
+        self.base_url = base_url.rstrip("/") + "/"
+        self.base_path = urlsplit(self.base_url).path or "/"
+        self.limits = limits
+        self._locks = KeyedLock()
+
+    # -- identifiers -------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return self.base_url + path[1:]
+
+    def is_storage_root(self, path: str) -> bool:
+        return path == "/"
+
+    async def ensure_root(self) -> None:
+        """Create the storage root container on first start."""
+        if await self.backend.meta("/") is None:
+            with contextlib.suppress(StaleState):  # another process created it first
+                await self._apply([Expect("/", ABSENT)], [Put("/", TURTLE)])
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def meta(self, path: str) -> Meta | None:
+        return await self.backend.meta(path)
+
+    async def get(
+        self, path: str, accept: str | None, cond: Conditions, method: str = "GET"
+    ) -> Representation:
+        meta = await self.backend.meta(path)
+        if meta is None:
+            raise NotFound(f"No resource at {path}")
+        if meta.is_container:
+            return await self._get_container(meta, accept, cond, method)
+        stored_type = _stored_type(meta)
+        if not rdf.is_rdf(stored_type):
+            negotiate(accept, (stored_type,))
+            tag = representation_tag(meta, stored_type)
+            conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+            return Representation(meta, meta.content_type, tag, stored=await self._read(path))
+        media = negotiate(accept, rdf.RDF_TYPES)
+        tag = representation_tag(meta, media)
+        conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+        data, meta = await self._read_body(path)
+        if media != stored_type:
+            graph = await self._parse(data, stored_type, self.url(path))
+            data = rdf.serialize(graph, media, self.url(path))
+        return Representation(meta, media, tag, data=data)
+
+    async def _read_body(self, path: str) -> tuple[bytes, Meta]:
+        """A whole stored body and the metadata of exactly that version."""
+        stored = await self._read(path)
+        try:
+            return await stored.read_all(), stored.meta
+        finally:
+            stored.close()
+
+    async def _read(self, path: str) -> Stored:
+        try:
+            return await self.backend.read(path)
+        except NotFound:
+            raise NotFound(f"No resource at {path}") from None
+
+    async def _get_container(
+        self, meta: Meta, accept: str | None, cond: Conditions, method: str
+    ) -> Representation:
+        media = negotiate(accept, rdf.RDF_TYPES)
+        tag = representation_tag(meta, media)
+        conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+        own, meta = await self._read_body(meta.path)
+        members = containers.visible_members(await self.backend.children(meta.path))
+        turtle = containers.render(meta, members, own, self.is_storage_root(meta.path))
+        if media == TURTLE:
+            return Representation(meta, media, tag, data=turtle)
+        graph = await self._parse(turtle, TURTLE, self.url(meta.path))
+        return Representation(
+            meta, media, tag, data=rdf.serialize(graph, media, self.url(meta.path))
+        )
+
+    async def _parse(self, data: bytes, media_type: str, base: str) -> Graph:
+        if len(data) > PARSE_IN_THREAD_ABOVE:
+            return await asyncio.to_thread(rdf.parse, data, media_type, base)
+        return rdf.parse(data, media_type, base)
+
+    async def _graph_of(self, path: str) -> tuple[Meta | None, Graph]:
+        """The stored graph of an RDF resource (a container's own triples), or empty."""
+        meta = await self.backend.meta(path)
+        if meta is None:
+            return None, Graph()
+        if not rdf.is_rdf(_stored_type(meta)):
+            raise UnsupportedMediaType("PATCH applies to RDF resources only; this one is not RDF")
+        data, meta = await self._read_body(path)
+        return meta, await self._parse(data, _stored_type(meta), self.url(path))
+
+    # -- writing -----------------------------------------------------------------------
+
+    async def put(
+        self, path: str, body: Body, cond: Conditions, link_types: Sequence[str] = ()
+    ) -> WriteResult:
+        self._check_writable(path)
+        _check_link_types(path, link_types)
+        staged, content_type = await self._stage(path, body)
+        async with self._locks(path):
+            return await self._commit(path, staged, content_type, cond, replace=True)
+
+    async def post(
+        self, container: str, body: Body, slug: str | None, link_types: Sequence[str] = ()
+    ) -> WriteResult:
+        self._check_writable(container)
+        target = await self.backend.meta(container)
+        if target is None:
+            raise NotFound(f"No container at {container}")
+        if not target.is_container:
+            raise MethodNotAllowed("POST is only allowed on containers", allowed=_DOC_METHODS)
+        suffix = "/" if any(t in _CONTAINER_LINK_TYPES for t in link_types) else ""
+        name = sanitize_slug(slug)
+        for _ in range(MAX_ATTEMPTS):
+            path = container + (paths.encode_segment(name) if name else _fresh_name()) + suffix
+            async with self._locks(path):
+                if await self._taken(path):
+                    name = None  # the Slug clashes: fall back to a server-chosen name
+                    continue
+                # The body is consumed from here on; a clash with another process now is a 409.
+                staged, content_type = await self._stage(path, body)
+                return await self._commit(
+                    path, staged, content_type, conditions.NONE, replace=False
+                )
+        raise Conflict("Could not find a free name in the container; try again")
+
+    async def patch(self, path: str, body: Body, cond: Conditions) -> WriteResult:
+        self._check_writable(path)
+        if not body.content_type:
+            raise BadRequest("PATCH needs a Content-Type header")
+        raw = await read_limited(body.chunks, self.limits.max_rdf_size)
+        patch = parse_patch(raw, body.content_type, self.url(path))
+        async with self._locks(path):
+            for _ in range(MAX_ATTEMPTS):
+                meta, graph = await self._graph_of(path)
+                state = meta.etag if meta else None
+                conditions.evaluate(cond, "PATCH", state, None, meta.modified if meta else None)
+                updated = apply_patch(graph, patch)
+                if paths.is_container(path):
+                    _check_containment_unchanged(graph, updated)
+                data = self._turtle(path, updated)
+                try:
+                    return await self._apply_write(path, Staged.of(data), TURTLE, meta)
+                except StaleState:
+                    continue
+        raise Conflict("The resource kept changing while the patch was applied; try again")
+
+    async def delete(self, path: str, cond: Conditions) -> None:
+        if self.is_storage_root(path):
+            raise MethodNotAllowed("The storage root cannot be deleted", allowed=_ROOT_METHODS)
+        self._check_writable(path)
+        async with self._locks(path):
+            for _ in range(MAX_ATTEMPTS):
+                meta = await self.backend.meta(path)
+                if meta is None:
+                    raise NotFound(f"No resource at {path}")
+                conditions.evaluate(cond, "DELETE", meta.etag, None, meta.modified)
+                expects, mutations = await self._deletion_plan(meta)
+                try:
+                    await self._apply(expects, mutations)
+                    return
+                except StaleState:
+                    continue
+        raise Conflict("The resource kept changing while it was deleted; try again")
+
+    async def _deletion_plan(self, meta: Meta) -> tuple[list[Expect], list[Mutation]]:
+        expects = [Expect(meta.path, meta.etag)]
+        mutations: list[Mutation] = []
+        if meta.is_container:
+            children = await self.backend.children(meta.path)
+            if containers.visible_members(children):
+                raise Conflict("Container is not empty; delete its members first")
+            # Only auxiliary resources remain; they go with it.
+            expects += [Expect(c.path, c.etag) for c in children]
+            mutations += [DeleteOp(c.path) for c in children]
+        elif not paths.is_auxiliary(meta.path):
+            for suffix in paths.AUX_SUFFIXES:
+                aux = await self.backend.meta(meta.path + suffix)
+                if aux is not None:
+                    expects.append(Expect(aux.path, aux.etag))
+                    mutations.append(DeleteOp(aux.path))
+        mutations.append(DeleteOp(meta.path))
+        parent = paths.parent(meta.path)
+        if parent is not None and not paths.is_auxiliary(meta.path):
+            mutations.append(Touch(parent))
+        return expects, mutations
+
+    # -- write helpers -----------------------------------------------------------------
+
+    async def _apply(self, expects: list[Expect], mutations: list[Mutation]) -> Mapping[str, Meta]:
+        # Shielded: once the backend starts a commit, a cancelled request must not leave
+        # the backend's own bookkeeping half done; the commit completes either way.
+        return await asyncio.shield(self.backend.apply(expects, mutations))
+
+    def _check_writable(self, path: str) -> None:
+        if path.startswith(WELL_KNOWN) or path == WELL_KNOWN[:-1]:
+            raise MethodNotAllowed(
+                "/.well-known/ is managed by the server", allowed=("GET", "HEAD", "OPTIONS")
+            )
+
+    async def _taken(self, path: str) -> bool:
+        return (await self.backend.meta(path)) is not None or (
+            await self.backend.meta(paths.twin(path))
+        ) is not None
+
+    async def _stage(self, path: str, body: Body) -> tuple[Staged, str]:
+        """Take the body in: RDF is parsed (and kept as Turtle), anything else streamed."""
+        if not body.content_type:
+            raise BadRequest("A Content-Type header is required")
+        media = body.content_type
+        needs_rdf = paths.is_container(path) or paths.is_auxiliary(path)
+        if not rdf.is_rdf(media):
+            if needs_rdf:
+                raise UnsupportedMediaType(f"{_kind(path)} must be RDF, not {media}")
+            if body.length is not None and body.length > self.limits.max_body_size:
+                raise PayloadTooLarge(
+                    f"Body larger than the {self.limits.max_body_size}-byte limit"
+                )
+            staged = await self.backend.stage(body.chunks, self.limits.max_body_size)
+            return staged, body.header or media
+        if body.length is not None and body.length > self.limits.max_rdf_size:
+            raise PayloadTooLarge(f"RDF body larger than the {self.limits.max_rdf_size}-byte limit")
+        raw = await read_limited(body.chunks, self.limits.max_rdf_size)
+        graph = await self._parse(raw, media, self.url(path))
+        if paths.is_container(path):
+            if any(True for _ in graph.triples((None, URIRef(LDP_CONTAINS), None))):
+                raise Conflict("Containment triples (ldp:contains) are managed by the server")
+            return Staged.of(self._turtle(path, graph)), TURTLE
+        if media == TURTLE:
+            return Staged.of(raw), TURTLE  # kept verbatim: served to Turtle clients unparsed
+        return Staged.of(self._turtle(path, graph)), TURTLE
+
+    def _turtle(self, path: str, graph: Graph) -> bytes:
+        """Stored Turtle of a graph. A container's own triples are kept with absolute IRIs
+        and no @base, because ``ldp.containers`` appends relative member triples to them."""
+        if paths.is_container(path):
+            return rdf.serialize(graph, TURTLE, None) if len(graph) else b""
+        return rdf.serialize(graph, TURTLE, self.url(path))
+
+    async def _commit(
+        self, path: str, staged: Staged, content_type: str, cond: Conditions, *, replace: bool
+    ) -> WriteResult:
+        try:
+            for _ in range(MAX_ATTEMPTS):
+                meta = await self.backend.meta(path)
+                if meta is not None and not replace:
+                    raise Conflict(f"{path} already exists")
+                conditions.evaluate(
+                    cond, "PUT", meta.etag if meta else None, None, meta.modified if meta else None
+                )
+                try:
+                    return await self._apply_write(path, staged, content_type, meta)
+                except StaleState:
+                    continue
+            raise Conflict("The resource kept changing while it was written; try again")
+        except BaseException:
+            await self.backend.discard(staged)
+            raise
+
+    async def _apply_write(
+        self, path: str, staged: Staged, content_type: str, current: Meta | None
+    ) -> WriteResult:
+        """Write one resource, creating missing ancestors, as a single atomic step."""
+        expects = [Expect(path, current.etag if current else ABSENT)]
+        mutations: list[Mutation] = []
+        if current is None:
+            await self._plan_ancestors(path, expects, mutations)
+            expects.append(Expect(paths.twin(path), ABSENT))
+        mutations.append(Put(path, content_type, staged))
+        parent = paths.parent(path)
+        if parent is not None and not paths.is_auxiliary(path):
+            mutations.append(Touch(parent))
+        written = await self._apply(expects, mutations)
+        return WriteResult(written[path], created=current is None)
+
+    async def _plan_ancestors(
+        self, path: str, expects: list[Expect], mutations: list[Mutation]
+    ) -> None:
+        """Add the creation of every missing ancestor container (outermost first)."""
+        missing: list[str] = []
+        for ancestor in paths.ancestors(path):
+            if await self.backend.meta(ancestor) is not None:
+                expects.append(Expect(ancestor, PRESENT))
+                break
+            if await self.backend.meta(paths.twin(ancestor)) is not None:
+                raise Conflict(f"{paths.twin(ancestor)} is a document, so it cannot be a container")
+            missing.append(ancestor)
+            expects += [Expect(ancestor, ABSENT), Expect(paths.twin(ancestor), ABSENT)]
+        for ancestor in reversed(missing):
+            mutations.append(Put(ancestor, TURTLE))
+            grand = paths.parent(ancestor)
+            if grand is not None and (grand not in missing):
+                mutations.append(Touch(grand))
+
+
+_CONTAINER_LINK_TYPES = frozenset(
+    {"http://www.w3.org/ns/ldp#BasicContainer", "http://www.w3.org/ns/ldp#Container"}
+)
+_DOC_METHODS = ("OPTIONS", "HEAD", "GET", "PUT", "PATCH", "DELETE")
+_ROOT_METHODS = ("OPTIONS", "HEAD", "GET", "POST", "PUT", "PATCH")
+
+
+def allowed_methods(path: str, is_root: bool) -> tuple[str, ...]:
+    if path.startswith(WELL_KNOWN):
+        return ("OPTIONS", "HEAD", "GET")
+    if is_root:
+        return _ROOT_METHODS
+    if paths.is_container(path):
+        return (*_DOC_METHODS, "POST")
+    return _DOC_METHODS
+
+
+def _fresh_name() -> str:
+    return secrets.token_hex(8)
+
+
+def _kind(path: str) -> str:
+    return "A container" if paths.is_container(path) else "An auxiliary resource"
+
+
+def _check_link_types(path: str, link_types: Sequence[str]) -> None:
+    if any(t in _CONTAINER_LINK_TYPES for t in link_types) and not paths.is_container(path):
+        raise BadRequest("A container's URL must end with '/'")
+
+
+def _check_containment_unchanged(before: Graph, after: Graph) -> None:
+    contains = URIRef(LDP_CONTAINS)
+    if set(before.triples((None, contains, None))) != set(after.triples((None, contains, None))):
+        raise Conflict("Containment triples (ldp:contains) are managed by the server")

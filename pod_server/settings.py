@@ -1,0 +1,119 @@
+"""Server settings: one frozen value built from defaults < TOML file < env vars < flags.
+
+Every subcommand reads the same settings, so a host configures a server once
+(``--config``/``POD_CONFIG``) and ``serve``, ``user ...`` and later commands agree.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "POD_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot use; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = Path("./data")
+    host: str = "127.0.0.1"
+    port: int = 3000
+    base_url: str = ""  # public URL; empty means http://HOST:PORT/
+    max_body_size: int = 1024**3  # bytes accepted for any request body
+    max_rdf_size: int = 32 * 1024**2  # RDF bodies are parsed in memory, so a lower bound
+    log_level: str = "info"
+    config: Path | None = field(default=None, compare=False)
+
+    @property
+    def public_base(self) -> str:
+        """The base URL with exactly one trailing slash."""
+        if self.base_url:
+            return self.base_url.rstrip("/") + "/"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    @property
+    def base_path(self) -> str:
+        """The path part of the public base URL, e.g. ``/`` or ``/pods/`` behind a proxy."""
+        return urlsplit(self.public_base).path or "/"
+
+
+def _convert(name: str, raw: Any, kind: Any) -> Any:
+    """Coerce a TOML/env/flag value to the field's type, with a clear error."""
+    try:
+        if kind in ("int", int):
+            return int(raw)
+        if kind in ("Path", "Path | None", Path):
+            return Path(str(raw)).expanduser()
+        return str(raw)
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting {name!r}: cannot use {raw!r}") from None
+
+
+def _apply(base: Settings, values: Mapping[str, Any], source: str) -> Settings:
+    known = {f.name: f.type for f in fields(Settings)}
+    changes: dict[str, Any] = {}
+    for key, raw in values.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise SettingsError(f"unknown setting {key!r} in {source}")
+        if raw is not None:
+            changes[name] = _convert(name, raw, known[name])
+    return replace(base, **changes)
+
+
+def _env_values(env: Mapping[str, str]) -> dict[str, str]:
+    names = {f.name for f in fields(Settings)}
+    return {
+        n: env[ENV_PREFIX + n.upper()] for n in names if env.get(ENV_PREFIX + n.upper(), "") != ""
+    }
+
+
+def _toml_values(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    # Accept either top-level keys or a [server] table.
+    server = data.get("server", {})
+    top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    return {**top, **server}
+
+
+def load(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from parsed command-line ``flags`` (None = not given) and ``env``."""
+    env = os.environ if env is None else env
+    env_values = _env_values(env)
+    config = flags.get("config") or env_values.get("config")
+    settings = Settings()
+    if config:
+        settings = _apply(settings, _toml_values(Path(config)), str(config))
+        settings = replace(settings, config=Path(config))
+    settings = _apply(settings, env_values, "environment")
+    settings = _apply(settings, flags, "command line")
+    return validate(settings)
+
+
+def validate(settings: Settings) -> Settings:
+    if not 0 < settings.port < 65536:
+        raise SettingsError(f"port {settings.port} is out of range 1-65535")
+    if settings.max_body_size <= 0 or settings.max_rdf_size <= 0:
+        raise SettingsError("size limits must be positive")
+    if settings.base_url:
+        parts = urlsplit(settings.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(f"base URL {settings.base_url!r} must be an absolute http(s) URL")
+        if parts.query or parts.fragment:
+            raise SettingsError("base URL must not have a query or fragment")
+    return settings

@@ -1,0 +1,83 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from yarl import URL
+
+from pod_server.app import create_app
+from pod_server.settings import Settings
+from pod_server.storage.base import Backend
+from pod_server.storage.file import FileBackend
+from pod_server.storage.memory import MemoryBackend
+
+BACKENDS: dict[str, Callable[[Path], Backend]] = {
+    "file": lambda root: FileBackend(root),
+    "memory": lambda root: MemoryBackend(),
+}
+
+
+@dataclass
+class Pod:
+    """A running pod server on loopback and an HTTP client pointed at it."""
+
+    base: str
+    session: aiohttp.ClientSession
+    root: Path
+
+    def url(self, path: str) -> str:
+        return self.base + path.lstrip("/")
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """``path`` is sent exactly as written (no client-side normalisation)."""
+        url = URL(self.url(path), encoded=True) if "%" in path or ".." in path else self.url(path)
+        return self.session.request(method, url, **kwargs)
+
+    async def put(self, path: str, body: str | bytes, ctype: str = "text/turtle", **kw: Any) -> int:
+        async with self.request("PUT", path, data=body, headers={"Content-Type": ctype, **kw}) as r:
+            return r.status
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@asynccontextmanager
+async def running_pod(
+    root: Path, backend: Backend, settings: Settings | None = None
+) -> AsyncIterator[Pod]:
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/"
+    settings = replace(settings or Settings(), root=root, port=port, base_url=base)
+    runner = web.AppRunner(create_app(settings, backend), access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Pod(base, session, root)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def pod(tmp_path: Path, backend_name: str) -> AsyncIterator[Pod]:
+    async with running_pod(tmp_path, BACKENDS[backend_name](tmp_path)) as running:
+        yield running

@@ -1,0 +1,190 @@
+"""Containers: containment, slugs, slash semantics, deletion rules."""
+
+from __future__ import annotations
+
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
+
+from tests.conftest import Pod
+
+LDP = "http://www.w3.org/ns/ldp#"
+CONTAINS = URIRef(LDP + "contains")
+POSIX_SIZE = URIRef("http://www.w3.org/ns/posix/stat#size")
+DC_MODIFIED = URIRef("http://purl.org/dc/terms/modified")
+
+
+async def listing(pod: Pod, path: str) -> Graph:
+    async with pod.request("GET", path, headers={"Accept": "text/turtle"}) as r:
+        assert r.status == 200, await r.text()
+        return Graph().parse(data=await r.text(), format="turtle", publicID=pod.url(path))
+
+
+async def members(pod: Pod, path: str) -> set[str]:
+    graph = await listing(pod, path)
+    return {str(o) for o in graph.objects(URIRef(pod.url(path)), CONTAINS)}
+
+
+async def test_put_creates_intermediate_containers(pod: Pod) -> None:
+    assert await pod.put("/a/b/c.ttl", "<#x> <#y> 1.") == 201
+    assert await members(pod, "/") == {pod.url("/a/")}
+    assert await members(pod, "/a/") == {pod.url("/a/b/")}
+    assert await members(pod, "/a/b/") == {pod.url("/a/b/c.ttl")}
+
+
+async def test_container_describes_its_members(pod: Pod) -> None:
+    await pod.put("/docs/one.txt", "hello", "text/plain")
+    await pod.put("/docs/sub/two.ttl", "<#a> <#b> <#c>.")
+    graph = await listing(pod, "/docs/")
+    one, sub = URIRef(pod.url("/docs/one.txt")), URIRef(pod.url("/docs/sub/"))
+    assert (one, POSIX_SIZE, None) in graph
+    assert int(graph.value(one, POSIX_SIZE)) == 5  # type: ignore[arg-type]
+    assert (one, RDF.type, URIRef(LDP + "Resource")) in graph
+    assert (
+        one,
+        RDF.type,
+        URIRef("http://www.w3.org/ns/iana/media-types/text/plain#Resource"),
+    ) in graph
+    assert (sub, RDF.type, URIRef(LDP + "BasicContainer")) in graph
+    assert (one, DC_MODIFIED, None) in graph
+    container = URIRef(pod.url("/docs/"))
+    assert (container, RDF.type, URIRef(LDP + "BasicContainer")) in graph
+
+
+async def test_container_headers_and_root_is_storage(pod: Pod) -> None:
+    async with pod.request("HEAD", "/") as r:
+        link = r.headers["Link"]
+        assert '<http://www.w3.org/ns/pim/space#Storage>; rel="type"' in link
+        assert f'<{LDP}BasicContainer>; rel="type"' in link
+        assert "DELETE" not in r.headers["Allow"]
+    graph = await listing(pod, "/")
+    assert (
+        URIRef(pod.url("/")),
+        RDF.type,
+        URIRef("http://www.w3.org/ns/pim/space#Storage"),
+    ) in graph
+
+
+async def test_document_and_container_with_same_name_conflict(pod: Pod) -> None:
+    assert await pod.put("/thing", "<#a> <#b> 1.") == 201
+    assert await pod.put("/thing/", "") == 409
+    assert await pod.put("/thing/inner.ttl", "<#a> <#b> 1.") == 409
+    assert await pod.put("/box/", "") == 201
+    assert await pod.put("/box", "<#a> <#b> 1.") == 409
+
+
+async def test_post_creates_member_with_slug_and_location(pod: Pod) -> None:
+    await pod.put("/inbox/", "")
+    async with pod.request(
+        "POST",
+        "/inbox/",
+        data="<#a> <#b> 1.",
+        headers={"Content-Type": "text/turtle", "Slug": "note one"},
+    ) as r:
+        assert r.status == 201
+        location = r.headers["Location"]
+    assert location == pod.url("/inbox/note%20one")
+    async with pod.request(
+        "POST",
+        "/inbox/",
+        data="<#a> <#b> 2.",
+        headers={"Content-Type": "text/turtle", "Slug": "note one"},
+    ) as r:
+        assert r.status == 201
+        assert r.headers["Location"] != location  # a clash gets a fresh name
+        assert r.headers["Location"].startswith(pod.url("/inbox/"))
+    assert len(await members(pod, "/inbox/")) == 2
+
+
+async def test_post_slug_is_sanitised(pod: Pod) -> None:
+    for slug in ("../../etc/passwd", "a/b", "x.acl", "..", ".meta"):
+        async with pod.request(
+            "POST", "/", data="hi", headers={"Content-Type": "text/plain", "Slug": slug}
+        ) as r:
+            assert r.status == 201
+            location = r.headers["Location"]
+        rest = location[len(pod.base) :]
+        assert "/" not in rest and rest != ".." and not rest.endswith((".acl", ".meta"))
+
+
+async def test_post_with_container_link_creates_container(pod: Pod) -> None:
+    link = f'<{LDP}BasicContainer>; rel="type"'
+    async with pod.request(
+        "POST", "/", headers={"Content-Type": "text/turtle", "Slug": "photos", "Link": link}
+    ) as r:
+        assert r.status == 201
+        assert r.headers["Location"] == pod.url("/photos/")
+    assert await members(pod, "/photos/") == set()
+
+
+async def test_post_to_document_or_missing_container(pod: Pod) -> None:
+    await pod.put("/doc.ttl", "<#a> <#b> 1.")
+    async with pod.request(
+        "POST", "/doc.ttl", data="x", headers={"Content-Type": "text/plain"}
+    ) as r:
+        assert r.status == 405
+    async with pod.request("POST", "/nope/", data="x", headers={"Content-Type": "text/plain"}) as r:
+        assert r.status == 404
+
+
+async def test_delete_rules(pod: Pod) -> None:
+    await pod.put("/full/item.ttl", "<#a> <#b> 1.")
+    async with pod.request("DELETE", "/full/") as r:
+        assert r.status == 409
+    async with pod.request("DELETE", "/") as r:
+        assert r.status == 405
+        assert "DELETE" not in r.headers["Allow"]
+    async with pod.request("DELETE", "/full/item.ttl") as r:
+        assert r.status == 204
+    async with pod.request("DELETE", "/full/") as r:
+        assert r.status == 204
+    assert await members(pod, "/") == set()
+
+
+async def test_containment_triples_cannot_be_written(pod: Pod) -> None:
+    body = f"<> <{LDP}contains> <other>."
+    assert await pod.put("/c/", body) == 409
+    await pod.put("/c2/", "")
+    patch = (
+        "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
+        f"_:p a solid:InsertDeletePatch; solid:inserts {{ <> <{LDP}contains> <x>. }}."
+    )
+    async with pod.request("PATCH", "/c2/", data=patch, headers={"Content-Type": "text/n3"}) as r:
+        assert r.status == 409
+
+
+async def test_container_keeps_its_own_triples(pod: Pod) -> None:
+    await pod.put("/c/", '<> <http://purl.org/dc/terms/title> "Mine".')
+    await pod.put("/c/m.ttl", "<#a> <#b> 1.")
+    graph = await listing(pod, "/c/")
+    assert (URIRef(pod.url("/c/")), URIRef("http://purl.org/dc/terms/title"), None) in graph
+    assert (URIRef(pod.url("/c/")), CONTAINS, URIRef(pod.url("/c/m.ttl"))) in graph
+
+
+async def test_auxiliary_resources_are_not_members(pod: Pod) -> None:
+    await pod.put("/c/m.ttl", "<#a> <#b> 1.")
+    await pod.put("/c/m.ttl.meta", "<m.ttl> <#p> 1.")
+    await pod.put("/c/.meta", "<> <#p> 1.")
+    assert await members(pod, "/c/") == {pod.url("/c/m.ttl")}
+
+
+async def test_container_etag_changes_when_members_change(pod: Pod) -> None:
+    await pod.put("/e/", "")
+    async with pod.request("HEAD", "/e/") as r:
+        before = r.headers["ETag"]
+    await pod.put("/e/x.ttl", "<#a> <#b> 1.")
+    async with pod.request("HEAD", "/e/") as r:
+        assert r.headers["ETag"] != before
+
+
+async def test_deleting_a_container_removes_its_auxiliaries(pod: Pod) -> None:
+    await pod.put("/gone/.meta", "<> <#p> 1.")
+    async with pod.request("DELETE", "/gone/") as r:
+        assert r.status == 204
+    async with pod.request("GET", "/gone/.meta") as r:
+        assert r.status == 404
+
+
+async def test_large_container_lists_every_member(pod: Pod) -> None:
+    for i in range(120):
+        await pod.put(f"/many/{i:04d}.txt", str(i), "text/plain")
+    assert len(await members(pod, "/many/")) == 120

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pod_server.settings import Settings, SettingsError, load
+
+
+def test_defaults() -> None:
+    s = load({}, env={})
+    assert s == Settings()
+    assert s.public_base == "http://127.0.0.1:3000/"
+
+
+def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
+    config = tmp_path / "pod.toml"
+    config.write_text('port = 4000\nroot = "/srv/file"\n[server]\nhost = "127.0.0.2"\n')
+    env = {"POD_CONFIG": str(config), "POD_PORT": "5000"}
+    s = load({"root": "/srv/flag", "port": None}, env=env)
+    assert (s.port, s.root, s.host) == (5000, Path("/srv/flag"), "127.0.0.2")
+    assert s.config == config
+
+
+def test_base_url_behind_proxy() -> None:
+    s = load({"base_url": "https://pods.example/alice"}, env={})
+    assert s.public_base == "https://pods.example/alice/"
+    assert s.base_path == "/alice/"
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "message"),
+    [
+        ({"port": "x"}, {}, "port"),
+        ({}, {"POD_PORT": "70000"}, "out of range"),
+        ({"base_url": "ftp://x/"}, {}, "http"),
+        ({"base_url": "http://x/?q=1"}, {}, "query"),
+        ({"nonsense": 1}, {}, "unknown setting"),
+        ({"config": "/does/not/exist.toml"}, {}, "cannot read"),
+    ],
+)
+def test_bad_settings_say_what_is_wrong(
+    flags: dict[str, object], env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load(flags, env=env)
+
+
+def test_bad_toml(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("port = = 1")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load({"config": str(config)}, env={})
