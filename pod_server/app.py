@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from pod_server.access.groups import RemoteGroups
+from pod_server.access.policy import AccessPolicy
+from pod_server.access.seed import root_acl
+from pod_server.auth import (
+    AiohttpFetcher,
+    AuthConfig,
+    Authenticator,
+    MemoryReplayCache,
+    www_authenticate,
+)
 from pod_server.http import handlers, middleware
 from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.settings import Settings
 from pod_server.storage.base import Backend
 from pod_server.storage.file import FileBackend
+
+log = logging.getLogger("pod_server")
 
 
 def create_app(settings: Settings, backend: Backend | None = None) -> web.Application:
@@ -21,16 +34,29 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         settings.public_base,
         Limits(max_body_size=settings.max_body_size, max_rdf_size=settings.max_rdf_size),
     )
+    auth_config = AuthConfig(allow_bearer=settings.allow_bearer)
+    authenticator = Authenticator(auth_config, MemoryReplayCache())
+    group_fetcher = AiohttpFetcher(auth_config.fetch_timeout, auth_config.max_document_bytes)
+    policy = AccessPolicy(
+        store,
+        fetch_group=RemoteGroups(group_fetcher),
+        challenge=lambda agent: www_authenticate(auth_config, agent),
+    )
+
     app = web.Application(middlewares=[middleware.preflight, middleware.errors])
     app.on_response_prepare.append(middleware.add_cors_headers)
     app[handlers.STORE] = store
+    app[handlers.POLICY] = policy
+    app[handlers.AUTHENTICATOR] = authenticator
 
-    async def storage_lifecycle(_app: web.Application) -> AsyncIterator[None]:
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await backend.start()
-        await store.ensure_root()
+        await store.ensure_root(root_acl(settings.owner or None, settings.open))
         yield
+        await authenticator.close()
+        await group_fetcher.close()
         await backend.close()
 
-    app.cleanup_ctx.append(storage_lifecycle)
+    app.cleanup_ctx.append(lifecycle)
     app.router.add_route("*", "/{tail:.*}", handlers.handle)
     return app

@@ -35,6 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", help="address to bind (env POD_HOST; default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (env POD_PORT; default 3000)")
+    serve.add_argument(
+        "--open",
+        action="store_const",
+        const=True,
+        help="LOCAL DEVELOPMENT ONLY: a fresh storage root lets anyone do anything (env POD_OPEN)",
+    )
+    serve.add_argument(
+        "--owner", help="WebID given Control of a fresh storage root (env POD_OWNER)"
+    )
+    serve.add_argument(
+        "--allow-bearer",
+        dest="allow_bearer",
+        action="store_const",
+        const=True,
+        help="accept Bearer tokens without DPoP (weaker; env POD_ALLOW_BEARER)",
+    )
     return parser
 
 

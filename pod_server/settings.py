@@ -30,6 +30,9 @@ class Settings:
     max_body_size: int = 1024**3  # bytes accepted for any request body
     max_rdf_size: int = 32 * 1024**2  # RDF bodies are parsed in memory, so a lower bound
     log_level: str = "info"
+    open: bool = False  # seed a root ACL granting everyone everything: local development only
+    owner: str = ""  # WebID granted Control of a fresh storage root
+    allow_bearer: bool = False  # accept plain Bearer tokens (no DPoP binding): off by default
     config: Path | None = field(default=None, compare=False)
 
     @property
@@ -49,6 +52,8 @@ class Settings:
 def _convert(name: str, raw: Any, kind: Any) -> Any:
     """Coerce a TOML/env/flag value to the field's type, with a clear error."""
     try:
+        if kind in ("bool", bool):
+            return _boolean(raw)
         if kind in ("int", int):
             return int(raw)
         if kind in ("Path", "Path | None", Path):
@@ -56,6 +61,17 @@ def _convert(name: str, raw: Any, kind: Any) -> Any:
         return str(raw)
     except (TypeError, ValueError):
         raise SettingsError(f"setting {name!r}: cannot use {raw!r}") from None
+
+
+def _boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
 
 
 def _apply(base: Settings, values: Mapping[str, Any], source: str) -> Settings:
@@ -110,6 +126,8 @@ def validate(settings: Settings) -> Settings:
         raise SettingsError(f"port {settings.port} is out of range 1-65535")
     if settings.max_body_size <= 0 or settings.max_rdf_size <= 0:
         raise SettingsError("size limits must be positive")
+    if settings.owner and urlsplit(settings.owner).scheme not in ("http", "https"):
+        raise SettingsError(f"owner {settings.owner!r} must be a WebID (an http(s) URL)")
     if settings.base_url:
         parts = urlsplit(settings.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:

@@ -61,7 +61,8 @@ async def running_pod(
     sock = free_socket()
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}/"
-    settings = replace(settings or Settings(), root=root, port=port, base_url=base)
+    # Storage-core tests run against an open server; access tests pass their own settings.
+    settings = replace(settings or Settings(open=True), root=root, port=port, base_url=base)
     runner = web.AppRunner(create_app(settings, backend), access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
+from pod_server.access.modes import wac_allow
+from pod_server.access.policy import Access, AccessPolicy
+from pod_server.auth import Agent, Authenticator
 from pod_server.errors import MethodNotAllowed, NotFound
 from pod_server.http import headers as h
 from pod_server.ldp import conneg, paths, rdf
 from pod_server.ldp.conditions import http_date
+from pod_server.ldp.patch import Patch
 from pod_server.ldp.store import (
     Body,
     Representation,
@@ -21,38 +26,59 @@ from pod_server.ldp.vocabulary import PIM
 from pod_server.storage.base import CHUNK_SIZE, Meta
 
 STORE = web.AppKey("store", ResourceStore)
-OPEN_WAC_ALLOW = 'user="read write append control", public="read write append control"'
+POLICY = web.AppKey("policy", AccessPolicy)
+AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 
-Handler = Callable[[web.Request, ResourceStore, str], Awaitable[web.StreamResponse]]
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """One request after parsing and authentication: what every handler works from."""
+
+    store: ResourceStore
+    policy: AccessPolicy
+    path: str
+    agent: Agent
+    origin: str | None
+
+    async def authorize(
+        self, method: str, *, target_exists: bool = True, patch: Patch | None = None
+    ) -> Access:
+        return await self.policy.authorize(
+            self.agent, self.origin, method, self.path, target_exists=target_exists, patch=patch
+        )
 
 
-def target_path(request: web.Request, store: ResourceStore) -> str:
-    """The canonical resource path of a request, relative to the public base URL."""
+Handler = Callable[[web.Request, Context], Awaitable[web.StreamResponse]]
+
+
+def target(request: web.Request, store: ResourceStore) -> tuple[str, str]:
+    """The canonical resource path of a request, and the public URL the client used."""
     raw = request.raw_path.split("?", 1)[0].split("#", 1)[0]
     base_path = store.base_path
     if not raw.startswith(base_path):
-        if raw + "/" == base_path:
-            raw = base_path
-        else:
+        if raw + "/" != base_path:
             raise NotFound("Outside this server's base URL")
-    return paths.canonical("/" + raw[len(base_path) :])
+        raw = base_path
+    relative = raw[len(base_path) :]
+    return paths.canonical("/" + relative), store.base_url + relative
 
 
 def describe(
-    response: web.StreamResponse, store: ResourceStore, path: str, meta: Meta | None
+    response: web.StreamResponse, ctx: Context, meta: Meta | None, access: Access | None = None
 ) -> None:
     """Headers that every response about a resource carries, whether it exists or not."""
-    is_root = store.is_storage_root(path)
+    store, path = ctx.store, ctx.path
     rdf_source = None if meta is None else rdf.is_rdf(meta.content_type.split(";")[0].strip())
     hdrs = response.headers
     hdrs["Link"] = h.resource_links(store.url(path), path, store.base_url, rdf_source)
-    hdrs["Allow"] = ", ".join(allowed_methods(path, is_root))
+    hdrs["Allow"] = ", ".join(allowed_methods(path, store.is_storage_root(path)))
     hdrs["Accept-Patch"] = h.ACCEPT_PATCH
     hdrs["Accept-Put"] = "*/*"
     if paths.is_container(path):
         hdrs["Accept-Post"] = "*/*"
     hdrs["Vary"] = "Accept, Authorization, Origin"
-    hdrs["WAC-Allow"] = OPEN_WAC_ALLOW
+    if access is not None:
+        hdrs["WAC-Allow"] = wac_allow(access.user, access.public)
 
 
 def body_of(request: web.Request) -> Body:
@@ -64,7 +90,7 @@ def body_of(request: web.Request) -> Body:
 async def handle(request: web.Request) -> web.StreamResponse:
     """Route every method on every path: explicit dispatch, no trial and error."""
     store = request.app[STORE]
-    path = target_path(request, store)
+    path, public_url = target(request, store)
     if path == h.STORAGE_DESCRIPTION_PATH and request.method in ("GET", "HEAD"):
         return storage_description(request, store)
     handler = _METHODS.get(request.method)
@@ -73,30 +99,34 @@ async def handle(request: web.Request) -> web.StreamResponse:
             f"{request.method} is not supported",
             allowed=allowed_methods(path, store.is_storage_root(path)),
         )
-    return await handler(request, store, path)
+    # Authentication only identifies the caller; it never refuses (access decides).
+    agent = await request.app[AUTHENTICATOR].identify(request.method, public_url, request.headers)
+    ctx = Context(store, request.app[POLICY], path, agent, request.headers.get("Origin"))
+    return await handler(request, ctx)
 
 
-async def get(request: web.Request, store: ResourceStore, path: str) -> web.StreamResponse:
+async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
+    access = await ctx.authorize(request.method)
     cond = h.request_conditions(request.headers)
     try:
-        rep = await store.get(path, request.headers.get("Accept"), cond, request.method)
+        rep = await ctx.store.get(ctx.path, request.headers.get("Accept"), cond, request.method)
     except NotFound as exc:
         response = web.Response(status=404, text=exc.message + "\n")
-        describe(response, store, path, None)
+        describe(response, ctx, None, access)
         return response
     try:
-        return await _send(request, store, path, rep)
+        return await _send(request, ctx, rep, access)
     finally:
         if rep.stored is not None:
             rep.stored.close()
 
 
 async def _send(
-    request: web.Request, store: ResourceStore, path: str, rep: Representation
+    request: web.Request, ctx: Context, rep: Representation, access: Access
 ) -> web.StreamResponse:
     span = _range(request, rep) if rep.stored is not None else None
     response = web.StreamResponse(status=206 if span else 200)
-    describe(response, store, path, rep.meta)
+    describe(response, ctx, rep.meta, access)
     response.headers["Content-Type"] = rep.content_type
     response.headers["ETag"] = rep.etag
     response.headers["Last-Modified"] = http_date(rep.meta.modified)
@@ -125,50 +155,59 @@ def _range(request: web.Request, rep: Representation) -> tuple[int, int] | None:
     return h.byte_range(request.headers.get("Range"), rep.length)
 
 
-async def put(request: web.Request, store: ResourceStore, path: str) -> web.StreamResponse:
+async def put(request: web.Request, ctx: Context) -> web.StreamResponse:
+    exists = await ctx.store.meta(ctx.path) is not None
+    await ctx.authorize("PUT", target_exists=exists)
     types = h.link_types(request.headers.getall("Link", []))
-    result = await store.put(path, body_of(request), h.request_conditions(request.headers), types)
-    return _written(store, path, result.meta, result.created)
+    cond = h.request_conditions(request.headers)
+    result = await ctx.store.put(ctx.path, body_of(request), cond, types)
+    return _written(ctx, ctx.path, result.meta, result.created)
 
 
-async def post(request: web.Request, store: ResourceStore, path: str) -> web.StreamResponse:
-    if not paths.is_container(path):
-        meta = await store.meta(path)
-        if meta is None:
-            raise NotFound(f"No container at {path}")
-        raise MethodNotAllowed(
-            "POST is only allowed on containers", allowed=allowed_methods(path, False)
-        )
+async def post(request: web.Request, ctx: Context) -> web.StreamResponse:
+    await ctx.authorize("POST")
+    if not paths.is_container(ctx.path):
+        if await ctx.store.meta(ctx.path) is None:
+            raise NotFound(f"No container at {ctx.path}")
+        allowed = allowed_methods(ctx.path, False)
+        raise MethodNotAllowed("POST is only allowed on containers", allowed=allowed)
     types = h.link_types(request.headers.getall("Link", []))
-    result = await store.post(path, body_of(request), request.headers.get("Slug"), types)
-    return _written(store, result.meta.path, result.meta, created=True)
+    result = await ctx.store.post(ctx.path, body_of(request), request.headers.get("Slug"), types)
+    return _written(ctx, result.meta.path, result.meta, created=True)
 
 
-async def patch(request: web.Request, store: ResourceStore, path: str) -> web.StreamResponse:
-    result = await store.patch(path, body_of(request), h.request_conditions(request.headers))
-    return _written(store, path, result.meta, result.created)
+async def patch(request: web.Request, ctx: Context) -> web.StreamResponse:
+    parsed = await ctx.store.read_patch(ctx.path, body_of(request))
+    exists = await ctx.store.meta(ctx.path) is not None
+    await ctx.authorize("PATCH", target_exists=exists, patch=parsed)
+    result = await ctx.store.patch(ctx.path, parsed, h.request_conditions(request.headers))
+    return _written(ctx, ctx.path, result.meta, result.created)
 
 
-async def delete(request: web.Request, store: ResourceStore, path: str) -> web.StreamResponse:
-    await store.delete(path, h.request_conditions(request.headers))
+async def delete(request: web.Request, ctx: Context) -> web.StreamResponse:
+    ctx.store.check_deletable(ctx.path)  # a 405 comes before authorization
+    await ctx.authorize("DELETE")
+    await ctx.store.delete(ctx.path, h.request_conditions(request.headers))
     response = web.Response(status=204)
-    describe(response, store, path, None)
+    describe(response, ctx, None)
     return response
 
 
-async def options(request: web.Request, store: ResourceStore, path: str) -> web.StreamResponse:
+async def options(request: web.Request, ctx: Context) -> web.StreamResponse:
+    # Answered alike whether or not the resource exists: OPTIONS needs no access mode,
+    # so it must not reveal existence (see access.evaluate.required_modes).
     response = web.Response(status=204)
-    describe(response, store, path, await store.meta(path))
+    describe(response, ctx, None)
     return response
 
 
-def _written(store: ResourceStore, path: str, meta: Meta, created: bool) -> web.Response:
+def _written(ctx: Context, path: str, meta: Meta, created: bool) -> web.Response:
     response = web.Response(status=201 if created else 204)
-    describe(response, store, path, meta)
+    describe(response, ctx, meta)
     response.headers["ETag"] = f'"{meta.etag}"'
     response.headers["Last-Modified"] = http_date(meta.modified)
     if created:
-        response.headers["Location"] = store.url(path)
+        response.headers["Location"] = ctx.store.url(path)
     return response
 
 

@@ -10,9 +10,10 @@ Hostile-input rules enforced here:
 
 * JSON-LD never touches the network. Remote ``@context`` URLs are refused unless the
   document was registered with ``register_context``.
-* RDF/XML goes through expat with external entities off (Python's default since 3.7.1,
-  and pinned by a test), so ``<!ENTITY x SYSTEM "file:...">`` reads nothing. Entity
-  expansion bombs are stopped by expat's amplification limit and reported as 400.
+* RDF/XML goes through xml.sax's expat reader with external entities off (its
+  default, pinned by a test), so ``<!ENTITY x SYSTEM "file:...">`` reads nothing.
+  Entity bombs hit expat's amplification limit (a 400), and text is buffered so that
+  rdflib's quadratic text handling cannot be driven by entities or many short lines.
 * Every parsed term is checked: absolute IRIs free of characters no RDF syntax can
   write back, no lone surrogates, no N3 formulae or variables. So a graph this module
   accepts can always be serialised again.
@@ -26,19 +27,21 @@ import codecs
 import io
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
-from xml.sax import SAXParseException
+from xml.sax import SAXParseException, handler
+from xml.sax.expatreader import ExpatParser
+from xml.sax.xmlreader import InputSource
 
 from pyld import jsonld
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import RDF, XSD, NamespaceManager
 from rdflib.plugins.parsers.notation3 import BadSyntax, RDFSink, SinkParser
 from rdflib.plugins.parsers.ntriples import W3CNTriplesParser, r_tail, r_wspace
+from rdflib.plugins.parsers.rdfxml import RDFXMLHandler
 from rdflib.plugins.serializers.turtle import VERB, RecursiveSerializer, TurtleSerializer
 from rdflib.term import Node
 
@@ -101,6 +104,7 @@ _XML_LOCATION = re.compile(r"^.*?:(\d+):\d+: (.*)$", re.DOTALL)
 # rdflib's serialiser recurses per level and overflows the stack at a few hundred.
 _MAX_TURTLE_NESTING = 24
 _MAX_MESSAGE = 200
+_XML_TEXT_BUFFER = 1 << 20
 
 _Parser: TypeAlias = Callable[[bytes, str], Graph]
 _Writer: TypeAlias = Callable[[Graph, str | None, Mapping[str, str]], bytes]
@@ -108,8 +112,8 @@ _Writer: TypeAlias = Callable[[Graph, str | None, Mapping[str, str]], bytes]
 
 # --------------------------------------------------------------------------- contexts
 
+# url -> JSON text. Written rarely (at start-up), read per parse; a dict store is atomic.
 _contexts: dict[str, str] = {}
-_contexts_lock = threading.Lock()
 
 
 def register_context(url: str, document: Mapping[str, Any]) -> None:
@@ -121,9 +125,7 @@ def register_context(url: str, document: Mapping[str, Any]) -> None:
     """
     if "@context" not in document:
         raise ValueError(f"context document for {url} has no @context")
-    text = json.dumps(document)
-    with _contexts_lock:
-        _contexts[url] = text
+    _contexts[url] = json.dumps(document)
 
 
 class _RemoteContextRefused(Exception):
@@ -159,15 +161,17 @@ def is_rdf(media_type: str) -> bool:
     return _essence(media_type) in RDF_TYPES
 
 
-def _short(text: str) -> str:
-    """One line, bounded: parser messages can quote arbitrary amounts of input."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+def _short(text: object) -> str:
+    """One printable line, bounded: parser messages quote arbitrary client input."""
+    line = " ".join(str(text).split())
+    if len(line) > _MAX_MESSAGE:
+        line = line[: _MAX_MESSAGE - 3] + "..."
+    return "".join(c if c.isprintable() else "\ufffd" for c in line)
 
 
 def _bad(syntax: str, why: str, line: int | None = None) -> BadRequest:
     where = f" at line {line}" if line else ""
-    return BadRequest(f"Invalid {syntax}{where}: {_short(why)}")
+    return BadRequest(f"Invalid {syntax}{where}: {_short(why) or 'syntax error'}")
 
 
 def _decode(data: bytes, syntax: str) -> str:
@@ -221,23 +225,35 @@ def _check_term(term: Node, position: str, seen: set[str]) -> None:
 
 
 def _checked(graph: Graph) -> Graph:
-    """Refuse terms no RDF syntax can round-trip; fold ``"x"^^xsd:string`` into ``"x"``.
+    """Refuse terms no RDF syntax can round-trip, and put literals in canonical form.
 
-    RDF 1.1 makes the two the same literal but rdflib keeps them apart, so without
-    this a Turtle upload would not compare equal to its JSON-LD round trip.
+    Every format then reads the same data as the same graph. rdflib keeps apart what
+    RDF 1.1 makes equal: ``"x"^^xsd:string`` and ``"x"``, and language tags differing
+    only in case (pyld lower-cases tags, rdflib's other parsers keep them).
     """
     seen: set[str] = set()
-    plain: list[tuple[Node, Node, Literal]] = []
+    changes: list[tuple[Node, Node, Literal, Literal]] = []
     for s, p, o in graph:
         _check_term(s, "subject", seen)
         _check_term(p, "predicate", seen)
         _check_term(o, "object", seen)
-        if isinstance(o, Literal) and o.datatype == XSD.string:
-            plain.append((s, p, o))
-    for s, p, o in plain:
+        if isinstance(o, Literal):
+            canonical = _canonical(o)
+            if canonical is not None:
+                changes.append((s, p, o, canonical))
+    for s, p, o, canonical in changes:
         graph.remove((s, p, o))
-        graph.add((s, p, Literal(str(o))))
+        graph.add((s, p, canonical))
     return graph
+
+
+def _canonical(literal: Literal) -> Literal | None:
+    """The canonical form of ``literal`` if it differs, else None."""
+    if literal.datatype == XSD.string:
+        return Literal(str(literal))
+    if literal.language and literal.language != literal.language.lower():
+        return Literal(str(literal), lang=literal.language.lower())
+    return None
 
 
 def _new_graph() -> Graph:
@@ -248,15 +264,15 @@ def _new_graph() -> Graph:
 # --------------------------------------------------------------------------- parsers
 
 
-# What rdflib's Turtle/N3 parser raises on malformed input besides BadSyntax (found by
-# fuzzing rdflib 7.6): bare asserts (unterminated strings), IndexError/AttributeError
-# (truncated input, N3-only syntax in Turtle mode), ValueError (bad IRIs, language tags,
-# numbers), ParserError (formula as predicate).
+# What rdflib 7.6's Turtle/N3 parser raises on malformed input besides BadSyntax, found
+# by fuzzing: AssertionError (unterminated strings: a bare assert), IndexError (input
+# ending mid-token), AttributeError (an N3 ?variable in Turtle mode), ValueError
+# (malformed language tag), and, by reading the code, ParserError (RDFSink's "Formula
+# used as predicate" guard). It also raises bare Exception; see below.
 _N3_FAILURES: tuple[type[Exception], ...] = (
     AssertionError,
-    AttributeError,
     IndexError,
-    KeyError,
+    AttributeError,
     ValueError,
     ParserError,
 )
@@ -380,11 +396,38 @@ def _parse_nquads(data: bytes, base: str) -> Graph:
     return _parse_lines(data, quads=True)
 
 
+class _BufferedExpatReader(ExpatParser):
+    """xml.sax's expat reader with expat's own text buffering switched on.
+
+    rdflib's RDF/XML handler appends every character-data callback to a ``str``, which
+    is quadratic in the callbacks per element. Unbuffered expat makes one per line, per
+    character reference and per entity expansion: 160 KB of newlines took 0.5 s and a
+    600-byte document of nested entities (1 MB of text) took 24 s. Buffered, the text
+    arrives in a handful of large chunks.
+    """
+
+    def reset(self) -> None:
+        super().reset()
+        self._parser.buffer_text = True
+        self._parser.buffer_size = _XML_TEXT_BUFFER
+
+
 def _parse_rdfxml(data: bytes, base: str) -> Graph:
-    """RDF/XML via rdflib's expat-based parser (external entities are never loaded)."""
+    """RDF/XML via rdflib's SAX handler on our buffered expat reader.
+
+    External entities stay unresolved: xml.sax's expat reader skips them unless
+    ``feature_external_ges`` is turned on, which we never do.
+    """
     graph = _new_graph()
+    source = InputSource(base)
+    source.setPublicId(base)  # rdflib resolves relative IRIs against this
+    source.setByteStream(io.BytesIO(data))
+    reader = _BufferedExpatReader()
+    reader.setFeature(handler.feature_namespaces, True)
+    reader.setContentHandler(RDFXMLHandler(graph))
+    reader.setErrorHandler(handler.ErrorHandler())  # raise on every error
     try:
-        graph.parse(data=data, format="xml", publicID=base)
+        reader.parse(source)
     except SAXParseException as exc:
         raise _bad("RDF/XML", exc.getMessage(), exc.getLineNumber()) from None
     except ParserError as exc:
@@ -394,6 +437,8 @@ def _parse_rdfxml(data: bytes, base: str) -> Graph:
     except RecursionError:
         raise _bad("RDF/XML", "nested too deeply") from None
     except ValueError as exc:  # e.g. urljoin on a malformed rdf:about
+        raise _bad("RDF/XML", str(exc)) from None
+    except LookupError as exc:  # an encoding="..." Python does not know
         raise _bad("RDF/XML", str(exc)) from None
     return graph
 
@@ -412,13 +457,14 @@ def _jsonld_error(exc: jsonld.JsonLdError) -> BadRequest:
     return _bad("JSON-LD", f"{why} ({exc.code})" if exc.code else str(why))
 
 
-# pyld (3.x) raises JsonLdError for invalid documents, but some malformed structures
-# reach code that assumes well-formed input and fails with a plain TypeError/KeyError/
-# AttributeError/IndexError/ValueError instead.
+# pyld 3.x raises JsonLdError for invalid documents, but fuzzing shows some malformed
+# structures reach code that assumes well-formed input: KeyError (@reverse with a null
+# @language), AttributeError (@included as a string), TypeError (a dict where a string
+# is expected). IndexError and ValueError come from the same kind of code paths.
 _PYLD_FAILURES: tuple[type[Exception], ...] = (
-    TypeError,
     KeyError,
     AttributeError,
+    TypeError,
     IndexError,
     ValueError,
 )
@@ -506,7 +552,8 @@ _PARSERS: Mapping[str, _Parser] = MappingProxyType(
 def parse(data: bytes, media_type: str, base: str) -> Graph:
     """Parse ``data`` in ``media_type`` (parameters ignored) into a new graph.
 
-    Relative IRIs resolve against ``base`` (the resource's absolute URL). Malformed or
+    Relative IRIs resolve against ``base`` (the resource's absolute URL). Literals come
+    back canonical: language tags lower-cased, ``xsd:string`` as plain. Malformed or
     unsafe input raises BadRequest (with the line number when the parser knows it);
     named graphs raise BadRequest; a non-RDF media type raises UnsupportedMediaType.
     Synchronous and CPU-bound: run it in a thread for large bodies.
@@ -540,13 +587,20 @@ def _prefix_table(graph: Graph, extra: Mapping[str, str] | None) -> dict[str, st
 
 
 def _with_prefixes(graph: Graph, table: Mapping[str, str]) -> Graph:
-    """A copy bound to exactly ``table``: serialisers read (and write!) prefix bindings
-    on the graph itself, so we never let them touch the caller's graph."""
-    out = Graph(bind_namespaces="none")
-    manager = out.namespace_manager
+    """``graph``'s triples seen through a namespace manager bound to exactly ``table``.
+
+    Serialisers read prefixes from, and bind generated ``ns1:`` prefixes into, the
+    graph's own manager; this one keeps its bindings in a store of its own, so the
+    caller's graph is never touched. A plain Graph is viewed in place (no copy).
+    """
+    manager = NamespaceManager(Graph(bind_namespaces="none"), bind_namespaces="none")
     for prefix, namespace in table.items():
         manager.bind(prefix, namespace, override=True, replace=True)
-    out += graph
+    if type(graph) is Graph:
+        return Graph(store=graph.store, identifier=graph.identifier, namespace_manager=manager)
+    # Subclasses (ConjunctiveGraph, Dataset) may span several graphs: copy the triples.
+    out = Graph(namespace_manager=manager)
+    out.addN((s, p, o, out) for s, p, o in graph.triples((None, None, None)))
     return out
 
 
@@ -729,18 +783,28 @@ def _expanded_iris(expanded: list[Any]) -> Iterator[str]:
 
 
 def _jsonld_context(expanded: list[Any], table: Mapping[str, str]) -> dict[str, str]:
-    """The prefixes of ``table`` that abbreviate some IRI in the document."""
+    """The prefixes of ``table`` that abbreviate some IRI in the document.
+
+    A prefix named like a scheme the document uses ("urn") is left out: JSON-LD would
+    then read every absolute ``urn:...`` IRI as a compact IRI. "_" means blank node.
+    """
+    iris = set(_expanded_iris(expanded))
+    schemes = {iri.partition(":")[0] for iri in iris}
     # JSON-LD 1.1 only uses a term as a prefix if its IRI ends in a gen-delim.
     candidates = {
         prefix: ns
         for prefix, ns in table.items()
-        if prefix and ns[-1:] in ("/", "#", ":") and ":" not in prefix
+        if prefix not in ("", "_")
+        and ":" not in prefix
+        and prefix not in schemes
+        and ns[-1:] in ("/", "#", ":")
     }
-    used: set[str] = set()
-    for iri in set(_expanded_iris(expanded)):
-        for prefix, ns in candidates.items():
-            if iri.startswith(ns) and len(iri) > len(ns):
-                used.add(prefix)
+    used = {
+        prefix
+        for iri in iris
+        for prefix, ns in candidates.items()
+        if iri.startswith(ns) and len(iri) > len(ns)
+    }
     return {prefix: candidates[prefix] for prefix in sorted(used)}
 
 
@@ -794,7 +858,8 @@ def _write_jsonld(graph: Graph, base: str | None, table: Mapping[str, str]) -> b
     @ids stay absolute (no @base): safer for clients that copy nodes between documents.
     Literals keep their lexical form (no native numbers), so the round trip is exact.
     """
-    options = {"documentLoader": _load_document}
+    # The input is already expanded; pyld would otherwise expand it again (half the time).
+    options = {"documentLoader": _load_document, "skipExpansion": True}
     try:
         expanded = _expanded(graph)
         context = {"@context": _jsonld_context(expanded, table)}
@@ -828,6 +893,9 @@ def serialize(
     overrides PREFIXES; only prefixes the graph uses appear. The caller's graph is never
     modified. Raises NotAcceptable for a non-RDF type or when the format cannot express
     this graph (RDF/XML's limits).
+
+    Reading the output back gives an isomorphic graph for graphs in the canonical form
+    ``parse`` returns; JSON-LD lower-cases language tags of hand-built graphs.
     """
     essence = _essence(media_type)
     writer = _WRITERS.get(essence)

@@ -198,7 +198,7 @@ def _check_template(op_name: str, role: str, triples: Iterable[Triple]) -> None:
                 # WHERE or a DELETE template (they could never identify existing triples).
                 raise BadRequest("Invalid SPARQL Update: blank nodes are not allowed in DELETE")
             if isinstance(term, URIRef) and not urlsplit(term).scheme:
-                # rdflib only resolves relative IRIs without a ":" (so not <a/b:c>).
+                # Backstop: _resolve_iris made every IRI absolute, unless a base was relative.
                 raise BadRequest(f"Invalid SPARQL Update: could not resolve relative IRI <{term}>")
 
 
@@ -236,9 +236,9 @@ def _insert_data(graph: Graph, op: CompValue) -> None:
 
 
 def _delete_data(graph: Graph, op: CompValue) -> None:
-    # SPARQL semantics: deleting an absent triple is a no-op (SPARQL 1.1 Update §3.1.2
-    # "Deleting triples that are not present … has no effect"). N3 Patch is strict and answers
-    # 409 instead; each format keeps its own semantics.
+    # SPARQL semantics: deleting an absent triple is a no-op (SPARQL 1.1 Update §3.1.2:
+    # "Deleting triples that are not present … will have no effect and will result in
+    # success"). N3 Patch is strict and answers 409 instead; each format keeps its own.
     for triple in op.triples:
         graph.remove(triple)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from rdflib import Graph, URIRef
 
+from pod_server.access.policy import check_acl_document
 from pod_server.errors import (
     BadRequest,
     Conflict,
@@ -30,7 +32,7 @@ from pod_server.errors import (
 from pod_server.ldp import conditions, conneg, containers, paths, rdf
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import KeyedLock
-from pod_server.ldp.patch import apply_patch, parse_patch
+from pod_server.ldp.patch import Patch, apply_patch, parse_patch
 from pod_server.ldp.vocabulary import LDP_CONTAINS
 from pod_server.storage.base import (
     ABSENT,
@@ -46,6 +48,7 @@ from pod_server.storage.base import (
 )
 from pod_server.storage.base import Delete as DeleteOp
 
+log = logging.getLogger("pod_server")
 TURTLE = "text/turtle"
 WELL_KNOWN = "/.well-known/"
 MAX_ATTEMPTS = 20
@@ -149,11 +152,42 @@ class ResourceStore:
     def is_storage_root(self, path: str) -> bool:
         return path == "/"
 
-    async def ensure_root(self) -> None:
-        """Create the storage root container on first start."""
+    def check_deletable(self, path: str) -> None:
+        """Solid Protocol §5.4: "When a DELETE request targets storage's root container or
+        its associated ACL resource, the server MUST respond with the 405 status code."""
+        if self.is_storage_root(path) or path == "/" + paths.ACL_SUFFIX:
+            raise MethodNotAllowed(
+                "The storage root and its ACL cannot be deleted",
+                allowed=allowed_methods(path, self.is_storage_root(path)),
+            )
+
+    def local_path(self, url: str) -> str | None:
+        """The path of ``url`` when this server hosts it, else None."""
+        if not url.startswith(self.base_url):
+            return None
+        try:
+            return paths.canonical("/" + url[len(self.base_url) :].split("#", 1)[0])
+        except BadRequest:
+            return None
+
+    async def ensure_root(self, root_acl: str | None = None) -> None:
+        """Create the storage root on first start, and give it ``root_acl`` if it has none.
+
+        An existing root ACL is never replaced: the owner may have edited it.
+        """
         if await self.backend.meta("/") is None:
             with contextlib.suppress(StaleState):  # another process created it first
                 await self._apply([Expect("/", ABSENT)], [Put("/", TURTLE)])
+        acl_path = "/" + paths.ACL_SUFFIX
+        if await self.backend.meta(acl_path) is not None:
+            return
+        if root_acl is None:
+            log.warning("The storage root has no ACL: nobody can access it (see --owner, --open)")
+            return
+        data = root_acl.encode()
+        self._check_acl(acl_path, rdf.parse(data, TURTLE, self.url(acl_path)))
+        with contextlib.suppress(StaleState):
+            await self._apply([Expect(acl_path, ABSENT)], [Put(acl_path, TURTLE, Staged.of(data))])
 
     # -- reading -----------------------------------------------------------------------
 
@@ -218,7 +252,7 @@ class ResourceStore:
             return await asyncio.to_thread(rdf.parse, data, media_type, base)
         return rdf.parse(data, media_type, base)
 
-    async def _graph_of(self, path: str) -> tuple[Meta | None, Graph]:
+    async def graph_of(self, path: str) -> tuple[Meta | None, Graph]:
         """The stored graph of an RDF resource (a container's own triples), or empty."""
         meta = await self.backend.meta(path)
         if meta is None:
@@ -263,20 +297,24 @@ class ResourceStore:
                 )
         raise Conflict("Could not find a free name in the container; try again")
 
-    async def patch(self, path: str, body: Body, cond: Conditions) -> WriteResult:
+    async def read_patch(self, path: str, body: Body) -> Patch:
+        """Parse a PATCH body first: which access modes it needs depends on what it does."""
         self._check_writable(path)
         if not body.content_type:
             raise BadRequest("PATCH needs a Content-Type header")
         raw = await read_limited(body.chunks, self.limits.max_rdf_size)
-        patch = parse_patch(raw, body.content_type, self.url(path))
+        return parse_patch(raw, body.content_type, self.url(path))
+
+    async def patch(self, path: str, patch: Patch, cond: Conditions) -> WriteResult:
         async with self._locks(path):
             for _ in range(MAX_ATTEMPTS):
-                meta, graph = await self._graph_of(path)
+                meta, graph = await self.graph_of(path)
                 state = meta.etag if meta else None
                 conditions.evaluate(cond, "PATCH", state, None, meta.modified if meta else None)
                 updated = apply_patch(graph, patch)
                 if paths.is_container(path):
                     _check_containment_unchanged(graph, updated)
+                self._check_acl(path, updated)
                 data = self._turtle(path, updated)
                 try:
                     return await self._apply_write(path, Staged.of(data), TURTLE, meta)
@@ -285,8 +323,7 @@ class ResourceStore:
         raise Conflict("The resource kept changing while the patch was applied; try again")
 
     async def delete(self, path: str, cond: Conditions) -> None:
-        if self.is_storage_root(path):
-            raise MethodNotAllowed("The storage root cannot be deleted", allowed=_ROOT_METHODS)
+        self.check_deletable(path)
         self._check_writable(path)
         async with self._locks(path):
             for _ in range(MAX_ATTEMPTS):
@@ -365,9 +402,17 @@ class ResourceStore:
             if any(True for _ in graph.triples((None, URIRef(LDP_CONTAINS), None))):
                 raise Conflict("Containment triples (ldp:contains) are managed by the server")
             return Staged.of(self._turtle(path, graph)), TURTLE
+        self._check_acl(path, graph)
         if media == TURTLE:
             return Staged.of(raw), TURTLE  # kept verbatim: served to Turtle clients unparsed
         return Staged.of(self._turtle(path, graph)), TURTLE
+
+    def _check_acl(self, path: str, graph: Graph) -> None:
+        aux = paths.aux_subject(path)
+        if aux is not None and aux[0] == paths.ACL_SUFFIX:
+            subject = aux[1]
+            root = self.is_storage_root(subject)
+            check_acl_document(graph, self.url(path), self.url(subject), root)
 
     def _turtle(self, path: str, graph: Graph) -> bytes:
         """Stored Turtle of a graph. A container's own triples are kept with absolute IRIs
@@ -437,6 +482,7 @@ _CONTAINER_LINK_TYPES = frozenset(
 )
 _DOC_METHODS = ("OPTIONS", "HEAD", "GET", "PUT", "PATCH", "DELETE")
 _ROOT_METHODS = ("OPTIONS", "HEAD", "GET", "POST", "PUT", "PATCH")
+_ROOT_ACL_METHODS = ("OPTIONS", "HEAD", "GET", "PUT", "PATCH")
 
 
 def allowed_methods(path: str, is_root: bool) -> tuple[str, ...]:
@@ -444,6 +490,8 @@ def allowed_methods(path: str, is_root: bool) -> tuple[str, ...]:
         return ("OPTIONS", "HEAD", "GET")
     if is_root:
         return _ROOT_METHODS
+    if path == "/" + paths.ACL_SUFFIX:
+        return _ROOT_ACL_METHODS
     if paths.is_container(path):
         return (*_DOC_METHODS, "POST")
     return _DOC_METHODS

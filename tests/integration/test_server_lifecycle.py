@@ -16,7 +16,7 @@ from tests.conftest import BACKENDS, Pod, free_socket, running_pod
 
 
 async def test_body_over_limit_is_413_and_stores_nothing(tmp_path: Path, backend_name: str) -> None:
-    settings = Settings(max_body_size=1000, max_rdf_size=500)
+    settings = Settings(max_body_size=1000, max_rdf_size=500, open=True)
     async with running_pod(tmp_path, BACKENDS[backend_name](tmp_path), settings) as pod:
         assert await pod.put("/big.bin", b"x" * 1001, "application/octet-stream") == 413
         assert await pod.put("/ok.bin", b"x" * 1000, "application/octet-stream") == 201
@@ -65,11 +65,11 @@ async def _wait_until_up(url: str, proc: asyncio.subprocess.Process) -> None:
     raise AssertionError("server did not come up")
 
 
-async def test_cli_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+async def _start_cli(root: Path) -> tuple[asyncio.subprocess.Process, str]:
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
-    env = {**os.environ, "POD_ROOT": str(tmp_path / "data"), "POD_PORT": str(port)}
+    env = {**os.environ, "POD_ROOT": str(root), "POD_PORT": str(port), "POD_OPEN": "1"}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -81,9 +81,55 @@ async def test_cli_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+    base = f"http://127.0.0.1:{port}/"
+    await _wait_until_up(base, proc)
+    return proc, base
+
+
+async def test_crash_mid_upload_leaves_nothing_half_written(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    proc, base = await _start_cli(root)
+    started = asyncio.Event()
+
+    async def endless():  # type: ignore[no-untyped-def]
+        for _ in range(10_000):
+            yield b"z" * 65536
+            started.set()
+            await asyncio.sleep(0.001)
+
+    async def upload() -> None:
+        async with aiohttp.ClientSession() as session:
+            headers = {"Content-Type": "application/octet-stream"}
+            async with session.put(base + "dir/huge.bin", data=endless(), headers=headers):
+                pass
+
+    task = asyncio.create_task(upload())
     try:
-        base = f"http://127.0.0.1:{port}/"
-        await _wait_until_up(base, proc)
+        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.sleep(0.3)  # well into the body: some of it is on disk
+        proc.kill()
+        await proc.wait()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    proc, base = await _start_cli(root)
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(base + "dir/huge.bin") as r:
+                assert r.status == 404
+            async with session.get(base, headers={"Accept": "text/turtle"}) as r:
+                assert "dir/" not in await r.text()
+    finally:
+        proc.terminate()
+        await proc.wait()
+    leftovers = [p for p in (root / "blobs").rglob("*") if p.is_file()]
+    assert leftovers == []  # the partial blob was collected on restart
+
+
+async def test_cli_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    proc, base = await _start_cli(tmp_path / "data")
+    port = base.rsplit(":", 1)[1].rstrip("/")
+    try:
         pod = Pod(base, aiohttp.ClientSession(), tmp_path)
         async with pod.session:
             assert await pod.put("/hello.txt", "hi", "text/plain") == 201

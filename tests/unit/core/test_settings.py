@@ -51,3 +51,12 @@ def test_bad_toml(tmp_path: Path) -> None:
     config.write_text("port = = 1")
     with pytest.raises(SettingsError, match="not valid TOML"):
         load({"config": str(config)}, env={})
+
+
+def test_booleans_and_owner() -> None:
+    s = load({"open": None}, env={"POD_OPEN": "yes", "POD_OWNER": "https://me.example/card#me"})
+    assert s.open is True and s.owner == "https://me.example/card#me"
+    with pytest.raises(SettingsError, match="open"):
+        load({}, env={"POD_OPEN": "perhaps"})
+    with pytest.raises(SettingsError, match="WebID"):
+        load({"owner": "alice"}, env={})

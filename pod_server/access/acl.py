@@ -1,0 +1,216 @@
+"""Compile an ACL document into plain-Python rules, so evaluation never touches rdflib.
+
+Compiling is the only place RDF is read. A :class:`CompiledAcl` holds frozensets of
+strings indexed by the resource they apply to, and is immutable, so the server can
+cache one per ACL URL + ETag and evaluate it for every request.
+
+Which subjects count (WAC, Authorization Conformance): "An applicable Authorization
+has the following properties: At least one rdf:type property whose object is
+acl:Authorization. At least one acl:accessTo or acl:default property value. At least
+one acl:mode property value. At least one acl:agent, acl:agentGroup, acl:agentClass
+or acl:origin property value." The Community Solid Server also only reads subjects
+typed acl:Authorization (node-solid-server's acl-check does not check the type); we
+follow the spec, and ``validate_acl`` reports untyped would-be rules so an author
+learns that they are ignored.
+
+Where an authorization's IRI lives does not matter: the Inrupt client copies rules
+into a new ACL keeping IRIs of the ACL they came from, and those rules are meant to
+work. They cannot reach further than any other rule, because a rule only ever
+applies to the resource or container the ACL is evaluated for (see ``evaluate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from urllib.parse import urlsplit, urlunsplit
+
+from rdflib import RDF, BNode, Graph, URIRef
+from rdflib.term import Node
+
+from pod_server.access.modes import BY_VALUE, Mode
+from pod_server.errors import BadRequest
+from pod_server.ldp import paths
+from pod_server.ldp.vocabulary import ACL
+
+ACL_AUTHORIZATION = URIRef(ACL + "Authorization")
+ACL_ACCESS_TO = URIRef(ACL + "accessTo")
+ACL_DEFAULT = URIRef(ACL + "default")
+ACL_MODE = URIRef(ACL + "mode")
+ACL_AGENT = URIRef(ACL + "agent")
+ACL_AGENT_CLASS = URIRef(ACL + "agentClass")
+ACL_AGENT_GROUP = URIRef(ACL + "agentGroup")
+ACL_ORIGIN = URIRef(ACL + "origin")
+AUTHENTICATED_AGENT = ACL + "AuthenticatedAgent"
+FOAF_AGENT = "http://xmlns.com/foaf/0.1/Agent"
+
+# acl:Write carries the Append it implies, so evaluation is a plain bitwise OR.
+MODE_IRIS: Mapping[str, Mode] = MappingProxyType(
+    {
+        ACL + "Read": Mode.READ,
+        ACL + "Write": Mode.WRITE | Mode.APPEND,
+        ACL + "Append": Mode.APPEND,
+        ACL + "Control": Mode.CONTROL,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One applicable authorization, reduced to sets of strings.
+
+    ``bits`` is ``Mode.value`` (an int: cheaper to OR than ``enum.Flag``).
+    ``default`` only holds containers (IRIs ending in ``/``).
+    """
+
+    node: str
+    bits: int
+    access_to: frozenset[str]
+    default: frozenset[str]
+    agents: frozenset[str]
+    groups: frozenset[str]
+    public: bool
+    authenticated: bool
+    origins: frozenset[str]
+
+    @property
+    def modes(self) -> Mode:
+        return BY_VALUE[self.bits]
+
+
+@dataclass(frozen=True, slots=True)
+class Grants:
+    """The rules for one resource (or one container's members), sorted by who they grant.
+
+    Most rules need no per-request check beyond a set lookup, so compiling folds them
+    into ints: evaluation is then a few lookups plus a walk over ``conditional``.
+    """
+
+    public: int  # acl:agentClass foaf:Agent: everyone, whatever the Origin
+    authenticated: int  # acl:agentClass acl:AuthenticatedAgent, no acl:origin
+    agents: Mapping[str, int]  # acl:agent WebID -> modes, rules without acl:origin
+    conditional: tuple[Rule, ...]  # rules naming groups or origins
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledAcl:
+    """The applicable rules of one ACL document, indexed by what they apply to."""
+
+    url: str
+    rules: tuple[Rule, ...]
+    by_access_to: Mapping[str, Grants] = field(repr=False)
+    by_default: Mapping[str, Grants] = field(repr=False)
+    groups: frozenset[str]
+
+
+def compile_acl(graph: Graph, acl_url: str) -> CompiledAcl:
+    """Compile the parsed ACL at ``acl_url`` (parse it with ``publicID=acl_url``)."""
+    compiled = (_compile_rule(graph, node) for node in authorization_nodes(graph))
+    rules = tuple(rule for rule in compiled if _can_grant(rule))
+    return CompiledAcl(
+        url=acl_url,
+        rules=rules,
+        by_access_to=_index(rules, lambda rule: rule.access_to),
+        by_default=_index(rules, lambda rule: rule.default),
+        groups=frozenset().union(*(rule.groups for rule in rules)),
+    )
+
+
+def authorization_nodes(graph: Graph) -> list[Node]:
+    """Subjects typed ``acl:Authorization``, in a stable order."""
+    return sorted(set(graph.subjects(RDF.type, ACL_AUTHORIZATION)), key=lambda n: n.n3())
+
+
+def canonical_resource(iri: str) -> str:
+    """An http(s) IRI with its path in ``paths.canonical`` form; anything else unchanged.
+
+    So ``<café>`` in an ACL names the same resource as the server's ``caf%C3%A9``.
+    """
+    parts = urlsplit(iri)
+    if parts.scheme not in ("http", "https") or parts.query or parts.fragment:
+        return iri
+    try:
+        path = paths.canonical(parts.path or "/")
+    except BadRequest:
+        return iri  # a path this server can never serve: it will simply never match
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
+
+
+def normalize_origin(origin: str) -> str:
+    """Origins compare case-insensitively; authors often add a trailing slash."""
+    return origin.strip().lower().rstrip("/")
+
+
+def _compile_rule(graph: Graph, node: Node) -> Rule:
+    classes = _iris(graph, node, ACL_AGENT_CLASS)
+    bits = 0
+    for iri in _iris(graph, node, ACL_MODE):
+        # WAC, Access Mode Extensions: consumers "MUST continue processing the access
+        # modes as if those properties were not present" for unrecognised modes.
+        bits |= MODE_IRIS[iri].value if iri in MODE_IRIS else 0
+    return Rule(
+        node=node.n3(),
+        bits=bits,
+        access_to=frozenset(map(canonical_resource, _iris(graph, node, ACL_ACCESS_TO))),
+        default=_containers(_iris(graph, node, ACL_DEFAULT)),
+        agents=_iris(graph, node, ACL_AGENT),
+        groups=_iris(graph, node, ACL_AGENT_GROUP),
+        public=FOAF_AGENT in classes,
+        authenticated=AUTHENTICATED_AGENT in classes,
+        origins=_origins(graph, node),
+    )
+
+
+def _iris(graph: Graph, node: Node, predicate: URIRef) -> frozenset[str]:
+    # Non-IRI objects (literals, blank nodes) name no resource or agent: skipping them
+    # can only take access away.
+    return frozenset(str(o) for o in graph.objects(node, predicate) if isinstance(o, URIRef))
+
+
+def _containers(iris: Iterable[str]) -> frozenset[str]:
+    # WAC: "The acl:default predicate denotes the container resource whose
+    # Authorization can be applied to a resource lower in the collection hierarchy."
+    # A document has nothing below it, so acl:default on one (the Inrupt client writes
+    # it when copying rules) can never apply; dropping it here makes that structural.
+    canonical = (canonical_resource(iri) for iri in iris)
+    return frozenset(iri for iri in canonical if iri.endswith("/"))
+
+
+def _origins(graph: Graph, node: Node) -> frozenset[str]:
+    # Unlike the other properties, an acl:origin value only ever *restricts* a rule, so
+    # no value is dropped: a literal is read as the origin it spells, and a blank node
+    # keeps its "_:" label, which matches no request Origin. Either way the rule stays
+    # restricted instead of silently opening up to every origin.
+    values = graph.objects(node, ACL_ORIGIN)
+    return frozenset(normalize_origin(o.n3() if isinstance(o, BNode) else str(o)) for o in values)
+
+
+def _can_grant(rule: Rule) -> bool:
+    has_target = bool(rule.access_to or rule.default)
+    has_subject = bool(rule.agents or rule.groups or rule.public or rule.authenticated)
+    return bool(rule.bits) and has_target and has_subject
+
+
+def _index(rules: tuple[Rule, ...], keys: Callable[[Rule], frozenset[str]]) -> Mapping[str, Grants]:
+    by_key: dict[str, list[Rule]] = {}
+    for rule in rules:
+        for key in keys(rule):
+            by_key.setdefault(key, []).append(rule)
+    return MappingProxyType({key: _grants(found) for key, found in by_key.items()})
+
+
+def _grants(rules: list[Rule]) -> Grants:
+    public = authenticated = 0
+    agents: dict[str, int] = {}
+    conditional: list[Rule] = []
+    for rule in rules:
+        if rule.public:
+            public |= rule.bits
+        elif rule.origins or rule.groups:
+            conditional.append(rule)
+        else:
+            authenticated |= rule.bits if rule.authenticated else 0
+            for agent in rule.agents:
+                agents[agent] = agents.get(agent, 0) | rule.bits
+    return Grants(public, authenticated, MappingProxyType(agents), tuple(conditional))

@@ -1,0 +1,220 @@
+"""Authorization of one request: find the effective ACL in the store, then apply WAC.
+
+The pure rules live in ``access.evaluate``; this module only does what needs I/O:
+ACL resource discovery (WAC "ACL Resource Discovery": the resource's own ACL, else the
+nearest ancestor container's ACL, whose ``acl:default`` rules then apply), compiling
+and caching ACLs (keyed by path and etag, so any write to an ``.acl`` invalidates its
+entry, in every process, without messages), and fetching group documents.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from rdflib import Graph
+
+from pod_server.access.acl import CompiledAcl, compile_acl
+from pod_server.access.evaluate import (
+    Decision,
+    decide,
+    granted_modes,
+    group_members,
+    groups_referenced,
+    required_modes,
+)
+from pod_server.access.modes import NO_MODES, Mode
+from pod_server.access.validate import grants_control, validate_acl
+from pod_server.errors import BadRequest, Conflict, Forbidden, PodError, Unauthorized
+from pod_server.ldp import paths
+
+if TYPE_CHECKING:
+    from pod_server.auth import Agent
+    from pod_server.ldp.patch import Patch
+    from pod_server.ldp.store import ResourceStore
+
+GroupFetcher = Callable[[str], Awaitable[Graph | None]]
+MODE_NAMES = {
+    Mode.READ: "Read",
+    Mode.WRITE: "Write",
+    Mode.APPEND: "Append",
+    Mode.CONTROL: "Control",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What the caller and the public may do on the request's target (for WAC-Allow)."""
+
+    user: Mode
+    public: Mode
+
+
+@dataclass(frozen=True, slots=True)
+class _Effective:
+    acl: CompiledAcl
+    default_for: str | None  # None: the resource's own ACL; else the ancestor's URL
+
+
+class AccessPolicy:
+    """WAC over a resource store; one per server process."""
+
+    def __init__(
+        self,
+        store: ResourceStore,
+        fetch_group: GroupFetcher | None = None,
+        challenge: Callable[[Agent], str] | None = None,
+        cache_size: int = 4096,
+    ) -> None:
+        self.store = store
+        self._fetch_group = fetch_group
+        self._challenge = challenge
+        self._cache: OrderedDict[tuple[str, str], CompiledAcl] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def authorize(
+        self,
+        agent: Agent,
+        origin: str | None,
+        method: str,
+        path: str,
+        *,
+        target_exists: bool,
+        patch: Patch | None = None,
+    ) -> Access:
+        """Allow, or raise 401/403 naming the modes that were missing."""
+        aux = paths.aux_subject(path)
+        subject = aux[1] if aux else path
+        is_acl = aux is not None and aux[0] == paths.ACL_SUFFIX
+        required = required_modes(
+            method,
+            target_exists=target_exists or aux is not None,  # an .acl/.meta is not a member
+            is_acl=is_acl,
+            # Any patch may insert; asking for Append costs nothing, as Write implies it.
+            patch_inserts=patch is not None,
+            patch_deletes=patch is not None and patch.deletes,
+            patch_where=patch is not None and patch.has_where,
+        )
+        effective = await self._effective(subject)
+        user = await self._modes(effective, subject, agent, origin)
+        parent_modes = NO_MODES
+        parent = paths.parent(subject)
+        if parent is None:  # the storage root has no container; the store refuses what needs one
+            required = replace(required, parent=NO_MODES)
+        elif required.parent:
+            parent_effective = await self._effective(parent)
+            parent_modes = await self._modes(parent_effective, parent, agent, origin)
+        verdict = decide(required, user, parent_modes, agent.authenticated)
+        if verdict is not Decision.ALLOW:
+            raise self._refusal(verdict, agent, required.target | required.parent, subject)
+        public = (
+            user if not agent.authenticated else await self._modes(effective, subject, None, origin)
+        )
+        return Access(user, public)
+
+    async def modes(self, agent: Agent | None, origin: str | None, path: str) -> Mode:
+        """The modes ``agent`` (None: the public) has on ``path``."""
+        return await self._modes(await self._effective(path), path, agent, origin)
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _refusal(self, verdict: Decision, agent: Agent, needed: Mode, subject: str) -> PodError:
+        names = " and ".join(MODE_NAMES[m] for m in MODE_NAMES if m in needed) or "access"
+        url = self.store.url(subject)
+        if verdict is Decision.UNAUTHENTICATED:
+            headers = {"WWW-Authenticate": self._challenge(agent)} if self._challenge else {}
+            reason = f" ({agent.reason})" if agent.reason else ""
+            return Unauthorized(
+                f"Sign in to do this: it needs {names} on {url}{reason}", headers=headers
+            )
+        return Forbidden(f"{agent.webid} does not have {names} on {url}")
+
+    async def _modes(
+        self, effective: _Effective | None, path: str, agent: Agent | None, origin: str | None
+    ) -> Mode:
+        if effective is None:
+            return NO_MODES  # no ACL anywhere above: nobody may do anything
+        groups = await self._groups(effective.acl) if effective.acl.groups else {}
+        authenticated = agent is not None and agent.authenticated
+        return granted_modes(
+            effective.acl,
+            self.store.url(path),
+            default_for=effective.default_for,
+            agent_webid=agent.webid if authenticated and agent is not None else None,
+            authenticated=authenticated,
+            origin=origin,
+            groups=groups,
+        )
+
+    async def _effective(self, path: str) -> _Effective | None:
+        """WAC ACL discovery: the resource's own ACL, else the nearest ancestor's."""
+        for depth, candidate in enumerate([path, *paths.ancestors(path)]):
+            acl_path = candidate + paths.ACL_SUFFIX
+            meta = await self.store.meta(acl_path)
+            if meta is None:
+                continue
+            acl = await self._compiled(acl_path, meta.etag)
+            return _Effective(acl, None if depth == 0 else self.store.url(candidate))
+        return None
+
+    async def _compiled(self, acl_path: str, etag: str) -> CompiledAcl:
+        key = (acl_path, etag)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        meta, graph = await self.store.graph_of(acl_path)
+        acl = compile_acl(graph, self.store.url(acl_path))
+        if meta is not None:  # cache under the version actually read
+            self._cache[(acl_path, meta.etag)] = acl
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return acl
+
+    async def _groups(self, acl: CompiledAcl) -> dict[str, frozenset[str]]:
+        members: dict[str, frozenset[str]] = {}
+        for document in groups_referenced(acl):
+            graph = await self._group_document(document)
+            for group in acl.groups:
+                if graph is not None and group.startswith(document):
+                    members[group] = group_members(graph, group)
+        return members
+
+    async def _group_document(self, url: str) -> Graph | None:
+        local = self.store.local_path(url)
+        if local is not None:
+            try:
+                return (await self.store.graph_of(local))[1]
+            except PodError:
+                return None  # not RDF, or unreadable: a group with no members
+        return await self._fetch_group(url) if self._fetch_group else None
+
+
+def check_acl_document(graph: Graph, acl_url: str, subject_url: str, storage_root: bool) -> None:
+    """Refuse an ACL that is unusable (400), or that would lock everyone out of a storage (409)."""
+    problems = validate_acl(graph, acl_url)
+    if problems:
+        raise BadRequest("Invalid ACL: " + "; ".join(problems))
+    if storage_root and not keeps_control(compile_acl(graph, acl_url), subject_url):
+        raise Conflict(
+            "This ACL would leave the storage root with no agent holding Control; "
+            "keep an acl:agent (or the public, on an open server) with acl:Control"
+        )
+
+
+def keeps_control(acl: CompiledAcl, root_url: str) -> bool:
+    """Someone keeps Control on the root: a named agent, or everyone on an open server."""
+    if grants_control(acl, root_url):
+        return True
+    everyone = granted_modes(
+        acl,
+        root_url,
+        default_for=None,
+        agent_webid=None,
+        authenticated=False,
+        origin=None,
+        groups={},
+    )
+    return Mode.CONTROL in everyone
