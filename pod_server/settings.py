@@ -28,7 +28,8 @@ class Settings:
     port: int = 3000
     base_url: str = ""  # public URL; empty means http://HOST:PORT/
     max_body_size: int = 1024**3  # bytes accepted for any request body
-    max_rdf_size: int = 32 * 1024**2  # RDF bodies are parsed in memory, so a lower bound
+    # RDF bodies are parsed in memory, and rdflib parsing is slow on some input: keep it modest.
+    max_rdf_size: int = 4 * 1024**2
     log_level: str = "info"
     open: bool = False  # seed a root ACL granting everyone everything: local development only
     owner: str = ""  # WebID granted Control of a fresh storage root
