@@ -33,6 +33,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         backend,
         settings.public_base,
         Limits(max_body_size=settings.max_body_size, max_rdf_size=settings.max_rdf_size),
+        multiuser=settings.multiuser,
     )
     auth_config = AuthConfig(allow_bearer=settings.allow_bearer)
     authenticator = Authenticator(auth_config, MemoryReplayCache())

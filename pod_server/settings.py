@@ -34,6 +34,7 @@ class Settings:
     open: bool = False  # seed a root ACL granting everyone everything: local development only
     owner: str = ""  # WebID granted Control of a fresh storage root
     allow_bearer: bool = False  # accept plain Bearer tokens (no DPoP binding): off by default
+    multiuser: bool = False  # pods at BASE/NAME/ for accounts, instead of one storage at BASE
     config: Path | None = field(default=None, compare=False)
 
     @property

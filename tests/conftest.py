@@ -33,6 +33,7 @@ class Pod:
     base: str
     session: aiohttp.ClientSession
     root: Path
+    app: web.Application | None = None
 
     def url(self, path: str) -> str:
         return self.base + path.lstrip("/")
@@ -63,12 +64,13 @@ async def running_pod(
     base = f"http://127.0.0.1:{port}/"
     # Storage-core tests run against an open server; access tests pass their own settings.
     settings = replace(settings or Settings(open=True), root=root, port=port, base_url=base)
-    runner = web.AppRunner(create_app(settings, backend), access_log=None)
+    app = create_app(settings, backend)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     try:
         async with aiohttp.ClientSession() as session:
-            yield Pod(base, session, root)
+            yield Pod(base, session, root, app)
     finally:
         await runner.cleanup()
 

@@ -19,10 +19,8 @@ from pod_server.ldp.store import (
     Body,
     Representation,
     ResourceStore,
-    allowed_methods,
     negotiate,
 )
-from pod_server.ldp.vocabulary import PIM
 from pod_server.storage.base import CHUNK_SIZE, Meta
 
 STORE = web.AppKey("store", ResourceStore)
@@ -70,8 +68,14 @@ def describe(
     store, path = ctx.store, ctx.path
     rdf_source = None if meta is None else rdf.is_rdf(meta.content_type.split(";")[0].strip())
     hdrs = response.headers
-    hdrs["Link"] = h.resource_links(store.url(path), path, store.base_url, rdf_source)
-    hdrs["Allow"] = ", ".join(allowed_methods(path, store.is_storage_root(path)))
+    hdrs["Link"] = h.resource_links(
+        store.url(path),
+        path,
+        store.url(store.storage_description_path(path)),
+        rdf_source,
+        storage=store.is_storage_root(path),
+    )
+    hdrs["Allow"] = ", ".join(store.allowed_methods(path))
     hdrs["Accept-Patch"] = h.ACCEPT_PATCH
     hdrs["Accept-Put"] = "*/*"
     if paths.is_container(path):
@@ -91,13 +95,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
     """Route every method on every path: explicit dispatch, no trial and error."""
     store = request.app[STORE]
     path, public_url = target(request, store)
-    if path == h.STORAGE_DESCRIPTION_PATH and request.method in ("GET", "HEAD"):
-        return storage_description(request, store)
+    if path == store.storage_description_path(path) and request.method in ("GET", "HEAD"):
+        return await storage_description(request, store, path)
     handler = _METHODS.get(request.method)
     if handler is None:
         raise MethodNotAllowed(
             f"{request.method} is not supported",
-            allowed=allowed_methods(path, store.is_storage_root(path)),
+            allowed=store.allowed_methods(path),
         )
     # Authentication only identifies the caller; it never refuses (access decides).
     agent = await request.app[AUTHENTICATOR].identify(request.method, public_url, request.headers)
@@ -169,7 +173,7 @@ async def post(request: web.Request, ctx: Context) -> web.StreamResponse:
     if not paths.is_container(ctx.path):
         if await ctx.store.meta(ctx.path) is None:
             raise NotFound(f"No container at {ctx.path}")
-        allowed = allowed_methods(ctx.path, False)
+        allowed = ctx.store.allowed_methods(ctx.path)
         raise MethodNotAllowed("POST is only allowed on containers", allowed=allowed)
     types = h.link_types(request.headers.getall("Link", []))
     result = await ctx.store.post(ctx.path, body_of(request), request.headers.get("Slug"), types)
@@ -211,16 +215,17 @@ def _written(ctx: Context, path: str, meta: Meta, created: bool) -> web.Response
     return response
 
 
-def storage_description(request: web.Request, store: ResourceStore) -> web.StreamResponse:
+async def storage_description(
+    request: web.Request, store: ResourceStore, path: str
+) -> web.StreamResponse:
     """The storage description resource (Solid Protocol §4.1.2), negotiable RDF."""
-    url = store.url(h.STORAGE_DESCRIPTION_PATH)
-    turtle = f"<{store.base_url}> a <{PIM}Storage>.\n".encode()
+    url = store.url(path)
+    root = store.storage_root_of(path) or "/"
+    turtle = (await store.storage_description(root)).encode()
     media = negotiate(request.headers.get("Accept"), rdf.RDF_TYPES)
-    body = (
-        turtle
-        if media == "text/turtle"
-        else rdf.serialize(rdf.parse(turtle, "text/turtle", url), media, url)
-    )
+    body = turtle
+    if media != "text/turtle":
+        body = rdf.serialize(rdf.parse(turtle, "text/turtle", url), media, url)
     response = web.Response(body=body, content_type=media)
     response.headers["Vary"] = "Accept, Origin"
     return response

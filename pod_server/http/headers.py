@@ -22,7 +22,6 @@ from pod_server.ldp.vocabulary import (
 )
 
 ACCEPT_PATCH = "text/n3, application/sparql-update"
-STORAGE_DESCRIPTION_PATH = "/.well-known/solid"
 EXPOSED_HEADERS = (
     "Accept-Patch, Accept-Post, Accept-Put, Allow, Content-Range, ETag, Last-Modified, "
     "Link, Location, Updates-Via, WAC-Allow, WWW-Authenticate"
@@ -82,12 +81,14 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def resource_links(url: str, path: str, base_url: str, rdf_source: bool | None) -> str:
+def resource_links(
+    url: str, path: str, description_url: str, rdf_source: bool | None, *, storage: bool
+) -> str:
     """The ``Link`` header every response about ``path`` carries (Solid Protocol §4, §5)."""
     types = [LDP_RESOURCE]
     if paths.is_container(path):
         types += [LDP_CONTAINER, LDP_BASIC_CONTAINER]
-        if path == "/":
+        if storage:
             types.append(PIM_STORAGE)
     elif rdf_source is not None:
         types.append(LDP_RDF_SOURCE if rdf_source else LDP_NON_RDF_SOURCE)
@@ -95,5 +96,5 @@ def resource_links(url: str, path: str, base_url: str, rdf_source: bool | None) 
     if not paths.is_auxiliary(path):
         links.append(f'<{url}{paths.ACL_SUFFIX}>; rel="acl"')
         links.append(f'<{url}{paths.META_SUFFIX}>; rel="describedby"')
-    links.append(f'<{base_url}{STORAGE_DESCRIPTION_PATH[1:]}>; rel="{SOLID_STORAGE_DESCRIPTION}"')
+    links.append(f'<{description_url}>; rel="{SOLID_STORAGE_DESCRIPTION}"')
     return ", ".join(links)

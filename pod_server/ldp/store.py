@@ -33,7 +33,7 @@ from pod_server.ldp import conditions, conneg, containers, paths, rdf
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import KeyedLock
 from pod_server.ldp.patch import Patch, apply_patch, parse_patch
-from pod_server.ldp.vocabulary import LDP_CONTAINS
+from pod_server.ldp.vocabulary import LDP_CONTAINS, PIM_STORAGE, SOLID_OWNER
 from pod_server.storage.base import (
     ABSENT,
     PRESENT,
@@ -50,7 +50,8 @@ from pod_server.storage.base import Delete as DeleteOp
 
 log = logging.getLogger("pod_server")
 TURTLE = "text/turtle"
-WELL_KNOWN = "/.well-known/"
+WELL_KNOWN = ".well-known/"
+STORAGE_DESCRIPTION = ".well-known/solid"
 MAX_ATTEMPTS = 20
 PARSE_IN_THREAD_ABOVE = 256 * 1024  # bodies this large are parsed off the event loop
 
@@ -137,8 +138,11 @@ def sanitize_slug(slug: str | None) -> str | None:
 class ResourceStore:
     """Solid resources over a backend; every public method is one protocol operation."""
 
-    def __init__(self, backend: Backend, base_url: str, limits: Limits) -> None:
+    def __init__(
+        self, backend: Backend, base_url: str, limits: Limits, *, multiuser: bool = False
+    ) -> None:
         self.backend = backend
+        self.multiuser = multiuser
         self.base_url = base_url.rstrip("/") + "/"
         self.base_path = urlsplit(self.base_url).path or "/"
         self.limits = limits
@@ -149,16 +153,51 @@ class ResourceStore:
     def url(self, path: str) -> str:
         return self.base_url + path[1:]
 
+    def storage_root_of(self, path: str) -> str | None:
+        """The storage holding ``path``: the server root, or with several users each pod
+        (``/NAME/``); storages never overlap (Solid Protocol §4.1)."""
+        if not self.multiuser:
+            return "/"
+        cut = path.find("/", 1)
+        return None if cut < 0 else path[: cut + 1]
+
     def is_storage_root(self, path: str) -> bool:
-        return path == "/"
+        return path == self.storage_root_of(path)
+
+    def is_root_acl(self, path: str) -> bool:
+        aux = paths.aux_subject(path)
+        return aux is not None and aux[0] == paths.ACL_SUFFIX and self.is_storage_root(aux[1])
+
+    def storage_description_path(self, path: str) -> str:
+        """Where the storage description of ``path``'s storage lives (Solid Protocol §4.1.2)."""
+        return (self.storage_root_of(path) or "/") + STORAGE_DESCRIPTION
+
+    async def storage_description(self, root: str) -> str:
+        """Turtle describing the storage at ``root``: its type and, for a pod, its owner."""
+        lines = [f"<{self.url(root)}> a <{PIM_STORAGE}>."]
+        meta, graph = await self.graph_of(root)
+        if meta is not None:
+            for owner in graph.objects(URIRef(self.url(root)), URIRef(SOLID_OWNER)):
+                lines.append(f"<{self.url(root)}> <{SOLID_OWNER}> <{owner}>.")
+        return "\n".join(lines) + "\n"
+
+    def allowed_methods(self, path: str) -> tuple[str, ...]:
+        if self._is_well_known(path):
+            return ("OPTIONS", "HEAD", "GET")
+        if self.is_storage_root(path):
+            return _ROOT_METHODS
+        if self.is_root_acl(path):
+            return _ROOT_ACL_METHODS
+        if paths.is_container(path):
+            return (*_DOC_METHODS, "POST")
+        return _DOC_METHODS
 
     def check_deletable(self, path: str) -> None:
         """Solid Protocol §5.4: "When a DELETE request targets storage's root container or
         its associated ACL resource, the server MUST respond with the 405 status code."""
-        if self.is_storage_root(path) or path == "/" + paths.ACL_SUFFIX:
+        if self.is_storage_root(path) or self.is_root_acl(path):
             raise MethodNotAllowed(
-                "The storage root and its ACL cannot be deleted",
-                allowed=allowed_methods(path, self.is_storage_root(path)),
+                "The storage root and its ACL cannot be deleted", allowed=self.allowed_methods(path)
             )
 
     def local_path(self, url: str) -> str | None:
@@ -281,7 +320,9 @@ class ResourceStore:
         if target is None:
             raise NotFound(f"No container at {container}")
         if not target.is_container:
-            raise MethodNotAllowed("POST is only allowed on containers", allowed=_DOC_METHODS)
+            raise MethodNotAllowed(
+                "POST is only allowed on containers", allowed=self.allowed_methods(container)
+            )
         suffix = "/" if any(t in _CONTAINER_LINK_TYPES for t in link_types) else ""
         name = sanitize_slug(slug)
         for _ in range(MAX_ATTEMPTS):
@@ -339,6 +380,52 @@ class ResourceStore:
                     continue
         raise Conflict("The resource kept changing while it was deleted; try again")
 
+    async def create_internal(self, path: str, turtle: bytes) -> WriteResult:
+        """Create an RDF resource on the server's own behalf (pod provisioning): the same
+        validation and atomicity as a client's PUT, and never over an existing resource."""
+
+        async def once() -> AsyncIterator[bytes]:
+            yield turtle
+
+        body = Body(TURTLE, once(), len(turtle))
+        return await self.put(path, body, Conditions(if_none_match=("*",)))
+
+    async def delete_tree(self, root: str) -> int:
+        """Remove a container and everything below it in one atomic step (pod deletion).
+
+        Bypasses the one-by-one LDP rules on purpose: it is how an account's pod goes.
+        """
+        for _ in range(MAX_ATTEMPTS):
+            doomed = await self._tree(root)
+            if not doomed:
+                return 0
+            mutations: list[Mutation] = [DeleteOp(m.path) for m in reversed(doomed)]
+            parent = paths.parent(root)
+            if parent is not None:
+                mutations.append(Touch(parent))
+            try:
+                await self._apply([Expect(m.path, m.etag) for m in doomed], mutations)
+                return len(doomed)
+            except StaleState:
+                continue  # written to meanwhile: list again
+        raise Conflict(f"{root} kept changing while it was deleted; try again")
+
+    async def _tree(self, root: str) -> list[Meta]:
+        """Every resource at or below ``root``, each container before its members."""
+        found: list[Meta] = []
+        pending = [root]
+        while pending:
+            meta = await self.backend.meta(pending.pop())
+            if meta is None:
+                continue
+            found.append(meta)
+            for child in await self.backend.children(meta.path):
+                if child.is_container:
+                    pending.append(child.path)
+                else:
+                    found.append(child)
+        return found
+
     async def _deletion_plan(self, meta: Meta) -> tuple[list[Expect], list[Mutation]]:
         expects = [Expect(meta.path, meta.etag)]
         mutations: list[Mutation] = []
@@ -368,10 +455,17 @@ class ResourceStore:
         # the backend's own bookkeeping half done; the commit completes either way.
         return await asyncio.shield(self.backend.apply(expects, mutations))
 
+    def _is_well_known(self, path: str) -> bool:
+        """``.well-known`` at the server root or at a storage root is the server's own."""
+        for root in {"/", self.storage_root_of(path) or "/"}:
+            if path.startswith(root + WELL_KNOWN) or path == root + WELL_KNOWN[:-1]:
+                return True
+        return False
+
     def _check_writable(self, path: str) -> None:
-        if path.startswith(WELL_KNOWN) or path == WELL_KNOWN[:-1]:
+        if self._is_well_known(path):
             raise MethodNotAllowed(
-                "/.well-known/ is managed by the server", allowed=("GET", "HEAD", "OPTIONS")
+                ".well-known/ is managed by the server", allowed=("GET", "HEAD", "OPTIONS")
             )
 
     async def _taken(self, path: str) -> bool:
@@ -483,18 +577,6 @@ _CONTAINER_LINK_TYPES = frozenset(
 _DOC_METHODS = ("OPTIONS", "HEAD", "GET", "PUT", "PATCH", "DELETE")
 _ROOT_METHODS = ("OPTIONS", "HEAD", "GET", "POST", "PUT", "PATCH")
 _ROOT_ACL_METHODS = ("OPTIONS", "HEAD", "GET", "PUT", "PATCH")
-
-
-def allowed_methods(path: str, is_root: bool) -> tuple[str, ...]:
-    if path.startswith(WELL_KNOWN):
-        return ("OPTIONS", "HEAD", "GET")
-    if is_root:
-        return _ROOT_METHODS
-    if path == "/" + paths.ACL_SUFFIX:
-        return _ROOT_ACL_METHODS
-    if paths.is_container(path):
-        return (*_DOC_METHODS, "POST")
-    return _DOC_METHODS
 
 
 def _fresh_name() -> str:
