@@ -32,7 +32,11 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     store = ResourceStore(
         backend,
         settings.public_base,
-        Limits(max_body_size=settings.max_body_size, max_rdf_size=settings.max_rdf_size),
+        Limits(
+            max_body_size=settings.max_body_size,
+            max_rdf_size=settings.max_rdf_size,
+            quota=settings.quota or None,
+        ),
         multiuser=settings.multiuser,
     )
     auth_config = AuthConfig(allow_bearer=settings.allow_bearer)

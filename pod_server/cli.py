@@ -26,6 +26,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-body-size", dest="max_body_size", type=int, help="bytes")
     parser.add_argument("--max-rdf-size", dest="max_rdf_size", type=int, help="bytes")
+    parser.add_argument("--quota", type=int, help="default bytes per pod, 0 = none (env POD_QUOTA)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,6 +34,7 @@ class Settings:
     open: bool = False  # seed a root ACL granting everyone everything: local development only
     owner: str = ""  # WebID granted Control of a fresh storage root
     allow_bearer: bool = False  # accept plain Bearer tokens (no DPoP binding): off by default
+    quota: int = 0  # default bytes per storage (pod); 0 means no limit
     multiuser: bool = False  # pods at BASE/NAME/ for accounts, instead of one storage at BASE
     config: Path | None = field(default=None, compare=False)
 
@@ -126,6 +127,8 @@ def load(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Sett
 def validate(settings: Settings) -> Settings:
     if not 0 < settings.port < 65536:
         raise SettingsError(f"port {settings.port} is out of range 1-65535")
+    if settings.quota < 0:
+        raise SettingsError("quota must be 0 (no limit) or a number of bytes")
     if settings.max_body_size <= 0 or settings.max_rdf_size <= 0:
         raise SettingsError("size limits must be positive")
     if settings.owner and urlsplit(settings.owner).scheme not in ("http", "https"):

@@ -42,9 +42,11 @@ from pod_server.storage.base import (
     Meta,
     Mutation,
     Put,
+    Quota,
     Staged,
     Stored,
     Touch,
+    Usage,
 )
 from pod_server.storage.base import Delete as DeleteOp
 
@@ -70,6 +72,7 @@ class Body:
 class Limits:
     max_body_size: int
     max_rdf_size: int
+    quota: int | None = None  # bytes per storage unless it has its own limit; None: no limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +377,7 @@ class ResourceStore:
                 conditions.evaluate(cond, "DELETE", meta.etag, None, meta.modified)
                 expects, mutations = await self._deletion_plan(meta)
                 try:
-                    await self._apply(expects, mutations)
+                    await self._apply(expects, mutations, under=path)
                     return
                 except StaleState:
                     continue
@@ -450,10 +453,19 @@ class ResourceStore:
 
     # -- write helpers -----------------------------------------------------------------
 
-    async def _apply(self, expects: list[Expect], mutations: list[Mutation]) -> Mapping[str, Meta]:
+    async def _apply(
+        self, expects: list[Expect], mutations: list[Mutation], under: str | None = None
+    ) -> Mapping[str, Meta]:
+        """Commit, counting bytes against the quota of the storage holding ``under``."""
+        root = self.storage_root_of(under) if under is not None else None
+        quota = Quota(root, self.limits.quota) if root is not None else None
         # Shielded: once the backend starts a commit, a cancelled request must not leave
         # the backend's own bookkeeping half done; the commit completes either way.
-        return await asyncio.shield(self.backend.apply(expects, mutations))
+        return await asyncio.shield(self.backend.apply(expects, mutations, quota))
+
+    async def usage(self, root: str) -> Usage:
+        """Bytes used by the storage at ``root`` and its own limit, if one was set."""
+        return await self.backend.usage(root)
 
     def _is_well_known(self, path: str) -> bool:
         """``.well-known`` at the server root or at a storage root is the server's own."""
@@ -548,7 +560,7 @@ class ResourceStore:
         parent = paths.parent(path)
         if parent is not None and not paths.is_auxiliary(path):
             mutations.append(Touch(parent))
-        written = await self._apply(expects, mutations)
+        written = await self._apply(expects, mutations, under=path)
         return WriteResult(written[path], created=current is None)
 
     async def _plan_ancestors(

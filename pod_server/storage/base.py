@@ -19,6 +19,19 @@ Contract every backend honours (``tests/unit/storage`` runs one suite over each)
   in one atomic, durable step, or raises ``StaleState`` and changes nothing. It returns
   the new :class:`Meta` of every path written or touched. After it returns, a crash
   loses nothing; if it raises or the process dies before it returns, nothing is visible.
+- ``apply(expects, mutations, quota)`` with a :class:`Quota` also counts the batch's byte
+  delta under ``quota.root`` (Put: new size minus the path's current size, 0 if absent;
+  Delete: minus its current size; Touch: 0) into that root's usage counter, in the same
+  atomic step. A positive delta that would take usage past the effective limit (the root's
+  own limit if set, else ``quota.default_limit``, else none) raises :class:`QuotaExceeded`
+  (a ``PayloadTooLarge``) and changes nothing visible; a delta <= 0 is always allowed.
+  Usage is the sum of ``Meta.size`` over every path under the root (the root itself,
+  containers and auxiliary resources included). A root without a counter yet is counted
+  once, inside that step, from what it holds; after that no write scans the pod. Every
+  ``apply`` keeps every existing counter covering its paths exact, with or without a
+  ``quota``; deleting a root drops its counter (it is recounted if it comes back).
+- ``usage(root)`` returns the root's :class:`Usage` (counting it first if need be);
+  ``set_limit(root, limit)`` sets or (with ``None``) removes the root's own limit.
 - A backend never checks Solid rules (``a`` vs ``a/``, parents existing); that is
   ``ldp``'s job, which it makes race-free with ``Expect`` preconditions.
 """
@@ -28,6 +41,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from pod_server.errors import PayloadTooLarge
 
 CHUNK_SIZE = 64 * 1024
 
@@ -114,6 +129,49 @@ class Touch:
 Mutation = Put | Delete | Touch
 
 
+def check_root(root: str) -> None:
+    """A quota root is a container path: ``/`` or ``/.../``."""
+    if not (isinstance(root, str) and root.startswith("/") and root.endswith("/")):
+        raise ValueError(f"A quota root must be a container path, not {root!r}")
+
+
+def check_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"A byte limit must be a non-negative int or None, not {limit!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """What ``apply`` counts a batch against: the byte usage of everything under ``root``."""
+
+    root: str  # the storage root (a container path) whose usage these mutations count against
+    default_limit: int | None  # bytes; None = unlimited unless the root has its own limit set
+
+    def __post_init__(self) -> None:
+        check_root(self.root)
+        check_limit(self.default_limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """A root's counted bytes and its own limit (``None``: no override, the default applies)."""
+
+    used: int
+    limit: int | None
+
+
+class QuotaExceeded(PayloadTooLarge):
+    """413: a write would take a root past its byte limit; nothing was changed."""
+
+    def __init__(self, root: str, needed: int, used: int, limit: int) -> None:
+        self.root, self.needed, self.used, self.limit = root, needed, used, limit
+        self.free = max(0, limit - used)
+        super().__init__(
+            f"Storage quota exceeded: this write needs {needed} bytes but the pod has"
+            f" {self.free} of {limit} bytes free"
+        )
+
+
 class Backend(Protocol):
     """The storage contract; see the module docstring."""
 
@@ -132,5 +190,12 @@ class Backend(Protocol):
     async def discard(self, staged: Staged) -> None: ...
 
     async def apply(
-        self, expects: Sequence[Expect], mutations: Sequence[Mutation]
+        self,
+        expects: Sequence[Expect],
+        mutations: Sequence[Mutation],
+        quota: Quota | None = None,
     ) -> Mapping[str, Meta]: ...
+
+    async def usage(self, root: str) -> Usage: ...
+
+    async def set_limit(self, root: str, limit: int | None) -> None: ...

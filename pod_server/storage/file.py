@@ -11,6 +11,11 @@ or the new state, plus at worst an unreferenced blob that ``start()`` collects. 
 yet committed is held under an exclusive ``flock`` by the process that staged it, so the
 collection of another process sharing the root skips it (and a crash releases the lock).
 
+Quotas: ``quota_usage`` holds one byte counter per counted root, updated by ``apply`` in
+its own BEGIN IMMEDIATE transaction (so exact across threads and processes); a root is
+counted from ``resources`` once (a range scan on the path index), never again while its row
+lives. ``quota_limits`` holds per-root limit overrides.
+
 Threads: every SQLite write runs on one dedicated writer thread (BEGIN IMMEDIATE, so it is
 also safe across processes); blob file I/O runs on a small I/O pool. Point reads of the
 index run directly on the event loop (see ``FileBackend.read``).
@@ -33,18 +38,37 @@ from pathlib import Path
 from typing import TypeVar
 
 from pod_server.errors import NotFound, PayloadTooLarge, PodError, ServiceUnavailable
-from pod_server.storage.base import CHUNK_SIZE, Delete, Expect, Meta, Mutation, Put, Staged
+from pod_server.storage.base import (
+    CHUNK_SIZE,
+    Delete,
+    Expect,
+    Meta,
+    Mutation,
+    Put,
+    Quota,
+    QuotaExceeded,
+    Staged,
+    Usage,
+    check_limit,
+    check_root,
+)
 from pod_server.storage.memory import (
     BytesStored,
     check_mutation,
     clamp_range,
+    covering_roots,
     expect_holds,
     new_etag,
     parent_of,
+    put_size,
+    refusal,
+    root_deltas,
+    root_upper_bound,
+    size_changes,
     stale,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: quota_usage, quota_limits
 DB_NAME = "index.sqlite3"
 BLOBS_DIR = "blobs"
 BUSY_TIMEOUT = 10.0  # seconds another process may hold the write lock before we give up
@@ -52,6 +76,7 @@ WRITE_BATCH = 4 * CHUNK_SIZE  # staged bytes handed to the I/O thread at once
 READ_RETRIES = 8  # lookups retried when a concurrent replace unlinked the blob just found
 IO_THREADS = 4
 SYNC_CHILDREN = 256  # listings up to this size are read on the loop; longer ones on a thread
+SQL_VARIABLES = 500  # host parameters per IN (...) list, well under SQLite's limit
 
 T = TypeVar("T")
 
@@ -68,9 +93,22 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS resources_parent ON resources (parent, path)",
     "CREATE INDEX IF NOT EXISTS resources_blob ON resources (blob) WHERE blob IS NOT NULL",
+    # Schema 2. A root without a usage row is counted from resources on first use.
+    """CREATE TABLE IF NOT EXISTS quota_usage (
+        root TEXT PRIMARY KEY,
+        used INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS quota_limits (
+        root TEXT PRIMARY KEY,
+        byte_limit INTEGER NOT NULL
+    ) WITHOUT ROWID""",
 )
 _META_COLUMNS = "content_type, size, etag, modified"
 _CHILDREN_QUERY = f"SELECT path, {_META_COLUMNS} FROM resources WHERE parent = ? ORDER BY path"
+# A range on the primary-key index (not LIKE, which would not use it).
+_SCAN_QUERY = "SELECT COALESCE(SUM(size), 0) FROM resources WHERE path >= ? AND path < ?"
+_USED_QUERY = "SELECT used FROM quota_usage WHERE root = ?"
+_LIMIT_QUERY = "SELECT byte_limit FROM quota_limits WHERE root = ?"
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -416,11 +454,16 @@ class FileBackend:
     # -- writes ----------------------------------------------------------------------------
 
     async def apply(
-        self, expects: Sequence[Expect], mutations: Sequence[Mutation]
+        self,
+        expects: Sequence[Expect],
+        mutations: Sequence[Mutation],
+        quota: Quota | None = None,
     ) -> Mapping[str, Meta]:
+        if quota is not None and not isinstance(quota, Quota):
+            raise TypeError(f"Not a Quota: {quota!r}")
         mutations, spilled = await self._spill(mutations)
         try:
-            return await self._on_writer(self._apply, tuple(expects), tuple(mutations))
+            return await self._on_writer(self._apply, tuple(expects), tuple(mutations), quota)
         finally:
             # A no-op for spilled blobs the apply committed; deletes them if it failed.
             for staged in spilled:
@@ -454,7 +497,7 @@ class FileBackend:
         )
 
     def _apply(
-        self, expects: tuple[Expect, ...], mutations: tuple[Mutation, ...]
+        self, expects: tuple[Expect, ...], mutations: tuple[Mutation, ...], quota: Quota | None
     ) -> dict[str, Meta]:
         conn = self._wconn
         assert conn is not None
@@ -466,7 +509,12 @@ class FileBackend:
                 current = None if found is None else found[0]
                 if not expect_holds(expect, current):
                     raise stale(expect, current)
-            result, garbage = self._mutate(conn, mutations)
+            refused = self._count(conn, mutations, quota)
+            if refused is None:
+                result, garbage = self._mutate(conn, mutations)
+        if refused is not None:
+            # Only a newly created usage row committed; the staged blobs are still pending.
+            raise refused
         # Committed: the rows now own the claimed blobs, and nothing names the garbage.
         with self._pending_lock:
             for name in claimed:
@@ -474,6 +522,106 @@ class FileBackend:
         for name in garbage:
             self._blob_path(name).unlink(missing_ok=True)
         return result
+
+    def _count(
+        self, conn: sqlite3.Connection, mutations: tuple[Mutation, ...], quota: Quota | None
+    ) -> QuotaExceeded | None:
+        """Update every usage row covering the batch, or return why the quota refuses it.
+
+        Runs inside the batch's transaction. Cost: one indexed lookup of the covering rows,
+        then (only if there are any) one point lookup per mutated path and one UPDATE per
+        counted root, whatever the pod's size. A row this creates is kept on refusal, so a
+        pod already over its limit is not recounted on every refused write.
+        """
+        paths = [m.path for m in mutations]
+        counters = self._counters(conn, covering_roots(paths))
+        root = None if quota is None else quota.root
+        if root is not None and root not in counters and any(p.startswith(root) for p in paths):
+            counters[root] = self._counted(conn, root)
+        if not counters:
+            return None
+
+        def size_of(path: str) -> int | None:
+            row = conn.execute("SELECT size FROM resources WHERE path = ?", (path,)).fetchone()
+            return None if row is None else int(row[0])
+
+        deltas, final = size_changes(mutations, size_of)
+        by_root = root_deltas(deltas, counters)
+        if quota is not None and quota.root in by_root:
+            row = conn.execute(_LIMIT_QUERY, (quota.root,)).fetchone()
+            override = None if row is None else int(row[0])
+            error = refusal(quota, counters[quota.root], by_root[quota.root], override)
+            if error is not None:
+                return error
+        for root, delta in by_root.items():
+            if root in final and final[root] is None:  # the root itself is gone
+                conn.execute("DELETE FROM quota_usage WHERE root = ?", (root,))
+            elif delta:
+                conn.execute("UPDATE quota_usage SET used = used + ? WHERE root = ?", (delta, root))
+        return None
+
+    @staticmethod
+    def _counters(conn: sqlite3.Connection, roots: set[str]) -> dict[str, int]:
+        """The usage rows among ``roots`` (a handful: the mutated paths' ancestors)."""
+        found: dict[str, int] = {}
+        ordered = sorted(roots)
+        for i in range(0, len(ordered), SQL_VARIABLES):
+            part = ordered[i : i + SQL_VARIABLES]
+            marks = ", ".join("?" * len(part))
+            query = f"SELECT root, used FROM quota_usage WHERE root IN ({marks})"
+            found.update(conn.execute(query, part).fetchall())
+        return found
+
+    @staticmethod
+    def _counted(conn: sqlite3.Connection, root: str) -> int:
+        """The root's usage row, created from one range scan if missing (in a transaction)."""
+        row = conn.execute(_USED_QUERY, (root,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        used = int(conn.execute(_SCAN_QUERY, (root, root_upper_bound(root))).fetchone()[0])
+        conn.execute("INSERT INTO quota_usage (root, used) VALUES (?, ?)", (root, used))
+        return used
+
+    # -- quotas ----------------------------------------------------------------------------
+
+    async def usage(self, root: str) -> Usage:
+        check_root(root)
+        reader = self._reader()
+        row = reader.execute(_USED_QUERY, (root,)).fetchone()
+        limit = reader.execute(_LIMIT_QUERY, (root,)).fetchone()
+        if row is not None:
+            used = int(row[0])
+        else:  # not counted yet: count it once, from now on kept by every write
+            used = await self._on_writer(self._usage_uncounted, root)
+        return Usage(used, None if limit is None else int(limit[0]))
+
+    def _usage_uncounted(self, root: str) -> int:
+        conn = self._wconn
+        assert conn is not None
+        with _transaction(conn):
+            exists = conn.execute("SELECT 1 FROM resources WHERE path = ?", (root,)).fetchone()
+            if exists is not None:
+                return self._counted(conn, root)
+            # No such root: report what lies under it without keeping a row for it.
+            scanned = conn.execute(_SCAN_QUERY, (root, root_upper_bound(root))).fetchone()
+            return int(scanned[0])
+
+    async def set_limit(self, root: str, limit: int | None) -> None:
+        check_root(root)
+        check_limit(limit)
+        await self._on_writer(self._set_limit, root, limit)
+
+    def _set_limit(self, root: str, limit: int | None) -> None:
+        conn = self._wconn
+        assert conn is not None
+        with _transaction(conn):
+            if limit is None:
+                conn.execute("DELETE FROM quota_limits WHERE root = ?", (root,))
+            else:
+                conn.execute(
+                    "INSERT OR REPLACE INTO quota_limits (root, byte_limit) VALUES (?, ?)",
+                    (root, limit),
+                )
 
     def _claim(self, mutations: Iterable[Mutation]) -> list[str]:
         """Validate the batch; return the staged blobs it commits (all ours and distinct)."""
@@ -525,7 +673,7 @@ class FileBackend:
     @staticmethod
     def _put(conn: sqlite3.Connection, put: Put) -> Meta:
         body = put.body
-        size = body.size if body.blob is not None else len(body.data or b"")
+        size = put_size(put)
         meta = Meta(put.path, put.content_type, size, new_etag(), time.time())
         conn.execute(
             "INSERT OR REPLACE INTO resources"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
+from pod_server.http.handlers import STORE
 from pod_server.settings import Settings
 from pod_server.storage.file import FileBackend
 from tests.conftest import BACKENDS, Pod, free_socket, running_pod
@@ -157,3 +158,26 @@ async def test_cli_rejects_bad_settings(tmp_path: Path) -> None:
     _, err = await proc.communicate()
     assert proc.returncode == 2
     assert b"base URL" in err
+
+
+async def test_quota_refuses_writes_past_the_limit(tmp_path: Path, backend_name: str) -> None:
+    settings = Settings(open=True, quota=20_000)
+    async with running_pod(tmp_path, BACKENDS[backend_name](tmp_path), settings) as pod:
+        assert await pod.put("/a.bin", b"x" * 15_000, "application/octet-stream") == 201
+        async with pod.request(
+            "PUT",
+            "/b.bin",
+            data=b"y" * 10_000,
+            headers={"Content-Type": "application/octet-stream"},
+        ) as r:
+            assert r.status == 413
+            assert "quota" in (await r.text()).lower()
+        async with pod.request("GET", "/b.bin") as r:
+            assert r.status == 404
+        # Replacing with something smaller, and deleting, always work.
+        assert await pod.put("/a.bin", b"x" * 5_000, "application/octet-stream") == 204
+        assert await pod.put("/b.bin", b"y" * 10_000, "application/octet-stream") == 201
+        async with pod.request("DELETE", "/a.bin") as r:
+            assert r.status == 204
+        store = pod.app[STORE]  # type: ignore[index]
+        assert (await store.usage("/")).used < 20_000

@@ -8,6 +8,7 @@ import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,12 @@ from pod_server.storage.base import (
     Meta,
     Mutation,
     Put,
+    Quota,
+    QuotaExceeded,
     Staged,
     Stored,
     Touch,
+    Usage,
 )
 from pod_server.storage.file import BlobStored, FileBackend
 from pod_server.storage.memory import MemoryBackend
@@ -493,3 +497,495 @@ async def test_schema_version_is_recorded(file_backend: FileBackend, tmp_path: P
     with sqlite3.connect(tmp_path / "index.sqlite3") as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == file_module.SCHEMA_VERSION
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+# -- contract: quotas ----------------------------------------------------------------------
+
+POD = "/pod/"
+BLOB = 200_000  # above the file backend's inline threshold: stored as a blob file
+TURTLE = "text/turtle"
+
+
+def sql(root: Path, query: str, *args: object) -> list[tuple[object, ...]]:
+    """Run one statement on the index behind the backend's back."""
+    with closing(sqlite3.connect(root / "index.sqlite3")) as conn, conn:
+        return conn.execute(query, args).fetchall()
+
+
+def plant(backend: Backend, path: str, size: int) -> None:
+    """Store a resource without going through ``apply`` (so no counter sees it)."""
+    if isinstance(backend, MemoryBackend):
+        backend._rows[path] = (Meta(path, OCTETS, size, "planted", 0.0), b"p" * size)
+    else:
+        assert isinstance(backend, FileBackend)
+        sql(
+            backend.root,
+            "INSERT INTO resources (path, parent, content_type, size, etag, modified, body)"
+            " VALUES (?, NULL, ?, ?, 'planted', 0, ?)",
+            path,
+            OCTETS,
+            size,
+            b"p" * size,
+        )
+
+
+def has_counter(backend: Backend, root: str) -> bool:
+    if isinstance(backend, MemoryBackend):
+        return root in backend._used
+    assert isinstance(backend, FileBackend)
+    return bool(sql(backend.root, "SELECT 1 FROM quota_usage WHERE root = ?", root))
+
+
+async def true_usage(backend: Backend, root: str) -> int:
+    """Usage computed the slow way: the sizes of the root and everything reachable below."""
+    meta = await backend.meta(root)
+    total = meta.size if meta else 0
+    pending = [root]
+    while pending:
+        for member in await backend.children(pending.pop()):
+            total += member.size
+            if member.is_container:
+                pending.append(member.path)
+    return total
+
+
+async def used(backend: Backend, root: str = POD) -> int:
+    return (await backend.usage(root)).used
+
+
+async def put_q(backend: Backend, path: str, data: bytes, quota: Quota) -> Meta:
+    staged = await stage(backend, data)
+    return (await backend.apply([], [Put(path, OCTETS, staged)], quota))[path]
+
+
+async def snapshot(backend: Backend, paths: Sequence[str]) -> tuple[object, ...]:
+    return (await backend.usage(POD), *[await backend.meta(p) for p in paths])
+
+
+def test_quota_values_are_checked() -> None:
+    for root in ["/pod", "pod/", "", "/pod/x"]:
+        with pytest.raises(ValueError):
+            Quota(root, None)
+    with pytest.raises(ValueError):
+        Quota(POD, -1)
+    assert Quota("/", 0).default_limit == 0
+    error = QuotaExceeded(POD, needed=200, used=900, limit=1000)
+    assert isinstance(error, PayloadTooLarge) and error.status == 413
+    assert "this write needs 200 bytes but the pod has 100 of 1000 bytes free" in error.message
+
+
+async def test_usage_and_limit_arguments_are_checked(backend: Backend) -> None:
+    with pytest.raises(ValueError):
+        await backend.usage("/pod")
+    with pytest.raises(ValueError):
+        await backend.set_limit(POD, -5)
+    with pytest.raises(ValueError):
+        await backend.set_limit("nope", 5)
+
+
+async def test_usage_follows_puts_replaces_and_deletes(backend: Backend) -> None:
+    quota = Quota(POD, None)
+    await backend.apply([], [Put(POD, TURTLE)], quota)
+    assert await backend.usage(POD) == Usage(0, None)
+    steps: list[tuple[list[Mutation], int]] = [
+        ([Put("/pod/a", OCTETS, Staged.of(b"a" * 100))], 100),
+        ([Put("/pod/a", OCTETS, Staged.of(b"a" * 40))], 40),  # replace, smaller
+        ([Put("/pod/big", OCTETS, await stage(backend, large_body(1, BLOB)))], 40 + BLOB),
+        ([Put("/pod/big", OCTETS, await stage(backend, large_body(2, BLOB + 7)))], 47 + BLOB),
+        ([Put("/pod/big", OCTETS, Staged.of(b"now small"))], 49),  # blob -> inline
+        ([Put("/pod/a", OCTETS, await stage(backend, large_body(3, BLOB)))], 9 + BLOB),
+        ([Put("/pod/c/", TURTLE), Put("/pod/c/.acl", TURTLE, Staged.of(b"acl" * 10))], 39 + BLOB),
+        ([Put(POD, TURTLE, Staged.of(b"root body"))], 48 + BLOB),  # the root's own body counts
+        ([Touch(POD), Touch("/pod/c/")], 48 + BLOB),
+        ([Delete("/pod/a")], 48),
+        ([Delete("/pod/missing")], 48),
+        # One batch writing a path twice, then deleting another: the net change counts.
+        (
+            [
+                Put("/pod/x", OCTETS, Staged.of(b"x" * 10)),
+                Put("/pod/x", OCTETS, Staged.of(b"x" * 25)),
+                Delete("/pod/big"),
+                Put("/pod/y", OCTETS, Staged.of(b"y" * 5)),
+                Delete("/pod/y"),
+            ],
+            48 - 9 + 25,
+        ),
+    ]
+    for mutations, expected in steps:
+        await backend.apply([], mutations, quota)
+        assert await used(backend) == expected == await true_usage(backend, POD)
+
+
+async def test_write_past_the_limit_is_refused_and_changes_nothing(backend: Backend) -> None:
+    quota = Quota(POD, 1000)
+    await backend.apply([], [Put(POD, TURTLE), Put("/pod/a", OCTETS, Staged.of(b"a" * 900))], quota)
+    paths = [POD, "/pod/a", "/pod/b", "/pod/c"]
+    before = await snapshot(backend, paths)
+    with pytest.raises(QuotaExceeded) as caught:
+        await put_q(backend, "/pod/b", b"b" * 101, quota)
+    assert caught.value.status == 413
+    assert "this write needs 101 bytes but the pod has 100 of 1000 bytes free" in str(caught.value)
+    assert (caught.value.needed, caught.value.used, caught.value.limit) == (101, 900, 1000)
+    # A batch is refused whole, even when its first mutations alone would fit.
+    batch: list[Mutation] = [
+        Put("/pod/c", OCTETS, Staged.of(b"c" * 50)),
+        Touch(POD),
+        Put("/pod/a", OCTETS, Staged.of(b"a" * 960)),
+    ]
+    with pytest.raises(QuotaExceeded):
+        await backend.apply([], batch, quota)
+    assert await snapshot(backend, paths) == before
+    # Exactly reaching the limit is allowed.
+    await put_q(backend, "/pod/a", b"a" * 1000, quota)
+    assert await used(backend) == 1000
+    with pytest.raises(QuotaExceeded, match="needs 1 bytes but the pod has 0 of 1000"):
+        await put_q(backend, "/pod/b", b"b", quota)
+    await put_q(backend, "/pod/b", b"", quota)  # an empty body costs nothing
+
+
+async def test_refused_staged_body_stays_usable(backend: Backend) -> None:
+    quota = Quota(POD, 1000)
+    await backend.apply([], [Put(POD, TURTLE)], quota)
+    staged = await stage(backend, large_body(4, BLOB))
+    with pytest.raises(QuotaExceeded):
+        await backend.apply([Expect("/pod/big", ABSENT)], [Put("/pod/big", OCTETS, staged)], quota)
+    assert await backend.meta("/pod/big") is None
+    await backend.set_limit(POD, 10 * BLOB)
+    await backend.apply([Expect("/pod/big", ABSENT)], [Put("/pod/big", OCTETS, staged)], quota)
+    assert await body(backend, "/pod/big") == large_body(4, BLOB)
+    assert await used(backend) == BLOB
+
+
+async def test_large_in_memory_body_refused_by_quota(backend: Backend, tmp_path: Path) -> None:
+    quota = Quota(POD, 1000)
+    with pytest.raises(QuotaExceeded):
+        await backend.apply(
+            [], [Put("/pod/patched", TURTLE, Staged.of(large_body(5, BLOB)))], quota
+        )
+    assert await backend.meta("/pod/patched") is None
+    assert blob_files(tmp_path) == []  # the file backend's spilled blob is gone too
+
+
+async def test_shrinking_writes_and_deletes_allowed_over_the_limit(backend: Backend) -> None:
+    quota = Quota(POD, None)
+    big = large_body(6, BLOB)
+    await backend.apply([], [Put(POD, TURTLE)], quota)
+    await put_q(backend, "/pod/a", big, quota)
+    await put_q(backend, "/pod/b", b"b" * 500, quota)
+    await backend.set_limit(POD, 100)  # lowered below what the pod holds
+    assert await backend.usage(POD) == Usage(BLOB + 500, 100)
+    with pytest.raises(QuotaExceeded, match="has 0 of 100 bytes free"):
+        await put_q(backend, "/pod/c", b"c", quota)
+    await put_q(backend, "/pod/b", b"b" * 499, quota)  # smaller: allowed though still over
+    await backend.apply([], [Touch(POD)], quota)
+    # A batch that frees space overall passes even though one of its writes adds bytes.
+    swap: list[Mutation] = [Delete("/pod/a"), Put("/pod/c", OCTETS, Staged.of(b"c" * 1000))]
+    await backend.apply([], swap, quota)
+    assert await used(backend) == 1499
+    await backend.apply([], [Delete("/pod/b"), Delete("/pod/c")], quota)
+    assert await used(backend) == 0
+    await put_q(backend, "/pod/d", b"d" * 100, quota)  # fits again
+
+
+async def test_own_limit_beats_the_default_and_can_be_removed(backend: Backend) -> None:
+    quota = Quota(POD, 100)
+    await backend.apply([], [Put(POD, TURTLE)], quota)
+    await backend.set_limit(POD, 1000)
+    assert await backend.usage(POD) == Usage(0, 1000)
+    await put_q(backend, "/pod/a", b"a" * 500, quota)  # over the default, under the override
+    await backend.set_limit(POD, 2000)  # replaced
+    await put_q(backend, "/pod/b", b"b" * 1000, quota)
+    await backend.set_limit(POD, None)
+    assert await backend.usage(POD) == Usage(1500, None)
+    with pytest.raises(QuotaExceeded, match="has 0 of 100 bytes free"):
+        await put_q(backend, "/pod/c", b"c", quota)
+    await backend.set_limit(POD, 1)  # an override may also be stricter than the default
+    with pytest.raises(QuotaExceeded, match="of 1 bytes free"):
+        await backend.apply([], [Put("/pod/a", OCTETS, Staged.of(b"a" * 501))], Quota(POD, 10**9))
+    await backend.set_limit(POD, None)
+    await backend.set_limit(POD, None)  # removing a missing override is fine
+    await put_q(backend, "/pod/c", b"c", Quota(POD, None))  # no default, no override: unlimited
+    assert await backend.usage("/other/") == Usage(0, None)
+
+
+async def test_writes_outside_the_root_do_not_count(backend: Backend) -> None:
+    quota = Quota(POD, 100)
+    await backend.apply([], [Put(POD, TURTLE)], quota)
+    mutations: list[Mutation] = [
+        Put("/pod/x", OCTETS, Staged.of(b"x" * 10)),
+        Put("/podcast", OCTETS, Staged.of(b"p" * 1000)),  # shares the prefix "/pod"
+        Put("/pod0", OCTETS, Staged.of(b"0" * 1000)),  # the range's upper bound itself
+        Put("/other/", TURTLE),
+        Put("/other/y", OCTETS, Staged.of(b"y" * 1000)),
+        Put("/", TURTLE, Staged.of(b"top" * 100)),
+    ]
+    await backend.apply([], mutations, quota)
+    assert await used(backend) == 10 == await true_usage(backend, POD)
+    await backend.apply([], [Delete("/podcast"), Delete("/other/y")], quota)
+    assert await used(backend) == 10
+    # A quota for a root the batch does not touch counts nothing and refuses nothing.
+    await backend.apply([], [Put("/other/z", OCTETS, Staged.of(b"z" * 500))], quota)
+    assert await used(backend) == 10
+
+
+async def test_counting_starts_from_what_the_root_already_holds(backend: Backend) -> None:
+    # Written before quotas: nothing counts these yet.
+    await backend.apply(
+        [],
+        [
+            Put(POD, TURTLE, Staged.of(b"root")),
+            Put("/pod/.acl", TURTLE, Staged.of(b"acl" * 7)),
+            Put("/pod/c/", TURTLE),
+            Put("/pod/c/doc", OCTETS, Staged.of(b"d" * 300)),
+            Put("/pod/c/big", OCTETS, await stage(backend, large_body(7, BLOB))),
+            Put("/pod", OCTETS, Staged.of(b"not under /pod/")),
+            Put("/pod0", OCTETS, Staged.of(b"nor this")),
+            Put("/other/", TURTLE, Staged.of(b"elsewhere")),
+        ],
+    )
+    assert not has_counter(backend, POD)
+    expected = 4 + 21 + 300 + BLOB
+    assert expected == await true_usage(backend, POD)
+    # The first quota'd write counts the root once, then adds its own delta.
+    await put_q(backend, "/pod/c/doc", b"d" * 100, Quota(POD, None))
+    assert has_counter(backend, POD)
+    assert await used(backend) == expected - 200 == await true_usage(backend, POD)
+    # A refused first write still leaves the root counted (so it is not recounted).
+    await backend.apply([], [Put("/b/", TURTLE, Staged.of(b"b" * 50))])
+    with pytest.raises(QuotaExceeded, match="needs 1 bytes but the pod has 0 of 10"):
+        await put_q(backend, "/b/x", b"x", Quota("/b/", 10))
+    assert has_counter(backend, "/b/")
+    assert await used(backend, "/b/") == 50
+    # usage() counts an uncounted existing root itself.
+    assert not has_counter(backend, "/other/")
+    assert await used(backend, "/other/") == 9
+    assert has_counter(backend, "/other/")
+    # ... but keeps no counter for a root that does not exist.
+    assert await used(backend, "/ghost/") == 0
+    assert not has_counter(backend, "/ghost/")
+
+
+async def test_counters_follow_writes_made_without_a_quota(backend: Backend) -> None:
+    quota = Quota(POD, None)
+    await backend.apply([], [Put(POD, TURTLE)], quota)
+    assert await used(backend, "/") == 0  # now "/" is counted too
+    await backend.apply([], [Put("/pod/a", OCTETS, Staged.of(b"a" * 70))])  # no quota
+    await backend.apply([], [Put("/pod/b", OCTETS, await stage(backend, large_body(8, BLOB)))])
+    await backend.apply([], [Put("/top", OCTETS, Staged.of(b"t" * 5))], Quota("/", None))
+    await backend.apply([], [Delete("/pod/a")])
+    assert await used(backend) == BLOB == await true_usage(backend, POD)
+    assert await used(backend, "/") == BLOB + 5 == await true_usage(backend, "/")
+
+
+async def test_deleting_the_root_drops_its_counter(backend: Backend) -> None:
+    quota = Quota(POD, None)
+    await backend.apply([], [Put(POD, TURTLE), Put("/pod/a", OCTETS, Staged.of(b"a"))], quota)
+    assert has_counter(backend, POD)
+    await backend.apply([], [Delete("/pod/a"), Delete(POD)], quota)
+    assert not has_counter(backend, POD)
+    # Re-created later, it is counted afresh.
+    plant(backend, "/pod/left-behind", 13)
+    await backend.apply([], [Put(POD, TURTLE, Staged.of(b"new"))], quota)
+    assert await used(backend) == 16
+    # Deleted and re-created in one batch, it keeps an exact counter.
+    await backend.apply([], [Delete(POD), Put(POD, TURTLE, Staged.of(b"again!"))], quota)
+    assert await used(backend) == 13 + len(b"again!")
+
+
+async def test_counted_root_is_never_scanned_again(backend: Backend) -> None:
+    quota = Quota(POD, 1000)
+    await backend.apply([], [Put(POD, TURTLE), Put("/pod/a", OCTETS, Staged.of(b"a" * 10))], quota)
+    # Bytes slipped in behind the backend's back are invisible to the counter: every later
+    # write and read uses the stored figure instead of summing the pod again.
+    plant(backend, "/pod/planted", 5000)
+    await put_q(backend, "/pod/b", b"b" * 900, quota)
+    await backend.apply([], [Delete("/pod/a")], quota)
+    assert await used(backend) == 900
+    assert (await backend.meta("/pod/planted")) is not None  # really there, never summed
+
+
+async def test_concurrent_applies_keep_the_counter_exact(backend: Backend) -> None:
+    quota = Quota(POD, None)
+    await backend.apply([], [Put(POD, TURTLE)], quota)
+    rng = random.Random(12)
+    sizes = [BLOB + i if i % 6 == 0 else rng.randrange(0, 5000) for i in range(20)]
+
+    async def write(i: int) -> None:
+        path = f"/pod/{i % 7}"  # shared paths: creates, replaces and deletes interleave
+        if i % 5 == 4:
+            await backend.apply([], [Delete(path), Touch(POD)], quota)
+        else:
+            await put_q(backend, path, large_body(i, sizes[i]), quota)
+
+    await asyncio.gather(*(write(i) for i in range(20)))
+    assert await used(backend) == await true_usage(backend, POD)
+
+
+async def test_concurrent_applies_never_overshoot_the_limit(backend: Backend) -> None:
+    quota = Quota(POD, 1000)
+    await backend.apply([], [Put(POD, TURTLE)], quota)
+    outcomes = await asyncio.gather(
+        *(put_q(backend, f"/pod/{i}", b"x" * 100, quota) for i in range(20)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, Meta) for o in outcomes) == 10
+    assert sum(isinstance(o, QuotaExceeded) for o in outcomes) == 10
+    assert len(await backend.children(POD)) == 10
+    assert await used(backend) == 1000
+
+
+# -- file backend specifics: quotas --------------------------------------------------------
+
+
+async def test_two_instances_share_exact_counters(tmp_path: Path) -> None:
+    one, two = FileBackend(tmp_path), FileBackend(tmp_path)
+    await one.start()
+    await two.start()
+    try:
+        quota = Quota(POD, 20_000)
+        await one.apply([], [Put(POD, TURTLE)])  # uncounted: both race to count it first
+        rng = random.Random(13)
+        sizes = [rng.randrange(1, 3000) for _ in range(20)]
+
+        async def write(i: int) -> Meta | None:
+            store = one if i % 2 else two
+            if i % 5 == 4:
+                await store.apply([], [Delete(f"/pod/{i % 7}")], quota)
+                return None
+            return await put_q(store, f"/pod/{i % 7}", b"w" * sizes[i], quota)
+
+        await asyncio.gather(*(write(i) for i in range(20)))
+        truth = await true_usage(one, POD)
+        assert await used(one) == await used(two) == truth
+        assert sql(tmp_path, "SELECT used FROM quota_usage WHERE root = ?", POD) == [(truth,)]
+
+        # Racing for the last bytes: exactly as many fit as the limit allows.
+        await one.set_limit(POD, truth + 1000)
+        assert (await two.usage(POD)).limit == truth + 1000
+        attempts = [
+            put_q(one if i % 2 else two, f"/pod/n{i}", b"n" * 100, quota) for i in range(20)
+        ]
+        outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+        assert sum(isinstance(o, Meta) for o in outcomes) == 10
+        assert sum(isinstance(o, QuotaExceeded) for o in outcomes) == 10
+        assert await used(two) == truth + 1000 == await true_usage(two, POD)
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_counter_is_read_under_the_write_lock(
+    file_backend: FileBackend, tmp_path: Path
+) -> None:
+    """Another process commits a counted write while our apply waits for the lock: both count."""
+    quota = Quota(POD, None)
+    await file_backend.apply([], [Put(POD, TURTLE)], quota)
+    with closing(sqlite3.connect(tmp_path / "index.sqlite3", isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        mine = asyncio.create_task(put_q(file_backend, "/pod/mine", b"m" * 10, quota))
+        await asyncio.sleep(0.2)
+        assert not mine.done()  # waiting for the other process's write lock
+        other.execute(
+            "INSERT INTO resources (path, parent, content_type, size, etag, modified, body)"
+            " VALUES ('/pod/theirs', ?, ?, 100, 'theirs', 0, zeroblob(100))",
+            (POD, OCTETS),
+        )
+        other.execute("UPDATE quota_usage SET used = used + 100 WHERE root = ?", (POD,))
+        other.execute("COMMIT")
+    await mine
+    assert await used(file_backend) == 110 == await true_usage(file_backend, POD)
+
+
+async def test_refused_blob_stays_discardable(file_backend: FileBackend, tmp_path: Path) -> None:
+    quota = Quota(POD, 10)
+    staged = await stage(file_backend, large_body(9, BLOB))
+    with pytest.raises(QuotaExceeded):
+        await file_backend.apply([], [Put("/pod/big", OCTETS, staged)], quota)
+    assert len(blob_files(tmp_path)) == 1  # still pending, still ours
+    await file_backend.discard(staged)
+    assert blob_files(tmp_path) == []
+
+
+async def test_quota_check_does_not_scan_a_counted_pod(tmp_path: Path) -> None:
+    """Statements per quota'd write are the same for a 10- and a 2000-resource pod, and only
+    the very first write of a root runs the counting range scan (which uses the index)."""
+
+    async def traced_write_statements(root: Path, members: int) -> tuple[list[str], list[str]]:
+        store = FileBackend(root)
+        await store.start()
+        try:
+            fill = [Put(f"/pod/m{i:05d}", OCTETS, Staged.of(b"m" * 10)) for i in range(members)]
+            await store.apply([], [Put(POD, TURTLE), *fill])  # written before quotas
+            seen: list[str] = []
+            conn = store._wconn
+            assert conn is not None
+            await store._on_writer(conn.set_trace_callback, seen.append)
+            quota = Quota(POD, None)
+            await put_q(store, "/pod/first", b"f" * 1000, quota)
+            first = list(seen)
+            seen.clear()
+            await put_q(store, "/pod/second", b"s" * 1000, quota)
+            assert await used(store) == 10 * members + 2000
+            await store._on_writer(conn.set_trace_callback, None)
+            return first, seen
+        finally:
+            await store.close()
+
+    small_first, small = await traced_write_statements(tmp_path / "small", 10)
+    large_first, large = await traced_write_statements(tmp_path / "large", 2000)
+
+    def scans(statements: list[str]) -> list[str]:
+        return [s for s in statements if "SUM(" in s.upper()]
+
+    assert len(scans(small_first)) == len(scans(large_first)) == 1
+    assert scans(small) == scans(large) == []
+    assert len(small) == len(large)
+    assert len(small_first) == len(large_first)
+    with closing(sqlite3.connect(tmp_path / "large" / "index.sqlite3")) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN " + file_module._SCAN_QUERY, (POD, "/pod0")
+        ).fetchall()
+    assert any("USING INDEX" in row[-1] and "path>? AND path<?" in row[-1] for row in plan)
+
+
+async def test_pre_quota_index_is_migrated_and_counted(tmp_path: Path) -> None:
+    store = FileBackend(tmp_path)
+    await store.start()
+    await store.apply(
+        [],
+        [
+            Put(POD, TURTLE),
+            Put("/pod/a", OCTETS, Staged.of(b"a" * 123)),
+            Put("/pod/big", OCTETS, await stage(store, large_body(10, BLOB))),
+        ],
+    )
+    await store.close()
+    # Make it a schema-1 index, as written before quotas existed.
+    sql(tmp_path, "DROP TABLE quota_usage")
+    sql(tmp_path, "DROP TABLE quota_limits")
+    sql(tmp_path, "PRAGMA user_version = 1")
+    store = FileBackend(tmp_path)
+    await store.start()
+    try:
+        assert sql(tmp_path, "PRAGMA user_version") == [(file_module.SCHEMA_VERSION,)]
+        with pytest.raises(QuotaExceeded, match=f"needs 1 bytes but the pod has 0 of {BLOB}"):
+            await put_q(store, "/pod/b", b"b", Quota(POD, BLOB))
+        assert await store.usage(POD) == Usage(123 + BLOB, None)
+    finally:
+        await store.close()
+
+
+async def test_limits_and_counters_persist_across_restart(tmp_path: Path) -> None:
+    store = FileBackend(tmp_path)
+    await store.start()
+    await store.apply(
+        [], [Put(POD, TURTLE), Put("/pod/a", OCTETS, Staged.of(b"a" * 5))], Quota(POD, None)
+    )
+    await store.set_limit(POD, 77)
+    await store.close()
+    store = FileBackend(tmp_path)
+    await store.start()
+    try:
+        assert await store.usage(POD) == Usage(5, 77)
+    finally:
+        await store.close()
