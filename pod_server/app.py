@@ -18,8 +18,11 @@ from pod_server.auth import (
     www_authenticate,
 )
 from pod_server.http import handlers, middleware
+from pod_server.idp import IdpConfig, add_idp_routes
 from pod_server.ldp.store import Limits, ResourceStore
+from pod_server.pods.hosting import provisioner
 from pod_server.settings import Settings
+from pod_server.state import DB_NAME, SqliteState
 from pod_server.storage.base import Backend
 from pod_server.storage.file import FileBackend
 
@@ -63,5 +66,14 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         await backend.close()
 
     app.cleanup_ctx.append(lifecycle)
+    # The identity provider: its routes go before the catch-all resource route, and its
+    # page hook after the CORS one (it takes CORS off its own HTML pages).
+    add_idp_routes(
+        app,
+        settings,
+        SqliteState(settings.root / DB_NAME),
+        provision=provisioner(store) if settings.multiuser else None,
+        config=IdpConfig(signup=settings.signup and settings.multiuser),
+    )
     app.router.add_route("*", "/{tail:.*}", handlers.handle)
     return app

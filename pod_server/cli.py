@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from pod_server import settings as settings_mod
 from pod_server.app import create_app
+from pod_server.pods import users
 
 SHUTDOWN_GRACE_SECONDS = 30.0  # in-flight requests (writes) get this long to finish
 
@@ -27,6 +29,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-body-size", dest="max_body_size", type=int, help="bytes")
     parser.add_argument("--max-rdf-size", dest="max_rdf_size", type=int, help="bytes")
     parser.add_argument("--quota", type=int, help="default bytes per pod, 0 = none (env POD_QUOTA)")
+    parser.add_argument(
+        "--multiuser",
+        action="store_const",
+        const=True,
+        help="one pod per account at BASE/NAME/ instead of one storage (env POD_MULTIUSER)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", help="address to bind (env POD_HOST; default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (env POD_PORT; default 3000)")
+    serve.add_argument(
+        "--no-signup",
+        dest="signup",
+        action="store_const",
+        const=False,
+        help="no sign-up page (env POD_SIGNUP=0)",
+    )
     serve.add_argument(
         "--open",
         action="store_const",
@@ -52,11 +67,36 @@ def build_parser() -> argparse.ArgumentParser:
         const=True,
         help="accept Bearer tokens without DPoP (weaker; env POD_ALLOW_BEARER)",
     )
+    _user_commands(sub)
     return parser
 
 
+def _user_commands(sub: Any) -> None:
+    users = sub.add_parser("user", help="manage accounts and their pods (multi-user layout)")
+    actions = users.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="create an account with a pod BASE/NAME/")
+    add.add_argument("name")
+    add.add_argument("--email", required=True)
+    add.add_argument(
+        "--password-file", required=True, help="file holding the password ('-': stdin)"
+    )
+    add.add_argument("--webid", help="an existing WebID hosted elsewhere, instead of a new one")
+    creds = actions.add_parser("credentials", help="print client credentials (JSON) for NAME")
+    creds.add_argument("name")
+    creds.add_argument("--label", default="")
+    listing = actions.add_parser("list", help="list accounts, pods and usage")
+    listing.add_argument("--json", action="store_true")
+    remove = actions.add_parser("delete", help="erase an account and its pod")
+    remove.add_argument("name")
+    for parser in (add, creds, listing, remove):
+        _common(parser)
+
+
+_NOT_SETTINGS = {"command", "action", "name", "email", "password_file", "webid", "label", "json"}
+
+
 def _flags(ns: argparse.Namespace) -> dict[str, Any]:
-    return {k: v for k, v in vars(ns).items() if k != "command"}
+    return {k: v for k, v in vars(ns).items() if k not in _NOT_SETTINGS}
 
 
 def serve(settings: settings_mod.Settings) -> None:
@@ -86,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         serve(settings)
-    return 0
+        return 0
+    return asyncio.run(users.run(args, settings))
 
 
 if __name__ == "__main__":

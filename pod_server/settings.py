@@ -36,6 +36,7 @@ class Settings:
     allow_bearer: bool = False  # accept plain Bearer tokens (no DPoP binding): off by default
     quota: int = 0  # default bytes per storage (pod); 0 means no limit
     multiuser: bool = False  # pods at BASE/NAME/ for accounts, instead of one storage at BASE
+    signup: bool = True  # the sign-up page, with the multi-user layout
     config: Path | None = field(default=None, compare=False)
 
     @property

@@ -57,9 +57,12 @@ def free_socket() -> socket.socket:
 
 @asynccontextmanager
 async def running_pod(
-    root: Path, backend: Backend, settings: Settings | None = None
+    root: Path,
+    backend: Backend,
+    settings: Settings | None = None,
+    sock: socket.socket | None = None,
 ) -> AsyncIterator[Pod]:
-    sock = free_socket()
+    sock = sock or free_socket()
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}/"
     # Storage-core tests run against an open server; access tests pass their own settings.

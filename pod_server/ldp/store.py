@@ -224,7 +224,8 @@ class ResourceStore:
         if await self.backend.meta(acl_path) is not None:
             return
         if root_acl is None:
-            log.warning("The storage root has no ACL: nobody can access it (see --owner, --open)")
+            if not self.multiuser:
+                log.warning("The storage root has no ACL: nobody can use it (see --owner, --open)")
             return
         data = root_acl.encode()
         self._check_acl(acl_path, rdf.parse(data, TURTLE, self.url(acl_path)))
@@ -521,11 +522,15 @@ class ResourceStore:
             check_acl_document(graph, self.url(path), self.url(subject), root)
 
     def _turtle(self, path: str, graph: Graph) -> bytes:
-        """Stored Turtle of a graph. A container's own triples are kept with absolute IRIs
-        and no @base, because ``ldp.containers`` appends relative member triples to them."""
-        if paths.is_container(path):
-            return rdf.serialize(graph, TURTLE, None) if len(graph) else b""
-        return rdf.serialize(graph, TURTLE, self.url(path))
+        """Turtle to store for ``graph``: IRIs relative to the resource where possible and
+        no ``@base`` line, so stored data follows the resource if the public URL changes,
+        and a container's own triples can be followed by ``ldp.containers``' relative ones."""
+        if not len(graph):
+            return b""
+        data = rdf.serialize(graph, TURTLE, self.url(path))
+        if data.startswith(b"@base "):
+            data = data[data.index(b"\n") + 1 :]
+        return data
 
     async def _commit(
         self, path: str, staged: Staged, content_type: str, cond: Conditions, *, replace: bool

@@ -1,0 +1,373 @@
+"""The pages a person meets: authorize, sign in, consent, sign up, sign out, account.
+
+Thin aiohttp handlers: they read the request, call the plain functions of ``authorize``,
+``accounts`` and ``sessions``, and render ``pages``. The authorization request travels
+through the sign-in and consent forms as one hidden ``authz`` field and is validated
+again at every step, so no form field can change what the client asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from aiohttp import web
+
+from pod_server.idp import pages
+from pod_server.idp.accounts import (
+    AccountError,
+    change_password,
+    check_email,
+    check_password,
+    create_account,
+    link_webid,
+    verify_password,
+)
+from pod_server.idp.authorize import (
+    AuthorizationRequest,
+    PageError,
+    RedirectError,
+    consent_covers,
+    issue_code,
+    needs_sign_in,
+    parse_request,
+)
+from pod_server.idp.bodies import read_form, redirect
+from pod_server.idp.errors import ACCESS_DENIED, CONSENT_REQUIRED, LOGIN_REQUIRED
+from pod_server.idp.logout import PARAMS as LOGOUT_PARAMS
+from pod_server.idp.logout import logout_target
+from pod_server.idp.provider import Provider, Provision, ProvisionRefused
+from pod_server.state.base import Consent, LoginSession
+
+MAX_NAME_LENGTH = 64
+FORM_EXPIRED = "This form has expired or was sent from another site. Go back and try again."
+
+
+def app_name(request: AuthorizationRequest) -> str:
+    client = request.client
+    return client.name or urlsplit(request.redirect_uri).netloc or client.client_id
+
+
+class Interaction:
+    """Handlers for the HTML side of the provider."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.p = provider
+
+    # -- authorization ----------------------------------------------------------------------
+    async def authorize(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "POST":  # OIDC Core §3.1.2.1: GET and POST
+            form = await read_form(request, self.p.config.max_form_bytes)
+            if form is None:
+                return pages.error("Request too large", "The request is too large.", 413)
+            pairs = list(form.items())
+        else:
+            pairs = list(request.query.items())
+        try:
+            areq = await parse_request(pairs, self.p.clients, self.p.issuer)
+        except PageError as exc:
+            return _page_error(exc)
+        except RedirectError as exc:
+            return redirect(exc.location)
+        return await self._resume(request, areq)
+
+    async def _resume(self, request: web.Request, areq: AuthorizationRequest) -> web.Response:
+        """Sign in if needed, then consent if needed, then back to the client with a code."""
+        p = self.p
+        now = p.clock()
+        session = await p.sessions.current(request)
+        account = await p.state.get_account(session.account_id) if session else None
+        if session is None or account is None or needs_sign_in(areq, session, now):
+            if "none" in areq.prompt:  # OIDC Core §3.1.2.6
+                return redirect(areq.fail(LOGIN_REQUIRED, "the person is not signed in").location)
+            return self._sign_in_page(request, areq.after_sign_in(), app=app_name(areq))
+        webids = await p.state.account_webids(account.id)
+        if not webids:
+            return pages.error("No WebID", "Your account has no WebID to sign in with.", 409)
+        consent = await p.state.get_consent(account.id, areq.client.client_id)
+        if consent is not None and consent_covers(consent, areq, webids):
+            return await self._grant(areq, session, consent.webid, 302)
+        if "none" in areq.prompt:
+            return redirect(areq.fail(CONSENT_REQUIRED, "consent is required").location)
+        view = pages.ConsentView(
+            app=app_name(areq),
+            named_by_app=areq.client.name is not None,
+            origin=_origin(areq.redirect_uri),
+            client_id=areq.client.client_id,
+            scopes=areq.scopes,
+            webids=tuple(webids),
+            email=account.email,
+        )
+        return self._form(request, lambda csrf: pages.consent(p.paths, view, csrf, areq.query))
+
+    def _form(self, request: web.Request, render: Callable[[str], web.Response]) -> web.Response:
+        """A page holding a form, with the browser's CSRF token (kept in a cookie)."""
+        token = self.p.sessions.csrf_token(request)
+        response = render(token)
+        self.p.sessions.set_csrf(response, token)
+        return response
+
+    async def _grant(
+        self, areq: AuthorizationRequest, session: LoginSession, webid: str, status: int
+    ) -> web.Response:
+        p = self.p
+        now = p.clock()
+        code = await issue_code(p.state, areq, session, webid, now, p.config.code_ttl)
+        return redirect(areq.success(code), status)
+
+    async def consent(self, request: web.Request) -> web.StreamResponse:
+        p = self.p
+        form = await read_form(request, p.config.max_form_bytes)
+        if form is None or not p.sessions.form_trusted(request, form):
+            return pages.error("Form expired", FORM_EXPIRED, 403)
+        try:
+            areq = await parse_request(
+                parse_qsl(form.get("authz", ""), keep_blank_values=True), p.clients, p.issuer
+            )
+        except PageError as exc:
+            return _page_error(exc)
+        except RedirectError as exc:
+            return redirect(exc.location, 303)
+        session = await p.sessions.current(request)
+        if session is None:
+            return self._sign_in_page(request, areq.after_sign_in(), app=app_name(areq))
+        if form.get("decision") != "allow":
+            return redirect(areq.fail(ACCESS_DENIED, "the person denied the request").location, 303)
+        webid = form.get("webid", "")
+        if webid not in await p.state.account_webids(session.account_id):
+            return pages.error("Unknown WebID", "Choose one of your own WebIDs.", 400)
+        if form.get("remember") == "yes":
+            await p.state.remember_consent(
+                Consent(session.account_id, areq.client.client_id, areq.scope, webid, p.clock())
+            )
+        return await self._grant(areq, session, webid, 303)
+
+    # -- sign in ----------------------------------------------------------------------------
+    async def login_page(self, request: web.Request) -> web.StreamResponse:
+        return self._sign_in_page(request, request.query.get("authz", ""))
+
+    def _sign_in_page(
+        self,
+        request: web.Request,
+        authz: str,
+        *,
+        app: str | None = None,
+        email: str = "",
+        error: str | None = None,
+        status: int = 200,
+    ) -> web.Response:
+        p = self.p
+
+        def render(csrf: str) -> web.Response:
+            return pages.sign_in(
+                p.paths,
+                csrf,
+                authz,
+                app=app,
+                email=email,
+                error=error,
+                signup=p.signup_enabled,
+                status=status,
+            )
+
+        return self._form(request, render)
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        p = self.p
+        form = await read_form(request, p.config.max_form_bytes)
+        if form is None or not p.sessions.form_trusted(request, form):
+            return pages.error("Form expired", FORM_EXPIRED, 403)
+        authz, email = form.get("authz", ""), form.get("email", "").strip()
+        ip = p.client_ip(request)
+        if await p.limiter.exceeded(p.login_per_ip, ip) or await p.limiter.exceeded(
+            p.login_per_account, email
+        ):
+            response = self._sign_in_page(
+                request,
+                authz,
+                email=email,
+                status=429,
+                error="Too many failed sign-ins. Wait a few minutes, then try again.",
+            )
+            response.headers["Retry-After"] = str(int(p.config.login_window))
+            return response
+        account = await verify_password(
+            p.state, email, form.get("password", ""), passwords=p.passwords
+        )
+        if account is None:
+            await p.limiter.count(p.login_per_ip, ip)
+            await p.limiter.count(p.login_per_account, email)
+            return self._sign_in_page(
+                request, authz, email=email, error="The email or password is wrong.", status=401
+            )
+        await p.limiter.clear(p.login_per_account, email)
+        response = redirect(self._continue_url(authz), 303)
+        await p.sessions.end(request, response)  # a fresh session id at every sign-in
+        await p.sessions.begin(response, account.id)
+        return response
+
+    def _continue_url(self, authz: str) -> str:
+        """Back to the authorization request (always our own endpoint), or the account page."""
+        if not authz:
+            return self.p.paths.account
+        query = urlencode(parse_qsl(authz, keep_blank_values=True))
+        return f"{self.p.paths.authorize}?{query}"
+
+    # -- sign up ----------------------------------------------------------------------------
+    async def signup_page(self, request: web.Request) -> web.StreamResponse:
+        if not self.p.signup_enabled:
+            return pages.error("Not found", "Sign-up is not available on this server.", 404)
+        return self._sign_up_page(request, request.query.get("authz", ""))
+
+    def _sign_up_page(
+        self, request: web.Request, authz: str, status: int = 200, **values: str
+    ) -> web.Response:
+        p = self.p
+        minimum = p.config.min_password_length
+
+        return self._form(
+            request,
+            lambda csrf: pages.sign_up(p.paths, csrf, authz, minimum, status=status, **values),
+        )
+
+    async def signup(self, request: web.Request) -> web.StreamResponse:
+        p = self.p
+        provision = p.provision
+        if not p.signup_enabled or provision is None:
+            return pages.error("Not found", "Sign-up is not available on this server.", 404)
+        form = await read_form(request, p.config.max_form_bytes)
+        if form is None or not p.sessions.form_trusted(request, form):
+            return pages.error("Form expired", FORM_EXPIRED, 403)
+        authz = form.get("authz", "")
+        email, name = form.get("email", "").strip(), form.get("name", "").strip()
+        if await p.limiter.count(p.signups_per_ip, p.client_ip(request)):
+            error = "Too many sign-ups from your network. Try again later."
+            return self._sign_up_page(request, authz, 429, email=email, name=name, error=error)
+        try:
+            account_id = await self._create(provision, form, email, name)
+        except (AccountError, ProvisionRefused) as exc:
+            return self._sign_up_page(request, authz, 400, email=email, name=name, error=str(exc))
+        response = redirect(self._continue_url(authz), 303)
+        await p.sessions.end(request, response)
+        await p.sessions.begin(response, account_id)
+        return response
+
+    async def _create(
+        self, provision: Provision, form: dict[str, str], email: str, name: str
+    ) -> str:
+        """Account, then pod (the provisioning callback), then the link between them;
+        whatever fails on the way leaves no account behind."""
+        p = self.p
+        password = form.get("password", "")
+        check_email(email)
+        check_password(password, p.config)
+        if password != form.get("confirm"):
+            raise AccountError("The two passwords differ.")
+        if not name or len(name) > MAX_NAME_LENGTH:
+            raise AccountError(f"Choose a pod name of 1 to {MAX_NAME_LENGTH} characters.")
+        account = await create_account(
+            p.state, email, password, passwords=p.passwords, config=p.config, now=p.clock()
+        )
+        done = False
+        try:
+            webid = await provision(account.id, name)
+            await link_webid(p.state, account.id, webid, now=p.clock())
+            done = True
+        finally:
+            if not done:
+                await p.state.delete_account(account.id)
+        return account.id
+
+    # -- sign out, account, password --------------------------------------------------------
+    async def logout_page(self, request: web.Request) -> web.StreamResponse:
+        p = self.p
+        params = {k: request.query[k] for k in LOGOUT_PARAMS if k in request.query}
+        if await p.sessions.current(request) is None:
+            target = await logout_target(params, p.clients, p.issuer, await p.keys.verifiers())
+            return redirect(target) if target else _signed_out(p)
+        return self._form(request, lambda csrf: pages.logout_confirm(p.paths, csrf, params))
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        p = self.p
+        form = await read_form(request, p.config.max_form_bytes)
+        if form is None or not p.sessions.form_trusted(request, form):
+            return pages.error("Form expired", FORM_EXPIRED, 403)
+        target = await logout_target(form, p.clients, p.issuer, await p.keys.verifiers())
+        response = redirect(target, 303) if target else _signed_out(p)
+        await p.sessions.end(request, response)
+        return response
+
+    async def account(self, request: web.Request) -> web.StreamResponse:
+        p = self.p
+        session = await p.sessions.current(request)
+        account = await p.state.get_account(session.account_id) if session else None
+        if account is None:
+            return redirect(p.paths.login, 303)
+        webids = await p.state.account_webids(account.id)
+        email = account.email
+        return self._form(request, lambda csrf: pages.account(p.paths, email, webids, csrf))
+
+    async def password_page(self, request: web.Request) -> web.StreamResponse:
+        p = self.p
+        if await p.sessions.current(request) is None:
+            return redirect(p.paths.login, 303)
+        return self._password_page(request)
+
+    def _password_page(
+        self, request: web.Request, error: str | None = None, status: int = 200
+    ) -> web.Response:
+        p = self.p
+        minimum = p.config.min_password_length
+        return self._form(
+            request, lambda csrf: pages.password_form(p.paths, csrf, minimum, error, status)
+        )
+
+    async def password(self, request: web.Request) -> web.StreamResponse:
+        p = self.p
+        form = await read_form(request, p.config.max_form_bytes)
+        if form is None or not p.sessions.form_trusted(request, form):
+            return pages.error("Form expired", FORM_EXPIRED, 403)
+        session = await p.sessions.current(request)
+        account = await p.state.get_account(session.account_id) if session else None
+        if account is None:
+            return redirect(p.paths.login, 303)
+        if await p.limiter.exceeded(p.login_per_account, account.email):
+            return self._password_page(request, "Too many failed attempts. Try later.", 429)
+        if not await p.passwords.verify(account.password_hash, form.get("current", "")):
+            await p.limiter.count(p.login_per_account, account.email)
+            return self._password_page(request, "The current password is wrong.", 401)
+        if form.get("password") != form.get("confirm"):
+            return self._password_page(request, "The two new passwords differ.", 400)
+        try:
+            await change_password(
+                p.state,
+                account.id,
+                form.get("password", ""),
+                passwords=p.passwords,
+                config=p.config,
+            )
+        except AccountError as exc:
+            return self._password_page(request, str(exc), 400)
+        response = pages.message(
+            "Password changed",
+            "Your password has been changed, and every other sign-in of this account ended.",
+            link=(p.paths.account, "Your account"),
+        )
+        await p.sessions.begin(response, account.id)  # the old sessions all ended
+        return response
+
+
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _page_error(exc: PageError) -> web.Response:
+    text = f"The app's request is not valid: {exc.description} ({exc.error})."
+    return pages.error("Cannot continue", text, 400)
+
+
+def _signed_out(provider: Provider) -> web.Response:
+    return pages.message(
+        "Signed out", "You are signed out.", link=(provider.paths.login, "Sign in")
+    )

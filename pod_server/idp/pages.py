@@ -1,0 +1,339 @@
+"""Server-rendered pages: sign-in, consent, sign-up, sign-out, messages.
+
+Plain HTML forms that work without JavaScript, with labels, landmarks and alerts for
+assistive technology. Every value is HTML-escaped when substituted unless it is ``Safe``
+(a fragment this module built). Pages are never framed (clickjacking) nor cached.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from dataclasses import dataclass
+from string import Template
+from urllib.parse import quote
+
+from aiohttp import web
+
+from pod_server.idp.sessions import CSRF_FIELD
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",  # authorization URLs carry state and challenges
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+class Safe(str):
+    """HTML built here, substituted as is."""
+
+
+def esc(value: object) -> str:
+    return value if isinstance(value, Safe) else html.escape(str(value), quote=True)
+
+
+def fill(template: str, **values: object) -> Safe:
+    return Safe(Template(template).substitute({k: esc(v) for k, v in values.items()}))
+
+
+def join(parts: Iterable[Safe]) -> Safe:
+    return Safe("".join(parts))
+
+
+_LAYOUT = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$title</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;
+line-height:1.5;color:#1a1a1a}
+label{display:block;margin-top:1rem;font-weight:600}
+input[type=email],input[type=password],input[type=text]{width:100%;padding:.5rem;
+font-size:1rem;box-sizing:border-box}
+button{margin-top:1.25rem;margin-right:.5rem;padding:.55rem 1.2rem;font-size:1rem}
+.alert{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
+.note{color:#444;font-size:.95rem}
+fieldset{margin-top:1rem}
+:focus{outline:3px solid #1a5fb4;outline-offset:2px}
+</style>
+</head>
+<body>
+<main>
+<h1>$heading</h1>
+$body
+</main>
+</body>
+</html>
+"""
+
+
+def page(title: str, body: Safe, status: int = 200, heading: str | None = None) -> web.Response:
+    text = fill(_LAYOUT, title=title, heading=heading or title, body=body)
+    return web.Response(
+        status=status, text=text, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
+    )
+
+
+def _alert(error: str | None) -> Safe:
+    if not error:
+        return Safe("")
+    return fill('<p class="alert" role="alert" id="form-error">$error</p>\n', error=error)
+
+
+def _hidden(name: str, value: str) -> Safe:
+    return fill('<input type="hidden" name="$name" value="$value">\n', name=name, value=value)
+
+
+def _described(error: str | None) -> Safe:
+    return Safe(' aria-describedby="form-error" aria-invalid="true"' if error else "")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The provider's page URLs (absolute paths on this server)."""
+
+    authorize: str
+    login: str
+    signup: str
+    consent: str
+    logout: str
+    account: str
+    password: str
+
+
+_SIGN_IN = """$alert$context<form method="post" action="$action">
+$hidden<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required
+ value="$email"$described>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password"
+ required$described>
+<button type="submit">Sign in</button>
+</form>
+$signup"""
+
+
+def sign_in(
+    paths: Paths,
+    csrf: str,
+    authz: str,
+    *,
+    app: str | None = None,
+    email: str = "",
+    error: str | None = None,
+    signup: bool = False,
+    status: int = 200,
+) -> web.Response:
+    context = fill("<p>Sign in to continue to <strong>$app</strong>.</p>\n", app=app) if app else ""
+    hidden = join([_hidden(CSRF_FIELD, csrf), *([_hidden("authz", authz)] if authz else [])])
+    link = ""
+    if signup:
+        href = paths.signup + ("?authz=" + _quote(authz) if authz else "")
+        link = fill('<p>New here? <a href="$href">Create an account</a>.</p>\n', href=href)
+    body = fill(
+        _SIGN_IN,
+        alert=_alert(error),
+        context=Safe(context),
+        action=paths.login,
+        hidden=hidden,
+        email=email,
+        described=_described(error),
+        signup=Safe(link),
+    )
+    return page("Sign in", body, status)
+
+
+def _quote(value: str) -> str:
+    return quote(value, safe="")
+
+
+_CONSENT = """<p><strong>$app</strong> wants you to sign in with your WebID.</p>
+<dl>
+<dt>App</dt><dd>$app$unverified</dd>
+<dt>You will return to</dt><dd>$origin</dd>
+<dt>App identifier</dt><dd><code>$client_id</code></dd>
+</dl>
+<form method="post" action="$action">
+$hidden$webids<h2>If you allow it, the app can</h2>
+<ul>
+$asks</ul>
+<p class="note">Which data that is depends on the access you have been given: the app
+works with your permissions on every Solid server that trusts this provider.</p>
+<label><input type="checkbox" name="remember" value="yes" checked>
+ Remember my decision for this app</label>
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>
+<p class="note">Signed in as $email. <a href="$logout">Not you? Sign out</a>.</p>"""
+
+SCOPE_TEXT = {
+    "webid": "know your WebID and read and change data as you, wherever you have access",
+    "offline_access": "stay signed in when you are not using it, until you sign out of it",
+}
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    app: str
+    named_by_app: bool  # the name is whatever the app registered: say it is unverified
+    origin: str
+    client_id: str
+    scopes: tuple[str, ...]
+    webids: tuple[str, ...]
+    email: str
+
+
+def consent(paths: Paths, view: ConsentView, csrf: str, authz: str) -> web.Response:
+    asks = [fill("<li>$text</li>\n", text=SCOPE_TEXT["webid"])]
+    asks += [fill("<li>$text</li>\n", text=SCOPE_TEXT[s]) for s in view.scopes if s in SCOPE_TEXT]
+    body = fill(
+        _CONSENT,
+        app=view.app,
+        unverified=" (the app chose this name itself)" if view.named_by_app else "",
+        origin=view.origin,
+        client_id=view.client_id,
+        action=paths.consent,
+        hidden=join([_hidden(CSRF_FIELD, csrf), _hidden("authz", authz)]),
+        webids=_webid_choice(view.webids),
+        asks=join(asks),
+        email=view.email,
+        logout=paths.logout,
+    )
+    return page(f"Allow {view.app}?", body, heading=f"Allow {view.app} to sign you in?")
+
+
+def _webid_choice(webids: tuple[str, ...]) -> Safe:
+    if len(webids) == 1:
+        return join([fill("<p>Your WebID: <code>$w</code></p>\n", w=webids[0]),
+                     _hidden("webid", webids[0])])  # fmt: skip
+    options = [
+        fill(
+            '<label><input type="radio" name="webid" value="$w"$checked> <code>$w</code></label>\n',
+            w=w,
+            checked=Safe(" checked" if i == 0 else ""),
+        )
+        for i, w in enumerate(webids)
+    ]
+    return join([Safe("<fieldset><legend>Sign in as</legend>\n"), *options, Safe("</fieldset>\n")])
+
+
+_SIGN_UP = """$alert<form method="post" action="$action">
+$hidden<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="email" required value="$email"$described>
+<label for="name">Pod name</label>
+<input id="name" name="name" type="text" autocomplete="username" required value="$name"
+ aria-describedby="name-help"$invalid>
+<p class="note" id="name-help">Your pod and WebID will live under this name.</p>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="new-password" required
+ minlength="$min" aria-describedby="password-help"$invalid>
+<p class="note" id="password-help">At least $min characters.</p>
+<label for="confirm">Password again</label>
+<input id="confirm" name="confirm" type="password" autocomplete="new-password" required$described>
+<button type="submit">Create account</button>
+</form>
+<p><a href="$login">I have an account</a></p>"""
+
+
+def sign_up(
+    paths: Paths,
+    csrf: str,
+    authz: str,
+    min_password: int,
+    *,
+    email: str = "",
+    name: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    hidden = join([_hidden(CSRF_FIELD, csrf), *([_hidden("authz", authz)] if authz else [])])
+    body = fill(
+        _SIGN_UP,
+        alert=_alert(error),
+        action=paths.signup,
+        hidden=hidden,
+        email=email,
+        name=name,
+        min=str(min_password),
+        described=_described(error),
+        invalid=Safe(' aria-invalid="true"' if error else ""),
+        login=paths.login + ("?authz=" + _quote(authz) if authz else ""),
+    )
+    return page("Create an account", body, status)
+
+
+def message(
+    title: str, text: str, status: int = 200, link: tuple[str, str] | None = None
+) -> web.Response:
+    body = fill('<p role="status">$text</p>\n', text=text)
+    if link:
+        body = join(
+            [body, fill('<p><a href="$href">$label</a></p>\n', href=link[0], label=link[1])]
+        )
+    return page(title, body, status)
+
+
+def error(title: str, text: str, status: int = 400) -> web.Response:
+    return page(title, fill('<p role="alert">$text</p>\n', text=text), status)
+
+
+_ACCOUNT = """<p>Signed in as <strong>$email</strong>.</p>
+$webids<p><a href="$password">Change password</a></p>
+<form method="post" action="$logout">$hidden<button type="submit">Sign out</button></form>"""
+
+
+def account(paths: Paths, email: str, webids: list[str], csrf: str) -> web.Response:
+    items = join(fill("<li><code>$w</code></li>\n", w=w) for w in webids)
+    listing = join([Safe("<h2>Your WebIDs</h2>\n<ul>\n"), items, Safe("</ul>\n")]) if webids else ""
+    body = fill(
+        _ACCOUNT,
+        email=email,
+        webids=Safe(listing),
+        password=paths.password,
+        logout=paths.logout,
+        hidden=_hidden(CSRF_FIELD, csrf),
+    )
+    return page("Your account", body)
+
+
+_LOGOUT = """<p>Sign out of this identity provider? Apps you signed in to keep the access
+they already have until it expires or you revoke it.</p>
+<form method="post" action="$action">$hidden<button type="submit">Sign out</button></form>"""
+
+
+def logout_confirm(paths: Paths, csrf: str, params: dict[str, str]) -> web.Response:
+    hidden = join([_hidden(CSRF_FIELD, csrf), *(_hidden(k, v) for k, v in params.items())])
+    return page("Sign out", fill(_LOGOUT, action=paths.logout, hidden=hidden))
+
+
+_PASSWORD = """$alert<form method="post" action="$action">
+$hidden<label for="current">Current password</label>
+<input id="current" name="current" type="password" autocomplete="current-password"
+ required$described>
+<label for="password">New password</label>
+<input id="password" name="password" type="password" autocomplete="new-password" required
+ minlength="$min">
+<label for="confirm">New password again</label>
+<input id="confirm" name="confirm" type="password" autocomplete="new-password" required>
+<button type="submit">Change password</button>
+</form>"""
+
+
+def password_form(
+    paths: Paths, csrf: str, min_password: int, error: str | None = None, status: int = 200
+) -> web.Response:
+    body = fill(
+        _PASSWORD,
+        alert=_alert(error),
+        action=paths.password,
+        hidden=_hidden(CSRF_FIELD, csrf),
+        described=_described(error),
+        min=str(min_password),
+    )
+    return page("Change password", body, status)

@@ -1,0 +1,88 @@
+"""Sign-in sessions at the provider (a cookie naming a stored session) and form safety.
+
+The session cookie is HttpOnly and SameSite=Lax (so an app's top-level redirect to the
+authorization endpoint still carries it, while cross-site form posts do not), scoped to
+the provider's paths, and Secure on https. The cookie holds a random id; the store keeps
+only its digest. Forms are protected twice against cross-site request forgery: a
+double-submit token (a cookie the form must repeat) and, when the browser sends one, an
+``Origin`` that must be the provider's own.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from pod_server.idp.config import IdpConfig
+from pod_server.idp.crypto import digest, new_secret
+from pod_server.state.base import IdpState, LoginSession
+
+SESSION_COOKIE = "pod_idp_session"
+CSRF_COOKIE = "pod_idp_csrf"
+CSRF_FIELD = "csrf"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
+
+
+class Sessions:
+    def __init__(
+        self, state: IdpState, config: IdpConfig, issuer: str, clock: Callable[[], float]
+    ) -> None:
+        parts = urlsplit(issuer)
+        self._state = state
+        self._config = config
+        self._clock = clock
+        self._secure = parts.scheme == "https"
+        self._path = (parts.path or "/") + "idp/"
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+
+    async def current(self, request: web.Request) -> LoginSession | None:
+        value = request.cookies.get(SESSION_COOKIE, "")
+        if not _TOKEN.fullmatch(value):
+            return None
+        return await self._state.get_session(digest(value), self._clock())
+
+    async def begin(self, response: web.StreamResponse, account_id: str) -> LoginSession:
+        now = self._clock()
+        value = new_secret()
+        session = LoginSession(digest(value), account_id, now, now + self._config.session_ttl)
+        await self._state.add_session(session)
+        self._set(response, SESSION_COOKIE, value, int(self._config.session_ttl))
+        return session
+
+    async def end(self, request: web.Request, response: web.StreamResponse) -> None:
+        value = request.cookies.get(SESSION_COOKIE, "")
+        if _TOKEN.fullmatch(value):
+            await self._state.delete_session(digest(value))
+        response.del_cookie(SESSION_COOKIE, path=self._path)
+
+    def csrf_token(self, request: web.Request) -> str:
+        """The double-submit token for a form: the browser's own, or a new one."""
+        value = request.cookies.get(CSRF_COOKIE, "")
+        return value if _TOKEN.fullmatch(value) else new_secret()
+
+    def set_csrf(self, response: web.StreamResponse, token: str) -> None:
+        self._set(response, CSRF_COOKIE, token, int(self._config.session_ttl))
+
+    def form_trusted(self, request: web.Request, form: Mapping[str, str]) -> bool:
+        """The form was posted by one of our own pages (OWASP CSRF cheat sheet)."""
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != self.origin:
+            return False
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        sent = form.get(CSRF_FIELD, "")
+        return bool(_TOKEN.fullmatch(cookie)) and hmac.compare_digest(cookie, sent)
+
+    def _set(self, response: web.StreamResponse, name: str, value: str, max_age: int) -> None:
+        response.set_cookie(
+            name,
+            value,
+            path=self._path,
+            max_age=max_age,
+            httponly=True,
+            secure=self._secure,
+            samesite="Lax",
+        )

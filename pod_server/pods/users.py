@@ -1,0 +1,90 @@
+"""``pod-server user ...``: the host's account commands, over the same settings as serve.
+
+Human output by default, ``--json`` for scripts; exit status 0 on success, 1 when the
+request cannot be done (the message says why), 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from pod_server.ldp.store import Limits, ResourceStore
+from pod_server.pods.hosting import (
+    HostingError,
+    add_user,
+    delete_user,
+    list_users,
+    user_credentials,
+)
+from pod_server.settings import Settings
+from pod_server.state import DB_NAME, IdpState, SqliteState
+from pod_server.storage.file import FileBackend
+
+
+@asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[tuple[ResourceStore, IdpState]]:
+    """The server's store and account state, opened beside a running server if need be."""
+    backend = FileBackend(settings.root)
+    await backend.start()
+    store = ResourceStore(
+        backend,
+        settings.public_base,
+        Limits(settings.max_body_size, settings.max_rdf_size, settings.quota or None),
+        multiuser=settings.multiuser,
+    )
+    try:
+        async with SqliteState(settings.root / DB_NAME) as state:
+            await store.ensure_root()
+            yield store, state
+    finally:
+        await backend.close()
+
+
+def _read_password(source: str) -> str:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HostingError(f"cannot read the password file: {exc.strerror}") from None
+    return text.rstrip("\r\n")
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.multiuser:
+        print(
+            "pod-server: accounts with pods need the multi-user layout (--multiuser or "
+            "POD_MULTIUSER=1, the same as the server's)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        async with opened(settings) as (store, state):
+            return await _dispatch(args, store, state)
+    except HostingError as exc:
+        print(f"pod-server: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _dispatch(args: argparse.Namespace, store: ResourceStore, state: IdpState) -> int:
+    if args.action == "add":
+        password = _read_password(args.password_file)
+        info = await add_user(store, state, args.name, args.email, password, args.webid)
+        print(f"Created {info.name}: pod {info.pod}, WebID {info.webid}")
+    elif args.action == "credentials":
+        print(json.dumps(await user_credentials(store, state, args.name, args.label), indent=2))
+    elif args.action == "list":
+        found = await list_users(store, state)
+        if args.json:
+            print(json.dumps([asdict(u) for u in found], indent=2))
+        for user in [] if args.json else found:
+            limit = "no limit" if user.limit is None else f"{user.limit} bytes"
+            print(f"{user.name}\t{user.email}\t{user.webid}\t{user.used} bytes used ({limit})")
+    elif args.action == "delete":
+        removed = await delete_user(store, state, args.name)
+        print(f"Deleted {args.name}: account, credentials and {removed} resources")
+    return 0
