@@ -20,7 +20,7 @@ from pod_server.auth import (
 from pod_server.http import handlers, middleware
 from pod_server.idp import IdpConfig, add_idp_routes
 from pod_server.ldp.store import Limits, ResourceStore
-from pod_server.pods.hosting import provisioner
+from pod_server.pods.hosting import pods_of, provisioner
 from pod_server.settings import Settings
 from pod_server.state import DB_NAME, SqliteState
 from pod_server.storage.base import Backend
@@ -73,6 +73,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         settings,
         SqliteState(settings.root / DB_NAME),
         provision=provisioner(store) if settings.multiuser else None,
+        pods_of=pods_of(store) if settings.multiuser else None,
         config=IdpConfig(signup=settings.signup and settings.multiuser),
     )
     app.router.add_route("*", "/{tail:.*}", handlers.handle)

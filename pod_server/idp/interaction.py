@@ -305,7 +305,8 @@ class Interaction:
             return redirect(p.paths.login, 303)
         webids = await p.state.account_webids(account.id)
         email = account.email
-        return self._form(request, lambda csrf: pages.account(p.paths, email, webids, csrf))
+        pods = await p.pods_of(webids) if p.pods_of else []
+        return self._form(request, lambda csrf: pages.account(p.paths, email, webids, pods, csrf))
 
     async def password_page(self, request: web.Request) -> web.StreamResponse:
         p = self.p

@@ -284,22 +284,53 @@ def error(title: str, text: str, status: int = 400) -> web.Response:
 
 
 _ACCOUNT = """<p>Signed in as <strong>$email</strong>.</p>
-$webids<p><a href="$password">Change password</a></p>
+$webids$pods<p><a href="$password">Change password</a></p>
 <form method="post" action="$logout">$hidden<button type="submit">Sign out</button></form>"""
 
 
-def account(paths: Paths, email: str, webids: list[str], csrf: str) -> web.Response:
+def account(
+    paths: Paths,
+    email: str,
+    webids: list[str],
+    pods: list[tuple[str, int, int | None]],
+    csrf: str,
+) -> web.Response:
     items = join(fill("<li><code>$w</code></li>\n", w=w) for w in webids)
     listing = join([Safe("<h2>Your WebIDs</h2>\n<ul>\n"), items, Safe("</ul>\n")]) if webids else ""
     body = fill(
         _ACCOUNT,
         email=email,
         webids=Safe(listing),
+        pods=_pods(pods),
         password=paths.password,
         logout=paths.logout,
         hidden=_hidden(CSRF_FIELD, csrf),
     )
     return page("Your account", body)
+
+
+def _pods(pods: list[tuple[str, int, int | None]]) -> Safe:
+    """The person's pods with the storage they use (and their quota, if any)."""
+    if not pods:
+        return Safe("")
+    rows = join(
+        fill(
+            '<li><a href="$url">$url</a>: $used</li>\n',
+            url=url,
+            used=_bytes(used) + (f" of {_bytes(limit)}" if limit is not None else ""),
+        )
+        for url, used, limit in pods
+    )
+    return join([Safe("<h2>Your pods</h2>\n<ul>\n"), rows, Safe("</ul>\n")])
+
+
+def _bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{count} bytes"
 
 
 _LOGOUT = """<p>Sign out of this identity provider? Apps you signed in to keep the access

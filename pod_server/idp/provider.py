@@ -26,6 +26,11 @@ from pod_server.state.base import IdpState
 Provision = Callable[[str, str], Awaitable[str]]
 
 
+# ``pods_of(webids) -> [(pod URL, bytes used, byte limit or None)]``: the pods those WebIDs
+# own on this server, shown to the person on their account page.
+PodsOf = Callable[[list[str]], Awaitable[list[tuple[str, int, int | None]]]]
+
+
 class ProvisionRefused(Exception):
     """Provisioning declined; ``str(exc)`` is shown on the sign-up page."""
 
@@ -49,6 +54,7 @@ class Provider:
     login_per_ip: Limit
     signups_per_ip: Limit
     registrations_per_ip: Limit
+    pods_of: PodsOf | None = None
 
     @property
     def signup_enabled(self) -> bool:

@@ -35,7 +35,7 @@ from pod_server.idp.errors import (
     json_response,
 )
 from pod_server.idp.interaction import Interaction
-from pod_server.idp.provider import Provider, Provision, build_provider
+from pod_server.idp.provider import PodsOf, Provider, Provision, build_provider
 from pod_server.idp.token import FORM, TokenRequest, parse_form
 from pod_server.settings import Settings
 from pod_server.state.base import IdpState, StateBusy
@@ -60,6 +60,7 @@ def add_idp_routes(
     state: IdpState,
     *,
     provision: Provision | None = None,
+    pods_of: PodsOf | None = None,
     config: IdpConfig | None = None,
     passwords: Passwords | None = None,
     fetch: Fetcher | None = None,
@@ -69,7 +70,8 @@ def add_idp_routes(
     """Add the provider's routes to ``app`` (before any catch-all route) and return it.
 
     The issuer is ``settings.public_base``. ``provision(account_id, name) -> webid`` makes
-    the pod of a new account (sign-up is offered only with it and ``config.signup``).
+    the pod of a new account (sign-up is offered only with it and ``config.signup``);
+    ``pods_of`` lists an account's pods and their quota use for its account page.
     ``fetch`` fetches Client ID Documents (default: an AiohttpFetcher closed with the app).
     With ``manage_state`` the app starts ``state`` on startup and closes it on cleanup.
     """
@@ -88,6 +90,7 @@ def add_idp_routes(
         provision=provision,
         clock=clock,
     )
+    provider.pods_of = pods_of
     app[IDP] = provider
     _add_routes(app, provider)
     app.cleanup_ctx.append(_lifecycle(provider, manage_state, own_fetcher))

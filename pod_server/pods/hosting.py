@@ -19,7 +19,7 @@ from pod_server.idp import (
     delete_account,
     link_webid,
 )
-from pod_server.idp.provider import Provision
+from pod_server.idp.provider import PodsOf, Provision
 from pod_server.ldp.store import ResourceStore
 from pod_server.ldp.vocabulary import SOLID_OWNER
 from pod_server.pods.provision import check_name, deprovision, provision
@@ -139,6 +139,22 @@ async def _pod_names(store: ResourceStore) -> list[str]:
             except BadRequest:
                 continue  # a container the host made by hand, not a pod
     return names
+
+
+def pods_of(store: ResourceStore) -> PodsOf:
+    """The account page's view: each pod the WebIDs own, its use and its effective quota."""
+
+    async def pods(webids: list[str]) -> list[tuple[str, int, int | None]]:
+        owned = set(webids)
+        found = []
+        for name in await _pod_names(store):
+            if await pod_owner(store, name) in owned:
+                usage = await store.usage(f"/{name}/")
+                limit = usage.limit if usage.limit is not None else store.limits.quota
+                found.append((store.url(f"/{name}/"), usage.used, limit))
+        return found
+
+    return pods
 
 
 def provisioner(store: ResourceStore) -> Provision:

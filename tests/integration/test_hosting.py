@@ -258,3 +258,17 @@ async def test_cli_bad_input(tmp_path: Path) -> None:
     assert status == 1 and "password file" in err
     status, _, err = await cli(tmp_path, base, "credentials", "nobody")
     assert status == 1 and "No pod" in err
+
+
+async def test_account_page_shows_pods_and_usage(host: tuple[Pod, Path]) -> None:
+    pod, _ = host
+    async with pod.session.get(pod.url("/idp/login")) as r:
+        (form,) = Forms(await r.text()).forms
+    data = {**form.fields, "email": "alice@example.org", "password": PASSWORD}
+    async with pod.session.post(pod.url(form.action), data=data, allow_redirects=False) as r:
+        assert r.status == 303
+    async with pod.session.get(pod.url("/idp/account")) as r:
+        page = await r.text()
+    assert "Your pods" in page and pod.url("/alice/") in page
+    assert "KB" in page or "bytes" in page
+    assert pod.url("/bob/") not in page
