@@ -9,30 +9,15 @@ the server does; the check's quote says what the spec requires.
 from __future__ import annotations
 
 NOTIFICATIONS_PENDING = "notifications are not implemented yet (issue 7)"
-SPARQL_PREFIX_BUG = (
-    "a PREFIX IRI ending in '#' loses the '#' (ldp/sparql_update.py _resolve_iris resolves"
-    " prefixes with urllib.parse.urljoin, which drops an empty fragment), so ex:value is stored"
-    " as <http://example.org/conformancevalue>"
-)
 CSS_APPEND_PUT = (
     "PUT creating a resource is allowed with acl:Append alone; WAC asks for acl:Write on the new"
     " resource (note 'HTTP Method and Access Mode Mapping')"
 )
 NO_SD_OPTIONS = "no storageDescription Link on OPTIONS responses"
-BOTH_ACAH = "Access-Control-Allow-Headers is sent on preflight responses only"
+CSS_ACAH = "Access-Control-Allow-Headers is sent on preflight responses only"
 
 DEVIATIONS: dict[str, dict[str, str]] = {
     "ours": {
-        "protocol.container.protect-metadata-409": (
-            "a PATCH adding contained-resource metadata (stat:size of a member) to the container"
-            " is accepted (204); only ldp:contains triples are protected"
-        ),
-        "patch.sparql.insert-data": SPARQL_PREFIX_BUG,
-        "patch.sparql.delete-data": SPARQL_PREFIX_BUG,
-        "patch.sparql.delete-insert-where": SPARQL_PREFIX_BUG,
-        "patch.sparql.creates-resource": SPARQL_PREFIX_BUG,
-        "patch.sparql.where-binds": SPARQL_PREFIX_BUG,
-        "wac.origin.cors-headers-when-granted": BOTH_ACAH,
         "notifications.discovery.subscription-services": NOTIFICATIONS_PENDING,
         "notifications.websocket.advertised": NOTIFICATIONS_PENDING,
         "notifications.webhook.advertised": NOTIFICATIONS_PENDING,
@@ -66,7 +51,7 @@ DEVIATIONS: dict[str, dict[str, str]] = {
             " Control)"
         ),
         "wac.origin.other-denied": "acl:origin is not evaluated: any Origin is granted",
-        "wac.origin.cors-headers-when-granted": BOTH_ACAH,
+        "wac.origin.cors-headers-when-granted": CSS_ACAH,
         "notifications.subscription.unknown-profile-415": (
             "an unknown profile parameter is ignored (200)"
         ),

@@ -18,6 +18,10 @@ from pod_server.http.headers import EXPOSED_HEADERS
 log = logging.getLogger("pod_server")
 
 PREFLIGHT_METHODS = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
+ALLOWED_REQUEST_HEADERS = (
+    "Accept, Authorization, Content-Type, DPoP, If-Match, If-Modified-Since, If-None-Match, "
+    "If-Unmodified-Since, Link, Range, Slug"
+)
 
 
 def _cors_headers(request: web.Request) -> dict[str, str]:
@@ -30,6 +34,8 @@ def _cors_headers(request: web.Request) -> dict[str, str]:
     return {
         "Access-Control-Allow-Origin": origin,
         "Access-Control-Allow-Credentials": "true",
+        # WAC §server-cors-acao-acah asks for this on granted responses too, not only preflights.
+        "Access-Control-Allow-Headers": ALLOWED_REQUEST_HEADERS,
         "Access-Control-Expose-Headers": EXPOSED_HEADERS,
     }
 
@@ -56,7 +62,8 @@ async def preflight(request: web.Request, handler: Handler) -> web.StreamRespons
 
 async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare hook: every response, streamed or not, error or not, gets CORS."""
-    response.headers.update(_cors_headers(request))
+    for name, value in _cors_headers(request).items():
+        response.headers.setdefault(name, value)  # a preflight's own answers win
     _add_vary(response, "Origin")
 
 

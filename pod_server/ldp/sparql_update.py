@@ -123,10 +123,17 @@ def _resolve_iris(parsed: CompValue, base: str) -> None:
     """
     for prologue, request in zip(parsed.prologue, parsed.request, strict=False):
         for declaration in prologue:
-            declaration["iri"] = URIRef(urljoin(base, declaration.iri))
+            declaration["iri"] = URIRef(_join(base, declaration.iri))
             if declaration.name == "Base":
                 base = declaration.iri
         _resolve_in(request, base)
+
+
+def _join(base: str, iri: str) -> str:
+    """RFC 3986 resolution that keeps an empty fragment: urljoin drops the ``#`` of
+    ``<http://ex.org/ns#>``, which would turn every ``ex:name`` into ``<…nsname>``."""
+    joined = urljoin(base, iri)
+    return joined + "#" if iri.endswith("#") and not joined.endswith("#") else joined
 
 
 def _resolve_in(node: object, base: str) -> None:
@@ -138,7 +145,7 @@ def _resolve_in(node: object, base: str) -> None:
         return
     for key, value in slots:
         if isinstance(value, URIRef):
-            node[key] = URIRef(urljoin(base, value))
+            node[key] = URIRef(_join(base, value))
         else:
             _resolve_in(value, base)
 

@@ -358,7 +358,7 @@ class ResourceStore:
                 conditions.evaluate(cond, "PATCH", state, None, meta.modified if meta else None)
                 updated = apply_patch(graph, patch)
                 if paths.is_container(path):
-                    _check_containment_unchanged(graph, updated)
+                    _check_managed_unchanged(graph, updated, self.url(path))
                 self._check_acl(path, updated)
                 data = self._turtle(path, updated)
                 try:
@@ -506,8 +506,7 @@ class ResourceStore:
         raw = await read_limited(body.chunks, self.limits.max_rdf_size)
         graph = await self._parse(raw, media, self.url(path))
         if paths.is_container(path):
-            if any(True for _ in graph.triples((None, URIRef(LDP_CONTAINS), None))):
-                raise Conflict("Containment triples (ldp:contains) are managed by the server")
+            _check_managed_unchanged(Graph(), graph, self.url(path))
             return Staged.of(self._turtle(path, graph)), TURTLE
         self._check_acl(path, graph)
         if media == TURTLE:
@@ -609,7 +608,39 @@ def _check_link_types(path: str, link_types: Sequence[str]) -> None:
         raise BadRequest("A container's URL must end with '/'")
 
 
-def _check_containment_unchanged(before: Graph, after: Graph) -> None:
-    contains = URIRef(LDP_CONTAINS)
-    if set(before.triples((None, contains, None))) != set(after.triples((None, contains, None))):
-        raise Conflict("Containment triples (ldp:contains) are managed by the server")
+def _check_managed_unchanged(before: Graph, after: Graph, container_url: str) -> None:
+    """Solid Protocol §5.3: "Servers MUST NOT allow HTTP POST, PUT and PATCH to update a
+    container's containment triples" nor its "resource metadata statements" about the
+    contained resources; such a request gets 409."""
+    if _managed(before, container_url) != _managed(after, container_url):
+        raise Conflict(
+            "Containment triples (ldp:contains) and the descriptions of contained resources "
+            "(type, dc:modified, posix:size, posix:mtime) are managed by the server"
+        )
+
+
+def _managed(graph: Graph, container_url: str) -> set[tuple[object, object, object]]:
+    found: set[tuple[object, object, object]] = set(
+        graph.triples((None, URIRef(LDP_CONTAINS), None))
+    )
+    for s, p, o in graph:
+        if str(p) in _MEMBER_METADATA and _is_member(str(s), container_url):
+            found.add((s, p, o))
+    return found
+
+
+def _is_member(iri: str, container_url: str) -> bool:
+    if not iri.startswith(container_url) or iri == container_url:
+        return False
+    rest = iri[len(container_url) :]
+    return "#" not in rest and "/" not in rest.rstrip("/")
+
+
+_MEMBER_METADATA = frozenset(
+    {
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
+        "http://purl.org/dc/terms/modified",
+        "http://www.w3.org/ns/posix/stat#size",
+        "http://www.w3.org/ns/posix/stat#mtime",
+    }
+)

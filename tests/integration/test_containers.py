@@ -188,3 +188,23 @@ async def test_large_container_lists_every_member(pod: Pod) -> None:
     for i in range(120):
         await pod.put(f"/many/{i:04d}.txt", str(i), "text/plain")
     assert len(await members(pod, "/many/")) == 120
+
+
+async def test_member_descriptions_are_managed_by_the_server(pod: Pod) -> None:
+    await pod.put("/m/", "")
+    await pod.put("/m/x.ttl", "<#a> <#b> 1.")
+    size = "<http://www.w3.org/ns/posix/stat#size>"
+    assert await pod.put("/m2/", f"<x.ttl> {size} 9.") == 409
+    patch = (
+        "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
+        f"_:p a solid:InsertDeletePatch; solid:inserts {{ <x.ttl> {size} 999999. }}."
+    )
+    async with pod.request("PATCH", "/m/", data=patch, headers={"Content-Type": "text/n3"}) as r:
+        assert r.status == 409
+    # Other statements about members are the client's to make.
+    title = (
+        "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
+        '_:p a solid:InsertDeletePatch; solid:inserts { <x.ttl> <http://purl.org/dc/terms/title> "X". }.'
+    )
+    async with pod.request("PATCH", "/m/", data=title, headers={"Content-Type": "text/n3"}) as r:
+        assert r.status == 204

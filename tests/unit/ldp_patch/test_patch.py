@@ -650,3 +650,11 @@ def test_result_keeps_identifier_and_prefixes(garcia: Graph) -> None:
     result = apply_patch(garcia, sparql("INSERT DATA { <#a> <#b> 1 }"))
     assert result.identifier == garcia.identifier
     assert dict(result.namespaces())["ex"] == URIRef(EX)
+
+
+def test_sparql_prefix_ending_in_hash_keeps_it() -> None:
+    """Regression: a PREFIX IRI ending in '#' lost it, so ex:v became <…nsv>."""
+    body = b'PREFIX ex: <http://example.org/ns#>\nINSERT DATA { <#a> ex:v "1" . <#b> <#> "2" . }'
+    graph = apply_patch(Graph(), parse_patch(body, "application/sparql-update", "http://pod/doc"))
+    predicates = {str(p) for p in graph.predicates()}
+    assert predicates == {"http://example.org/ns#v", "http://pod/doc#"}
