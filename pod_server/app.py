@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+import vocab
 from pod_server.access.groups import RemoteGroups
 from pod_server.access.policy import AccessPolicy
 from pod_server.access.seed import root_acl
@@ -18,7 +19,9 @@ from pod_server.auth import (
     www_authenticate,
 )
 from pod_server.http import handlers, middleware
+from pod_server.http.vocab_routes import add_vocab_routes
 from pod_server.idp import IdpConfig, add_idp_routes
+from pod_server.ldp import rdf
 from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.pods.hosting import pods_of, provisioner
 from pod_server.settings import Settings
@@ -41,7 +44,10 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
             quota=settings.quota or None,
         ),
         multiuser=settings.multiuser,
+        vocab_base=settings.vocab_iri_base,
     )
+    # Organisations' JSON-LD may name our vocabularies' contexts: resolve them locally.
+    vocab.register_contexts(settings.vocab_iri_base, rdf.register_context)
     auth_config = AuthConfig(allow_bearer=settings.allow_bearer)
     authenticator = Authenticator(auth_config, MemoryReplayCache())
     group_fetcher = AiohttpFetcher(auth_config.fetch_timeout, auth_config.max_document_bytes)
@@ -76,5 +82,6 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         pods_of=pods_of(store) if settings.multiuser else None,
         config=IdpConfig(signup=settings.signup and settings.multiuser),
     )
+    add_vocab_routes(app, settings.base_path, settings.vocab_iri_base)
     app.router.add_route("*", "/{tail:.*}", handlers.handle)
     return app

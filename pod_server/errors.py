@@ -30,6 +30,8 @@ class PodError(Exception):
 
     status: int = 500
     title: str = "Internal Server Error"
+    body: bytes | None = None  # a document to send instead of the message (e.g. a report)
+    content_type: str = "text/plain"
 
     def __init__(self, message: str = "", *, headers: dict[str, str] | None = None) -> None:
         super().__init__(message or self.title)

@@ -37,6 +37,7 @@ class Settings:
     quota: int = 0  # default bytes per storage (pod); 0 means no limit
     multiuser: bool = False  # pods at BASE/NAME/ for accounts, instead of one storage at BASE
     signup: bool = True  # the sign-up page, with the multi-user layout
+    vocab_base: str = ""  # namespace base of the vocabularies; empty: BASE/vocab/ (served here)
     config: Path | None = field(default=None, compare=False)
 
     @property
@@ -46,6 +47,10 @@ class Settings:
             return self.base_url.rstrip("/") + "/"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
+
+    @property
+    def vocab_iri_base(self) -> str:
+        return self.vocab_base or self.public_base + "vocab/"
 
     @property
     def base_path(self) -> str:
@@ -134,6 +139,11 @@ def validate(settings: Settings) -> Settings:
         raise SettingsError("size limits must be positive")
     if settings.owner and urlsplit(settings.owner).scheme not in ("http", "https"):
         raise SettingsError(f"owner {settings.owner!r} must be a WebID (an http(s) URL)")
+    if settings.vocab_base and (
+        urlsplit(settings.vocab_base).scheme not in ("http", "https")
+        or not settings.vocab_base.endswith("/")
+    ):
+        raise SettingsError("vocab base must be an absolute http(s) IRI ending in '/'")
     if settings.base_url:
         parts = urlsplit(settings.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:

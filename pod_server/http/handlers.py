@@ -15,6 +15,7 @@ from pod_server.http import headers as h
 from pod_server.ldp import conneg, paths, rdf
 from pod_server.ldp.conditions import http_date
 from pod_server.ldp.patch import Patch
+from pod_server.ldp.shapes import LDP_CONSTRAINED_BY
 from pod_server.ldp.store import (
     Body,
     Representation,
@@ -131,6 +132,9 @@ async def _send(
     span = _range(request, rep) if rep.stored is not None else None
     response = web.StreamResponse(status=206 if span else 200)
     describe(response, ctx, rep.meta, access)
+    if rep.meta.is_container:  # LDP §4.2.1.6: advertise the constraints on members
+        for shapes in await ctx.store.constraints(ctx.path):
+            response.headers.add("Link", f'<{shapes}>; rel="{LDP_CONSTRAINED_BY}"')
     response.headers["Content-Type"] = rep.content_type
     response.headers["ETag"] = rep.etag
     response.headers["Last-Modified"] = http_date(rep.meta.modified)

@@ -68,7 +68,11 @@ async def add_cors_headers(request: web.Request, response: web.StreamResponse) -
 
 
 def error_response(exc: PodError) -> web.Response:
-    response = web.Response(status=exc.status, text=exc.message + "\n", headers=exc.headers)
+    if exc.body is not None:  # an error may carry a document, such as a SHACL report
+        response = web.Response(status=exc.status, body=exc.body, headers=exc.headers)
+        response.content_type = exc.content_type
+    else:
+        response = web.Response(status=exc.status, text=exc.message + "\n", headers=exc.headers)
     if isinstance(exc, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(exc.allowed)
     return response

@@ -33,6 +33,7 @@ from pod_server.ldp import conditions, conneg, containers, paths, rdf
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import KeyedLock
 from pod_server.ldp.patch import Patch, apply_patch, parse_patch
+from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
 from pod_server.ldp.vocabulary import LDP_CONTAINS, PIM_STORAGE, SOLID_OWNER
 from pod_server.storage.base import (
     ABSENT,
@@ -142,10 +143,19 @@ class ResourceStore:
     """Solid resources over a backend; every public method is one protocol operation."""
 
     def __init__(
-        self, backend: Backend, base_url: str, limits: Limits, *, multiuser: bool = False
+        self,
+        backend: Backend,
+        base_url: str,
+        limits: Limits,
+        *,
+        multiuser: bool = False,
+        vocab_base: str | None = None,
     ) -> None:
         self.backend = backend
         self.multiuser = multiuser
+        self.shapes = ShapeConstraints(
+            vocab_base or base_url + "vocab/", backend.meta, self.graph_of
+        )
         self.base_url = base_url.rstrip("/") + "/"
         self.base_path = urlsplit(self.base_url).path or "/"
         self.limits = limits
@@ -360,6 +370,7 @@ class ResourceStore:
                 if paths.is_container(path):
                     _check_managed_unchanged(graph, updated, self.url(path))
                 self._check_acl(path, updated)
+                await self._check_shapes(path, updated)
                 data = self._turtle(path, updated)
                 try:
                     return await self._apply_write(path, Staged.of(data), TURTLE, meta)
@@ -495,6 +506,7 @@ class ResourceStore:
         if not rdf.is_rdf(media):
             if needs_rdf:
                 raise UnsupportedMediaType(f"{_kind(path)} must be RDF, not {media}")
+            await self._check_shapes(path, None)
             if body.length is not None and body.length > self.limits.max_body_size:
                 raise PayloadTooLarge(
                     f"Body larger than the {self.limits.max_body_size}-byte limit"
@@ -509,9 +521,33 @@ class ResourceStore:
             _check_managed_unchanged(Graph(), graph, self.url(path))
             return Staged.of(self._turtle(path, graph)), TURTLE
         self._check_acl(path, graph)
+        await self._check_shapes(path, graph)
         if media == TURTLE:
             return Staged.of(raw), TURTLE  # kept verbatim: served to Turtle clients unparsed
         return Staged.of(self._turtle(path, graph)), TURTLE
+
+    async def constraints(self, container: str) -> tuple[str, ...]:
+        """The shapes the container at ``container`` requires its members to satisfy."""
+        return await self.shapes.of(container, self.url(container))
+
+    async def _check_shapes(self, path: str, graph: Graph | None) -> None:
+        """Validate a write against its container's shapes; a container's description
+        may only name shapes the server can apply. ``graph`` is None for a non-RDF body."""
+        aux = paths.aux_subject(path)
+        if aux is not None:
+            if aux[0] == paths.META_SUFFIX and paths.is_container(aux[1]) and graph is not None:
+                self.shapes.check_known(self.shapes.declared(graph, self.url(aux[1])))
+            return
+        parent = paths.parent(path)
+        if parent is None or paths.is_container(path):
+            return
+        required = await self.constraints(parent)
+        if not required:
+            return
+        if graph is None:
+            message = f"This container only accepts RDF data satisfying {', '.join(required)}"
+            raise ShapeViolation(message, "", required)
+        await self.shapes.validate(graph, required)
 
     def _check_acl(self, path: str, graph: Graph) -> None:
         aux = paths.aux_subject(path)

@@ -1,0 +1,96 @@
+"""Shape-validated containers: members must satisfy the SHACL shapes their container names.
+
+A container declares ``<container> ldp:constrainedBy <shapes>`` in its description
+resource (``container/.meta``). Every PUT, POST and PATCH result inside it is validated
+before commit; a violation is a 422 with the SHACL report and stores nothing. The shapes
+are the project's vocabularies (``vocab``), named by their IRIs under the configured base.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from rdflib import Graph, URIRef
+
+import vocab
+from pod_server.errors import UnprocessableEntity
+from pod_server.ldp import paths
+from pod_server.storage.base import Meta
+
+LDP_CONSTRAINED_BY = "http://www.w3.org/ns/ldp#constrainedBy"
+VALIDATE_IN_THREAD_ABOVE = 200  # triples; small graphs validate faster than a thread hop
+
+GraphReader = Callable[[str], Awaitable[tuple[Meta | None, Graph]]]
+MetaReader = Callable[[str], Awaitable[Meta | None]]
+
+
+class ShapeViolation(UnprocessableEntity):
+    """A write whose result does not satisfy its container's shapes: 422 with the report."""
+
+    content_type = "text/turtle"
+
+    def __init__(self, summary: str, report_turtle: str, shapes: tuple[str, ...]) -> None:
+        links = ", ".join(f'<{iri}>; rel="{LDP_CONSTRAINED_BY}"' for iri in shapes)
+        super().__init__(summary, headers={"Link": links} if links else None)
+        # The human summary as Turtle comments, then the SHACL report: one valid document.
+        comment = "".join(f"# {line}\n" for line in summary.splitlines())
+        self.body = (comment + "\n" + report_turtle).encode("utf-8")
+
+
+class ShapeConstraints:
+    """Which shapes a container imposes, cached by the etag of its description resource."""
+
+    def __init__(self, vocab_base: str, read_meta: MetaReader, read_graph: GraphReader) -> None:
+        self.vocab_base = vocab_base
+        self._meta = read_meta
+        self._graph = read_graph
+        self._cache: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
+
+    async def of(self, container: str, container_url: str) -> tuple[str, ...]:
+        """Shapes IRIs the container at ``container`` names (empty when none)."""
+        description = container + paths.META_SUFFIX
+        meta = await self._meta(description)
+        if meta is None:
+            return ()
+        key = (description, meta.etag)
+        if key not in self._cache:
+            _, graph = await self._graph(description)
+            self._cache[key] = self.declared(graph, container_url)
+            while len(self._cache) > 1024:
+                self._cache.popitem(last=False)
+        return self._cache[key]
+
+    @staticmethod
+    def declared(graph: Graph, container_url: str) -> tuple[str, ...]:
+        objects = graph.objects(URIRef(container_url), URIRef(LDP_CONSTRAINED_BY))
+        return tuple(sorted(str(o) for o in objects))
+
+    def check_known(self, shapes: tuple[str, ...]) -> None:
+        """Refuse a description naming shapes this server cannot apply: silently not
+        validating would let careless writers corrupt what apps rely on."""
+        for iri in shapes:
+            if self._domain(iri) is None:
+                raise UnprocessableEntity(
+                    f"ldp:constrainedBy <{iri}> is not a shapes graph this server knows; use one "
+                    f"of {', '.join(vocab.shapes_iri(d, self.vocab_base) for d in vocab.domains())}"
+                )
+
+    async def validate(self, graph: Graph, shapes: tuple[str, ...]) -> None:
+        for iri in shapes:
+            domain = self._domain(iri)
+            if domain is None:
+                continue  # refused when declared; a stale declaration constrains nothing
+            if len(graph) > VALIDATE_IN_THREAD_ABOVE:
+                report = await asyncio.to_thread(vocab.validate, graph, domain, self.vocab_base)
+            else:
+                report = vocab.validate(graph, domain, self.vocab_base)
+            if not report.conforms:
+                raise ShapeViolation(
+                    f"The data does not satisfy <{iri}>:\n{report.summary()}", report.turtle, shapes
+                )
+
+    def _domain(self, iri: str) -> str | None:
+        found = vocab.split(iri, self.vocab_base)
+        return found[0] if found is not None and found[1] == "shapes" else None
