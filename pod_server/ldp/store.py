@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -92,6 +92,48 @@ class Representation:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """One committed change, in Activity Streams terms (Solid Notifications Protocol).
+
+    ``Create``/``Update``/``Delete`` have the changed resource as ``path``; ``Add`` and
+    ``Remove`` have the container as ``path`` and the member as ``object``. ``state`` is
+    the topic's new etag when it still exists.
+    """
+
+    kind: str
+    path: str
+    object: str | None = None
+    state: str | None = None
+
+
+def describe_changes(
+    expects: Sequence[Expect], mutations: Sequence[Mutation], written: Mapping[str, Meta]
+) -> list[Change]:
+    """The changes one atomic step made, derived from its plan (so nothing is missed)."""
+    absent = {e.path for e in expects if e.etag == ABSENT}
+    changes: list[Change] = []
+    for mutation in mutations:
+        if isinstance(mutation, Touch):
+            continue  # a container touched because of a member: reported as Add/Remove
+        path = mutation.path
+        parent = paths.parent(path)
+        member = parent is not None and not paths.is_auxiliary(path)
+        parent_state = written[parent].etag if member and parent in written else None
+        if isinstance(mutation, Put):
+            created = path in absent
+            changes.append(
+                Change("Create" if created else "Update", path, state=written[path].etag)
+            )
+            if created and member and parent is not None:
+                changes.append(Change("Add", parent, path, parent_state))
+        else:
+            changes.append(Change("Delete", path))
+            if member and parent is not None:
+                changes.append(Change("Remove", parent, path, parent_state))
+    return changes
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     meta: Meta
     created: bool
@@ -153,6 +195,8 @@ class ResourceStore:
     ) -> None:
         self.backend = backend
         self.multiuser = multiuser
+        # Called with the changes of every committed write, in commit order (notifications).
+        self.listeners: list[Callable[[list[Change]], None]] = []
         self.shapes = ShapeConstraints(
             vocab_base or base_url + "vocab/", backend.meta, self.graph_of
         )
@@ -473,7 +517,12 @@ class ResourceStore:
         quota = Quota(root, self.limits.quota) if root is not None else None
         # Shielded: once the backend starts a commit, a cancelled request must not leave
         # the backend's own bookkeeping half done; the commit completes either way.
-        return await asyncio.shield(self.backend.apply(expects, mutations, quota))
+        written = await asyncio.shield(self.backend.apply(expects, mutations, quota))
+        if self.listeners:
+            changes = describe_changes(expects, mutations, written)
+            for listener in self.listeners:
+                listener(changes)  # after the commit: what listeners see is durable
+        return written
 
     async def usage(self, root: str) -> Usage:
         """Bytes used by the storage at ``root`` and its own limit, if one was set."""
