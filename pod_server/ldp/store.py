@@ -406,6 +406,8 @@ class ResourceStore:
 
     async def patch(self, path: str, patch: Patch, cond: Conditions) -> WriteResult:
         async with self._locks(path):
+            if patch.inserts_only and await self._appendable(path):
+                return await self._append(path, patch, cond)
             for _ in range(MAX_ATTEMPTS):
                 meta, graph = await self.graph_of(path)
                 state = meta.etag if meta else None
@@ -420,6 +422,36 @@ class ResourceStore:
                     return await self._apply_write(path, Staged.of(data), TURTLE, meta)
                 except StaleState:
                     continue
+        raise Conflict("The resource kept changing while the patch was applied; try again")
+
+    async def _appendable(self, path: str) -> bool:
+        """Whether an insert-only patch may append to the stored text without parsing it:
+        a plain Turtle document that no rule needs to see whole (not a container, ACL or
+        description, and not in a shape-validated container)."""
+        if paths.is_container(path) or paths.is_auxiliary(path):
+            return False
+        meta = await self.backend.meta(path)
+        if meta is not None and _stored_type(meta) != TURTLE:
+            return False
+        parent = paths.parent(path)
+        return parent is None or not await self.constraints(parent)
+
+    async def _append(self, path: str, patch: Patch, cond: Conditions) -> WriteResult:
+        """Apply an insert-only patch by appending its triples as N-Triples, which is valid
+        Turtle after any complete Turtle document: no parse and re-serialise of a document
+        that grows with every insert. Same graph as the general path (RDF graphs are sets)."""
+        inserted = apply_patch(Graph(), patch)
+        addition = b"\n" + rdf.serialize(inserted, rdf.N_TRIPLES, None)
+        for _ in range(MAX_ATTEMPTS):
+            meta = await self.backend.meta(path)
+            conditions.evaluate(
+                cond, "PATCH", meta.etag if meta else None, None, meta.modified if meta else None
+            )
+            current, meta = await self._read_body(path) if meta else (b"", None)
+            try:
+                return await self._apply_write(path, Staged.of(current + addition), TURTLE, meta)
+            except StaleState:
+                continue
         raise Conflict("The resource kept changing while the patch was applied; try again")
 
     async def delete(self, path: str, cond: Conditions) -> None:

@@ -167,3 +167,15 @@ async def test_ten_concurrent_patches_all_apply(pod: Pod) -> None:
     assert statuses == [204] * 10
     graph = await current(pod, "/count.ttl")
     assert len(graph) == 10
+
+
+async def test_insert_only_patch_appends_to_odd_turtle(pod: Pod) -> None:
+    """The append fast path must give the same graph as a parse-apply-serialise would."""
+    original = "@prefix ex: <http://example.org/>.\n@base <http://elsewhere.example/>.\n<a> ex:p _:b1. _:b1 ex:q 1. # no newline"
+    await pod.put("/odd.ttl", original)
+    insert = N3_PREFIX + '_:p a solid:InsertDeletePatch; solid:inserts { <#s> ex:p "new". }.'
+    assert await patch(pod, "/odd.ttl", insert) == 204
+    graph = await current(pod, "/odd.ttl")
+    expected = graph_of(original, "text/turtle", pod.url("/odd.ttl"))
+    expected.add((URIRef(pod.url("/odd.ttl#s")), URIRef("http://example.org/p"), Literal("new")))
+    assert isomorphic(graph, expected)
