@@ -14,7 +14,9 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m conformance", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the suite against a server")
-    run.add_argument("--server", required=True, help="the storage root URL")
+    run.add_argument(
+        "--server", required=True, help="the storage root URL (or a multi-user server's base)"
+    )
     run.add_argument("--alice-credentials", help="JSON: client_id, client_secret, issuer, webid")
     run.add_argument("--bob-credentials", help="the second identity, same format")
     run.add_argument("--only", action="append", default=[], help="an area or check-id prefix")
@@ -36,6 +38,7 @@ def print_run(run: Run, verbose: bool) -> None:
     for area, counts in report.area_rows(run):
         print(f"{area:14} " + "  ".join(f"{c.value} {n}" for c, n in counts.items()))
     deviations = run.count()[Outcome.DEVIATION]
+    print(f"storage: {run.storage or run.server}")
     print(f"known deviations: {deviations} (profile {run.profile}, counted as skipped)")
     print(run.summary_line())
 

@@ -22,6 +22,10 @@ DEVIATIONS: dict[str, dict[str, str]] = {
         "notifications.websocket.advertised": NOTIFICATIONS_PENDING,
         "notifications.webhook.advertised": NOTIFICATIONS_PENDING,
         "notifications.streaming.advertised": NOTIFICATIONS_PENDING,
+        "oidc.pod.refuses-missing-ath": (
+            "a DPoP proof without ath is accepted with an access token (ath is compared only"
+            " when present, because Inrupt's solid-client-authn-core 5 sends none)"
+        ),
     },
     "css": {
         "protocol.resource.options": "OPTIONS answers 204 without an Allow header",

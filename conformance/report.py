@@ -27,7 +27,7 @@ def markdown(run: Run) -> str:
         f"# Conformance run against {run.server}",
         "",
         f"Profile `{run.profile}`; identities: {', '.join(run.identities) or 'none (open mode)'};"
-        f" {run.seconds:.1f} s.",
+        f" storage {run.storage or run.server}; {run.seconds:.1f} s.",
         "",
         "| area | passed | failed | skipped | known deviations | fixed deviations |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -55,6 +55,7 @@ def as_json(run: Run) -> dict[str, Any]:
     passed, failed, skipped = run.totals()
     return {
         "server": run.server,
+        "storage": run.storage or run.server,
         "profile": run.profile,
         "identities": list(run.identities),
         "seconds": round(run.seconds, 2),

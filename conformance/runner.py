@@ -9,6 +9,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import urldefrag
 
 import aiohttp
 
@@ -17,6 +18,7 @@ from conformance.auth import Credentials, Login
 from conformance.context import Agent, Context
 from conformance.deviations import deviation_for
 from conformance.http import send
+from conformance.rdf import PIM, URIRef, graph_of
 from conformance.registry import AREAS, REGISTRY, Check, Failed, Skipped
 
 IDENTITY_FLAGS = {"alice": "--alice-credentials", "bob": "--bob-credentials"}
@@ -43,6 +45,7 @@ class Run:
     server: str
     profile: str
     identities: tuple[str, ...]
+    storage: str = ""  # the storage root the checks ran in: the server, or Alice's storage
     results: list[Result] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -98,8 +101,8 @@ async def run_one(ctx: Context, check: Check, profile: str) -> Result:
     try:
         await check.fn(ctx)
         outcome, message = Outcome.PASSED, ""
-    except Skipped as reason:
-        return Result(check, Outcome.SKIPPED, str(reason), time.monotonic() - started)
+    except Skipped as skipped:
+        return Result(check, Outcome.SKIPPED, str(skipped), time.monotonic() - started)
     except Failed as failure:
         outcome, message = Outcome.FAILED, str(failure)
     except (aiohttp.ClientError, TimeoutError) as error:
@@ -133,7 +136,10 @@ async def run_suite(
     concurrency: int = 4,
     keep: bool = False,
 ) -> Run:
-    """Run the suite against ``server`` (the storage root URL) and return every outcome."""
+    """Run the suite against ``server`` and return every outcome.
+
+    ``server`` is the storage root; on a multi-user server whose root Alice may not write, the
+    suite works in her own storage under it instead (see ``open_scratch``)."""
     server = server.rstrip("/") + "/"
     started = time.monotonic()
     checks = select(only)
@@ -144,13 +150,10 @@ async def run_suite(
         bob = await log_in(http, bob_credentials, "bob")
         anon = Agent("anonymous", http)
         writer = alice or anon
-        scratch = f"{server}conformance-{uuid.uuid4().hex[:10]}/"
-        created = await writer.put(scratch, "", "text/turtle")
-        if not created.ok:
-            raise RuntimeError(f"cannot create the scratch container: {created.describe()}")
-        ctx = Context(server, http, anon, writer, alice, bob, scratch, profile)
+        storage, scratch = await open_scratch(server, writer, alice)
+        ctx = Context(storage, http, anon, writer, alice, bob, scratch, profile)
         identities = tuple(a.name for a in (alice, bob) if a)
-        run = Run(server, profile, identities)
+        run = Run(server, profile, identities, storage)
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def guarded(check: Check) -> Result:
@@ -162,6 +165,44 @@ async def run_suite(
             await clean_up(ctx)
     run.seconds = time.monotonic() - started
     return run
+
+
+async def open_scratch(server: str, writer: Agent, alice: Agent | None) -> tuple[str, str]:
+    """Where the run works: (storage root, scratch container), the container created.
+
+    ``server`` itself when the writer may create the scratch container there (a server with a
+    single storage, or one whose root is open). Otherwise, with Alice signed in, her own
+    storage: the ``pim:storage`` of her WebID profile that lies under ``server`` (a multi-user
+    server, whose root belongs to nobody and whose pods sit below it).
+    """
+    name = f"conformance-{uuid.uuid4().hex[:10]}/"
+    created = await writer.put(server + name, "", "text/turtle")
+    if created.ok:
+        return server, server + name
+    refusals = [created]
+    if alice is not None and created.status in (401, 403):
+        for storage in await storages_of(alice, server):
+            attempt = await alice.put(storage + name, "", "text/turtle")
+            if attempt.ok:
+                return storage, storage + name
+            refusals.append(attempt)
+    tried = "; ".join(reply.describe() for reply in refusals)
+    hint = " (with identities, pass Alice's storage as the server)" if alice else ""
+    raise RuntimeError(f"cannot create the scratch container{hint}: {tried}")
+
+
+async def storages_of(agent: Agent, server: str) -> list[str]:
+    """The storages the agent's WebID profile names (``pim:storage``) under ``server``."""
+    webid = agent.webid or ""
+    reply = await agent.get(urldefrag(webid).url, Accept="text/turtle")
+    if not reply.ok:
+        return []
+    try:
+        graph = graph_of(reply)
+    except Failed:  # a profile that is not RDF names no storage; the caller reports the refusal
+        return []
+    found = {str(s) for s in graph.objects(URIRef(webid), PIM.storage)}
+    return sorted(s for s in found if s.startswith(server) and s.endswith("/"))
 
 
 async def clean_up(ctx: Context) -> None:

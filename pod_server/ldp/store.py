@@ -30,10 +30,12 @@ from pod_server.errors import (
     UnsupportedMediaType,
 )
 from pod_server.ldp import conditions, conneg, containers, paths, rdf
+from pod_server.ldp.cache import BytesLRU
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import KeyedLock
 from pod_server.ldp.patch import Patch, apply_patch, parse_patch
 from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
+from pod_server.ldp.turtle_check import quick_check
 from pod_server.ldp.vocabulary import LDP_CONTAINS, PIM_STORAGE, SOLID_OWNER
 from pod_server.storage.base import (
     ABSENT,
@@ -56,6 +58,7 @@ TURTLE = "text/turtle"
 WELL_KNOWN = ".well-known/"
 STORAGE_DESCRIPTION = ".well-known/solid"
 MAX_ATTEMPTS = 20
+CONVERSION_CACHE_BYTES = 64 * 1024**2  # other formats of recently read RDF resources
 PARSE_IN_THREAD_ABOVE = 256 * 1024  # bodies this large are parsed off the event loop
 
 
@@ -197,6 +200,9 @@ class ResourceStore:
         self.multiuser = multiuser
         # Called with the changes of every committed write, in commit order (notifications).
         self.listeners: list[Callable[[list[Change]], None]] = []
+        # Extra Turtle for storage descriptions, given the storage root (e.g. notifications).
+        self.description_providers: list[Callable[[str], str]] = []
+        self._converted = BytesLRU(CONVERSION_CACHE_BYTES)
         self.shapes = ShapeConstraints(
             vocab_base or base_url + "vocab/", backend.meta, self.graph_of
         )
@@ -236,6 +242,7 @@ class ResourceStore:
         if meta is not None:
             for owner in graph.objects(URIRef(self.url(root)), URIRef(SOLID_OWNER)):
                 lines.append(f"<{self.url(root)}> <{SOLID_OWNER}> <{owner}>.")
+        lines += [provide(root) for provide in self.description_providers]
         return "\n".join(lines) + "\n"
 
     def allowed_methods(self, path: str) -> tuple[str, ...]:
@@ -308,11 +315,22 @@ class ResourceStore:
         media = negotiate(accept, rdf.RDF_TYPES)
         tag = representation_tag(meta, media)
         conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+        if media != stored_type:
+            cached = self._converted.get((path, meta.etag, media))
+            if cached is not None:
+                return Representation(meta, media, tag, data=cached)
         data, meta = await self._read_body(path)
         if media != stored_type:
-            graph = await self._parse(data, stored_type, self.url(path))
-            data = rdf.serialize(graph, media, self.url(path))
+            data = await self._convert(path, meta, data, stored_type, media)
+            tag = representation_tag(meta, media)
         return Representation(meta, media, tag, data=data)
+
+    async def _convert(self, path: str, meta: Meta, data: bytes, source: str, media: str) -> bytes:
+        """Another RDF format of a stored body, remembered for that exact version."""
+        graph = await self._parse(data, source, self.url(path))
+        converted = rdf.serialize(graph, media, self.url(path))
+        self._converted.put((path, meta.etag, media), converted)
+        return converted
 
     async def _read_body(self, path: str) -> tuple[bytes, Meta]:
         """A whole stored body and the metadata of exactly that version."""
@@ -334,15 +352,19 @@ class ResourceStore:
         media = negotiate(accept, rdf.RDF_TYPES)
         tag = representation_tag(meta, media)
         conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+        # Every change of a member touches the container, giving it a new etag: a listing
+        # cached under an etag is exact for as long as anyone can ask for that etag.
+        cached = self._converted.get((meta.path, meta.etag, media))
+        if cached is not None:
+            return Representation(meta, media, tag, data=cached)
         own, meta = await self._read_body(meta.path)
         members = containers.visible_members(await self.backend.children(meta.path))
         turtle = containers.render(meta, members, own, self.is_storage_root(meta.path))
+        self._converted.put((meta.path, meta.etag, TURTLE), turtle)
         if media == TURTLE:
-            return Representation(meta, media, tag, data=turtle)
-        graph = await self._parse(turtle, TURTLE, self.url(meta.path))
-        return Representation(
-            meta, media, tag, data=rdf.serialize(graph, media, self.url(meta.path))
-        )
+            return Representation(meta, media, representation_tag(meta, media), data=turtle)
+        converted = await self._convert(meta.path, meta, turtle, TURTLE, media)
+        return Representation(meta, media, representation_tag(meta, media), data=converted)
 
     async def _parse(self, data: bytes, media_type: str, base: str) -> Graph:
         if len(data) > PARSE_IN_THREAD_ABOVE:
@@ -424,17 +446,22 @@ class ResourceStore:
                     continue
         raise Conflict("The resource kept changing while the patch was applied; try again")
 
+    async def _stored_verbatim(self, path: str) -> bool:
+        """A plain document whose body no rule needs to see as a graph (not a container,
+        ACL or description, not in a shape-validated container)."""
+        if paths.is_container(path) or paths.is_auxiliary(path):
+            return False
+        parent = paths.parent(path)
+        return parent is None or not await self.constraints(parent)
+
     async def _appendable(self, path: str) -> bool:
         """Whether an insert-only patch may append to the stored text without parsing it:
         a plain Turtle document that no rule needs to see whole (not a container, ACL or
         description, and not in a shape-validated container)."""
-        if paths.is_container(path) or paths.is_auxiliary(path):
-            return False
         meta = await self.backend.meta(path)
         if meta is not None and _stored_type(meta) != TURTLE:
             return False
-        parent = paths.parent(path)
-        return parent is None or not await self.constraints(parent)
+        return await self._stored_verbatim(path)
 
     async def _append(self, path: str, patch: Patch, cond: Conditions) -> WriteResult:
         """Apply an insert-only patch by appending its triples as N-Triples, which is valid
@@ -597,6 +624,12 @@ class ResourceStore:
         if body.length is not None and body.length > self.limits.max_rdf_size:
             raise PayloadTooLarge(f"RDF body larger than the {self.limits.max_rdf_size}-byte limit")
         raw = await read_limited(body.chunks, self.limits.max_rdf_size)
+        if (
+            media == TURTLE
+            and await self._stored_verbatim(path)
+            and quick_check(raw, self.url(path))
+        ):
+            return Staged.of(raw), TURTLE  # valid as sent, and no rule needs the graph
         graph = await self._parse(raw, media, self.url(path))
         if paths.is_container(path):
             _check_managed_unchanged(Graph(), graph, self.url(path))

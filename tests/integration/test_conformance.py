@@ -1,28 +1,37 @@
 """The black-box conformance suite (conformance/) against our server, started in-process.
 
-Open mode for now: the areas that need signed-in identities (the WAC table for a second
-agent, Solid-OIDC at the pod) skip until our identity provider can hand the suite real
-client credentials. Any failure not listed in conformance/deviations.py fails this test, and
-so does a listed deviation that now passes (strict xfail).
+Twice: in open mode (one storage at the base URL, anyone may write), and in the multi-user
+layout with two accounts, alice and bob, signed in through our own Solid-OIDC provider with
+client credentials, so the WAC table for a second agent and the Solid-OIDC area run too. Any
+failure not listed in conformance/deviations.py fails a test, and so does a listed deviation
+that now passes (strict xfail).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conformance.deviations import DEVIATIONS
 from conformance.registry import AREAS, REGISTRY
-from conformance.runner import Outcome, run_suite
+from conformance.runner import Outcome, Run, run_suite
+from pod_server.http.handlers import STORE
+from pod_server.pods.hosting import add_user, user_credentials
 from pod_server.settings import Settings
+from pod_server.state import DB_NAME, SqliteState
 from pod_server.storage.file import FileBackend
 from tests.conftest import running_pod
+
+
+def assert_no_problems(run: Run) -> None:
+    problems = [f"{r.check.id} [{r.outcome.value}]: {r.message}" for r in run.problems]
+    assert not problems, "\n".join(problems)
 
 
 async def test_our_server_passes_all_but_known_deviations(tmp_path: Path) -> None:
     async with running_pod(tmp_path, FileBackend(tmp_path), Settings(open=True)) as pod:
         run = await run_suite(pod.base, profile="ours")
-    problems = [f"{r.check.id} [{r.outcome.value}]: {r.message}" for r in run.problems]
-    assert not problems, "\n".join(problems)
+    assert_no_problems(run)
     counts = run.count()
     # Open mode still exercises most of the suite: protocol, patches and the public WAC table.
     assert counts[Outcome.PASSED] >= 250, run.summary_line()
@@ -31,6 +40,40 @@ async def test_our_server_passes_all_but_known_deviations(tmp_path: Path) -> Non
         "patch",
         "wac",
     }
+
+
+async def test_our_server_with_two_identities(tmp_path: Path) -> None:
+    """Multi-user layout: pods at BASE/alice/ and BASE/bob/, the suite given the server's base
+    URL and the credentials files as `pod-server user credentials` prints them."""
+    root = tmp_path / "pods"
+    root.mkdir()
+    async with running_pod(root, FileBackend(root), Settings(multiuser=True)) as pod:
+        store = pod.app[STORE]  # type: ignore[index]
+        made: dict[str, dict[str, str]] = {}
+        async with SqliteState(root / DB_NAME) as state:
+            for name in ("alice", "bob"):
+                await add_user(store, state, name, f"{name}@example.org", "a long passphrase")
+                made[name] = await user_credentials(store, state, name, "conformance")
+        files = {name: tmp_path / f"{name}.json" for name in made}
+        for name, path in files.items():
+            path.write_text(json.dumps(made[name]))
+        run = await run_suite(
+            pod.base,
+            alice_credentials=str(files["alice"]),
+            bob_credentials=str(files["bob"]),
+            profile="ours",
+        )
+    assert_no_problems(run)
+    assert run.identities == ("alice", "bob")
+    # The root belongs to nobody: the suite found Alice's pod through her WebID's pim:storage.
+    assert run.storage == made["alice"]["pod"]
+    # With both identities nothing that needs one is skipped: the whole WAC table (public and
+    # Bob) and every Solid-OIDC check ran.
+    for area in ("protocol", "patch", "wac", "oidc"):
+        counts = run.count(area)
+        assert counts[Outcome.SKIPPED] == 0, f"{area}: {dict(counts)}"
+        assert counts[Outcome.PASSED] >= 0.9 * sum(counts.values()), f"{area}: {dict(counts)}"
+    assert run.count()[Outcome.PASSED] >= 400, run.summary_line()
 
 
 def test_suite_has_at_least_200_distinct_checks() -> None:
