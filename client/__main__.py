@@ -1,0 +1,7 @@
+"""``python -m client``: the ``pod`` command line."""
+
+import sys
+
+from client.cli import main
+
+sys.exit(main())
