@@ -107,7 +107,9 @@ def _parse_n3(text: str, base: str) -> Graph:
     (a DeprecationWarning on every call in rdflib 7.x), so drive its public ``SinkParser``
     directly: top-level triples land in ``root``, each ``{ ... }`` becomes a QuotedGraph.
     """
-    root = Graph()  # the default Memory store is formula-aware, as the N3 sink needs
+    # The default Memory store is formula-aware, as the N3 sink needs; binding rdflib's ~30
+    # default prefixes would cost more than parsing a typical patch.
+    root = Graph(bind_namespaces="none")
     parser = SinkParser(RDFSink(root), baseURI=base, turtle=False)
     try:
         parser.loadBuf(text)

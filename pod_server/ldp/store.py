@@ -467,7 +467,7 @@ class ResourceStore:
         """Apply an insert-only patch by appending its triples as N-Triples, which is valid
         Turtle after any complete Turtle document: no parse and re-serialise of a document
         that grows with every insert. Same graph as the general path (RDF graphs are sets)."""
-        inserted = apply_patch(Graph(), patch)
+        inserted = apply_patch(Graph(bind_namespaces="none"), patch)
         addition = b"\n" + rdf.serialize(inserted, rdf.N_TRIPLES, None)
         for _ in range(MAX_ATTEMPTS):
             meta = await self.backend.meta(path)
