@@ -1,10 +1,13 @@
-"""Per-key asyncio locks that disappear when nobody holds or waits for them."""
+"""Per-key coordination: locks that disappear when unused, and group commit."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Generic, TypeVar
+
+R = TypeVar("R")
 
 
 class KeyedLock:
@@ -31,3 +34,45 @@ class KeyedLock:
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+class GroupCommit(Generic[R]):
+    """Coalesce concurrent submissions for one key into one write.
+
+    While a write for a key is under way, later submissions for that key queue up; the
+    next write takes them all at once, and every submitter gets that write's result.
+    Writers of one key never overlap, and a submission is never in two writes. Used for
+    appends to one resource: sixteen clients inserting into a document cost a few
+    durable writes instead of sixteen in a row.
+    """
+
+    def __init__(self, write: Callable[[str, list[bytes]], Awaitable[R]]) -> None:
+        self._write = write
+        self._queues: dict[str, list[tuple[bytes, asyncio.Future[R]]]] = {}
+        self._writers: set[str] = set()
+
+    async def submit(self, key: str, item: bytes) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queues.setdefault(key, []).append((item, future))
+        if key not in self._writers:
+            self._writers.add(key)
+            # A task of its own: a cancelled submitter must not stop others' writes.
+            asyncio.get_running_loop().create_task(self._drain(key))
+        return await asyncio.shield(future)
+
+    async def _drain(self, key: str) -> None:
+        try:
+            while self._queues.get(key):
+                batch = self._queues.pop(key)
+                try:
+                    result = await self._write(key, [item for item, _ in batch])
+                except Exception as exc:  # handed to every submitter, who reports it
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(result)
+        finally:
+            self._writers.discard(key)

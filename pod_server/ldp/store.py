@@ -32,7 +32,7 @@ from pod_server.errors import (
 from pod_server.ldp import conditions, conneg, containers, paths, rdf
 from pod_server.ldp.cache import BytesLRU
 from pod_server.ldp.conditions import Conditions
-from pod_server.ldp.locks import KeyedLock
+from pod_server.ldp.locks import GroupCommit, KeyedLock
 from pod_server.ldp.patch import Patch, apply_patch, parse_patch
 from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
 from pod_server.ldp.turtle_check import quick_check
@@ -203,6 +203,7 @@ class ResourceStore:
         # Extra Turtle for storage descriptions, given the storage root (e.g. notifications).
         self.description_providers: list[Callable[[str], str]] = []
         self._converted = BytesLRU(CONVERSION_CACHE_BYTES)
+        self._appends = GroupCommit(self._append_batch)
         self.shapes = ShapeConstraints(
             vocab_base or base_url + "vocab/", backend.meta, self.graph_of
         )
@@ -427,9 +428,11 @@ class ResourceStore:
         return parse_patch(raw, body.content_type, self.url(path))
 
     async def patch(self, path: str, patch: Patch, cond: Conditions) -> WriteResult:
+        if patch.inserts_only and not cond.any and await self._appendable(path):
+            return await self._appends.submit(path, _as_ntriples(patch))
         async with self._locks(path):
             if patch.inserts_only and await self._appendable(path):
-                return await self._append(path, patch, cond)
+                return await self._append(path, [_as_ntriples(patch)], cond)
             for _ in range(MAX_ATTEMPTS):
                 meta, graph = await self.graph_of(path)
                 state = meta.etag if meta else None
@@ -463,12 +466,15 @@ class ResourceStore:
             return False
         return await self._stored_verbatim(path)
 
-    async def _append(self, path: str, patch: Patch, cond: Conditions) -> WriteResult:
-        """Apply an insert-only patch by appending its triples as N-Triples, which is valid
+    async def _append_batch(self, path: str, additions: list[bytes]) -> WriteResult:
+        async with self._locks(path):
+            return await self._append(path, additions, conditions.NONE)
+
+    async def _append(self, path: str, additions: list[bytes], cond: Conditions) -> WriteResult:
+        """Apply insert-only patches by appending their triples as N-Triples, which is valid
         Turtle after any complete Turtle document: no parse and re-serialise of a document
         that grows with every insert. Same graph as the general path (RDF graphs are sets)."""
-        inserted = apply_patch(Graph(bind_namespaces="none"), patch)
-        addition = b"\n" + rdf.serialize(inserted, rdf.N_TRIPLES, None)
+        addition = b"".join(additions)
         for _ in range(MAX_ATTEMPTS):
             meta = await self.backend.meta(path)
             conditions.evaluate(
@@ -756,6 +762,12 @@ def _kind(path: str) -> str:
 def _check_link_types(path: str, link_types: Sequence[str]) -> None:
     if any(t in _CONTAINER_LINK_TYPES for t in link_types) and not paths.is_container(path):
         raise BadRequest("A container's URL must end with '/'")
+
+
+def _as_ntriples(patch: Patch) -> bytes:
+    """The triples an insert-only patch adds, as N-Triples text to append."""
+    inserted = apply_patch(Graph(bind_namespaces="none"), patch)
+    return b"\n" + rdf.serialize(inserted, rdf.N_TRIPLES, None)
 
 
 def _check_managed_unchanged(before: Graph, after: Graph, container_url: str) -> None:
