@@ -19,10 +19,13 @@ from pod_server.settings import Settings
 from pod_server.storage.base import Backend
 from pod_server.storage.file import FileBackend
 from pod_server.storage.memory import MemoryBackend
+from tests.unit.storage.pg_support import postgres_backend
 
 BACKENDS: dict[str, Callable[[Path], Backend]] = {
     "file": lambda root: FileBackend(root),
     "memory": lambda root: MemoryBackend(),
+    # A schema per root in a per-session database; skips without PostgreSQL (fails in CI).
+    "postgres": postgres_backend,
 }
 
 

@@ -13,6 +13,10 @@ Contract every backend honours (``tests/unit/storage`` runs one suite over each)
 - ``read(path)`` returns a :class:`Stored` or raises ``NotFound``.
 - ``children(path)`` lists the direct members of a container (documents and containers,
   auxiliary ones included) ordered by path; it never synthesises ``ldp:contains``.
+  ``children(path, after=p, limit=n)`` is one keyset page of that list: the first ``n``
+  members whose path sorts after ``p`` (any string; ``None``: from the start; a ``limit`` of
+  ``None``: no bound). The next page starts after the last path returned; a page shorter
+  than ``limit`` is the last. Paths sort by code point (bytewise in UTF-8).
 - ``stage(chunks, limit)`` consumes a body stream into the backend before commit,
   raising ``PayloadTooLarge`` (and keeping nothing) past ``limit`` bytes.
 - ``apply(expects, mutations)`` checks every :class:`Expect` and applies every mutation
@@ -135,6 +139,14 @@ def check_root(root: str) -> None:
         raise ValueError(f"A quota root must be a container path, not {root!r}")
 
 
+def check_page(after: str | None, limit: int | None) -> None:
+    """The keyset-pagination arguments of ``Backend.children``."""
+    if after is not None and not isinstance(after, str):
+        raise TypeError(f"A page's 'after' must be a path or None, not {after!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"A page's limit must be a non-negative int or None, not {limit!r}")
+
+
 def check_limit(limit: int | None) -> None:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"A byte limit must be a non-negative int or None, not {limit!r}")
@@ -183,7 +195,9 @@ class Backend(Protocol):
 
     async def read(self, path: str) -> Stored: ...
 
-    async def children(self, path: str) -> list[Meta]: ...
+    async def children(
+        self, path: str, after: str | None = None, limit: int | None = None
+    ) -> list[Meta]: ...
 
     async def stage(self, chunks: AsyncIterator[bytes], limit: int) -> Staged: ...
 

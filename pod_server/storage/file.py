@@ -50,6 +50,7 @@ from pod_server.storage.base import (
     Staged,
     Usage,
     check_limit,
+    check_page,
     check_root,
 )
 from pod_server.storage.memory import (
@@ -104,7 +105,11 @@ _SCHEMA = (
     ) WITHOUT ROWID""",
 )
 _META_COLUMNS = "content_type, size, etag, modified"
-_CHILDREN_QUERY = f"SELECT path, {_META_COLUMNS} FROM resources WHERE parent = ? ORDER BY path"
+# LIMIT -1 is no limit; every path is > '' (the first page). Uses the (parent, path) index.
+_CHILDREN_QUERY = (
+    f"SELECT path, {_META_COLUMNS} FROM resources"
+    " WHERE parent = ? AND path > ? ORDER BY path LIMIT ?"
+)
 # A range on the primary-key index (not LIKE, which would not use it).
 _SCAN_QUERY = "SELECT COALESCE(SUM(size), 0) FROM resources WHERE path >= ? AND path < ?"
 _USED_QUERY = "SELECT used FROM quota_usage WHERE root = ?"
@@ -368,23 +373,27 @@ class FileBackend:
             return BlobStored(meta, fd, self._io)
         raise PodError(f"Body of {path} is missing from the blob store")
 
-    async def children(self, path: str) -> list[Meta]:
-        # A listing is unbounded (10k members take ~20 ms), so only short ones stay on the
-        # loop; a long one is read again, whole, by an I/O thread.
-        cursor = self._reader().execute(_CHILDREN_QUERY, (path,))
+    async def children(
+        self, path: str, after: str | None = None, limit: int | None = None
+    ) -> list[Meta]:
+        # A listing may be unbounded (10k members take ~20 ms), so only short ones stay on
+        # the loop; a long one is read again, whole, by an I/O thread.
+        check_page(after, limit)
+        args = (path, after or "", -1 if limit is None else limit)
+        cursor = self._reader().execute(_CHILDREN_QUERY, args)
         rows = cursor.fetchmany(SYNC_CHILDREN)
         cursor.close()
-        if len(rows) < SYNC_CHILDREN:
+        if len(rows) < SYNC_CHILDREN or len(rows) == limit:
             return [Meta(*row) for row in rows]
-        return await self._on_io(self._children_in_thread, path)
+        return await self._on_io(self._children_in_thread, args)
 
-    def _children_in_thread(self, path: str) -> list[Meta]:
+    def _children_in_thread(self, args: tuple[str, str, int]) -> list[Meta]:
         conn = getattr(self._thread_local, "conn", None)
         if conn is None:
             conn = self._thread_local.conn = self._connect()
             with self._pending_lock:
                 self._thread_conns.append(conn)
-        return [Meta(*row) for row in conn.execute(_CHILDREN_QUERY, (path,))]
+        return [Meta(*row) for row in conn.execute(_CHILDREN_QUERY, args)]
 
     def _reader(self) -> sqlite3.Connection:
         if self._rconn is None:

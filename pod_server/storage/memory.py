@@ -26,6 +26,7 @@ from pod_server.storage.base import (
     Touch,
     Usage,
     check_limit,
+    check_page,
     check_root,
 )
 
@@ -187,9 +188,17 @@ class MemoryBackend:
             raise NotFound(path)
         return BytesStored(*row)
 
-    async def children(self, path: str) -> list[Meta]:
-        members = [meta for p, (meta, _) in self._rows.items() if parent_of(p) == path]
-        return sorted(members, key=lambda meta: meta.path)
+    async def children(
+        self, path: str, after: str | None = None, limit: int | None = None
+    ) -> list[Meta]:
+        check_page(after, limit)
+        members = sorted(
+            (meta for p, (meta, _) in self._rows.items() if parent_of(p) == path),
+            key=lambda meta: meta.path,
+        )
+        if after is not None:
+            members = [meta for meta in members if meta.path > after]
+        return members if limit is None else members[:limit]
 
     async def stage(self, chunks: AsyncIterator[bytes], limit: int) -> Staged:
         parts: list[bytes] = []

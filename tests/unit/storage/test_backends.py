@@ -34,6 +34,8 @@ from pod_server.storage.base import (
 )
 from pod_server.storage.file import BlobStored, FileBackend
 from pod_server.storage.memory import MemoryBackend
+from pod_server.storage.postgres import PostgresBackend
+from tests.unit.storage import pg_support
 
 LARGE = 3 * 1024 * 1024
 OCTETS = "application/octet-stream"
@@ -82,9 +84,28 @@ def blob_files(root: Path) -> list[Path]:
     return sorted(p for p in (root / "blobs").rglob("*") if p.is_file())
 
 
-@pytest.fixture(params=["memory", "file"])
+async def pg_fetch(backend: Backend, query: str, *args: object) -> list[tuple[object, ...]]:
+    """Run one statement on a PostgreSQL backend's database behind its back."""
+    assert isinstance(backend, PostgresBackend) and backend._pool is not None
+    return [tuple(row) for row in await backend._pool.fetch(query, *args)]
+
+
+async def stored_blobs(backend: Backend, root: Path) -> int:
+    """Large bodies the backend keeps aside (blob files, blob rows), in any state."""
+    if isinstance(backend, PostgresBackend):
+        return len(await pg_fetch(backend, "SELECT id FROM blobs"))
+    return len(blob_files(root))
+
+
+def make_backend(kind: str, root: Path) -> Backend:
+    if kind == "postgres":
+        return pg_support.postgres_backend(root)
+    return MemoryBackend() if kind == "memory" else FileBackend(root)
+
+
+@pytest.fixture(params=["memory", "file", "postgres"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    store: Backend = MemoryBackend() if request.param == "memory" else FileBackend(tmp_path)
+    store = make_backend(request.param, tmp_path)
     await store.start()
     yield store
     await store.close()
@@ -153,6 +174,41 @@ async def test_long_listing_is_complete_and_ordered(backend: Backend) -> None:
     await backend.apply([], [Put(p, OCTETS) for p in names])
     listed = [m.path for m in await backend.children("/big/")]
     assert listed == sorted(p for p in names if p != "/big/sub/inner")
+
+
+async def test_children_pages_by_keyset(backend: Backend) -> None:
+    names = [f"/big/{i:04d}" for i in range(600)] + ["/big/sub/", "/big/sub/inner", "/bigger"]
+    names += ["/big/B", "/big/a", "/big/~x", "/big/%20", "/big/.acl", "/big/Z/"]
+    random.Random(8).shuffle(names)
+    await backend.apply([], [Put(p, OCTETS) for p in names])
+    everything = await backend.children("/big/")
+    expected = sorted(p for p in names if p.startswith("/big/") and p != "/big/sub/inner")
+    assert [m.path for m in everything] == expected  # code point order: "B" < "a" < "~x"
+    pages: list[list[Meta]] = []
+    after: str | None = None
+    while not pages or len(pages[-1]) == 50:
+        pages.append(await backend.children("/big/", after=after, limit=50))
+        after = pages[-1][-1].path if pages[-1] else after
+    assert [len(page) for page in pages] == [50] * 12 + [7]
+    assert [m for page in pages for m in page] == everything
+    # "after" need not be a member; members equal to it are excluded.
+    assert [m.path for m in await backend.children("/big/", after="/big/0599", limit=3)] == [
+        "/big/B",
+        "/big/Z/",
+        "/big/a",
+    ]
+    assert [m.path for m in await backend.children("/big/", after="/big/059")] == expected[
+        expected.index("/big/0590") :
+    ]
+    assert await backend.children("/big/", after="/big/~x") == []
+    assert await backend.children("/big/", limit=0) == []
+    assert await backend.children("/big/", after="/big/", limit=1) == everything[:1]
+    assert await backend.children("/nothing/", after="/nothing/a", limit=5) == []
+    for bad in [-1, True, 2.0, "3"]:
+        with pytest.raises(ValueError):
+            await backend.children("/big/", limit=bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        await backend.children("/big/", after=5)  # type: ignore[arg-type]
 
 
 async def test_delete(backend: Backend) -> None:
@@ -286,7 +342,7 @@ async def test_stage_over_limit_stops_reading_and_keeps_nothing(
     with pytest.raises(PayloadTooLarge):
         await backend.stage(aiter(stream), limit=10 * chunk)
     assert stream.pulled == 11
-    assert blob_files(tmp_path) == []
+    assert await stored_blobs(backend, tmp_path) == 0
 
 
 async def test_stage_exactly_at_limit_is_accepted(backend: Backend) -> None:
@@ -300,7 +356,7 @@ async def test_stage_exactly_at_limit_is_accepted(backend: Backend) -> None:
 async def test_large_body_round_trip_and_ranges(backend: Backend) -> None:
     data = large_body()
     staged = await backend.stage(chunks_of(data, 10_000), limit=LARGE)
-    if isinstance(backend, FileBackend):
+    if isinstance(backend, FileBackend | PostgresBackend):
         assert staged.data is None and staged.blob is not None
     meta = (await backend.apply([], [Put("/big", OCTETS, staged)]))["/big"]
     assert meta.size == LARGE
@@ -512,10 +568,20 @@ def sql(root: Path, query: str, *args: object) -> list[tuple[object, ...]]:
         return conn.execute(query, args).fetchall()
 
 
-def plant(backend: Backend, path: str, size: int) -> None:
+async def plant(backend: Backend, path: str, size: int) -> None:
     """Store a resource without going through ``apply`` (so no counter sees it)."""
     if isinstance(backend, MemoryBackend):
         backend._rows[path] = (Meta(path, OCTETS, size, "planted", 0.0), b"p" * size)
+    elif isinstance(backend, PostgresBackend):
+        await pg_fetch(
+            backend,
+            "INSERT INTO resources (path, parent, content_type, size, etag, modified, body)"
+            " VALUES ($1, NULL, $2, $3, 'planted', 0, $4)",
+            path,
+            OCTETS,
+            size,
+            b"p" * size,
+        )
     else:
         assert isinstance(backend, FileBackend)
         sql(
@@ -529,9 +595,11 @@ def plant(backend: Backend, path: str, size: int) -> None:
         )
 
 
-def has_counter(backend: Backend, root: str) -> bool:
+async def has_counter(backend: Backend, root: str) -> bool:
     if isinstance(backend, MemoryBackend):
         return root in backend._used
+    if isinstance(backend, PostgresBackend):
+        return bool(await pg_fetch(backend, "SELECT 1 FROM quota_usage WHERE root = $1", root))
     assert isinstance(backend, FileBackend)
     return bool(sql(backend.root, "SELECT 1 FROM quota_usage WHERE root = ?", root))
 
@@ -663,7 +731,7 @@ async def test_large_in_memory_body_refused_by_quota(backend: Backend, tmp_path:
             [], [Put("/pod/patched", TURTLE, Staged.of(large_body(5, BLOB)))], quota
         )
     assert await backend.meta("/pod/patched") is None
-    assert blob_files(tmp_path) == []  # the file backend's spilled blob is gone too
+    assert await stored_blobs(backend, tmp_path) == 0  # a spilled blob is gone too
 
 
 async def test_shrinking_writes_and_deletes_allowed_over_the_limit(backend: Backend) -> None:
@@ -743,26 +811,26 @@ async def test_counting_starts_from_what_the_root_already_holds(backend: Backend
             Put("/other/", TURTLE, Staged.of(b"elsewhere")),
         ],
     )
-    assert not has_counter(backend, POD)
+    assert not await has_counter(backend, POD)
     expected = 4 + 21 + 300 + BLOB
     assert expected == await true_usage(backend, POD)
     # The first quota'd write counts the root once, then adds its own delta.
     await put_q(backend, "/pod/c/doc", b"d" * 100, Quota(POD, None))
-    assert has_counter(backend, POD)
+    assert await has_counter(backend, POD)
     assert await used(backend) == expected - 200 == await true_usage(backend, POD)
     # A refused first write still leaves the root counted (so it is not recounted).
     await backend.apply([], [Put("/b/", TURTLE, Staged.of(b"b" * 50))])
     with pytest.raises(QuotaExceeded, match="needs 1 bytes but the pod has 0 of 10"):
         await put_q(backend, "/b/x", b"x", Quota("/b/", 10))
-    assert has_counter(backend, "/b/")
+    assert await has_counter(backend, "/b/")
     assert await used(backend, "/b/") == 50
     # usage() counts an uncounted existing root itself.
-    assert not has_counter(backend, "/other/")
+    assert not await has_counter(backend, "/other/")
     assert await used(backend, "/other/") == 9
-    assert has_counter(backend, "/other/")
+    assert await has_counter(backend, "/other/")
     # ... but keeps no counter for a root that does not exist.
     assert await used(backend, "/ghost/") == 0
-    assert not has_counter(backend, "/ghost/")
+    assert not await has_counter(backend, "/ghost/")
 
 
 async def test_counters_follow_writes_made_without_a_quota(backend: Backend) -> None:
@@ -780,11 +848,11 @@ async def test_counters_follow_writes_made_without_a_quota(backend: Backend) -> 
 async def test_deleting_the_root_drops_its_counter(backend: Backend) -> None:
     quota = Quota(POD, None)
     await backend.apply([], [Put(POD, TURTLE), Put("/pod/a", OCTETS, Staged.of(b"a"))], quota)
-    assert has_counter(backend, POD)
+    assert await has_counter(backend, POD)
     await backend.apply([], [Delete("/pod/a"), Delete(POD)], quota)
-    assert not has_counter(backend, POD)
+    assert not await has_counter(backend, POD)
     # Re-created later, it is counted afresh.
-    plant(backend, "/pod/left-behind", 13)
+    await plant(backend, "/pod/left-behind", 13)
     await backend.apply([], [Put(POD, TURTLE, Staged.of(b"new"))], quota)
     assert await used(backend) == 16
     # Deleted and re-created in one batch, it keeps an exact counter.
@@ -797,7 +865,7 @@ async def test_counted_root_is_never_scanned_again(backend: Backend) -> None:
     await backend.apply([], [Put(POD, TURTLE), Put("/pod/a", OCTETS, Staged.of(b"a" * 10))], quota)
     # Bytes slipped in behind the backend's back are invisible to the counter: every later
     # write and read uses the stored figure instead of summing the pod again.
-    plant(backend, "/pod/planted", 5000)
+    await plant(backend, "/pod/planted", 5000)
     await put_q(backend, "/pod/b", b"b" * 900, quota)
     await backend.apply([], [Delete("/pod/a")], quota)
     assert await used(backend) == 900
