@@ -14,6 +14,7 @@ from aiohttp import web
 from pod_server import settings as settings_mod
 from pod_server.app import create_app
 from pod_server.pods import users
+from pod_server.storage.postgres import upgrade
 
 SHUTDOWN_GRACE_SECONDS = 30.0  # in-flight requests (writes) get this long to finish
 
@@ -22,6 +23,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     """Flags every subcommand shares; each also reads POD_<NAME> and the config file."""
     parser.add_argument("--config", help="TOML settings file (env POD_CONFIG)")
     parser.add_argument("--root", help="storage directory (env POD_ROOT; default ./data)")
+    parser.add_argument(
+        "--storage", help="postgresql://... to keep resources in PostgreSQL (env POD_STORAGE)"
+    )
     parser.add_argument("--base-url", dest="base_url", help="public URL (env POD_BASE_URL)")
     parser.add_argument(
         "--log-level", dest="log_level", help="debug|info|warning (env POD_LOG_LEVEL)"
@@ -68,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept Bearer tokens without DPoP (weaker; env POD_ALLOW_BEARER)",
     )
     _user_commands(sub)
+    database = sub.add_parser("db", help="the PostgreSQL storage's schema")
+    db_actions = database.add_subparsers(dest="action", required=True)
+    _common(db_actions.add_parser("upgrade", help="apply pending schema migrations"))
     return parser
 
 
@@ -117,6 +124,15 @@ def serve(settings: settings_mod.Settings) -> None:
     )
 
 
+def db_upgrade(settings: settings_mod.Settings) -> int:
+    if not settings.storage.startswith(("postgresql://", "postgres://")):
+        print("pod-server: db upgrade needs --storage postgresql://...", file=sys.stderr)
+        return 2
+    version = asyncio.run(upgrade(settings.storage))
+    print(f"PostgreSQL storage schema at version {version}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -127,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         serve(settings)
         return 0
+    if args.command == "db":
+        return db_upgrade(settings)
     return asyncio.run(users.run(args, settings))
 
 

@@ -24,6 +24,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     root: Path = Path("./data")
+    storage: str = ""  # "" or file:...: files under root; postgresql://... : PostgreSQL
     host: str = "127.0.0.1"
     port: int = 3000
     base_url: str = ""  # public URL; empty means http://HOST:PORT/
@@ -133,6 +134,10 @@ def load(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Sett
 def validate(settings: Settings) -> Settings:
     if not 0 < settings.port < 65536:
         raise SettingsError(f"port {settings.port} is out of range 1-65535")
+    if settings.storage and not settings.storage.startswith(
+        ("postgresql://", "postgres://", "file:")
+    ):
+        raise SettingsError("storage must be a postgresql:// URL or file: (the default)")
     if settings.quota < 0:
         raise SettingsError("quota must be 0 (no limit) or a number of bytes")
     if settings.max_body_size <= 0 or settings.max_rdf_size <= 0:

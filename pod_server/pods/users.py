@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 
+from pod_server.app import open_backend
 from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.pods.hosting import (
     HostingError,
@@ -24,13 +25,12 @@ from pod_server.pods.hosting import (
 )
 from pod_server.settings import Settings
 from pod_server.state import DB_NAME, IdpState, SqliteState
-from pod_server.storage.file import FileBackend
 
 
 @asynccontextmanager
 async def opened(settings: Settings) -> AsyncIterator[tuple[ResourceStore, IdpState]]:
     """The server's store and account state, opened beside a running server if need be."""
-    backend = FileBackend(settings.root)
+    backend = open_backend(settings)
     await backend.start()
     store = ResourceStore(
         backend,
