@@ -68,7 +68,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="host in the peer's base URL (it always binds 127.0.0.1)",
     )
     args = p.parse_args(argv)
-    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(SCENARIOS)
+    chosen = [n.strip() for n in args.only.split(",") if n.strip()]
+    names = chosen or [n for n, s in SCENARIOS.items() if not s.ours_only]
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         p.error(f"unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
@@ -144,7 +145,12 @@ def run_one(
 
 
 def run_target(args: argparse.Namespace, name: str, started: list[Server]) -> Figures:
-    scenarios = [SCENARIOS[n] for n in args.names if (n == "ceiling") == (name == "ceiling")]
+    scenarios = [
+        SCENARIOS[n]
+        for n in args.names
+        if (n == "ceiling") == (name == "ceiling")
+        and not (name == "peer" and SCENARIOS[n].ours_only)
+    ]
     if not scenarios:
         return {}
     print(f"starting {name} ...", flush=True)

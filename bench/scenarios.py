@@ -8,8 +8,11 @@ fixtures: it runs against bench/ceiling.py, which answers every path.
 from __future__ import annotations
 
 import secrets
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from loadgen import Factory, Request, Result, run_load
 
@@ -33,6 +36,19 @@ CHILD_TTL = turtle_doc(200, triples=2)
 BINARY = bytes(range(256)) * 400  # 102,400 bytes
 
 
+def bank_month() -> bytes:
+    """About 300 transactions (180 KB of Turtle) from vocab/, with the vocabulary IRIs made
+    relative (``../../vocab/``) so they resolve to the server's own vocabularies wherever
+    the body is POSTed under ``bench/<container>/``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from vocab.bank_month import generate
+
+    return generate(300).replace("https://w3id.org/solid-pods/vocab/", "../../vocab/").encode()
+
+
+CONSTRAINED_META = b"<./> <http://www.w3.org/ns/ldp#constrainedBy> <../../vocab/bank/shapes>.\n"
+
+
 def n3_insert_patch(value: str) -> bytes:
     return (
         "@prefix solid: <http://www.w3.org/ns/solid/terms#>. "
@@ -46,6 +62,7 @@ class Scenario:
     description: str
     fixtures: tuple[str, ...]  # names of FIXTURES entries this scenario needs
     make_factory: Callable[[str, str], Factory]  # (path prefix, run token) -> factory
+    ours_only: bool = False  # measures a feature the peer does not have
 
 
 def _get(path: str, accept: str) -> Callable[[str, str], Factory]:
@@ -75,6 +92,25 @@ def _post_container(prefix: str, token: str) -> Factory:
         return Request("POST", path, headers, SMALL_TTL)
 
     return make
+
+
+def _post_month(container: str) -> Callable[[str, str], Factory]:
+    def make(prefix: str, token: str) -> Factory:
+        path = f"{prefix}bench/{container}/"
+        body = _month()
+
+        def request(i: int) -> Request:
+            headers = (("Content-Type", TURTLE), ("Slug", f"m-{token}-{i}"))
+            return Request("POST", path, headers, body)
+
+        return request
+
+    return make
+
+
+@cache
+def _month() -> bytes:
+    return bank_month()
 
 
 def _patch_n3(prefix: str, token: str) -> Factory:
@@ -126,6 +162,20 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "ceiling", "bare aiohttp handler returning 1 KB (bench/ceiling.py)", (), _get("", "*/*")
         ),
+        # Ours only (the peer validates nothing): the cost of SHACL validation on write.
+        Scenario(
+            "post-month",
+            "POST a 300-transaction bank month (180 KB Turtle) to a plain container",
+            ("months",),
+            _post_month("months"),
+        ),
+        Scenario(
+            "post-validated",
+            "POST the same month to a container constrained by the bank shapes",
+            ("validated",),
+            _post_month("validated"),
+            ours_only=True,
+        ),
     ]
 }
 
@@ -154,6 +204,11 @@ FIXTURES: dict[str, Callable[[str], tuple[Factory, int]]] = {
     "posts": lambda pre: (_puts([pre + "bench/posts/seed.ttl"], TURTLE, CHILD_TTL), 1),
     # Re-PUT each run, so the patch target starts small every time.
     "patch": lambda pre: (_puts([pre + "bench/patch.ttl"], TURTLE, b"<#s> <#p> 0 .\n"), 1),
+    "months": lambda pre: (_puts([pre + "bench/months/seed.ttl"], TURTLE, CHILD_TTL), 1),
+    "validated": lambda pre: (
+        _puts([pre + "bench/validated/.meta"], TURTLE, CONSTRAINED_META),
+        1,
+    ),
     "list": lambda pre: (
         _puts([f"{pre}bench/list/c{i:04}.ttl" for i in range(N_CHILDREN)], TURTLE, CHILD_TTL),
         N_CHILDREN,

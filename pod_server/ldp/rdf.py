@@ -47,6 +47,7 @@ from rdflib.term import Node
 
 from pod_server.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 from pod_server.ldp.conneg import parse_content_type
+from pod_server.ldp.turtle_check import parse_rdf11
 
 TURTLE = "text/turtle"
 JSON_LD = "application/ld+json"
@@ -312,7 +313,9 @@ def _parse_n3_family(data: bytes, base: str, *, turtle: bool) -> Graph:
 
 
 def _parse_turtle(data: bytes, base: str) -> Graph:
-    return _parse_n3_family(data, base, turtle=True)
+    # Oxigraph reads RDF 1.1 Turtle ten times faster; rdflib decides the rest.
+    fast = parse_rdf11(data, base)
+    return fast if fast is not None else _parse_n3_family(data, base, turtle=True)
 
 
 def _parse_n3(data: bytes, base: str) -> Graph:

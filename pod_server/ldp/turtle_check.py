@@ -12,8 +12,12 @@ from __future__ import annotations
 import re
 
 import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
 
 from pod_server.errors import BadRequest
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 # RDF 1.2 Turtle syntax: triple terms, reifiers, annotations, VERSION, directional tags.
 _RDF_12 = re.compile(rb"<<|>>|\{\||\|\}|~|@version|\bVERSION\b|--(?:ltr|rtl)", re.IGNORECASE)
@@ -33,3 +37,47 @@ def quick_check(data: bytes, base: str) -> bool:
     except SyntaxError as exc:
         raise BadRequest(f"Invalid Turtle: {exc}") from None
     return True
+
+
+def parse_rdf11(data: bytes, base: str) -> Graph | None:
+    """RDF 1.1 Turtle parsed by Oxigraph into an rdflib graph (about ten times faster than
+    rdflib's parser), with the document's prefixes; None when RDF 1.2 syntax means only
+    rdflib's parser can decide. Raises BadRequest for a syntax error."""
+    if _RDF_12.search(data):
+        return None
+    graph = Graph(bind_namespaces="none")
+    blanks: dict[str, BNode] = {}  # fresh rdflib blank nodes, one per document label
+    add = graph.add
+    try:
+        parser = ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=base)
+        for quad in parser:
+            if isinstance(quad.subject, ox.Triple) or isinstance(quad.object, ox.Triple):
+                return None
+            add(
+                (
+                    _term(quad.subject, blanks),
+                    URIRef(quad.predicate.value),
+                    _term(quad.object, blanks),
+                )
+            )
+    except SyntaxError as exc:
+        raise BadRequest(f"Invalid Turtle: {exc}") from None
+    for prefix, namespace in parser.prefixes.items():
+        graph.bind(prefix, namespace, override=True, replace=True)
+    return graph
+
+
+def _term(term: object, blanks: dict[str, BNode]) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        node = blanks.get(term.value)
+        if node is None:
+            node = blanks[term.value] = BNode()
+        return node
+    assert isinstance(term, ox.Literal)
+    if term.language:
+        return Literal(term.value, lang=term.language.lower())
+    if term.datatype.value == XSD_STRING:
+        return Literal(term.value)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
