@@ -8,7 +8,6 @@ the server does; the check's quote says what the spec requires.
 
 from __future__ import annotations
 
-NOTIFICATIONS_PENDING = "notifications are not implemented yet (issue 7)"
 CSS_APPEND_PUT = (
     "PUT creating a resource is allowed with acl:Append alone; WAC asks for acl:Write on the new"
     " resource (note 'HTTP Method and Access Mode Mapping')"
@@ -18,10 +17,6 @@ CSS_ACAH = "Access-Control-Allow-Headers is sent on preflight responses only"
 
 DEVIATIONS: dict[str, dict[str, str]] = {
     "ours": {
-        "notifications.discovery.subscription-services": NOTIFICATIONS_PENDING,
-        "notifications.websocket.advertised": NOTIFICATIONS_PENDING,
-        "notifications.webhook.advertised": NOTIFICATIONS_PENDING,
-        "notifications.streaming.advertised": NOTIFICATIONS_PENDING,
         "oidc.pod.refuses-missing-ath": (
             "a DPoP proof without ath is accepted with an access token (ath is compared only"
             " when present, because Inrupt's solid-client-authn-core 5 sends none)"

@@ -23,6 +23,7 @@ from pod_server.http.vocab_routes import add_vocab_routes
 from pod_server.idp import IdpConfig, add_idp_routes
 from pod_server.ldp import rdf
 from pod_server.ldp.store import Limits, ResourceStore
+from pod_server.notify import add_notifications
 from pod_server.pods.hosting import pods_of, provisioner
 from pod_server.settings import Settings
 from pod_server.state import DB_NAME, SqliteState
@@ -96,5 +97,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         config=IdpConfig(signup=settings.signup and settings.multiuser),
     )
     add_vocab_routes(app, settings.base_path, settings.vocab_iri_base)
+    # Live updates (Solid Notifications): its routes, too, go before the catch-all.
+    add_notifications(app, store, policy, authenticator, settings)
     app.router.add_route("*", "/{tail:.*}", handlers.handle)
     return app
