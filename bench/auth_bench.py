@@ -76,7 +76,7 @@ def _env(root: Path, base: str) -> dict[str, str]:
     return {**os.environ, "POD_ROOT": str(root), "POD_BASE_URL": base, "POD_MULTIUSER": "1"}
 
 
-def start_ours_with_alice() -> tuple[Server, Credentials]:
+async def start_ours_with_alice() -> tuple[Server, Credentials]:
     workdir = Path(tempfile.mkdtemp(prefix="bench-auth-ours-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
@@ -112,7 +112,7 @@ def start_ours_with_alice() -> tuple[Server, Credentials]:
         "--open",
     ]
     server = _spawn("ours", argv, base, workdir)
-    wait_ready(server)
+    await asyncio.to_thread(wait_ready, server)  # wait_ready runs its own event loop
     return server, Credentials(
         made["client_id"], made["client_secret"], made["issuer"], made["webid"]
     )
@@ -141,7 +141,7 @@ async def start_peer_with_alice() -> tuple[Server, Credentials]:
         "warn",
     ]
     server = _spawn("peer", argv, base, workdir)
-    wait_ready(server)
+    await asyncio.to_thread(wait_ready, server)
     made = await provision(base, "alice")
     return server, Credentials(
         made["client_id"], made["client_secret"], made["issuer"], made["webid"]
@@ -208,7 +208,7 @@ async def main() -> int:
     parser.add_argument("-d", "--seconds", type=float, default=10.0)
     args = parser.parse_args()
     out: dict[str, dict[str, dict[str, object]]] = {}
-    server, creds = start_ours_with_alice()
+    server, creds = await start_ours_with_alice()
     try:
         out["ours"] = await measure(
             server,

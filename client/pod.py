@@ -7,12 +7,12 @@ from typing import Any
 
 from client import auth
 from client.auth import Clock, OpenBrowser, Session
-from client.discovery import Discovery
+from client.notifications import Notifications
 from client.profiles import ProfileStore
 from client.transport import Transport
 
 
-class PodClient(Discovery):
+class PodClient(Notifications):
     """An async client for Solid pods, anonymous or signed in.
 
     ::
