@@ -176,7 +176,10 @@ def sanitize_slug(slug: str | None) -> str | None:
     """A safe member name from a ``Slug`` header, or None to let the server choose."""
     if not slug:
         return None
-    name = unquote(slug, errors="strict") if "%" in slug else slug
+    try:
+        name = unquote(slug, errors="strict") if "%" in slug else slug
+    except UnicodeDecodeError:
+        return None  # not percent-encoded UTF-8 (RFC 5023 §9.7): not a usable name
     name = "".join("-" if c in "/\\" or ord(c) < 32 or c == "\x7f" else c for c in name)
     name = name.strip().strip(".")[:120]
     if not name or paths.is_auxiliary("/" + name) or name.startswith(".well-known"):

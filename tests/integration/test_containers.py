@@ -96,7 +96,7 @@ async def test_post_creates_member_with_slug_and_location(pod: Pod) -> None:
 
 
 async def test_post_slug_is_sanitised(pod: Pod) -> None:
-    for slug in ("../../etc/passwd", "a/b", "x.acl", "..", ".meta"):
+    for slug in ("../../etc/passwd", "a/b", "x.acl", "..", ".meta", "%ff%fe"):
         async with pod.request(
             "POST", "/", data="hi", headers={"Content-Type": "text/plain", "Slug": slug}
         ) as r:
