@@ -108,10 +108,7 @@ def aux_subject(path: str) -> tuple[str, str] | None:
         return None
     for suffix in AUX_SUFFIXES:
         if path.endswith(suffix):
-            subject = path[: -len(suffix)]
-            if subject == "" or subject.endswith("/"):
-                return suffix, subject or "/"
-            return suffix, subject
+            return suffix, path[: -len(suffix)]  # never empty: paths start with "/"
     return None
 
 

@@ -85,7 +85,7 @@ from pod_server.storage.base import (
     check_page,
     check_root,
 )
-from pod_server.storage.memory import (
+from pod_server.storage.common import (
     BytesStored,
     check_mutation,
     clamp_range,
