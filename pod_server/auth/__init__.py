@@ -21,7 +21,7 @@ from pod_server.auth.dpop import DpopProof, normalize_url, verify_dpop_proof
 from pod_server.auth.fetch import AiohttpFetcher, Fetched, Fetcher, FetchError
 from pod_server.auth.issuers import IssuerKeys
 from pod_server.auth.jose import PublicJwk, public_jwk
-from pod_server.auth.replay import MemoryReplayCache, ReplayCache
+from pod_server.auth.replay import MemoryReplayCache, ReplayCache, SharedReplayCache
 from pod_server.auth.tokens import AccessToken, check_claims, peek_access_token
 from pod_server.auth.webid import WebIdProfiles
 
@@ -41,6 +41,7 @@ __all__ = [
     "MemoryReplayCache",
     "PublicJwk",
     "ReplayCache",
+    "SharedReplayCache",
     "WebIdProfiles",
     "check_claims",
     "normalize_url",

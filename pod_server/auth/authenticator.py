@@ -107,7 +107,7 @@ class Authenticator:
             raise InvalidCredentials("DPoP proof key does not match the token's cnf.jkt")
         # Last, so that only otherwise valid proofs occupy the replay cache (RFC 9449 §11.1).
         expires = proof.iat + self._config.iat_window + self._config.clock_skew
-        if not self._replay.add(replay_key(proof.jti), expires):
+        if not await self._replay.add(replay_key(proof.jti), expires):
             raise InvalidCredentials(
                 "DPoP proof jti was already used (or the replay cache is full)", INVALID_DPOP_PROOF
             )

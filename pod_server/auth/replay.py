@@ -15,9 +15,34 @@ class ReplayCache(Protocol):
     jti itself, so shared implementations (PostgreSQL) can use a fixed-width column.
     """
 
-    def add(self, jti: str, expires_at: float) -> bool:
+    async def add(self, jti: str, expires_at: float) -> bool:
         """Record ``jti``; False if it was seen before or the cache cannot hold it."""
         ...
+
+
+class OneTimeStore(Protocol):
+    """What ``SharedReplayCache`` needs: ``IdpState.use_once`` (SQLite or PostgreSQL)."""
+
+    async def use_once(self, key: str, expires_at: float, now: float) -> bool: ...
+
+
+class SharedReplayCache:
+    """A ReplayCache every server process shares, for ``--workers N`` and several hosts.
+
+    One atomic insert-unless-live per proof in the shared state store (``use_once``), so a
+    proof accepted by one process is refused by all the others. Expired rows leave with the
+    state store's periodic ``purge``; the store's disk, not a count, bounds it.
+    """
+
+    def __init__(self, store: OneTimeStore, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def add(self, jti: str, expires_at: float) -> bool:
+        now = self._clock()
+        if expires_at <= now:
+            return True  # already outside its acceptance window: nothing to remember
+        return await self._store.use_once("dpop-jti:" + jti, expires_at, now)
 
 
 class MemoryReplayCache:
@@ -46,7 +71,11 @@ class MemoryReplayCache:
     def full(self) -> bool:
         return len(self) >= self._max
 
-    def add(self, jti: str, expires_at: float) -> bool:
+    async def add(self, jti: str, expires_at: float) -> bool:
+        return self.add_now(jti, expires_at)
+
+    def add_now(self, jti: str, expires_at: float) -> bool:
+        """``add`` without a coroutine: the in-process cache never waits."""
         now = self._clock()
         self._purge(now)
         if jti in self._expiry or len(self._expiry) >= self._max:

@@ -348,7 +348,7 @@ async def test_odd_jti_values_are_remembered(world: World) -> None:
 
 async def test_replay_cache_full_refuses(world: World) -> None:
     for i in range(1000):
-        world.replay.add(f"filler-{i}", world.clock.now + 60)
+        world.replay.add_now(f"filler-{i}", world.clock.now + 60)
     anonymous(await world.identify(world.headers(world.token())), "replay cache is full")
 
 
