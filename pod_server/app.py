@@ -16,6 +16,7 @@ from pod_server.auth import (
     AuthConfig,
     Authenticator,
     MemoryReplayCache,
+    SharedReplayCache,
     www_authenticate,
 )
 from pod_server.http import handlers, middleware
@@ -26,9 +27,10 @@ from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.notify import add_notifications
 from pod_server.pods.hosting import pods_of, provisioner
 from pod_server.settings import Settings
-from pod_server.state import DB_NAME, SqliteState
+from pod_server.state import DB_NAME, IdpState, SqliteState
 from pod_server.storage.base import Backend
 from pod_server.storage.file import FileBackend
+from pod_server.storage.pg_url import split_schema
 from pod_server.storage.postgres import PostgresBackend
 
 log = logging.getLogger("pod_server")
@@ -41,9 +43,15 @@ INLINE_BYTES = 128 * 1024
 
 def open_backend(settings: Settings) -> Backend:
     """The storage the settings name: PostgreSQL for a postgresql:// URL, else files."""
-    if settings.storage.startswith(("postgresql://", "postgres://")):
-        return PostgresBackend(settings.storage)
+    if settings.on_postgresql:
+        dsn, schema = split_schema(settings.storage)
+        return PostgresBackend(dsn, schema=schema)
     return FileBackend(settings.root, inline_threshold=INLINE_BYTES)
+
+
+def open_state(settings: Settings) -> IdpState:
+    """The identity provider's state store (accounts, sessions, one-time values)."""
+    return SqliteState(settings.root / DB_NAME)
 
 
 def create_app(settings: Settings, backend: Backend | None = None) -> web.Application:
@@ -63,7 +71,11 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     # Organisations' JSON-LD may name our vocabularies' contexts: resolve them locally.
     vocab.register_contexts(settings.vocab_iri_base, rdf.register_context)
     auth_config = AuthConfig(allow_bearer=settings.allow_bearer)
-    authenticator = Authenticator(auth_config, MemoryReplayCache())
+    state = open_state(settings)
+    # Several processes (or hosts) must share the jti replay cache, else a proof accepted
+    # by one could be replayed against another; one process keeps it in memory (faster).
+    replay = SharedReplayCache(state) if settings.shared_replay_cache else MemoryReplayCache()
+    authenticator = Authenticator(auth_config, replay)
     group_fetcher = AiohttpFetcher(auth_config.fetch_timeout, auth_config.max_document_bytes)
     policy = AccessPolicy(
         store,
@@ -91,7 +103,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     add_idp_routes(
         app,
         settings,
-        SqliteState(settings.root / DB_NAME),
+        state,
         provision=provisioner(store) if settings.multiuser else None,
         pods_of=pods_of(store) if settings.multiuser else None,
         config=IdpConfig(signup=settings.signup and settings.multiuser),

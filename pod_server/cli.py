@@ -14,7 +14,9 @@ from aiohttp import web
 from pod_server import settings as settings_mod
 from pod_server.app import create_app
 from pod_server.pods import users
+from pod_server.storage.pg_url import split_schema
 from pod_server.storage.postgres import upgrade
+from pod_server.workers import Supervisor
 
 SHUTDOWN_GRACE_SECONDS = 30.0  # in-flight requests (writes) get this long to finish
 
@@ -65,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--owner", help="WebID given Control of a fresh storage root (env POD_OWNER)"
     )
     serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port (SO_REUSEPORT; env POD_WORKERS; default 1)",
+    )
+    serve.add_argument(
         "--allow-bearer",
         dest="allow_bearer",
         action="store_const",
@@ -106,18 +113,35 @@ def _flags(ns: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in vars(ns).items() if k not in _NOT_SETTINGS}
 
 
-def serve(settings: settings_mod.Settings) -> None:
+def _configure_logging(settings: settings_mod.Settings) -> None:
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(process)d %(name)s %(message)s",
     )
+
+
+def serve(settings: settings_mod.Settings) -> int:
+    storage = "PostgreSQL" if settings.on_postgresql else str(settings.root)
+    workers = f", {settings.workers} workers" if settings.workers > 1 else ""
+    print(f"Pod server on {settings.public_base} (storage {storage}{workers})", flush=True)
+    if settings.workers == 1:
+        serve_one(settings)
+        return 0
+    _configure_logging(settings)
+    return Supervisor(settings, serve_one, settings.workers, SHUTDOWN_GRACE_SECONDS).run()
+
+
+def serve_one(settings: settings_mod.Settings) -> None:
+    """One server process (a worker of several, or the only one) until SIGTERM/SIGINT."""
+    _configure_logging(settings)
     app = create_app(settings)
-    print(f"Pod server on {settings.public_base} (storage {settings.root})", flush=True)
     web.run_app(
         app,
         host=settings.host,
         port=settings.port,
         shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
         print=None,
+        reuse_port=settings.workers > 1,
         access_log=None
         if settings.log_level.lower() != "debug"
         else logging.getLogger("aiohttp.access"),
@@ -125,10 +149,11 @@ def serve(settings: settings_mod.Settings) -> None:
 
 
 def db_upgrade(settings: settings_mod.Settings) -> int:
-    if not settings.storage.startswith(("postgresql://", "postgres://")):
+    if not settings.on_postgresql:
         print("pod-server: db upgrade needs --storage postgresql://...", file=sys.stderr)
         return 2
-    version = asyncio.run(upgrade(settings.storage))
+    dsn, schema = split_schema(settings.storage)
+    version = asyncio.run(upgrade(dsn, schema=schema))
     print(f"PostgreSQL storage schema at version {version}")
     return 0
 
@@ -141,8 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pod-server: {exc}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        serve(settings)
-        return 0
+        return serve(settings)
     if args.command == "db":
         return db_upgrade(settings)
     return asyncio.run(users.run(args, settings))

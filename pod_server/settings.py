@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pod_server.storage.pg_url import split_schema
+
 ENV_PREFIX = "POD_"
+MAX_WORKERS = 64
 
 
 class SettingsError(ValueError):
@@ -39,6 +42,11 @@ class Settings:
     multiuser: bool = False  # pods at BASE/NAME/ for accounts, instead of one storage at BASE
     signup: bool = True  # the sign-up page, with the multi-user layout
     vocab_base: str = ""  # namespace base of the vocabularies; empty: BASE/vocab/ (served here)
+    workers: int = 1  # server processes sharing the port (SO_REUSEPORT) and the storage
+    # DPoP jti replay cache: "memory" (this process only), "shared" (the state store, so
+    # every process and host refuses a proof any of them accepted), "auto": shared when
+    # there are several workers or the storage is PostgreSQL (other hosts may share it).
+    replay_cache: str = "auto"
     config: Path | None = field(default=None, compare=False)
 
     @property
@@ -48,6 +56,16 @@ class Settings:
             return self.base_url.rstrip("/") + "/"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
+
+    @property
+    def on_postgresql(self) -> bool:
+        return self.storage.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def shared_replay_cache(self) -> bool:
+        if self.replay_cache == "auto":
+            return self.workers > 1 or self.on_postgresql
+        return self.replay_cache == "shared"
 
     @property
     def vocab_iri_base(self) -> str:
@@ -138,6 +156,15 @@ def validate(settings: Settings) -> Settings:
         ("postgresql://", "postgres://", "file:")
     ):
         raise SettingsError("storage must be a postgresql:// URL or file: (the default)")
+    if settings.on_postgresql:
+        try:
+            split_schema(settings.storage)
+        except ValueError as exc:
+            raise SettingsError(f"storage URL: {exc}") from None
+    if not 1 <= settings.workers <= MAX_WORKERS:
+        raise SettingsError(f"workers must be between 1 and {MAX_WORKERS}")
+    if settings.replay_cache not in ("auto", "memory", "shared"):
+        raise SettingsError("replay cache must be auto, memory or shared")
     if settings.quota < 0:
         raise SettingsError("quota must be 0 (no limit) or a number of bytes")
     if settings.max_body_size <= 0 or settings.max_rdf_size <= 0:

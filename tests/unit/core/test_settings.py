@@ -60,3 +60,26 @@ def test_booleans_and_owner() -> None:
         load({}, env={"POD_OPEN": "perhaps"})
     with pytest.raises(SettingsError, match="WebID"):
         load({"owner": "alice"}, env={})
+
+
+def test_workers_and_replay_cache() -> None:
+    assert not load({}, env={}).shared_replay_cache
+    assert load({"workers": 2}, env={}).shared_replay_cache
+    assert load({"storage": "postgresql://h/db"}, env={}).shared_replay_cache
+    assert not load({"workers": 2, "replay_cache": "memory"}, env={}).shared_replay_cache
+    for bad, message in (({"workers": 0}, "workers"), ({"replay_cache": "x"}, "replay cache")):
+        with pytest.raises(SettingsError, match=message):
+            load(bad, env={})
+
+
+def test_storage_url_schema() -> None:
+    from pod_server.storage.pg_url import split_schema
+
+    assert split_schema("postgresql://u@h/db") == ("postgresql://u@h/db", None)
+    assert split_schema("postgresql://u@h/db?schema=pods&sslmode=require") == (
+        "postgresql://u@h/db?sslmode=require",
+        "pods",
+    )
+    for bad in ("postgresql://h/db?schema=a;drop", "postgresql://h/db?schema=a&schema=b"):
+        with pytest.raises(SettingsError, match="schema"):
+            load({"storage": bad}, env={})

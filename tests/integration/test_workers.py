@@ -1,0 +1,172 @@
+"""`serve --workers 2`: two processes on one port; killing one loses no acknowledged write."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import free_socket
+from tests.integration.test_server_lifecycle import _wait_until_up
+from tests.unit.storage.pg_support import schema_for, session_dsn
+
+
+@dataclass
+class Served:
+    base: str
+    proc: asyncio.subprocess.Process
+
+    def workers(self) -> list[int]:
+        """The supervisor's worker processes (spawned: they run multiprocessing.spawn)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == self.proc.pid and b"spawn_main" in cmdline:
+                found.append(int(entry.name))
+        return sorted(found)
+
+
+def _storage_env(kind: str, root: Path) -> dict[str, str]:
+    if kind == "file":
+        return {}
+    return {"POD_STORAGE": f"{session_dsn()}?schema={schema_for(str(root))}"}
+
+
+@asynccontextmanager
+async def serving(root: Path, kind: str, workers: int = 2) -> AsyncIterator[Served]:
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {
+        **os.environ,
+        "POD_ROOT": str(root),
+        "POD_PORT": str(port),
+        "POD_OPEN": "1",
+        "POD_WORKERS": str(workers),
+        **_storage_env(kind, root),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pod_server",
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    served = Served(f"http://127.0.0.1:{port}/", proc)
+    try:
+        await _wait_until_up(served.base, proc)
+        await _until(lambda: len(served.workers()) == workers, "workers did not start")
+        yield served
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), 40)
+
+
+async def _until(condition: object, message: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, message
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("kind", ["file", "postgres"])
+async def test_killing_a_worker_mid_load_loses_no_acknowledged_write(
+    tmp_path: Path, kind: str
+) -> None:
+    async with serving(tmp_path, kind) as served:
+        first = served.workers()
+        acknowledged: dict[str, str] = {}
+        failures = 0
+        stop = asyncio.Event()
+        # A new connection per request, so the kernel spreads them over both workers.
+        connector = aiohttp.TCPConnector(force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def writer(n: int) -> None:
+                nonlocal failures
+                i = 0
+                while not stop.is_set():
+                    path, body = f"w{n}-{i}.txt", f"body {n} {i}"
+                    i += 1
+                    try:
+                        async with session.put(
+                            served.base + path, data=body, headers={"Content-Type": "text/plain"}
+                        ) as r:
+                            if r.status == 201:
+                                acknowledged[path] = body
+                    except (TimeoutError, aiohttp.ClientError):
+                        failures += 1  # in flight on the killed worker: not acknowledged
+
+            tasks = [asyncio.create_task(writer(n)) for n in range(8)]
+            await _until(lambda: len(acknowledged) >= 100, "no writes before the kill")
+            os.kill(first[0], signal.SIGKILL)
+            before = len(acknowledged)
+            # The survivor keeps serving while the supervisor starts a replacement.
+            await _until(lambda: len(acknowledged) >= before + 200, "nothing served after kill")
+            await _until(
+                lambda: len(served.workers()) == 2 and first[0] not in served.workers(),
+                "the killed worker was not replaced",
+            )
+            stop.set()
+            await asyncio.gather(*tasks)
+            missing = []
+            for path, body in acknowledged.items():
+                async with session.get(served.base + path) as r:
+                    if r.status != 200 or await r.text() != body:
+                        missing.append((path, r.status))
+        assert not missing, f"{len(missing)} acknowledged writes lost: {missing[:5]}"
+        assert len(acknowledged) > 300
+
+
+async def test_a_worker_that_cannot_start_stops_the_server(tmp_path: Path) -> None:
+    """A bad database URL makes every worker die at start: the supervisor gives up (status 1)
+    instead of restarting them forever."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {
+        **os.environ,
+        "POD_ROOT": str(tmp_path),
+        "POD_PORT": str(port),
+        "POD_WORKERS": "2",
+        "POD_STORAGE": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pod_server",
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1
+    assert b"failed to start" in err
+
+
+async def test_workers_stop_on_sigterm(tmp_path: Path) -> None:
+    async with serving(tmp_path, "file") as served:
+        workers = served.workers()
+        served.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(served.proc.wait(), 40) == 0
+        assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
