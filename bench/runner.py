@@ -39,7 +39,17 @@ from servers import (
 )
 
 Figures = dict[str, dict[str, object]]  # scenario -> Result.as_dict() or {"error": ...}
-SETTINGS = ("concurrency", "seconds", "max_requests", "warmup", "client", "repeat", "quiet_wait")
+SETTINGS = (
+    "concurrency",
+    "seconds",
+    "max_requests",
+    "warmup",
+    "client",
+    "repeat",
+    "quiet_wait",
+    "storage",
+    "workers",
+)
 NOISY = 0.15  # cores used by other processes during a scenario before we warn
 
 
@@ -61,6 +71,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="before each scenario, wait up to this many seconds for an idle machine",
     )
     p.add_argument("--ours-command", default="pod-server", help="executable for our server")
+    p.add_argument(
+        "--storage", default="", help="our server's --storage (postgresql://... for PostgreSQL)"
+    )
+    p.add_argument("--workers", type=int, default=1, help="our server's --workers")
     p.add_argument(
         "--peer-host",
         default="127.0.0.1",
@@ -156,7 +170,7 @@ def run_target(args: argparse.Namespace, name: str, started: list[Server]) -> Fi
     print(f"starting {name} ...", flush=True)
     try:
         if name == "ours":
-            server = start_ours(args.ours_command)
+            server = start_ours(args.ours_command, args.storage, args.workers)
         elif name == "peer":
             server = start_peer(args.peer_host)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -16,7 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadgen import loopback_target, read_response
@@ -52,6 +54,7 @@ class Server:
     base_url: str
     proc: subprocess.Popen[bytes]
     workdir: Path  # temp dir holding the log (and the data root, if any)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)  # run by stop()
 
     @property
     def log(self) -> Path:
@@ -64,12 +67,17 @@ class Server:
             return "(no log)"
 
     def cpu_seconds(self) -> float:
-        """CPU time used so far by the server's main process (0 once it is gone)."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+        """CPU time used so far by the server's processes (its worker processes included:
+        everything in its session), 0 once they are gone."""
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == self.proc.pid:  # session id: we started it with a new one
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / CLK_TCK
 
     def stop(self) -> None:
         """SIGTERM the server's process group, SIGKILL it if it lingers; remove temp dirs."""
@@ -82,6 +90,9 @@ class Server:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+        for cleanup in self.cleanups:
+            cleanup()
+        self.cleanups.clear()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -102,15 +113,39 @@ def start_ceiling() -> Server:
     return _spawn("ceiling", argv, f"http://127.0.0.1:{port}/", workdir)
 
 
-def start_ours(command: str = "pod-server") -> Server:
+def start_ours(command: str = "pod-server", storage: str = "", workers: int = 1) -> Server:
+    """Our server on a fresh root; ``storage`` a postgresql:// URL puts it in a schema of
+    its own (``bench_<random>``, dropped when the server stops)."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ours-"))
     base = f"http://127.0.0.1:{port}/"
     exe = shutil.which(command) or command
     argv = [exe, "serve", "--root", str(workdir / "root"), "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--base-url", base, *_open_access_flag(exe)]
+    schema = None
+    if storage.startswith(("postgresql://", "postgres://")) and "schema=" not in storage:
+        schema = f"bench_{secrets.token_hex(4)}"
+        storage += ("&" if "?" in storage else "?") + f"schema={schema}"
+    if storage:
+        argv += ["--storage", storage]
+    if workers > 1:
+        argv += ["--workers", str(workers)]
     (workdir / "root").mkdir()
-    return _spawn("ours", argv, base, workdir)
+    server = _spawn("ours", argv, base, workdir)
+    if schema is not None:
+        dsn = storage.split("?", 1)[0]
+        server.cleanups.append(lambda: asyncio.run(_drop_schema(dsn, schema)))
+    return server
+
+
+async def _drop_schema(dsn: str, schema: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 def _open_access_flag(exe: str) -> list[str]:

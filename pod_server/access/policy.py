@@ -150,9 +150,11 @@ class AccessPolicy:
 
     async def _effective(self, path: str) -> _Effective | None:
         """WAC ACL discovery: the resource's own ACL, else the nearest ancestor's."""
-        for depth, candidate in enumerate([path, *paths.ancestors(path)]):
+        candidates = [path, *paths.ancestors(path)]
+        found = await self.store.metas([c + paths.ACL_SUFFIX for c in candidates])
+        for depth, candidate in enumerate(candidates):
             acl_path = candidate + paths.ACL_SUFFIX
-            meta = await self.store.meta(acl_path)
+            meta = found.get(acl_path)
             if meta is None:
                 continue
             acl = await self._compiled(acl_path, meta.etag)

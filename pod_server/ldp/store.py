@@ -302,32 +302,41 @@ class ResourceStore:
     async def meta(self, path: str) -> Meta | None:
         return await self.backend.meta(path)
 
+    async def metas(self, paths: Sequence[str]) -> dict[str, Meta]:
+        return await self.backend.metas(paths)
+
     async def get(
         self, path: str, accept: str | None, cond: Conditions, method: str = "GET"
     ) -> Representation:
-        meta = await self.backend.meta(path)
-        if meta is None:
-            raise NotFound(f"No resource at {path}")
-        if meta.is_container:
-            return await self._get_container(meta, accept, cond, method)
-        stored_type = _stored_type(meta)
-        if not rdf.is_rdf(stored_type):
-            negotiate(accept, (stored_type,))
-            tag = representation_tag(meta, stored_type)
-            conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
-            return Representation(meta, meta.content_type, tag, stored=await self._read(path))
-        media = negotiate(accept, rdf.RDF_TYPES)
-        tag = representation_tag(meta, media)
-        conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
-        if media != stored_type:
-            cached = self._converted.get((path, meta.etag, media))
-            if cached is not None:
-                return Representation(meta, media, tag, data=cached)
-        data, meta = await self._read_body(path)
-        if media != stored_type:
-            data = await self._convert(path, meta, data, stored_type, media)
+        # One backend read gives the metadata and the body of the same version (one query
+        # fewer than a meta lookup first); bodies stay unread in the store until consumed.
+        stored = await self._read(path)
+        handed_over = False
+        try:
+            meta = stored.meta
+            if meta.is_container:
+                return await self._get_container(stored, accept, cond, method)
+            stored_type = _stored_type(meta)
+            if not rdf.is_rdf(stored_type):
+                negotiate(accept, (stored_type,))
+                tag = representation_tag(meta, stored_type)
+                conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+                handed_over = True
+                return Representation(meta, meta.content_type, tag, stored=stored)
+            media = negotiate(accept, rdf.RDF_TYPES)
             tag = representation_tag(meta, media)
-        return Representation(meta, media, tag, data=data)
+            conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+            if media != stored_type:
+                cached = self._converted.get((path, meta.etag, media))
+                if cached is not None:
+                    return Representation(meta, media, tag, data=cached)
+            data = await stored.read_all()
+            if media != stored_type:
+                data = await self._convert(path, meta, data, stored_type, media)
+            return Representation(meta, media, tag, data=data)
+        finally:
+            if not handed_over:
+                stored.close()
 
     async def _convert(self, path: str, meta: Meta, data: bytes, source: str, media: str) -> bytes:
         """Another RDF format of a stored body, remembered for that exact version."""
@@ -351,8 +360,9 @@ class ResourceStore:
             raise NotFound(f"No resource at {path}") from None
 
     async def _get_container(
-        self, meta: Meta, accept: str | None, cond: Conditions, method: str
+        self, stored: Stored, accept: str | None, cond: Conditions, method: str
     ) -> Representation:
+        meta = stored.meta
         media = negotiate(accept, rdf.RDF_TYPES)
         tag = representation_tag(meta, media)
         conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
@@ -361,7 +371,7 @@ class ResourceStore:
         cached = self._converted.get((meta.path, meta.etag, media))
         if cached is not None:
             return Representation(meta, media, tag, data=cached)
-        own, meta = await self._read_body(meta.path)
+        own = await stored.read_all()
         members = containers.visible_members(await self.backend.children(meta.path))
         turtle = containers.render(meta, members, own, self.is_storage_root(meta.path))
         self._converted.put((meta.path, meta.etag, TURTLE), turtle)

@@ -193,6 +193,11 @@ class Backend(Protocol):
 
     async def meta(self, path: str) -> Meta | None: ...
 
+    async def metas(self, paths: Sequence[str]) -> dict[str, Meta]:
+        """The Meta of each of ``paths`` that exists, in one lookup (ACL discovery asks
+        for a resource's and all its ancestors' ACLs at once)."""
+        ...
+
     async def read(self, path: str) -> Stored: ...
 
     async def children(

@@ -355,6 +355,13 @@ class FileBackend:
         row = self._reader().execute(query, (path,)).fetchone()
         return None if row is None else Meta(path, *row)
 
+    async def metas(self, paths: Sequence[str]) -> dict[str, Meta]:
+        if not paths:
+            return {}
+        marks = ", ".join("?" * len(paths))
+        query = f"SELECT path, {_META_COLUMNS} FROM resources WHERE path IN ({marks})"
+        return {row[0]: Meta(*row) for row in self._reader().execute(query, tuple(paths))}
+
     async def read(self, path: str) -> BytesStored | BlobStored:
         query = f"SELECT {_META_COLUMNS}, blob, body FROM resources WHERE path = ?"
         for _ in range(READ_RETRIES):

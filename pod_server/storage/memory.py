@@ -53,6 +53,9 @@ class MemoryBackend:
         row = self._rows.get(path)
         return row[0] if row else None
 
+    async def metas(self, paths: Sequence[str]) -> dict[str, Meta]:
+        return {path: row[0] for path in paths if (row := self._rows.get(path))}
+
     async def read(self, path: str) -> BytesStored:
         row = self._rows.get(path)
         if row is None:

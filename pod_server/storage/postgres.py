@@ -233,6 +233,8 @@ async def _version(conn: asyncpg.Connection) -> int:
 # -- queries -----------------------------------------------------------------------------
 
 _META_QUERY = "SELECT content_type, size, etag, modified FROM resources WHERE path = $1"
+_METAS_QUERY = """SELECT path, content_type, size, etag, modified FROM resources
+    WHERE path = ANY($1::text[])"""
 _READ_QUERY = """SELECT r.content_type, r.size, r.etag, r.modified, r.blob, r.body, b.chunk_size
     FROM resources r LEFT JOIN blobs b ON b.id = r.blob WHERE r.path = $1"""
 # LIMIT NULL is no limit; every path is > '' (the first page).
@@ -527,6 +529,13 @@ class PostgresBackend:
         with _unavailable():
             row = await self._db().fetchrow(_META_QUERY, path)
         return None if row is None else Meta(path, row[0], row[1], row[2], row[3])
+
+    async def metas(self, paths: Sequence[str]) -> dict[str, Meta]:
+        if not paths:
+            return {}
+        with _unavailable():
+            rows = await self._db().fetch(_METAS_QUERY, list(paths))
+        return {row[0]: Meta(row[0], row[1], row[2], row[3], row[4]) for row in rows}
 
     async def read(self, path: str) -> BytesStored | ChunkedStored:
         with _unavailable():

@@ -1,6 +1,6 @@
 """The black-box conformance suite (conformance/) against our server, started in-process.
 
-Twice: in open mode (one storage at the base URL, anyone may write), and in the multi-user
+Over each backend (files and PostgreSQL), twice: in open mode (one storage at the base URL, anyone may write), and in the multi-user
 layout with two accounts, alice and bob, signed in through our own Solid-OIDC provider with
 client credentials, so the WAC table for a second agent and the Solid-OIDC area run too. Any
 failure not listed in conformance/deviations.py fails a test, and so does a listed deviation
@@ -10,17 +10,38 @@ that now passes (strict xfail).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from conformance.deviations import DEVIATIONS
 from conformance.registry import AREAS, REGISTRY
 from conformance.runner import Outcome, Run, run_suite
+from pod_server.app import open_backend
 from pod_server.http.handlers import STORE
+from pod_server.idp.routes import IDP
 from pod_server.pods.hosting import add_user, user_credentials
 from pod_server.settings import Settings
-from pod_server.state import DB_NAME, SqliteState
+from pod_server.storage.base import Backend
 from pod_server.storage.file import FileBackend
 from tests.conftest import running_pod
+from tests.unit.storage.pg_support import schema_for, session_dsn
+
+
+@pytest.fixture(params=["file", "postgres"])
+def storage(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def deployed(kind: str, root: Path, settings: Settings) -> tuple[Settings, Backend]:
+    """``settings`` pointed at the storage ``kind`` names, and its backend. On PostgreSQL
+    the identity provider's state lives there too, as a deployment would have it."""
+    if kind == "file":
+        return settings, FileBackend(root)
+    url = f"{session_dsn()}?schema={schema_for(str(root))}"
+    settings = replace(settings, storage=url)
+    return settings, open_backend(settings)
 
 
 def assert_no_problems(run: Run) -> None:
@@ -28,8 +49,9 @@ def assert_no_problems(run: Run) -> None:
     assert not problems, "\n".join(problems)
 
 
-async def test_our_server_passes_all_but_known_deviations(tmp_path: Path) -> None:
-    async with running_pod(tmp_path, FileBackend(tmp_path), Settings(open=True)) as pod:
+async def test_our_server_passes_all_but_known_deviations(tmp_path: Path, storage: str) -> None:
+    settings, backend = deployed(storage, tmp_path, Settings(open=True))
+    async with running_pod(tmp_path, backend, settings) as pod:
         run = await run_suite(pod.base, profile="ours")
     assert_no_problems(run)
     counts = run.count()
@@ -42,18 +64,19 @@ async def test_our_server_passes_all_but_known_deviations(tmp_path: Path) -> Non
     }
 
 
-async def test_our_server_with_two_identities(tmp_path: Path) -> None:
+async def test_our_server_with_two_identities(tmp_path: Path, storage: str) -> None:
     """Multi-user layout: pods at BASE/alice/ and BASE/bob/, the suite given the server's base
     URL and the credentials files as `pod-server user credentials` prints them."""
     root = tmp_path / "pods"
     root.mkdir()
-    async with running_pod(root, FileBackend(root), Settings(multiuser=True)) as pod:
+    settings, backend = deployed(storage, root, Settings(multiuser=True))
+    async with running_pod(root, backend, settings) as pod:
         store = pod.app[STORE]  # type: ignore[index]
+        state = pod.app[IDP].state  # type: ignore[index]
         made: dict[str, dict[str, str]] = {}
-        async with SqliteState(root / DB_NAME) as state:
-            for name in ("alice", "bob"):
-                await add_user(store, state, name, f"{name}@example.org", "a long passphrase")
-                made[name] = await user_credentials(store, state, name, "conformance")
+        for name in ("alice", "bob"):
+            await add_user(store, state, name, f"{name}@example.org", "a long passphrase")
+            made[name] = await user_credentials(store, state, name, "conformance")
         files = {name: tmp_path / f"{name}.json" for name in made}
         for name, path in files.items():
             path.write_text(json.dumps(made[name]))

@@ -142,6 +142,15 @@ async def test_put_read_meta_round_trip(backend: Backend, data: bytes) -> None:
     assert await ranged(stored) == data
 
 
+async def test_metas_gives_those_that_exist_in_one_call(backend: Backend) -> None:
+    doc = await put(backend, "/a/doc", b"x", "text/plain")
+    other = await put(backend, "/b", b"yy", "text/turtle")
+    found = await backend.metas(["/a/doc", "/missing", "/b", "/a/doc"])
+    assert found == {"/a/doc": doc, "/b": other}
+    assert await backend.metas([]) == {}
+    assert await backend.metas(["/nothing", "/a/doc.acl"]) == {}
+
+
 async def test_missing_resource(backend: Backend) -> None:
     assert await backend.meta("/nothing") is None
     with pytest.raises(NotFound):
