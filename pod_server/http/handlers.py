@@ -12,8 +12,8 @@ from pod_server.access.policy import Access, AccessPolicy
 from pod_server.auth import Agent, Authenticator
 from pod_server.errors import MethodNotAllowed, NotFound
 from pod_server.http import headers as h
-from pod_server.ldp import conneg, paths, rdf
-from pod_server.ldp.conditions import http_date
+from pod_server.ldp import conneg, paging, paths, rdf
+from pod_server.ldp.conditions import Conditions, http_date
 from pod_server.ldp.patch import Patch
 from pod_server.ldp.shapes import LDP_CONSTRAINED_BY
 from pod_server.ldp.store import (
@@ -113,6 +113,16 @@ async def handle(request: web.Request) -> web.StreamResponse:
 async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
     access = await ctx.authorize(request.method)
     cond = h.request_conditions(request.headers)
+    if paths.is_container(ctx.path):
+        page = paging.requested_page(request.query)
+        if page is not None:
+            return await _page(request, ctx, page, cond, access)
+        size = paging.preferred_page_size(request.headers.getall("Prefer", []))
+        if size is not None:  # LDP Paging §6.2: the client asked for pages: the first
+            response = web.Response(status=303)
+            response.headers["Location"] = paging.page_url(ctx.store.url(ctx.path), size)
+            response.headers["Vary"] = "Accept, Authorization, Origin, Prefer"
+            return response
     try:
         rep = await ctx.store.get(ctx.path, request.headers.get("Accept"), cond, request.method)
     except NotFound as exc:
@@ -126,12 +136,31 @@ async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
             rep.stored.close()
 
 
+async def _page(
+    request: web.Request, ctx: Context, page: paging.PageRequest, cond: Conditions, access: Access
+) -> web.StreamResponse:
+    rep, following = await ctx.store.get_page(
+        ctx.path, page, request.headers.get("Accept"), cond, request.method
+    )
+    url = ctx.store.url(ctx.path)
+    links = [f'<{paging.LDP_PAGE}>; rel="type"', f'<{url}>; rel="canonical"']
+    if following is not None:
+        links.append(f'<{paging.page_url(url, page.size, following)}>; rel="next"')
+    return await _send(request, ctx, rep, access, links)
+
+
 async def _send(
-    request: web.Request, ctx: Context, rep: Representation, access: Access
+    request: web.Request,
+    ctx: Context,
+    rep: Representation,
+    access: Access,
+    links: list[str] | None = None,
 ) -> web.StreamResponse:
     span = _range(request, rep) if rep.stored is not None else None
     response = web.StreamResponse(status=206 if span else 200)
     describe(response, ctx, rep.meta, access)
+    for link in links or ():
+        response.headers.add("Link", link)
     if rep.meta.is_container:  # LDP §4.2.1.6: advertise the constraints on members
         for shapes in await ctx.store.constraints(ctx.path):
             response.headers.add("Link", f'<{shapes}>; rel="{LDP_CONSTRAINED_BY}"')

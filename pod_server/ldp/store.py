@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -33,6 +34,7 @@ from pod_server.ldp import conditions, conneg, containers, paths, rdf
 from pod_server.ldp.cache import BytesLRU
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import GroupCommit, KeyedLock
+from pod_server.ldp.paging import PageRequest
 from pod_server.ldp.patch import Patch, apply_patch, parse_patch
 from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
 from pod_server.ldp.turtle_check import quick_check
@@ -337,6 +339,44 @@ class ResourceStore:
         finally:
             if not handed_over:
                 stored.close()
+
+    async def get_page(
+        self, path: str, page: PageRequest, accept: str | None, cond: Conditions, method: str
+    ) -> tuple[Representation, str | None]:
+        """One page of a container's listing (see ``ldp.paging``) and the name the next
+        page starts after, None on the last page."""
+        stored = await self._read(path)
+        try:
+            meta = stored.meta
+            if not meta.is_container:
+                raise BadRequest("Only containers are paged")
+            media = negotiate(accept, rdf.RDF_TYPES)
+            base_tag = representation_tag(meta, media)
+            after = page.after
+            marker = f"{page.size}-{after or ''}".encode()
+            tag = f'{base_tag[:-1]}-p{hashlib.sha256(marker).hexdigest()[:12]}"'
+            conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+            own = await stored.read_all()
+        finally:
+            stored.close()
+        start = None if after is None else path + after
+        children = await self.backend.children(path, after=start, limit=page.size + 1)
+        more = len(children) > page.size
+        children = children[: page.size]
+        turtle = containers.render(
+            meta, containers.visible_members(children), own, self.is_storage_root(path)
+        )
+        data = (
+            turtle
+            if media == TURTLE
+            else rdf.serialize(
+                await self._parse(turtle, TURTLE, self.url(path)), media, self.url(path)
+            )
+        )
+        following = paths.name(children[-1].path) if more else None
+        if following is not None and children[-1].path.endswith("/"):
+            following += "/"
+        return Representation(meta, media, tag, data=data), following
 
     async def _convert(self, path: str, meta: Meta, data: bytes, source: str, media: str) -> bytes:
         """Another RDF format of a stored body, remembered for that exact version."""

@@ -208,3 +208,84 @@ async def test_member_descriptions_are_managed_by_the_server(pod: Pod) -> None:
     )
     async with pod.request("PATCH", "/m/", data=title, headers={"Content-Type": "text/n3"}) as r:
         assert r.status == 204
+
+
+# -- paging (ldp.paging) -------------------------------------------------------------------
+
+
+def next_link(links: str) -> str | None:
+    for part in links.split(","):
+        if 'rel="next"' in part:
+            return part.split(";")[0].strip().strip("<>")
+    return None
+
+
+async def test_listing_in_pages_covers_every_member_once(pod: Pod) -> None:
+    names = ["a b.txt", "b.txt", "c/", "d.txt", "e.txt", "f.txt", "g/"]
+    for name in names:
+        path = "/big/" + name.replace(" ", "%20")
+        if name.endswith("/"):
+            assert await pod.put(path + "x.ttl", "<#a> <#b> 1.") == 201
+        else:
+            assert await pod.put(path, "x", "text/plain") == 201
+    whole = await members(pod, "/big/")
+    async with pod.request(
+        "GET",
+        "/big/",
+        headers={"Prefer": 'return=representation; page-size="3"'},
+        allow_redirects=False,
+    ) as r:
+        assert r.status == 303
+        url: str | None = r.headers["Location"]
+    assert url == pod.url("/big/?page-size=3")
+    seen: list[str] = []
+    pages = 0
+    while url is not None:
+        async with pod.session.get(url, headers={"Accept": "text/turtle"}) as r:
+            assert r.status == 200, await r.text()
+            links = ",".join(r.headers.getall("Link"))
+            assert '<http://www.w3.org/ns/ldp#Page>; rel="type"' in links
+            assert f'<{pod.url("/big/")}>; rel="canonical"' in links
+            graph = Graph().parse(data=await r.text(), format="turtle", publicID=pod.url("/big/"))
+            page = [str(o) for o in graph.objects(URIRef(pod.url("/big/")), CONTAINS)]
+            assert 1 <= len(page) <= 3
+            seen.extend(page)
+            url = next_link(links)
+            pages += 1
+    assert pages == 3
+    assert sorted(seen) == sorted(whole) and len(seen) == len(names)
+
+
+async def test_a_page_has_its_own_etag_and_answers_304(pod: Pod) -> None:
+    for name in ("one", "two", "three"):
+        await pod.put(f"/p/{name}.txt", "x", "text/plain")
+    async with pod.request("GET", "/p/?page-size=2") as r:
+        first = r.headers["ETag"]
+    async with pod.request("GET", "/p/?page-size=2&after=three.txt") as r:
+        assert r.status == 200 and r.headers["ETag"] != first
+        assert next_link(",".join(r.headers.getall("Link"))) is None  # the last page
+        assert "two.txt" in await r.text()
+    async with pod.request("GET", "/p/?page-size=2", headers={"If-None-Match": first}) as r:
+        assert r.status == 304
+
+
+async def test_bad_page_requests_are_refused(pod: Pod) -> None:
+    await pod.put("/q/doc.txt", "x", "text/plain")
+    for query in (
+        "page-size=0",
+        "page-size=ten",
+        "page-size=10001",
+        "after=doc.txt",
+        "page-size=2&after=a/b",
+        "page-size=2&after=..",
+    ):
+        async with pod.request("GET", f"/q/?{query}") as r:
+            assert r.status == 400, query
+            assert "page-size" in await r.text() or "after" in await r.text()
+    headers = {"Prefer": 'return=representation; page-size="-1"'}
+    async with pod.request("GET", "/q/", headers=headers, allow_redirects=False) as r:
+        assert r.status == 400
+    # Other preferences leave the listing whole.
+    headers = {"Prefer": "return=minimal"}
+    async with pod.request("GET", "/q/", headers=headers, allow_redirects=False) as r:
+        assert r.status == 200
