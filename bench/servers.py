@@ -17,9 +17,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from loadgen import loopback_target, read_response
 
@@ -55,6 +57,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     workdir: Path  # temp dir holding the log (and the data root, if any)
     cleanups: list[Callable[[], None]] = field(default_factory=list)  # run by stop()
+    storage: str = ""  # ours: the --storage it was given (with the schema chosen for it)
 
     @property
     def log(self) -> Path:
@@ -113,7 +116,9 @@ def start_ceiling() -> Server:
     return _spawn("ceiling", argv, f"http://127.0.0.1:{port}/", workdir)
 
 
-def start_ours(command: str = "pod-server", storage: str = "", workers: int = 1) -> Server:
+def start_ours(
+    command: str = "pod-server", storage: str = "", workers: int = 1, extra: tuple[str, ...] = ()
+) -> Server:
     """Our server on a fresh root; ``storage`` a postgresql:// URL puts it in a schema of
     its own (``bench_<random>``, dropped when the server stops)."""
     port = free_port()
@@ -130,12 +135,20 @@ def start_ours(command: str = "pod-server", storage: str = "", workers: int = 1)
         argv += ["--storage", storage]
     if workers > 1:
         argv += ["--workers", str(workers)]
+    argv += extra
     (workdir / "root").mkdir()
     server = _spawn("ours", argv, base, workdir)
+    server.storage = storage
     if schema is not None:
         dsn = storage.split("?", 1)[0]
-        server.cleanups.append(lambda: asyncio.run(_drop_schema(dsn, schema)))
+        server.cleanups.append(lambda: _run_sync(_drop_schema(dsn, schema)))
     return server
+
+
+def _run_sync(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` to its end from sync code, even inside a running event loop."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
 
 
 async def _drop_schema(dsn: str, schema: str) -> None:
