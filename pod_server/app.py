@@ -27,7 +27,7 @@ from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.notify import add_notifications
 from pod_server.pods.hosting import pods_of, provisioner
 from pod_server.settings import Settings
-from pod_server.state import DB_NAME, IdpState, SqliteState
+from pod_server.state import DB_NAME, IdpState, PostgresState, SqliteState
 from pod_server.storage.base import Backend
 from pod_server.storage.file import FileBackend
 from pod_server.storage.pg_url import split_schema
@@ -50,7 +50,11 @@ def open_backend(settings: Settings) -> Backend:
 
 
 def open_state(settings: Settings) -> IdpState:
-    """The identity provider's state store (accounts, sessions, one-time values)."""
+    """The identity provider's state store (accounts, sessions, one-time values): in the
+    storage's PostgreSQL, shared by every host, else SQLite beside the files."""
+    if settings.on_postgresql:
+        dsn, schema = split_schema(settings.storage)
+        return PostgresState(dsn, schema=schema)
     return SqliteState(settings.root / DB_NAME)
 
 

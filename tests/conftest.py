@@ -14,12 +14,12 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from pod_server.app import create_app
+from pod_server.app import create_app, open_backend
 from pod_server.settings import Settings
 from pod_server.storage.base import Backend
 from pod_server.storage.file import FileBackend
 from pod_server.storage.memory import MemoryBackend
-from tests.unit.storage.pg_support import postgres_backend
+from tests.unit.storage.pg_support import postgres_backend, schema_for, session_dsn
 
 BACKENDS: dict[str, Callable[[Path], Backend]] = {
     "file": lambda root: FileBackend(root),
@@ -79,6 +79,24 @@ async def running_pod(
             yield Pod(base, session, root, app)
     finally:
         await runner.cleanup()
+
+
+def deployed(kind: str, root: Path, settings: Settings) -> tuple[Settings, Backend]:
+    """``settings`` pointed at the storage ``kind`` ("file" or "postgres") names, and a
+    backend for it. On PostgreSQL everything lives there (identity provider state and
+    notifications too), as a deployment has it; servers made with the same ``root``
+    share one schema, like processes (or hosts) of one deployment."""
+    if kind == "file":
+        return settings, FileBackend(root)
+    url = f"{session_dsn()}?schema={schema_for(str(root))}"
+    settings = replace(settings, storage=url)
+    return settings, open_backend(settings)
+
+
+@pytest.fixture(params=["file", "postgres"])
+def storage(request: pytest.FixtureRequest) -> str:
+    """The deployable storages, for tests of a whole deployment (see ``deployed``)."""
+    return str(request.param)
 
 
 @pytest.fixture(params=sorted(BACKENDS))

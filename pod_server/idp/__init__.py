@@ -3,7 +3,7 @@ flows with PKCE and DPoP, tokens, accounts.
 
 Wiring (in create_app, before the catch-all resource route)::
 
-    state = SqliteState(settings.root / DB_NAME)
+    state = open_state(settings)  # SQLite beside the files, or the storage's PostgreSQL
     add_idp_routes(app, settings, state, provision=make_pod)
 
 The CLI uses the account functions directly over the same state.

@@ -42,7 +42,7 @@ from pod_server.errors import UnprocessableEntity as Unprocessable
 from pod_server.ldp.store import ResourceStore, read_limited
 from pod_server.notify import legacy
 from pod_server.notify.config import NotifyConfig
-from pod_server.notify.hub import DB_NAME, SqliteHub
+from pod_server.notify.hub import DB_NAME, NotifyHub, SqliteHub
 from pod_server.notify.model import (
     CHANNEL_TYPES,
     JSON_LD,
@@ -54,9 +54,11 @@ from pod_server.notify.model import (
     parse_request,
 )
 from pod_server.notify.notifier import PREFIX, Notifier
+from pod_server.notify.pg_hub import PostgresHub
 from pod_server.notify.sinks import DISCONNECTED, StreamSink, WebSocketSink
 from pod_server.notify.webhook import TargetPolicy
 from pod_server.settings import Settings
+from pod_server.storage.pg_url import split_schema
 
 NOTIFIER = web.AppKey("notifier", Notifier)
 DISCONNECT_CHECK = 1.0  # seconds between checks that a streaming client is still there
@@ -64,6 +66,16 @@ DISCONNECT_CHECK = 1.0  # seconds between checks that a streaming client is stil
 
 class TooManyChannels(PodError):
     status, title = 429, "Too Many Requests"
+
+
+def open_hub(settings: Settings, config: NotifyConfig) -> NotifyHub:
+    """Where subscriptions and events live, shared by every process of the server: the
+    storage's PostgreSQL (other hosts may serve it too), else SQLite beside the files."""
+    if settings.on_postgresql:
+        dsn, schema = split_schema(settings.storage)
+        # NOTIFY wakes listeners; its poll is only a safety net, not the SQLite hub's 20 ms.
+        return PostgresHub(dsn, schema=schema, retention=config.event_retention)
+    return SqliteHub(settings.root / DB_NAME, config.poll_interval, config.event_retention)
 
 
 def add_notifications(
@@ -88,7 +100,7 @@ def add_notifications(
     notifier = Notifier(
         store,
         policy,
-        SqliteHub(settings.root / DB_NAME, config.poll_interval, config.event_retention),
+        open_hub(settings, config),
         config,
         settings.root,
         TargetPolicy(allow_private, frozenset(own)),

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from pod_server.app import open_backend
+from pod_server.app import open_backend, open_state
 from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.pods.hosting import (
     HostingError,
@@ -24,7 +24,7 @@ from pod_server.pods.hosting import (
     user_credentials,
 )
 from pod_server.settings import Settings
-from pod_server.state import DB_NAME, IdpState, SqliteState
+from pod_server.state import IdpState
 
 
 @asynccontextmanager
@@ -38,10 +38,14 @@ async def opened(settings: Settings) -> AsyncIterator[tuple[ResourceStore, IdpSt
         Limits(settings.max_body_size, settings.max_rdf_size, settings.quota or None),
         multiuser=settings.multiuser,
     )
+    state = open_state(settings)
     try:
-        async with SqliteState(settings.root / DB_NAME) as state:
+        await state.start()
+        try:
             await store.ensure_root()
             yield store, state
+        finally:
+            await state.close()
     finally:
         await backend.close()
 

@@ -2,6 +2,7 @@
 
 The embedded default is ``SqliteState(settings.root / DB_NAME)``: ``await state.start()``
 before use and ``await state.close()`` after (or ``async with SqliteState(path) as state``).
+``PostgresState(dsn, schema=...)`` keeps the same state in PostgreSQL, for several hosts.
 """
 
 from pod_server.state.base import (
@@ -20,6 +21,7 @@ from pod_server.state.base import (
     StoredKey,
 )
 from pod_server.state.memory import MemoryState
+from pod_server.state.postgres import PostgresState
 from pod_server.state.sqlite import DB_NAME, SqliteState
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "IdpState",
     "LoginSession",
     "MemoryState",
+    "PostgresState",
     "RefreshFamily",
     "RefreshToken",
     "RegisteredClient",

@@ -4,7 +4,8 @@ Records are plain frozen values; times are POSIX seconds (float). Secrets never 
 store in the clear: client secrets, authorization codes, refresh tokens and session ids
 arrive already hashed (SHA-256 of a high-entropy random value, see ``idp.crypto``), and
 passwords as argon2 hashes. Implementations: ``SqliteState`` (the embedded default,
-shared safely by several processes) and ``MemoryState`` (tests).
+shared safely by several processes on one host), ``PostgresState`` (beside PostgreSQL
+storage, shared by every host) and ``MemoryState`` (tests).
 
 Every operation that must be atomic (a code used once, a refresh token rotated once, a
 counter incremented) is one method, so that an implementation can make it one

@@ -25,10 +25,13 @@ Schema (see ``MIGRATIONS``; versions recorded in ``schema_migrations``, applied 
                    modification time changed: a container whose members changed); ``etag``
                    is the new version (NULL for 'delete'); ``id`` orders one path's rows
                    in commit order (not rows of different paths: ids are taken before
-                   commit, so a consumer must not keep a high-water mark). Nothing here
-                   reads or trims it: a delivery worker takes rows (``SELECT ... ORDER BY id
-                   FOR UPDATE SKIP LOCKED``), delivers them and deletes them in one
-                   transaction, so every committed change is delivered at least once.
+                   commit, so a consumer must not keep a high-water mark). A delivery worker
+                   may take rows (``SELECT ... ORDER BY id FOR UPDATE SKIP LOCKED``), deliver
+                   them and delete them in one transaction, for at-least-once delivery of
+                   every committed change; the collector drops rows older than
+                   ``outbox_retention`` so that, consumed or not, the table stays bounded.
+    idp_*          the identity provider's state (``pod_server.state.postgres``).
+    notify_*       notification channels and the event feed (``pod_server.notify.pg_hub``).
 
 Atomicity and concurrency: every ``apply`` is one READ COMMITTED transaction that first takes
 transaction-scoped advisory locks, in one global order (so never a deadlock): exclusive on
@@ -107,6 +110,7 @@ BLOB_CHUNK = 256 * 1024  # bytes per blob_chunks row
 READ_BATCH = 1024 * 1024  # bytes of a large body fetched per query
 APPLY_ATTEMPTS = 8  # an apply is restarted after a deadlock/serialization failure or recount
 GC_BATCH = 64  # blobs deleted per collector statement
+OUTBOX_BATCH = 10_000  # outbox rows deleted per collector statement
 MAX_BATCH_LOCKS = 1000  # a batch needing more locks takes the global one exclusively
 MIGRATION_LOCK = 0x706F6473746F7265  # advisory lock key serialising upgrade() ("podstore")
 
@@ -168,6 +172,160 @@ MIGRATIONS: tuple[Migration, ...] = (
                 etag text,
                 created timestamptz NOT NULL DEFAULT now()
             )""",
+        ),
+    ),
+    Migration(
+        2,
+        "identity provider state: accounts, clients, codes, tokens, sessions",
+        (
+            # pod_server.state.postgres. Times are POSIX seconds, as the records keep them.
+            # email_key is the email casefolded by the server (as SqliteState does), so that
+            # "unique ignoring case" does not depend on the database's locale. Columns that
+            # are listed in order use the "C" collation: it sorts like Python strings.
+            """CREATE TABLE idp_accounts (
+                id text PRIMARY KEY,
+                email text NOT NULL,
+                email_key text NOT NULL UNIQUE,
+                password_hash text NOT NULL,
+                created double precision NOT NULL
+            )""",
+            """CREATE TABLE idp_webids (
+                webid text COLLATE "C" PRIMARY KEY,
+                account_id text NOT NULL REFERENCES idp_accounts (id) ON DELETE CASCADE,
+                created double precision NOT NULL
+            )""",
+            "CREATE INDEX idp_webids_account ON idp_webids (account_id, webid)",
+            """CREATE TABLE idp_credentials (
+                client_id text COLLATE "C" PRIMARY KEY,
+                secret_hash text NOT NULL,
+                label text NOT NULL,
+                account_id text NOT NULL REFERENCES idp_accounts (id) ON DELETE CASCADE,
+                webid text NOT NULL,
+                created double precision NOT NULL
+            )""",
+            "CREATE INDEX idp_credentials_account ON idp_credentials (account_id)",
+            """CREATE TABLE idp_clients (
+                client_id text PRIMARY KEY,
+                metadata jsonb NOT NULL,
+                secret_hash text,
+                created double precision NOT NULL
+            )""",
+            """CREATE TABLE idp_codes (
+                code_hash text PRIMARY KEY,
+                client_id text NOT NULL,
+                account_id text NOT NULL REFERENCES idp_accounts (id) ON DELETE CASCADE,
+                webid text NOT NULL,
+                redirect_uri text NOT NULL,
+                scope text NOT NULL,
+                code_challenge text NOT NULL,
+                nonce text,
+                dpop_jkt text,
+                family_id text NOT NULL,
+                auth_time double precision NOT NULL,
+                expires_at double precision NOT NULL,
+                used boolean NOT NULL
+            )""",
+            "CREATE INDEX idp_codes_account ON idp_codes (account_id)",
+            "CREATE INDEX idp_codes_expires ON idp_codes (expires_at)",
+            """CREATE TABLE idp_refresh_families (
+                id text PRIMARY KEY,
+                client_id text NOT NULL,
+                account_id text NOT NULL REFERENCES idp_accounts (id) ON DELETE CASCADE,
+                webid text NOT NULL,
+                scope text NOT NULL,
+                jkt text NOT NULL,
+                auth_time double precision NOT NULL,
+                expires_at double precision NOT NULL,
+                revoked boolean NOT NULL
+            )""",
+            "CREATE INDEX idp_refresh_families_account ON idp_refresh_families (account_id)",
+            "CREATE INDEX idp_refresh_families_expires ON idp_refresh_families (expires_at)",
+            """CREATE TABLE idp_refresh_tokens (
+                token_hash text PRIMARY KEY,
+                family_id text NOT NULL
+                    REFERENCES idp_refresh_families (id) ON DELETE CASCADE,
+                expires_at double precision NOT NULL,
+                used boolean NOT NULL
+            )""",
+            "CREATE INDEX idp_refresh_tokens_family ON idp_refresh_tokens (family_id)",
+            "CREATE INDEX idp_refresh_tokens_expires ON idp_refresh_tokens (expires_at)",
+            """CREATE TABLE idp_consents (
+                account_id text NOT NULL REFERENCES idp_accounts (id) ON DELETE CASCADE,
+                client_id text NOT NULL,
+                scope text NOT NULL,
+                webid text NOT NULL,
+                created double precision NOT NULL,
+                PRIMARY KEY (account_id, client_id)
+            )""",
+            """CREATE TABLE idp_sessions (
+                id_hash text PRIMARY KEY,
+                account_id text NOT NULL REFERENCES idp_accounts (id) ON DELETE CASCADE,
+                auth_time double precision NOT NULL,
+                expires_at double precision NOT NULL
+            )""",
+            "CREATE INDEX idp_sessions_account ON idp_sessions (account_id)",
+            "CREATE INDEX idp_sessions_expires ON idp_sessions (expires_at)",
+            """CREATE TABLE idp_keys (
+                kid text COLLATE "C" PRIMARY KEY,
+                private_jwk text NOT NULL,
+                created double precision NOT NULL,
+                use_from double precision NOT NULL,
+                retire_after double precision NOT NULL,
+                drop_after double precision NOT NULL
+            )""",
+            # Rate limits: one row per key and fixed window (see state.base.sliding_count).
+            """CREATE TABLE idp_counters (
+                key text NOT NULL,
+                window_start double precision NOT NULL,
+                hits integer NOT NULL,
+                PRIMARY KEY (key, window_start)
+            )""",
+            "CREATE INDEX idp_counters_window ON idp_counters (window_start)",
+            # IdpState.use_once (DPoP proof ids): a key is taken until expires_at.
+            """CREATE TABLE idp_once (
+                key text PRIMARY KEY,
+                expires_at double precision NOT NULL
+            )""",
+            "CREATE INDEX idp_once_expires ON idp_once (expires_at)",
+        ),
+    ),
+    Migration(
+        3,
+        "notifications across processes: channels and events",
+        (
+            # pod_server.notify.pg_hub: the channel registry (times are epoch seconds, as
+            # the notify model keeps them) and the feed of events, in id order.
+            """CREATE TABLE notify_channels (
+                id text PRIMARY KEY,
+                type text NOT NULL,
+                topic text NOT NULL,
+                webid text,
+                origin text,
+                created double precision NOT NULL,
+                end_at double precision NOT NULL,
+                start_at double precision,
+                rate double precision,
+                state text,
+                accept text,
+                send_to text,
+                token_hash text UNIQUE,
+                full_iri boolean NOT NULL,
+                attached double precision
+            )""",
+            "CREATE INDEX notify_channels_topic ON notify_channels (topic, type)",
+            "CREATE INDEX notify_channels_webid ON notify_channels (webid)",
+            "CREATE INDEX notify_channels_end_at ON notify_channels (end_at)",
+            """CREATE INDEX notify_channels_unattached ON notify_channels (created)
+                WHERE attached IS NULL AND type <> 'WebhookChannel2023'""",
+            # CACHE 1 (the default, spelled out): ids are taken under the feed's lock, so
+            # id order is commit order only if no session holds a range of them.
+            """CREATE TABLE notify_events (
+                id bigint GENERATED ALWAYS AS IDENTITY (CACHE 1) PRIMARY KEY,
+                origin text NOT NULL,
+                published double precision NOT NULL,
+                body text NOT NULL
+            )""",
+            "CREATE INDEX notify_events_published ON notify_events (published)",
         ),
     ),
 )
@@ -302,6 +460,11 @@ _COLLECT = """WITH doomed AS (
         ORDER BY expires LIMIT $1 FOR UPDATE SKIP LOCKED
     ), gone AS (DELETE FROM blobs b USING doomed d WHERE b.id = d.id RETURNING 1)
     SELECT count(*) FROM gone"""
+_TRIM_OUTBOX = """WITH old AS (
+        SELECT id FROM outbox WHERE created < now() - make_interval(secs => $1)
+        ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+    ), gone AS (DELETE FROM outbox o USING old WHERE o.id = old.id RETURNING 1)
+    SELECT count(*) FROM gone"""
 _CHUNK_RANGE = """SELECT seq, substring(data
         FROM (greatest($2::bigint - seq::bigint * $4::bigint, 0) + 1)::int
         FOR (least($3::bigint - seq::bigint * $4::bigint, $4::bigint)
@@ -412,7 +575,8 @@ class PostgresBackend:
     ``auto_upgrade``: ``start()`` applies missing migrations (else it refuses to start on
     an older schema). ``staging_ttl``: seconds an uncommitted staged body survives without
     growing; ``garbage_grace``: seconds a replaced body stays readable; ``gc_interval``:
-    seconds between collector runs (0: only at start). ``lock_timeout``: seconds any lock
+    seconds between collector runs (0: only at start); ``outbox_retention``: seconds an
+    outbox row is kept for a consumer. ``lock_timeout``: seconds any lock
     wait may take before the operation fails with 503.
     """
 
@@ -429,6 +593,7 @@ class PostgresBackend:
         staging_ttl: float = 3600.0,
         garbage_grace: float = 600.0,
         gc_interval: float = 300.0,
+        outbox_retention: float = 3600.0,
         lock_timeout: float = 10.0,
         connect_timeout: float = 10.0,
     ) -> None:
@@ -440,6 +605,7 @@ class PostgresBackend:
         self.auto_upgrade = auto_upgrade
         self.staging_ttl, self.garbage_grace = staging_ttl, garbage_grace
         self.gc_interval, self.lock_timeout = gc_interval, lock_timeout
+        self.outbox_retention = outbox_retention
         self.connect_timeout = connect_timeout
         self._pool: asyncpg.Pool | None = None
         self._pending: set[int] = set()  # staged blobs of this instance, not yet committed
@@ -506,13 +672,21 @@ class PostgresBackend:
     # -- garbage collection ----------------------------------------------------------------
 
     async def collect(self) -> int:
-        """Delete staged and replaced blobs past their expiry; return how many went."""
+        """Delete staged and replaced blobs past their expiry, and outbox rows past their
+        retention; return how many blobs went."""
         total = 0
         while True:
             with _unavailable():
                 gone = int(await self._db().fetchval(_COLLECT, GC_BATCH))
             total += gone
             if gone < GC_BATCH:
+                break
+        while True:
+            with _unavailable():
+                trimmed = int(
+                    await self._db().fetchval(_TRIM_OUTBOX, self.outbox_retention, OUTBOX_BATCH)
+                )
+            if trimmed < OUTBOX_BATCH:
                 return total
 
     async def _collect_forever(self) -> None:

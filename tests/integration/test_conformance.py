@@ -10,38 +10,16 @@ that now passes (strict xfail).
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
-
-import pytest
 
 from conformance.deviations import DEVIATIONS
 from conformance.registry import AREAS, REGISTRY
 from conformance.runner import Outcome, Run, run_suite
-from pod_server.app import open_backend
 from pod_server.http.handlers import STORE
 from pod_server.idp.routes import IDP
 from pod_server.pods.hosting import add_user, user_credentials
 from pod_server.settings import Settings
-from pod_server.storage.base import Backend
-from pod_server.storage.file import FileBackend
-from tests.conftest import running_pod
-from tests.unit.storage.pg_support import schema_for, session_dsn
-
-
-@pytest.fixture(params=["file", "postgres"])
-def storage(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def deployed(kind: str, root: Path, settings: Settings) -> tuple[Settings, Backend]:
-    """``settings`` pointed at the storage ``kind`` names, and its backend. On PostgreSQL
-    the identity provider's state lives there too, as a deployment would have it."""
-    if kind == "file":
-        return settings, FileBackend(root)
-    url = f"{session_dsn()}?schema={schema_for(str(root))}"
-    settings = replace(settings, storage=url)
-    return settings, open_backend(settings)
+from tests.conftest import deployed, running_pod
 
 
 def assert_no_problems(run: Run) -> None:

@@ -29,7 +29,7 @@ from rdflib import Graph, URIRef
 from pod_server.notify import NOTIFIER, SignatureError, verify_request
 from pod_server.settings import Settings
 from pod_server.storage.file import FileBackend
-from tests.conftest import Pod, free_socket, running_pod
+from tests.conftest import Pod, deployed, free_socket, running_pod
 from tests.fake_issuer import Caller, running_issuer
 
 CONTEXT = "https://www.w3.org/ns/solid/notification/v1"
@@ -533,10 +533,14 @@ async def test_only_readers_subscribe_and_a_revoked_read_stops_deliveries(tmp_pa
 # -- several processes -------------------------------------------------------------------------
 
 
-async def test_two_processes_on_one_root(tmp_path: Path) -> None:
+async def test_two_processes_on_one_storage(tmp_path: Path, storage: str) -> None:
+    """Two servers of one deployment (one root, or one PostgreSQL schema) are two
+    processes as far as notifications go: each has its own hub instance."""
+    settings_a, backend_a = deployed(storage, tmp_path, Settings(open=True))
+    settings_b, backend_b = deployed(storage, tmp_path, Settings(open=True))
     async with (
-        running_pod(tmp_path, FileBackend(tmp_path)) as a,
-        running_pod(tmp_path, FileBackend(tmp_path)) as b,
+        running_pod(tmp_path, backend_a, settings_a) as a,
+        running_pod(tmp_path, backend_b, settings_b) as b,
         webhook_receiver() as hook,
     ):
         assert a.app is not None and b.app is not None

@@ -8,15 +8,18 @@ from pathlib import Path
 import pytest
 
 from pod_server.auth import MemoryReplayCache, ReplayCache, SharedReplayCache
-from pod_server.state import MemoryState, SqliteState
+from pod_server.state import MemoryState, PostgresState, SqliteState
 from tests.unit.auth.helpers import Clock
+from tests.unit.storage.pg_support import drop_schema, schema_for, session_dsn
 
 
-@pytest.fixture(params=["memory", "shared-memory-state", "shared-sqlite-state"])
+@pytest.fixture(
+    params=["memory", "shared-memory-state", "shared-sqlite-state", "shared-postgres-state"]
+)
 async def make(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A factory of caches reading ``clock``; every cache it makes shares one state store,
     as the worker processes of one server do."""
-    states: list[SqliteState] = []
+    states: list[SqliteState | PostgresState] = []
 
     def factory(clock: Clock) -> ReplayCache:
         if request.param == "memory":
@@ -29,9 +32,14 @@ async def make(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[
     if request.param == "shared-sqlite-state":
         states.append(SqliteState(tmp_path / "state.sqlite3"))
         await states[0].start()
+    if request.param == "shared-postgres-state":
+        states.append(PostgresState(session_dsn(), schema=schema_for(request.node.nodeid)))
+        await states[0].start()
     yield factory
     for state in states:
         await state.close()
+        if isinstance(state, PostgresState) and state.schema is not None:
+            await drop_schema(state.schema)
 
 
 async def test_a_jti_is_accepted_once(make) -> None:  # type: ignore[no-untyped-def]
@@ -65,6 +73,20 @@ async def test_shared_caches_refuse_what_another_process_accepted(tmp_path: Path
         assert not await second.add("j", 1060.0)
         assert await second.add("k", 1060.0)
         assert not await first.add("k", 1060.0)
+
+
+async def test_shared_caches_on_postgres_refuse_what_another_host_accepted(
+    request: pytest.FixtureRequest,
+) -> None:
+    clock, schema = Clock(1000.0), schema_for(request.node.nodeid)
+    dsn = session_dsn()
+    async with PostgresState(dsn, schema=schema) as one, PostgresState(dsn, schema=schema) as two:
+        first, second = SharedReplayCache(one, clock), SharedReplayCache(two, clock)
+        assert await first.add("j", 1060.0)
+        assert not await second.add("j", 1060.0)
+        assert await second.add("k", 1060.0)
+        assert not await first.add("k", 1060.0)
+    await drop_schema(schema)
 
 
 def test_a_full_cache_refuses_instead_of_forgetting() -> None:
