@@ -110,10 +110,22 @@ def _http_uri(doc: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def validate_metadata(doc: object, *, allow_http: bool) -> dict[str, Any]:
     """The client metadata we keep, validated and completed with RFC 7591 §2 defaults."""
     if not isinstance(doc, dict):
         raise OAuthError(INVALID_CLIENT_METADATA, "client metadata must be a JSON object")
+    if _has_nul(doc):  # never a meaningful value, and PostgreSQL's jsonb cannot hold one
+        raise OAuthError(INVALID_CLIENT_METADATA, "client metadata must not contain NUL")
     meta: dict[str, Any] = {
         "redirect_uris": _uri_list(doc, "redirect_uris", allow_http, required=True),
         "response_types": _choices(doc, "response_types", ("code",), ["code"]),

@@ -98,6 +98,8 @@ def test_http_redirects() -> None:
         {"logo_uri": "javascript:alert(1)"},
         {"contacts": ["a"] * 11},
         {"scope": "x" * 1001},
+        {"client_name": "a\x00b"},
+        {"extra": {"nested": ["\x00"]}},
     ],
 )
 def test_bad_metadata(change: dict[str, Any]) -> None:
