@@ -29,6 +29,7 @@ from pod_server.access.modes import NO_MODES, Mode
 from pod_server.access.validate import grants_control, validate_acl
 from pod_server.errors import BadRequest, Conflict, Forbidden, PodError, Unauthorized
 from pod_server.ldp import paths
+from pod_server.storage.base import Meta
 
 if TYPE_CHECKING:
     from pod_server.auth import Agent
@@ -50,6 +51,10 @@ class Access:
 
     user: Mode
     public: Mode
+    # The target's metadata read in the same lookup as its ACLs (when ``looked_up``; None
+    # if it did not exist then): lets a read skip a second query (see ResourceStore.get).
+    target: Meta | None = None
+    looked_up: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +102,8 @@ class AccessPolicy:
             patch_deletes=patch is not None and patch.deletes,
             patch_where=patch is not None and patch.has_where,
         )
-        effective = await self._effective(subject)
+        found: dict[str, Meta] = {}
+        effective = await self._effective(subject, also=path, found=found)
         user = await self._modes(effective, subject, agent, origin)
         parent_modes = NO_MODES
         parent = paths.parent(subject)
@@ -112,7 +118,7 @@ class AccessPolicy:
         public = (
             user if not agent.authenticated else await self._modes(effective, subject, None, origin)
         )
-        return Access(user, public)
+        return Access(user, public, found.get(path), looked_up=True)
 
     async def modes(self, agent: Agent | None, origin: str | None, path: str) -> Mode:
         """The modes ``agent`` (None: the public) has on ``path``."""
@@ -148,10 +154,15 @@ class AccessPolicy:
             groups=groups,
         )
 
-    async def _effective(self, path: str) -> _Effective | None:
-        """WAC ACL discovery: the resource's own ACL, else the nearest ancestor's."""
+    async def _effective(
+        self, path: str, also: str | None = None, found: dict[str, Meta] | None = None
+    ) -> _Effective | None:
+        """WAC ACL discovery: the resource's own ACL, else the nearest ancestor's. ``also``
+        is looked up in the same query, into ``found`` (with the ACLs that exist)."""
         candidates = [path, *paths.ancestors(path)]
-        found = await self.store.metas([c + paths.ACL_SUFFIX for c in candidates])
+        wanted = [c + paths.ACL_SUFFIX for c in candidates]
+        found = found if found is not None else {}
+        found.update(await self.store.metas([*wanted, also] if also else wanted))
         for depth, candidate in enumerate(candidates):
             acl_path = candidate + paths.ACL_SUFFIX
             meta = found.get(acl_path)

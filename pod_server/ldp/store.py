@@ -60,7 +60,8 @@ TURTLE = "text/turtle"
 WELL_KNOWN = ".well-known/"
 STORAGE_DESCRIPTION = ".well-known/solid"
 MAX_ATTEMPTS = 20
-CONVERSION_CACHE_BYTES = 64 * 1024**2  # other formats of recently read RDF resources
+CONVERSION_CACHE_BYTES = 64 * 1024**2  # recently read RDF resources, in each format asked
+BODY_CACHE_ENTRY = 64 * 1024  # stored RDF bodies up to this size are cached as read
 PARSE_IN_THREAD_ABOVE = 256 * 1024  # bodies this large are parsed off the event loop
 
 
@@ -308,8 +309,19 @@ class ResourceStore:
         return await self.backend.metas(paths)
 
     async def get(
-        self, path: str, accept: str | None, cond: Conditions, method: str = "GET"
+        self,
+        path: str,
+        accept: str | None,
+        cond: Conditions,
+        method: str = "GET",
+        known: Meta | None = None,
     ) -> Representation:
+        """``known``: the resource's metadata as just read (with its ACLs); when the body
+        of that very version is cached, no backend read is needed at all."""
+        if known is not None:
+            cached = self._cached(known, accept, cond, method)
+            if cached is not None:
+                return cached
         # One backend read gives the metadata and the body of the same version (one query
         # fewer than a meta lookup first); bodies stay unread in the store until consumed.
         stored = await self._read(path)
@@ -335,10 +347,25 @@ class ResourceStore:
             data = await stored.read_all()
             if media != stored_type:
                 data = await self._convert(path, meta, data, stored_type, media)
+            elif len(data) <= BODY_CACHE_ENTRY:
+                self._converted.put((path, meta.etag, media), data)
             return Representation(meta, media, tag, data=data)
         finally:
             if not handed_over:
                 stored.close()
+
+    def _cached(
+        self, meta: Meta, accept: str | None, cond: Conditions, method: str
+    ) -> Representation | None:
+        """The RDF representation of exactly ``meta``'s version from the cache, or None.
+        Entries are keyed by etag, so a hit is the version ``meta`` names, never older."""
+        if not (meta.is_container or rdf.is_rdf(_stored_type(meta))):
+            return None  # other files stream from storage (and serve ranges)
+        media = negotiate(accept, rdf.RDF_TYPES)
+        tag = representation_tag(meta, media)
+        conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+        data = self._converted.get((meta.path, meta.etag, media))
+        return None if data is None else Representation(meta, media, tag, data=data)
 
     async def get_page(
         self, path: str, page: PageRequest, accept: str | None, cond: Conditions, method: str
