@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from pod_server import settings as settings_mod
+from pod_server import transfer_cli
 from pod_server.app import create_app
 from pod_server.pods import users
 from pod_server.storage.pg_url import split_schema
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     database = sub.add_parser("db", help="the PostgreSQL storage's schema")
     db_actions = database.add_subparsers(dest="action", required=True)
     _common(db_actions.add_parser("upgrade", help="apply pending schema migrations"))
+    transfer_cli.add_commands(sub, _common)
     return parser
 
 
@@ -107,6 +109,7 @@ def _user_commands(sub: Any) -> None:
 
 
 _NOT_SETTINGS = {"command", "action", "name", "email", "password_file", "webid", "label", "json"}
+_NOT_SETTINGS |= transfer_cli.NOT_SETTINGS  # migrate/export/import's own arguments
 
 
 def _flags(ns: argparse.Namespace) -> dict[str, Any]:
@@ -160,6 +163,8 @@ def db_upgrade(settings: settings_mod.Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "migrate":  # two storage locations of its own, not the server's
+        return transfer_cli.migrate(args)
     try:
         settings = settings_mod.load(_flags(args))
     except settings_mod.SettingsError as exc:
@@ -169,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(settings)
     if args.command == "db":
         return db_upgrade(settings)
+    if args.command in ("export", "import"):
+        return transfer_cli.run(args, settings)
     return asyncio.run(users.run(args, settings))
 
 

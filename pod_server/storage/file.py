@@ -627,6 +627,10 @@ class FileBackend:
         check_limit(limit)
         await self._on_writer(self._set_limit, root, limit)
 
+    async def limits(self) -> dict[str, int]:
+        rows = self._reader().execute("SELECT root, byte_limit FROM quota_limits").fetchall()
+        return {root: int(limit) for root, limit in rows}
+
     def _set_limit(self, root: str, limit: int | None) -> None:
         conn = self._wconn
         assert conn is not None

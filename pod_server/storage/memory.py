@@ -128,6 +128,9 @@ class MemoryBackend:
         else:
             self._limits[root] = limit
 
+    async def limits(self) -> dict[str, int]:
+        return dict(self._limits)
+
     def _scan(self, root: str) -> int:
         return sum(meta.size for path, (meta, _) in self._rows.items() if path.startswith(root))
 

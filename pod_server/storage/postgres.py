@@ -1139,6 +1139,11 @@ class PostgresBackend:
                     limit,
                 )
 
+    async def limits(self) -> dict[str, int]:
+        with _unavailable():
+            rows = await self._db().fetch("SELECT root, byte_limit FROM quota_limits")
+        return {row[0]: int(row[1]) for row in rows}
+
 
 def _inline(state: _Final) -> bytes | None:
     if state.blob is not None or state.put is None:

@@ -151,6 +151,16 @@ async def test_metas_gives_those_that_exist_in_one_call(backend: Backend) -> Non
     assert await backend.metas(["/nothing", "/a/doc.acl"]) == {}
 
 
+async def test_limits_lists_what_set_limit_recorded(backend: Backend) -> None:
+    assert await backend.limits() == {}
+    await backend.set_limit("/a/", 100)
+    await backend.set_limit("/b/", 5)
+    await backend.set_limit("/b/", 7)
+    await backend.set_limit("/c/", 9)
+    await backend.set_limit("/c/", None)
+    assert await backend.limits() == {"/a/": 100, "/b/": 7}
+
+
 async def test_missing_resource(backend: Backend) -> None:
     assert await backend.meta("/nothing") is None
     with pytest.raises(NotFound):
