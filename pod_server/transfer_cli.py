@@ -195,6 +195,8 @@ async def _migrate(args: argparse.Namespace, source: Backend, target: Backend) -
             source_name=shown(args.source),
             target_name=shown(args.target),
         )
+        if isinstance(target, PostgresBackend):  # a bulk load: plan with true row counts
+            await target.refresh_statistics(every=True)
     except transfer.TargetNotEmpty as exc:
         _fail(f"refusing to migrate into {shown(args.target)}: {exc}")
         return 2
