@@ -132,7 +132,32 @@ def decode_event(origin: str, published: float, body: str) -> Event:
     return Event(origin, published, changes, id=str(data.get("id", "")))
 
 
-class SqliteHub:
+class OutgoingEvents:
+    """The publishing half both hubs share: ``publish`` only queues (it runs inside a
+    write's commit path and must never wait); a hub's flush loop writes the queue out,
+    woken by ``_flushing``. Past ``MAX_PENDING`` new events are dropped, and said so."""
+
+    def _init_outgoing(self) -> None:
+        self._pending: deque[Event] = deque()
+        self._flushing: asyncio.Event | None = None
+        self._dropped = 0
+
+    def publish(self, event: Event) -> None:
+        if len(self._pending) >= MAX_PENDING:
+            self._dropped += 1
+            if self._dropped == 1 or self._dropped % 1000 == 0:
+                log.error(
+                    "notifications: the event feed is not keeping up; %d events not passed on"
+                    " to other processes",
+                    self._dropped,
+                )
+            return
+        self._pending.append(event)
+        if self._flushing is not None:
+            self._flushing.set()
+
+
+class SqliteHub(OutgoingEvents):
     """ChannelRegistry and ChangeFeed in one SQLite file shared by the server's processes."""
 
     def __init__(
@@ -151,12 +176,10 @@ class SqliteHub:
         self._writer: ThreadPoolExecutor | None = None
         self._wconn: sqlite3.Connection | None = None  # writer thread only
         self._rconn: sqlite3.Connection | None = None  # event loop only
-        self._pending: deque[Event] = deque()
-        self._flushing: asyncio.Event | None = None
+        self._init_outgoing()
         self._tasks: list[asyncio.Task[None]] = []
         self._cursor = 0
         self._data_version = -1
-        self._dropped = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -230,20 +253,6 @@ class SqliteHub:
         return self._rconn
 
     # -- feed --------------------------------------------------------------------------------
-
-    def publish(self, event: Event) -> None:
-        if len(self._pending) >= MAX_PENDING:
-            self._dropped += 1
-            if self._dropped == 1 or self._dropped % 1000 == 0:
-                log.error(
-                    "notifications: the outbox is not keeping up; %d events not passed on to "
-                    "other processes",
-                    self._dropped,
-                )
-            return
-        self._pending.append(event)
-        if self._flushing is not None:
-            self._flushing.set()
 
     async def _flush_loop(self) -> None:
         assert self._flushing is not None

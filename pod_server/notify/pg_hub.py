@@ -42,7 +42,7 @@ from typing import Any
 
 import asyncpg
 
-from pod_server.notify.hub import Event, decode_event, encode_event
+from pod_server.notify.hub import Event, OutgoingEvents, decode_event, encode_event
 from pod_server.notify.model import WEBHOOK, Channel
 from pod_server.storage.postgres import (
     _no_reset,
@@ -53,7 +53,6 @@ from pod_server.storage.postgres import (
 
 log = logging.getLogger("pod_server.notify")
 
-MAX_PENDING = 10_000  # events waiting to be written before new ones are dropped
 INSERT_BATCH = 500  # events per transaction: bounds how long the feed's lock is held
 FETCH_BATCH = 1000
 MAX_NOTES = 10_000  # notifications waiting to be handled before they are replaced by a read
@@ -103,7 +102,7 @@ _PRUNE = "DELETE FROM notify_events WHERE published < $1"
 Row = tuple[int, str, float, str]  # an event as stored: id, origin, published, body
 
 
-class PostgresHub:
+class PostgresHub(OutgoingEvents):
     """ChannelRegistry and ChangeFeed in PostgreSQL, shared by every process on the schema.
 
     ``dsn``: a ``postgresql://`` URL; ``schema``: the schema holding the tables (created and
@@ -140,15 +139,13 @@ class PostgresHub:
         self._space = b""  # the resolved schema: names the NOTIFY channel and lock keys
         self._channel = ""
         self._feed_key = 0
-        self._pending: deque[Event] = deque()
-        self._flushing: asyncio.Event | None = None
+        self._init_outgoing()
         self._notes: deque[str | None] = deque()  # payloads; None: read the table
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._flush_task: asyncio.Task[None] | None = None
         self._closing = False
         self._cursor = 0  # the last event id delivered
-        self._dropped = 0
 
     @property
     def channel(self) -> str:
@@ -232,20 +229,6 @@ class PostgresHub:
         return int.from_bytes(digest.digest(), "big", signed=True)
 
     # -- feed: writing -----------------------------------------------------------------------
-
-    def publish(self, event: Event) -> None:
-        if len(self._pending) >= MAX_PENDING:
-            self._dropped += 1
-            if self._dropped == 1 or self._dropped % 1000 == 0:
-                log.error(
-                    "notifications: the event feed is not keeping up; %d events not passed on"
-                    " to other processes",
-                    self._dropped,
-                )
-            return
-        self._pending.append(event)
-        if self._flushing is not None:
-            self._flushing.set()
 
     async def _flush_loop(self) -> None:
         assert self._flushing is not None

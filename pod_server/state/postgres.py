@@ -36,26 +36,18 @@ from pod_server.state.base import (
     sliding_count,
     window_start,
 )
-from pod_server.storage.postgres import _server_settings, upgrade
+from pod_server.storage.postgres import RETRY, UNAVAILABLE, _server_settings, upgrade
 
 T = TypeVar("T")
 BUSY_TIMEOUT = 10.0  # seconds to wait for a connection or a lock, as SqliteState does
 COUNTER_MEMORY = 2 * 24 * 3600.0
 ATTEMPTS = 3  # a transaction is retried after a deadlock (two cascading deletes)
 
+# A closed connection counts as busy here too: the call is one short statement, safe to
+# report as "try again later".
 _BUSY: tuple[type[BaseException], ...] = (
-    OSError,  # includes ConnectionError and TimeoutError (pool acquire, connect)
-    asyncpg.PostgresConnectionError,
+    *UNAVAILABLE,
     asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.LockNotAvailableError,
-    asyncpg.exceptions.QueryCanceledError,
-)
-_RETRY: tuple[type[BaseException], ...] = (
-    asyncpg.exceptions.DeadlockDetectedError,
-    asyncpg.exceptions.SerializationError,
 )
 
 _ACCOUNT = "SELECT id, email, password_hash, created FROM idp_accounts"
@@ -189,7 +181,7 @@ class PostgresState:
             try:
                 async with self._connection() as conn, conn.transaction():
                     return await work(conn)
-            except _RETRY as err:
+            except RETRY as err:
                 if attempt == ATTEMPTS - 1:
                     raise StateBusy("the state database is busy") from err
         raise AssertionError("unreachable")

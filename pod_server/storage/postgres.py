@@ -478,7 +478,9 @@ _CHUNK_RANGE = """SELECT seq, substring(data
              - greatest($2::bigint - seq::bigint * $4::bigint, 0))::int)
     FROM blob_chunks WHERE blob = $1 AND seq BETWEEN $5::int AND $6::int ORDER BY seq"""
 
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
+# What means "the database cannot serve us now" (-> 503), and what a retry may cure; shared
+# by the other PostgreSQL stores (state, notifications).
+UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,  # includes ConnectionError and TimeoutError
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.CannotConnectNowError,
@@ -487,7 +489,7 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.LockNotAvailableError,
     asyncpg.exceptions.QueryCanceledError,
 )
-_RETRY: tuple[type[BaseException], ...] = (
+RETRY: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
 )
@@ -498,7 +500,7 @@ def _unavailable() -> Iterator[None]:
     """Turn "the database cannot be reached or is busy" into a 503."""
     try:
         yield
-    except _UNAVAILABLE as err:
+    except UNAVAILABLE as err:
         raise ServiceUnavailable(f"Storage is unavailable; try again ({err})") from err
 
 
@@ -669,7 +671,7 @@ class PostgresBackend:
         try:
             if self._pending:
                 pending, self._pending = sorted(self._pending), set()
-                with contextlib.suppress(*_UNAVAILABLE):
+                with contextlib.suppress(*UNAVAILABLE):
                     await pool.execute(
                         "DELETE FROM blobs WHERE id = ANY($1::bigint[]) AND state = 'staged'",
                         pending,
@@ -814,7 +816,7 @@ class PostgresBackend:
 
     async def _drop_staged(self, blob: int) -> None:
         self._pending.discard(blob)
-        with contextlib.suppress(*_UNAVAILABLE):  # else the collector takes it later
+        with contextlib.suppress(*UNAVAILABLE):  # else the collector takes it later
             query = "DELETE FROM blobs WHERE id = $1 AND state = 'staged'"
             await self._db().execute(query, blob)
 
@@ -855,7 +857,7 @@ class PostgresBackend:
                 assert quota is not None
                 exclusive = quota.root
                 continue
-            except _RETRY:
+            except RETRY:
                 await asyncio.sleep(0.005 * (attempt + 1))
                 continue
             if isinstance(outcome, QuotaExceeded):
