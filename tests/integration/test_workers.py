@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -48,19 +49,12 @@ def _storage_env(kind: str, root: Path) -> dict[str, str]:
     return {"POD_STORAGE": f"{session_dsn()}?schema={schema_for(str(root))}"}
 
 
-@asynccontextmanager
-async def serving(root: Path, kind: str, workers: int = 2) -> AsyncIterator[Served]:
+async def start_server(root: Path, settings: dict[str, str], stderr: int | None) -> Any:
+    """``pod-server serve`` on a free loopback port, configured by POD_* variables."""
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
-    env = {
-        **os.environ,
-        "POD_ROOT": str(root),
-        "POD_PORT": str(port),
-        "POD_OPEN": "1",
-        "POD_WORKERS": str(workers),
-        **_storage_env(kind, root),
-    }
+    env = {**os.environ, "POD_ROOT": str(root), "POD_PORT": str(port), **settings}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -68,8 +62,15 @@ async def serving(root: Path, kind: str, workers: int = 2) -> AsyncIterator[Serv
         "serve",
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=stderr,
     )
+    return proc, port
+
+
+@asynccontextmanager
+async def serving(root: Path, kind: str, workers: int = 2) -> AsyncIterator[Served]:
+    settings = {"POD_OPEN": "1", "POD_WORKERS": str(workers), **_storage_env(kind, root)}
+    proc, port = await start_server(root, settings, asyncio.subprocess.DEVNULL)
     served = Served(f"http://127.0.0.1:{port}/", proc)
     try:
         await _wait_until_up(served.base, proc)
@@ -140,25 +141,11 @@ async def test_killing_a_worker_mid_load_loses_no_acknowledged_write(
 async def test_a_worker_that_cannot_start_stops_the_server(tmp_path: Path) -> None:
     """A bad database URL makes every worker die at start: the supervisor gives up (status 1)
     instead of restarting them forever."""
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {
-        **os.environ,
-        "POD_ROOT": str(tmp_path),
-        "POD_PORT": str(port),
+    bad = {
         "POD_WORKERS": "2",
         "POD_STORAGE": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1",
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pod_server",
-        "serve",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc, _ = await start_server(tmp_path, bad, asyncio.subprocess.PIPE)
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 1
     assert b"failed to start" in err
