@@ -165,6 +165,9 @@ def validate(settings: Settings) -> Settings:
         raise SettingsError(f"workers must be between 1 and {MAX_WORKERS}")
     if settings.replay_cache not in ("auto", "memory", "shared"):
         raise SettingsError("replay cache must be auto, memory or shared")
+    if settings.replay_cache == "memory" and settings.workers > 1:
+        # Each worker would remember only its own proofs: one could be replayed on another.
+        raise SettingsError("replay cache memory cannot serve several workers; use shared")
     if settings.quota < 0:
         raise SettingsError("quota must be 0 (no limit) or a number of bytes")
     if settings.max_body_size <= 0 or settings.max_rdf_size <= 0:

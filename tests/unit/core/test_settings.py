@@ -66,7 +66,11 @@ def test_workers_and_replay_cache() -> None:
     assert not load({}, env={}).shared_replay_cache
     assert load({"workers": 2}, env={}).shared_replay_cache
     assert load({"storage": "postgresql://h/db"}, env={}).shared_replay_cache
-    assert not load({"workers": 2, "replay_cache": "memory"}, env={}).shared_replay_cache
+    assert not load(
+        {"storage": "postgresql://h/db", "replay_cache": "memory"}, env={}
+    ).shared_replay_cache
+    with pytest.raises(SettingsError, match="several workers"):
+        load({"workers": 2, "replay_cache": "memory"}, env={})
     for bad, message in (({"workers": 0}, "workers"), ({"replay_cache": "x"}, "replay cache")):
         with pytest.raises(SettingsError, match=message):
             load(bad, env={})
