@@ -62,6 +62,7 @@ STORAGE_DESCRIPTION = ".well-known/solid"
 MAX_ATTEMPTS = 20
 CONVERSION_CACHE_BYTES = 64 * 1024**2  # recently read RDF resources, in each format asked
 BODY_CACHE_ENTRY = 64 * 1024  # stored RDF bodies up to this size are cached as read
+RENDER_IN_THREAD_ABOVE = 2_000  # container members written out on the event loop at most
 PARSE_IN_THREAD_ABOVE = 256 * 1024  # bodies this large are parsed off the event loop
 
 
@@ -390,9 +391,7 @@ class ResourceStore:
         children = await self.backend.children(path, after=start, limit=page.size + 1)
         more = len(children) > page.size
         children = children[: page.size]
-        turtle = containers.render(
-            meta, containers.visible_members(children), own, self.is_storage_root(path)
-        )
+        turtle = await self._render(meta, containers.visible_members(children), own)
         data = (
             turtle
             if media == TURTLE
@@ -440,12 +439,19 @@ class ResourceStore:
             return Representation(meta, media, tag, data=cached)
         own = await stored.read_all()
         members = containers.visible_members(await self.backend.children(meta.path))
-        turtle = containers.render(meta, members, own, self.is_storage_root(meta.path))
+        turtle = await self._render(meta, members, own)
         self._converted.put((meta.path, meta.etag, TURTLE), turtle)
         if media == TURTLE:
             return Representation(meta, media, representation_tag(meta, media), data=turtle)
         converted = await self._convert(meta.path, meta, turtle, TURTLE, media)
         return Representation(meta, media, representation_tag(meta, media), data=converted)
+
+    async def _render(self, meta: Meta, members: list[Meta], own: bytes) -> bytes:
+        storage = self.is_storage_root(meta.path)
+        if len(members) > RENDER_IN_THREAD_ABOVE:  # 100,000 members take ~0.5 s to write out:
+            # off the loop, so other requests go on meanwhile (the GIL is shared, not held)
+            return await asyncio.to_thread(containers.render, meta, members, own, storage)
+        return containers.render(meta, members, own, storage)
 
     async def _parse(self, data: bytes, media_type: str, base: str) -> Graph:
         if len(data) > PARSE_IN_THREAD_ABOVE:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
+from pod_server.ldp import store as store_module
 from tests.conftest import Pod
 
 LDP = "http://www.w3.org/ns/ldp#"
@@ -289,3 +294,23 @@ async def test_bad_page_requests_are_refused(pod: Pod) -> None:
     headers = {"Prefer": "return=minimal"}
     async with pod.request("GET", "/q/", headers=headers, allow_redirects=False) as r:
         assert r.status == 200
+
+
+async def test_a_long_listing_written_off_the_loop_is_the_same(
+    pod: Pod, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a", "b", "c"):
+        await pod.put(f"/long/{name}.txt", "x", "text/plain")
+    short = await members(pod, "/long/")
+    await pod.put("/long/d.txt", "x", "text/plain")  # a new etag: not from the cache
+    monkeypatch.setattr(store_module, "RENDER_IN_THREAD_ABOVE", 2)
+    in_thread: list[object] = []
+    to_thread = asyncio.to_thread
+
+    async def spy(func: Any, *args: Any) -> Any:
+        in_thread.append(func)
+        return await to_thread(func, *args)
+
+    monkeypatch.setattr(store_module.asyncio, "to_thread", spy)
+    assert await members(pod, "/long/") == short | {pod.url("/long/d.txt")}
+    assert store_module.containers.render in in_thread
