@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from conformance.runner import Outcome, run_suite
 from tests.conftest import free_socket
 from tests.integration.test_server_lifecycle import _wait_until_up
 from tests.unit.storage.pg_support import schema_for, session_dsn
@@ -49,12 +50,23 @@ def _storage_env(kind: str, root: Path) -> dict[str, str]:
     return {"POD_STORAGE": f"{session_dsn()}?schema={schema_for(str(root))}"}
 
 
-async def start_server(root: Path, settings: dict[str, str], stderr: int | None) -> Any:
-    """``pod-server serve`` on a free loopback port, configured by POD_* variables."""
+def free_port() -> int:
     sock = free_socket()
-    port = sock.getsockname()[1]
+    port = int(sock.getsockname()[1])
     sock.close()
-    env = {**os.environ, "POD_ROOT": str(root), "POD_PORT": str(port), **settings}
+    return port
+
+
+def pod_env(root: Path, port: int, settings: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, "POD_ROOT": str(root), "POD_PORT": str(port), **settings}
+
+
+async def start_server(
+    root: Path, settings: dict[str, str], stderr: int | None, port: int | None = None
+) -> Any:
+    """``pod-server serve`` on a (free) loopback port, configured by POD_* variables."""
+    port = port or free_port()
+    env = pod_env(root, port, settings)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -68,12 +80,20 @@ async def start_server(root: Path, settings: dict[str, str], stderr: int | None)
 
 
 @asynccontextmanager
-async def serving(root: Path, kind: str, workers: int = 2) -> AsyncIterator[Served]:
-    settings = {"POD_OPEN": "1", "POD_WORKERS": str(workers), **_storage_env(kind, root)}
-    proc, port = await start_server(root, settings, asyncio.subprocess.DEVNULL)
+async def serving(
+    root: Path,
+    kind: str,
+    workers: int = 2,
+    settings: dict[str, str] | None = None,
+    port: int | None = None,
+) -> AsyncIterator[Served]:
+    settings = settings if settings is not None else {"POD_OPEN": "1"}
+    settings = {**settings, "POD_WORKERS": str(workers), **_storage_env(kind, root)}
+    proc, port = await start_server(root, settings, asyncio.subprocess.DEVNULL, port)
     served = Served(f"http://127.0.0.1:{port}/", proc)
     try:
-        await _wait_until_up(served.base, proc)
+        # The discovery document answers 200 in every layout (a private root says 401).
+        await _wait_until_up(served.base + ".well-known/openid-configuration", proc)
         await _until(lambda: len(served.workers()) == workers, "workers did not start")
         yield served
     finally:
@@ -157,3 +177,38 @@ async def test_workers_stop_on_sigterm(tmp_path: Path) -> None:
         served.proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(served.proc.wait(), 40) == 0
         assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+async def test_the_conformance_suite_passes_against_two_workers_on_postgresql(
+    tmp_path: Path,
+) -> None:
+    """Black box: two processes behind one port, everything in PostgreSQL. Sign-in, tokens,
+    DPoP replay, ACLs and notifications must work whichever worker a request reaches."""
+    port = free_port()
+    settings = {"POD_MULTIUSER": "1", "POD_BASE_URL": f"http://127.0.0.1:{port}/"}
+    env = pod_env(tmp_path, port, {**settings, **_storage_env("postgres", tmp_path)})
+    files = {}
+    for name in ("alice", "bob"):
+        user = [sys.executable, "-m", "pod_server", "user"]
+        add = await asyncio.create_subprocess_exec(
+            *user, "add", name, "--email", f"{name}@example.org", "--password-file", "-",
+            env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        await add.communicate(b"a long passphrase\n")
+        assert add.returncode == 0
+        made = await asyncio.create_subprocess_exec(
+            *user, "credentials", name, env=env, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await made.communicate()
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_bytes(out)
+    async with serving(tmp_path, "postgres", settings=settings, port=port) as served:
+        run = await run_suite(
+            served.base,
+            alice_credentials=str(files["alice"]),
+            bob_credentials=str(files["bob"]),
+            profile="ours",
+        )
+    problems = [f"{r.check.id} [{r.outcome.value}]: {r.message}" for r in run.problems]
+    assert not problems, "\n".join(problems)
+    assert run.count()[Outcome.PASSED] >= 400, run.summary_line()
