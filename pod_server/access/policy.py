@@ -86,13 +86,18 @@ class AccessPolicy:
         method: str,
         path: str,
         *,
-        target_exists: bool,
+        target_exists: bool | None = None,
         patch: Patch | None = None,
     ) -> Access:
-        """Allow, or raise 401/403 naming the modes that were missing."""
+        """Allow, or raise 401/403 naming the modes that were missing. ``target_exists``
+        None: whether the target exists is read in the same lookup as its ACLs."""
         aux = paths.aux_subject(path)
         subject = aux[1] if aux else path
         is_acl = aux is not None and aux[0] == paths.ACL_SUFFIX
+        found: dict[str, Meta] = {}
+        effective = await self._effective(subject, also=path, found=found)
+        if target_exists is None:
+            target_exists = path in found
         required = required_modes(
             method,
             target_exists=target_exists or aux is not None,  # an .acl/.meta is not a member
@@ -102,8 +107,6 @@ class AccessPolicy:
             patch_deletes=patch is not None and patch.deletes,
             patch_where=patch is not None and patch.has_where,
         )
-        found: dict[str, Meta] = {}
-        effective = await self._effective(subject, also=path, found=found)
         user = await self._modes(effective, subject, agent, origin)
         parent_modes = NO_MODES
         parent = paths.parent(subject)

@@ -40,7 +40,7 @@ class Context:
     origin: str | None
 
     async def authorize(
-        self, method: str, *, target_exists: bool = True, patch: Patch | None = None
+        self, method: str, *, target_exists: bool | None = None, patch: Patch | None = None
     ) -> Access:
         return await self.policy.authorize(
             self.agent, self.origin, method, self.path, target_exists=target_exists, patch=patch
@@ -197,8 +197,7 @@ def _range(request: web.Request, rep: Representation) -> tuple[int, int] | None:
 
 
 async def put(request: web.Request, ctx: Context) -> web.StreamResponse:
-    exists = await ctx.store.meta(ctx.path) is not None
-    await ctx.authorize("PUT", target_exists=exists)
+    await ctx.authorize("PUT")  # whether the target exists comes with its ACLs
     types = h.link_types(request.headers.getall("Link", []))
     cond = h.request_conditions(request.headers)
     result = await ctx.store.put(ctx.path, body_of(request), cond, types)
@@ -219,8 +218,7 @@ async def post(request: web.Request, ctx: Context) -> web.StreamResponse:
 
 async def patch(request: web.Request, ctx: Context) -> web.StreamResponse:
     parsed = await ctx.store.read_patch(ctx.path, body_of(request))
-    exists = await ctx.store.meta(ctx.path) is not None
-    await ctx.authorize("PATCH", target_exists=exists, patch=parsed)
+    await ctx.authorize("PATCH", patch=parsed)
     result = await ctx.store.patch(ctx.path, parsed, h.request_conditions(request.headers))
     return _written(ctx, ctx.path, result.meta, result.created)
 
