@@ -44,6 +44,7 @@ from typing import Protocol, TypeVar
 
 from pod_server.ldp.store import Change
 from pod_server.notify.model import Channel
+from pod_server.notify.signing import KEY_FILE, key_in_file
 
 log = logging.getLogger("pod_server.notify")
 T = TypeVar("T")
@@ -114,6 +115,10 @@ class NotifyHub(ChangeFeed, ChannelRegistry, Protocol):
     async def start(self, origin: str, receive: Callable[[Event], None]) -> None:
         """Begin receiving every process's events, in feed order (``receive`` must not
         block). Should the feed fail, this process's own events are still received."""
+
+    async def signing_key(self, make: Callable[[], str]) -> str:
+        """The deployment's webhook signing key (private JWK JSON), the same in every
+        process: the stored one, or one made with ``make`` and stored by the first."""
 
     async def close(self) -> None: ...
 
@@ -251,6 +256,10 @@ class SqliteHub(OutgoingEvents):
         if self._rconn is None:
             raise RuntimeError("SqliteHub is not started")
         return self._rconn
+
+    async def signing_key(self, make: Callable[[], str]) -> str:
+        # Beside the hub's file, where earlier versions kept it too.
+        return await asyncio.to_thread(key_in_file, self.path.parent / KEY_FILE, make)
 
     # -- feed --------------------------------------------------------------------------------
 

@@ -23,7 +23,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,7 +52,7 @@ from pod_server.notify.model import (
     notification,
     same_state,
 )
-from pod_server.notify.signing import Signer
+from pod_server.notify.signing import Signer, new_private_jwk
 from pod_server.notify.sinks import Sink, WebhookSink
 from pod_server.notify.webhook import TargetPolicy, WebhookClient
 
@@ -104,7 +103,6 @@ class Notifier:
         policy: AccessPolicy,
         hub: NotifyHub,
         config: NotifyConfig,
-        key_root: Path,
         targets: TargetPolicy,
     ) -> None:
         self.store = store
@@ -112,8 +110,7 @@ class Notifier:
         self.hub = hub
         self.config = config
         self.targets = targets
-        self._key_root = key_root
-        self.signer: Signer | None = None  # loaded at start (file I/O)
+        self.signer: Signer | None = None  # loaded at start, from where the hub keeps it
         self.urls = Urls(store.base_url)
         self.webhooks: WebhookClient | None = None
         self.origin = uuid.uuid4().hex
@@ -135,10 +132,10 @@ class Notifier:
         await self.stop()
 
     async def start(self) -> None:
-        self.signer = await asyncio.to_thread(Signer.load_or_create, self._key_root)
+        await self.hub.start(self.origin, self._receive)
+        self.signer = Signer.from_private_jwk(await self.hub.signing_key(new_private_jwk))
         self.webhooks = WebhookClient(self.targets, self.signer, self.config.send_timeout)
         self._wake = asyncio.Event()
-        await self.hub.start(self.origin, self._receive)
         self._running = True
         self._tasks = [
             asyncio.create_task(self._dispatch_loop(), name="notify-dispatch"),

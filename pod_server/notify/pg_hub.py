@@ -53,6 +53,9 @@ from pod_server.storage.postgres import (
 
 log = logging.getLogger("pod_server.notify")
 
+WEBHOOK_KEY = "webhook"
+_KEY = "SELECT value FROM notify_keys WHERE name = $1"
+_ADD_KEY = "INSERT INTO notify_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
 INSERT_BATCH = 500  # events per transaction: bounds how long the feed's lock is held
 FETCH_BATCH = 1000
 MAX_NOTES = 10_000  # notifications waiting to be handled before they are replaced by a read
@@ -402,6 +405,14 @@ class PostgresHub(OutgoingEvents):
                     return False
                 await conn.execute(_ADD, *_row(channel))
         return True
+
+    async def signing_key(self, make: Callable[[], str]) -> str:
+        with _unavailable():
+            value = await self._db().fetchval(_KEY, WEBHOOK_KEY)
+            if value is None:  # the first process makes it; a racing one keeps the winner's
+                await self._db().execute(_ADD_KEY, WEBHOOK_KEY, make())
+                value = await self._db().fetchval(_KEY, WEBHOOK_KEY)
+        return str(value)
 
     async def get(self, channel_id: str) -> Channel | None:
         with _unavailable():

@@ -102,7 +102,6 @@ def add_notifications(
         policy,
         open_hub(settings, config),
         config,
-        settings.root,
         TargetPolicy(allow_private, frozenset(own)),
     )
     app[NOTIFIER] = notifier

@@ -16,8 +16,10 @@ signature with the key whose ``kid`` is ``keyid`` in the pod's JWKS (published a
 channel's ``sender`` URL), and (4) refusing a ``created`` time far from its own clock.
 ``verify_request`` does exactly that and may be used as is.
 
-The key lives in ``notify-key.jwk`` under the server root (readable by its owner only),
-created by whichever process starts first, so every process signs with the same key.
+The key is kept where the deployment's notification hub keeps its state, created by
+whichever process starts first, so every process on every host signs with the same key:
+``notify-key.jwk`` under the server root (readable by its owner only) beside the SQLite
+hub, the ``notify_keys`` table beside the PostgreSQL one.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,30 +68,13 @@ class Signer:
         self._private = private
 
     @classmethod
+    def from_private_jwk(cls, text: str) -> Signer:
+        return cls(jwk.JWK.from_json(text))
+
+    @classmethod
     def load_or_create(cls, root: Path) -> Signer:
         """The key under ``root``, made (atomically, once for all processes) if missing."""
-        path = Path(root) / KEY_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            return cls(jwk.JWK.from_json(path.read_text()))
-        except FileNotFoundError:
-            pass
-        key = jwk.JWK.generate(kty="EC", crv="P-256")
-        temp = path.with_name(f".{KEY_FILE}.{os.getpid()}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, key.export_private().encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(temp, path)  # fails if another process got there first: use theirs
-        except FileExistsError:
-            pass
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-        return cls(jwk.JWK.from_json(path.read_text()))
+        return cls.from_private_jwk(key_in_file(Path(root) / KEY_FILE, new_private_jwk))
 
     def jwks(self) -> dict[str, Any]:
         public = json.loads(self.key.export_public())
@@ -110,6 +96,36 @@ class Signer:
             "Signature-Input": f"{LABEL}={params}",
             "Signature": f"{LABEL}=:{base64.b64encode(raw).decode()}:",
         }
+
+
+def new_private_jwk() -> str:
+    """A fresh signing key, as private JWK JSON."""
+    return str(jwk.JWK.generate(kty="EC", crv="P-256").export_private())
+
+
+def key_in_file(path: Path, make: Callable[[], str]) -> str:
+    """The key JSON in ``path``, made with ``make`` and written (atomically, once for
+    all processes, readable by the owner only) if missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        pass
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, make().encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(temp, path)  # fails if another process got there first: use theirs
+    except FileExistsError:
+        pass
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+    return path.read_text()
 
 
 def content_digest(body: bytes) -> str:

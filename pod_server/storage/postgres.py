@@ -328,6 +328,11 @@ MIGRATIONS: tuple[Migration, ...] = (
                 body text NOT NULL
             )""",
             "CREATE INDEX notify_events_published ON notify_events (published)",
+            # Secrets every process must share: the webhook signing key ("webhook").
+            """CREATE TABLE notify_keys (
+                name text PRIMARY KEY,
+                value text NOT NULL
+            )""",
         ),
     ),
 )

@@ -20,6 +20,7 @@ from pod_server.ldp.store import Change
 from pod_server.notify.hub import DB_NAME, Event, NotifyHub, SqliteHub, decode_event, encode_event
 from pod_server.notify.model import Channel
 from pod_server.notify.pg_hub import PostgresHub
+from pod_server.notify.signing import Signer, new_private_jwk
 from pod_server.storage.postgres import quote_ident
 from tests.unit.storage import pg_support
 
@@ -215,6 +216,26 @@ async def test_the_registry_is_shared(make_hub: Factory) -> None:
     finally:
         await one.close()
         await two.close()
+
+
+async def test_every_process_signs_webhooks_with_one_key(make_hub: Factory) -> None:
+    """Webhook receivers check signatures against one published key, whichever host sent."""
+    hubs = [await started(make_hub(), o) for o in "ab"] + [await started(make_hub("x"), "c")]
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(new_private_jwk())
+        return made[-1]
+
+    try:
+        keys = await asyncio.gather(*(hub.signing_key(make) for hub in hubs[:2]))
+        assert keys[0] == keys[1] and keys[0] in made  # racing starts agree on one key
+        assert await hubs[0].signing_key(make) == keys[0]  # and keep it
+        assert await hubs[2].signing_key(make) != keys[0]  # another deployment, another key
+        assert Signer.from_private_jwk(keys[0]).jwks()["keys"][0]["kty"] == "EC"
+    finally:
+        for hub in hubs:
+            await hub.close()
 
 
 async def test_the_agent_limit_holds_under_concurrent_adds(make_hub: Factory) -> None:
