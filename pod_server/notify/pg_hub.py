@@ -45,9 +45,9 @@ import asyncpg
 from pod_server.notify.hub import Event, OutgoingEvents, decode_event, encode_event
 from pod_server.notify.model import WEBHOOK, Channel
 from pod_server.storage.postgres import (
-    _no_reset,
     _server_settings,
     _unavailable,
+    open_pool,
     upgrade,
 )
 
@@ -161,15 +161,13 @@ class PostgresHub(OutgoingEvents):
         self._origin, self._receive = origin, receive
         self._closing = False
         await upgrade(self.dsn, schema=self.schema, timeout=self._connect_timeout)
-        settings = _server_settings(self.schema)
-        settings["lock_timeout"] = str(int(self._lock_timeout * 1000))
-        self._pool = await asyncpg.create_pool(
+        self._pool = await open_pool(
             self.dsn,
+            self.schema,
             min_size=1,
             max_size=self._max_connections,
-            server_settings=settings,
-            reset=_no_reset,
-            timeout=self._connect_timeout,
+            lock_timeout=self._lock_timeout,
+            connect_timeout=self._connect_timeout,
         )
         try:
             async with self._pool.acquire() as conn:

@@ -36,7 +36,7 @@ from pod_server.state.base import (
     sliding_count,
     window_start,
 )
-from pod_server.storage.postgres import RETRY, UNAVAILABLE, _server_settings, upgrade
+from pod_server.storage.postgres import RETRY, UNAVAILABLE, open_pool, upgrade
 
 T = TypeVar("T")
 BUSY_TIMEOUT = 10.0  # seconds to wait for a connection or a lock, as SqliteState does
@@ -127,15 +127,14 @@ class PostgresState:
             return
         with _errors(""):
             await upgrade(self.dsn, schema=self.schema, timeout=BUSY_TIMEOUT)
-            settings = _server_settings(self.schema)
-            # A lock held longer than this (a stuck transaction elsewhere) is StateBusy.
-            settings["lock_timeout"] = str(int(BUSY_TIMEOUT * 1000))
-            self._pool = await asyncpg.create_pool(
+            # A lock held longer than BUSY_TIMEOUT (a stuck transaction elsewhere) is StateBusy.
+            self._pool = await open_pool(
                 self.dsn,
+                self.schema,
                 min_size=self.min_size,
                 max_size=self.max_size,
-                server_settings=settings,
-                timeout=BUSY_TIMEOUT,
+                lock_timeout=BUSY_TIMEOUT,
+                connect_timeout=BUSY_TIMEOUT,
             )
 
     async def close(self) -> None:

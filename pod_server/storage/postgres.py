@@ -513,6 +513,30 @@ async def _no_reset(_conn: asyncpg.Connection) -> None:
     """Pool release hook: asyncpg still rolls back an open transaction; nothing else to undo."""
 
 
+async def open_pool(
+    dsn: str,
+    schema: str | None,
+    *,
+    min_size: int,
+    max_size: int,
+    lock_timeout: float,
+    connect_timeout: float,
+) -> asyncpg.Pool:
+    """A pool for one of our stores (storage, state, notifications): its schema first on
+    the search path, lock waits bounded (a stuck transaction elsewhere fails the call
+    instead of hanging it), and no per-release reset queries (we leave no session state)."""
+    settings = _server_settings(schema)
+    settings["lock_timeout"] = str(int(lock_timeout * 1000))
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings=settings,
+        reset=_no_reset,
+        timeout=connect_timeout,
+    )
+
+
 class _Recount(Exception):
     """Restart the apply holding its quota root's lock exclusively (to count it)."""
 
@@ -633,15 +657,13 @@ class PostgresBackend:
     async def start(self) -> None:
         if self.auto_upgrade:
             await upgrade(self.dsn, schema=self.schema, timeout=self.connect_timeout)
-        settings = _server_settings(self.schema)
-        settings["lock_timeout"] = str(int(self.lock_timeout * 1000))
-        self._pool = await asyncpg.create_pool(
+        self._pool = await open_pool(
             self.dsn,
+            self.schema,
             min_size=self.min_connections,
             max_size=self.max_connections,
-            server_settings=settings,
-            reset=_no_reset,
-            timeout=self.connect_timeout,
+            lock_timeout=self.lock_timeout,
+            connect_timeout=self.connect_timeout,
         )
         try:
             async with self._pool.acquire() as conn:
