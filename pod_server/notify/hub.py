@@ -137,6 +137,15 @@ def decode_event(origin: str, published: float, body: str) -> Event:
     return Event(origin, published, changes, id=str(data.get("id", "")))
 
 
+def feed_event(seq: int, origin: str, published: float, body: str) -> Event | None:
+    """The event of one feed row, or None (logged) for a row this version cannot read."""
+    try:
+        return decode_event(origin, published, body)
+    except (ValueError, TypeError, KeyError):
+        log.warning("notifications: unreadable event %d in the feed", seq)
+        return None
+
+
 class OutgoingEvents:
     """The publishing half both hubs share: ``publish`` only queues (it runs inside a
     write's commit path and must never wait); a hub's flush loop writes the queue out,
@@ -311,12 +320,9 @@ class SqliteHub(OutgoingEvents):
             rows = conn.execute(query, (self._cursor, POLL_BATCH)).fetchall()
             for seq, origin, published, body in rows:
                 self._cursor = seq
-                try:
-                    event = decode_event(origin, published, body)
-                except (ValueError, TypeError, KeyError):
-                    log.warning("notifications: unreadable event %d in the feed", seq)
-                    continue
-                self._deliver(event)
+                event = feed_event(seq, origin, published, body)
+                if event is not None:
+                    self._deliver(event)
             if len(rows) < POLL_BATCH:
                 return
 

@@ -42,7 +42,7 @@ from typing import Any
 
 import asyncpg
 
-from pod_server.notify.hub import Event, OutgoingEvents, decode_event, encode_event
+from pod_server.notify.hub import Event, OutgoingEvents, encode_event, feed_event
 from pod_server.notify.model import WEBHOOK, Channel
 from pod_server.storage.postgres import (
     _server_settings,
@@ -353,12 +353,9 @@ class PostgresHub(OutgoingEvents):
         if event_id <= self._cursor:  # delivered already (notified and read, say)
             return
         self._cursor = event_id
-        try:
-            event = decode_event(origin, published, body)
-        except (ValueError, TypeError, KeyError):
-            log.warning("notifications: unreadable event %d in the feed", event_id)
-            return
-        self._deliver(event)
+        event = feed_event(event_id, origin, published, body)
+        if event is not None:
+            self._deliver(event)
 
     def _on_notify(self, conn: asyncpg.Connection, _pid: int, _channel: str, payload: str) -> None:
         if conn is not self._listener or self._wake is None:
