@@ -51,10 +51,9 @@ class Access:
 
     user: Mode
     public: Mode
-    # The target's metadata read in the same lookup as its ACLs (when ``looked_up``; None
-    # if it did not exist then): lets a read skip a second query (see ResourceStore.get).
+    # The target's metadata, read in the same lookup as its ACLs (None: it did not exist
+    # then): lets a read skip a second query (see ResourceStore.get).
     target: Meta | None = None
-    looked_up: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +120,7 @@ class AccessPolicy:
         public = (
             user if not agent.authenticated else await self._modes(effective, subject, None, origin)
         )
-        return Access(user, public, found.get(path), looked_up=True)
+        return Access(user, public, found.get(path))
 
     async def modes(self, agent: Agent | None, origin: str | None, path: str) -> Mode:
         """The modes ``agent`` (None: the public) has on ``path``."""

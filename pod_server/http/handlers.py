@@ -124,7 +124,7 @@ async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
             response.headers["Vary"] = "Accept, Authorization, Origin, Prefer"
             return response
     try:
-        if access.looked_up and access.target is None:
+        if access.target is None:
             raise NotFound(f"No resource at {ctx.path}")  # as of the lookup just made
         rep = await ctx.store.get(
             ctx.path, request.headers.get("Accept"), cond, request.method, known=access.target

@@ -154,6 +154,17 @@ def representation_tag(meta: Meta, media_type: str) -> str:
     return f'"{meta.etag}-{short}"'
 
 
+def _rdf_representation(
+    meta: Meta, accept: str | None, cond: Conditions, method: str
+) -> tuple[str, str]:
+    """The RDF media type to serve ``meta``'s version in and its tag; 406, 304 or 412
+    (raised) when no format fits or the request's conditions say so."""
+    media = negotiate(accept, rdf.RDF_TYPES)
+    tag = representation_tag(meta, media)
+    conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+    return media, tag
+
+
 def negotiate(accept: str | None, offered: Sequence[str]) -> str:
     """The best of ``offered`` for ``accept``, or 406 naming what could be served."""
     chosen = conneg.choose(accept, offered)
@@ -338,9 +349,7 @@ class ResourceStore:
                 conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
                 handed_over = True
                 return Representation(meta, meta.content_type, tag, stored=stored)
-            media = negotiate(accept, rdf.RDF_TYPES)
-            tag = representation_tag(meta, media)
-            conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+            media, tag = _rdf_representation(meta, accept, cond, method)
             if media != stored_type:
                 cached = self._converted.get((path, meta.etag, media))
                 if cached is not None:
@@ -362,9 +371,7 @@ class ResourceStore:
         Entries are keyed by etag, so a hit is the version ``meta`` names, never older."""
         if not (meta.is_container or rdf.is_rdf(_stored_type(meta))):
             return None  # other files stream from storage (and serve ranges)
-        media = negotiate(accept, rdf.RDF_TYPES)
-        tag = representation_tag(meta, media)
-        conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+        media, tag = _rdf_representation(meta, accept, cond, method)
         data = self._converted.get((meta.path, meta.etag, media))
         return None if data is None else Representation(meta, media, tag, data=data)
 
@@ -429,9 +436,7 @@ class ResourceStore:
         self, stored: Stored, accept: str | None, cond: Conditions, method: str
     ) -> Representation:
         meta = stored.meta
-        media = negotiate(accept, rdf.RDF_TYPES)
-        tag = representation_tag(meta, media)
-        conditions.evaluate(cond, method, meta.etag, tag, meta.modified)
+        media, tag = _rdf_representation(meta, accept, cond, method)
         # Every change of a member touches the container, giving it a new etag: a listing
         # cached under an etag is exact for as long as anyone can ask for that etag.
         cached = self._converted.get((meta.path, meta.etag, media))
