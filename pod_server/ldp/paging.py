@@ -52,14 +52,17 @@ def requested_page(query: Mapping[str, str]) -> PageRequest | None:
 
 
 def preferred_page_size(prefer_values: list[str]) -> int | None:
-    """The page size a ``Prefer: return=representation; page-size=...`` asks for."""
+    """The page size a ``Prefer: return=representation; page-size=...`` asks for, at most
+    ``MAX_PAGE_SIZE``. A size that is no positive number is ignored, as RFC 7240 §2 has a
+    server do with a preference it cannot honour: the listing is then served whole."""
     for value in prefer_values:
         for pref in value.split(","):
             if not pref.strip().lower().startswith("return=representation"):
                 continue
             for name, param in _PREFER_PARAM.findall(pref):
-                if name.lower() in _SIZE_PARAMS:
-                    return _size(param.strip())
+                size = param.strip()
+                if name.lower() in _SIZE_PARAMS and size.isdigit() and int(size) > 0:
+                    return min(int(size), MAX_PAGE_SIZE)
     return None
 
 
