@@ -30,7 +30,6 @@ from pod_server.settings import Settings
 from pod_server.state import DB_NAME, IdpState, PostgresState, SqliteState
 from pod_server.storage.base import Backend
 from pod_server.storage.file import FileBackend
-from pod_server.storage.pg_url import split_schema
 from pod_server.storage.postgres import PostgresBackend
 
 log = logging.getLogger("pod_server")
@@ -44,7 +43,7 @@ INLINE_BYTES = 128 * 1024
 def open_backend(settings: Settings) -> Backend:
     """The storage the settings name: PostgreSQL for a postgresql:// URL, else files."""
     if settings.on_postgresql:
-        dsn, schema = split_schema(settings.storage)
+        dsn, schema = settings.postgresql
         return PostgresBackend(dsn, schema=schema)
     return FileBackend(settings.root, inline_threshold=INLINE_BYTES)
 
@@ -53,7 +52,7 @@ def open_state(settings: Settings) -> IdpState:
     """The identity provider's state store (accounts, sessions, one-time values): in the
     storage's PostgreSQL, shared by every host, else SQLite beside the files."""
     if settings.on_postgresql:
-        dsn, schema = split_schema(settings.storage)
+        dsn, schema = settings.postgresql
         return PostgresState(dsn, schema=schema)
     return SqliteState(settings.root / DB_NAME)
 

@@ -15,7 +15,6 @@ from pod_server import settings as settings_mod
 from pod_server import transfer_cli
 from pod_server.app import create_app
 from pod_server.pods import users
-from pod_server.storage.pg_url import split_schema
 from pod_server.storage.postgres import upgrade
 from pod_server.workers import Supervisor
 
@@ -155,7 +154,7 @@ def db_upgrade(settings: settings_mod.Settings) -> int:
     if not settings.on_postgresql:
         print("pod-server: db upgrade needs --storage postgresql://...", file=sys.stderr)
         return 2
-    dsn, schema = split_schema(settings.storage)
+    dsn, schema = settings.postgresql
     version = asyncio.run(upgrade(dsn, schema=schema))
     print(f"PostgreSQL storage schema at version {version}")
     return 0

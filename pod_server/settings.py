@@ -62,6 +62,11 @@ class Settings:
         return self.storage.startswith(("postgresql://", "postgres://"))
 
     @property
+    def postgresql(self) -> tuple[str, str | None]:
+        """The driver's DSN and our schema (None: the default) of a postgresql:// storage."""
+        return split_schema(self.storage)
+
+    @property
     def shared_replay_cache(self) -> bool:
         if self.replay_cache == "auto":
             return self.workers > 1 or self.on_postgresql

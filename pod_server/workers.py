@@ -62,9 +62,6 @@ class Supervisor:
                 signal.signal(sig, handler)
         return status
 
-    def pids(self) -> list[int]:
-        return [p.pid for p in self._workers.values() if p.pid is not None]
-
     def _stop(self, _signum: int, _frame: FrameType | None) -> None:
         self._stopping = True
 

@@ -58,7 +58,6 @@ from pod_server.notify.pg_hub import PostgresHub
 from pod_server.notify.sinks import DISCONNECTED, StreamSink, WebSocketSink
 from pod_server.notify.webhook import TargetPolicy
 from pod_server.settings import Settings
-from pod_server.storage.pg_url import split_schema
 
 NOTIFIER = web.AppKey("notifier", Notifier)
 DISCONNECT_CHECK = 1.0  # seconds between checks that a streaming client is still there
@@ -72,7 +71,7 @@ def open_hub(settings: Settings, config: NotifyConfig) -> NotifyHub:
     """Where subscriptions and events live, shared by every process of the server: the
     storage's PostgreSQL (other hosts may serve it too), else SQLite beside the files."""
     if settings.on_postgresql:
-        dsn, schema = split_schema(settings.storage)
+        dsn, schema = settings.postgresql
         # NOTIFY wakes listeners; its poll is only a safety net, not the SQLite hub's 20 ms.
         return PostgresHub(dsn, schema=schema, retention=config.event_retention)
     return SqliteHub(settings.root / DB_NAME, config.poll_interval, config.event_retention)
