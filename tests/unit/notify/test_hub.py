@@ -321,20 +321,26 @@ async def test_schemas_have_channels_of_their_own(make_pg: Callable[..., Postgre
         await two.close()
 
 
+async def insert_unnotified(hub: PostgresHub) -> Event:
+    """An event written to the feed behind the hub's back (no NOTIFY follows it)."""
+    quiet = Event("x", 1.0, (Change("Update", "/quiet"),), id="q")
+    await sql(
+        hub,
+        "INSERT INTO notify_events (origin, published, body) VALUES ($1, $2, $3)",
+        quiet.origin,
+        quiet.published,
+        encode_event(quiet),
+    )
+    return quiet
+
+
 async def test_events_not_notified_are_read_from_the_table(
     make_pg: Callable[..., PostgresHub],
 ) -> None:
     seen: list[Event] = []
     hub = await started(make_pg(poll_interval=60), "a", seen)
     try:
-        quiet = Event("x", 1.0, (Change("Update", "/quiet"),), id="q")
-        await sql(
-            hub,
-            "INSERT INTO notify_events (origin, published, body) VALUES ($1, $2, $3)",
-            quiet.origin,
-            quiet.published,
-            encode_event(quiet),
-        )
+        quiet = await insert_unnotified(hub)
         hub.publish(update(2))  # its id does not follow the cursor: the table is read
         await wait_for(lambda: len(seen) == 2)
         assert seen == [quiet, update(2)]
@@ -346,14 +352,7 @@ async def test_the_table_is_read_every_poll_interval(make_pg: Callable[..., Post
     seen: list[Event] = []
     hub = await started(make_pg(poll_interval=0.05), "a", seen)
     try:
-        quiet = Event("x", 1.0, (Change("Update", "/quiet"),), id="q")
-        await sql(
-            hub,
-            "INSERT INTO notify_events (origin, published, body) VALUES ($1, $2, $3)",
-            quiet.origin,
-            quiet.published,
-            encode_event(quiet),
-        )
+        quiet = await insert_unnotified(hub)
         await wait_for(lambda: seen == [quiet])
     finally:
         await hub.close()
