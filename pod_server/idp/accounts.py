@@ -24,7 +24,7 @@ from pod_server.state.base import Account, AlreadyExists, Credential, IdpState
 
 MAX_EMAIL_LENGTH = 254  # RFC 5321 §4.5.3.1.3 path limit, less the brackets
 MAX_LABEL_LENGTH = 200
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")  # no control characters
 
 
 class AccountError(ValueError):

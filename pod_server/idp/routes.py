@@ -38,7 +38,7 @@ from pod_server.idp.interaction import Interaction
 from pod_server.idp.provider import PodsOf, Provider, Provision, build_provider
 from pod_server.idp.token import FORM, TokenRequest, parse_form
 from pod_server.settings import Settings
-from pod_server.state.base import IdpState, StateBusy
+from pod_server.state.base import IdpState, InvalidValue, StateBusy
 
 log = logging.getLogger("pod_server.idp")
 
@@ -129,6 +129,8 @@ def _page(handler: JsonHandler) -> JsonHandler:
             return await handler(request)
         except StateBusy:
             return pages.error("Busy", "The server is busy. Try again in a moment.", 503)
+        except InvalidValue:
+            return pages.error("Bad request", "The request holds a character not allowed.", 400)
 
     return guarded
 
@@ -145,6 +147,9 @@ def _oauth(handler: JsonHandler) -> JsonHandler:
         except StateBusy:
             busy = OAuthError(TEMPORARILY_UNAVAILABLE, "the server is busy", 503)
             return error_response(busy)
+        except InvalidValue:
+            bad = OAuthError(INVALID_REQUEST, "a parameter holds a character not allowed", 400)
+            return error_response(bad)
 
     return guarded
 

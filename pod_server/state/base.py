@@ -27,6 +27,11 @@ class AlreadyExists(StateError):
     """A unique value (email, WebID, client id) is taken; the message says which."""
 
 
+class InvalidValue(StateError):
+    """A value the store cannot keep or look up (PostgreSQL text holds no NUL character):
+    the request carrying it is malformed."""
+
+
 class StateBusy(StateError):
     """Another process held the store for too long; the caller may try again later."""
 

@@ -27,6 +27,7 @@ from pod_server.state.base import (
     AuthorizationCode,
     Consent,
     Credential,
+    InvalidValue,
     LoginSession,
     RefreshFamily,
     RefreshToken,
@@ -100,6 +101,8 @@ def _errors(taken: str) -> Iterator[None]:
         yield
     except asyncpg.exceptions.UniqueViolationError as err:
         raise AlreadyExists(taken or "already exists") from err
+    except asyncpg.exceptions.CharacterNotInRepertoireError as err:
+        raise InvalidValue("a value holds a character that cannot be stored (NUL)") from err
     except _BUSY as err:
         raise StateBusy(f"the state database is busy or unreachable ({err})") from err
 

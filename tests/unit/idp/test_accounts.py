@@ -39,6 +39,8 @@ async def test_create_and_verify(state: IdpState) -> None:
     ("email", "password", "webid", "message"),
     [
         ("not-an-email", "long enough", None, "email address"),
+        ("a\x00b@c.example", "long enough", None, "email address"),
+        ("a@b.exam\x7fple", "long enough", None, "email address"),
         ("a@b.example", "short", None, "at least 8"),
         ("a@b.example", "x" * 1025, None, "at most 1024"),
         ("a@b.example", "long enough", "urn:x:y", "http"),

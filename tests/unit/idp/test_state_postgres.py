@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from pod_server.state import AlreadyExists, PostgresState, StateBusy, StoredKey
+from pod_server.state import AlreadyExists, InvalidValue, PostgresState, StateBusy, StoredKey
 from tests.unit.idp.test_state import NOW, account, code, family
 from tests.unit.storage.pg_support import drop_schema, schema_for, session_dsn
 
@@ -87,3 +87,14 @@ async def test_an_unreachable_database_is_busy() -> None:
         await store.start()
     with pytest.raises(RuntimeError):
         await store.get_account("acct1")
+
+
+async def test_a_nul_character_is_an_invalid_value(pair: tuple[PostgresState, ...]) -> None:
+    """PostgreSQL text holds no NUL: writes and look-ups with one are refused as malformed
+    (the identity provider answers 400), never a 500."""
+    one, _ = pair
+    with pytest.raises(InvalidValue):
+        await one.add_account(account(1, "a\x00b@example.org"))
+    with pytest.raises(InvalidValue):
+        await one.get_client("client\x00id")
+    assert await one.list_accounts() == []
