@@ -24,6 +24,7 @@ from pod_server.http.vocab_routes import add_vocab_routes
 from pod_server.idp import IdpConfig, add_idp_routes
 from pod_server.ldp import rdf
 from pod_server.ldp.store import Limits, ResourceStore
+from pod_server.ldp.vocabulary import SOLID_OWNER
 from pod_server.notify import add_notifications
 from pod_server.pods.hosting import pods_of, provisioner
 from pod_server.settings import Settings
@@ -84,7 +85,11 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         store,
         fetch_group=RemoteGroups(group_fetcher),
         challenge=lambda agent: www_authenticate(auth_config, agent),
+        owner=settings.owner or None,
     )
+    if settings.owner and not settings.multiuser:  # a pod's root names its own owner
+        owner_line = f"<{store.url('/')}> <{SOLID_OWNER}> <{settings.owner}>."
+        store.description_providers.append(lambda _root: owner_line)
 
     app = web.Application(middlewares=[middleware.preflight, middleware.errors])
     app.on_response_prepare.append(middleware.add_cors_headers)

@@ -5,12 +5,16 @@ ACL resource discovery (WAC "ACL Resource Discovery": the resource's own ACL, el
 nearest ancestor container's ACL, whose ``acl:default`` rules then apply), compiling
 and caching ACLs (keyed by path and etag, so any write to an ``.acl`` invalidates its
 entry, in every process, without messages), and fetching group documents.
+
+It also learns the owners of the storage holding the target (``access.owners``): the
+storage root's metadata comes in the same query as the ACLs', and its owners are cached
+by the root's etag the same way, so knowing them costs no query in the common case.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -26,6 +30,7 @@ from pod_server.access.evaluate import (
     required_modes,
 )
 from pod_server.access.modes import NO_MODES, Mode
+from pod_server.access.owners import owner_modes, owners_in
 from pod_server.access.validate import grants_control, validate_acl
 from pod_server.errors import BadRequest, Conflict, Forbidden, PodError, Unauthorized
 from pod_server.ldp import paths
@@ -71,12 +76,17 @@ class AccessPolicy:
         fetch_group: GroupFetcher | None = None,
         challenge: Callable[[Agent], str] | None = None,
         cache_size: int = 4096,
+        owner: str | None = None,
     ) -> None:
+        """``owner``: the configured owner of a single-user storage (``--owner``); pods
+        name theirs in their roots."""
         self.store = store
         self._fetch_group = fetch_group
         self._challenge = challenge
         self._cache: OrderedDict[tuple[str, str], CompiledAcl] = OrderedDict()
         self._cache_size = cache_size
+        self._configured = frozenset({owner}) if owner and not store.multiuser else frozenset()
+        self._owner_cache: OrderedDict[tuple[str, str], frozenset[str]] = OrderedDict()
 
     async def authorize(
         self,
@@ -94,7 +104,9 @@ class AccessPolicy:
         subject = aux[1] if aux else path
         is_acl = aux is not None and aux[0] == paths.ACL_SUFFIX
         found: dict[str, Meta] = {}
-        effective = await self._effective(subject, also=path, found=found)
+        root = self.store.storage_root_of(subject)
+        also = (path, root) if root else (path,)
+        effective = await self._effective(subject, also=also, found=found)
         if target_exists is None:
             target_exists = path in found
         required = required_modes(
@@ -107,6 +119,7 @@ class AccessPolicy:
             patch_where=patch is not None and patch.has_where,
         )
         user = await self._modes(effective, subject, agent, origin)
+        user |= await self._owner_modes(agent, root, found)
         parent_modes = NO_MODES
         parent = paths.parent(subject)
         if parent is None:  # the storage root has no container; the store refuses what needs one
@@ -124,7 +137,13 @@ class AccessPolicy:
 
     async def modes(self, agent: Agent | None, origin: str | None, path: str) -> Mode:
         """The modes ``agent`` (None: the public) has on ``path``."""
-        return await self._modes(await self._effective(path), path, agent, origin)
+        found: dict[str, Meta] = {}
+        root = self.store.storage_root_of(path)
+        effective = await self._effective(path, also=(root,) if root else (), found=found)
+        granted = await self._modes(effective, path, agent, origin)
+        if agent is None:
+            return granted
+        return granted | await self._owner_modes(agent, root, found)
 
     # -- internals ---------------------------------------------------------------------
 
@@ -156,15 +175,37 @@ class AccessPolicy:
             groups=groups,
         )
 
+    async def _owner_modes(self, agent: Agent, root: str | None, found: dict[str, Meta]) -> Mode:
+        """Control for the owner of the storage ``root`` (read from ``found``)."""
+        if not agent.authenticated or root is None:
+            return NO_MODES  # skip the owner lookup: only a signed-in owner gains anything
+        return owner_modes(agent.webid, await self._owners(root, found.get(root)))
+
+    async def _owners(self, root: str, meta: Meta | None) -> frozenset[str]:
+        if meta is None:
+            return self._configured
+        key = (root, meta.etag)
+        hit = self._owner_cache.get(key)
+        if hit is not None:
+            self._owner_cache.move_to_end(key)
+            return hit
+        read, graph = await self.store.graph_of(root)
+        owners = owners_in(graph, self.store.url(root)) | self._configured
+        if read is not None:  # cache under the version actually read
+            self._owner_cache[(root, read.etag)] = owners
+            while len(self._owner_cache) > self._cache_size:
+                self._owner_cache.popitem(last=False)
+        return owners
+
     async def _effective(
-        self, path: str, also: str | None = None, found: dict[str, Meta] | None = None
+        self, path: str, also: Sequence[str] = (), found: dict[str, Meta] | None = None
     ) -> _Effective | None:
         """WAC ACL discovery: the resource's own ACL, else the nearest ancestor's. ``also``
         is looked up in the same query, into ``found`` (with the ACLs that exist)."""
         candidates = [path, *paths.ancestors(path)]
         wanted = [c + paths.ACL_SUFFIX for c in candidates]
         found = found if found is not None else {}
-        found.update(await self.store.metas([*wanted, also] if also else wanted))
+        found.update(await self.store.metas([*wanted, *also]))
         for depth, candidate in enumerate(candidates):
             acl_path = candidate + paths.ACL_SUFFIX
             meta = found.get(acl_path)

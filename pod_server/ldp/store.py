@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from rdflib import Graph, URIRef
 
+from pod_server.access.owners import kept_owners
 from pod_server.access.policy import check_acl_document
 from pod_server.errors import (
     BadRequest,
@@ -531,6 +532,8 @@ class ResourceStore:
                 updated = apply_patch(graph, patch)
                 if paths.is_container(path):
                     _check_managed_unchanged(graph, updated, self.url(path))
+                if meta is not None and self.is_storage_root(path):
+                    kept_owners(graph, updated, self.url(path), replace=False)
                 self._check_acl(path, updated)
                 await self._check_shapes(path, updated)
                 data = self._turtle(path, updated)
@@ -730,6 +733,9 @@ class ResourceStore:
         graph = await self._parse(raw, media, self.url(path))
         if paths.is_container(path):
             _check_managed_unchanged(Graph(), graph, self.url(path))
+            if self.is_storage_root(path):  # a PUT keeps who owns the storage
+                meta, current = await self.graph_of(path)
+                graph = kept_owners(current if meta else None, graph, self.url(path), replace=True)
             return Staged.of(self._turtle(path, graph)), TURTLE
         self._check_acl(path, graph)
         await self._check_shapes(path, graph)

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from pod_server.http.handlers import STORE
+from pod_server.pods.provision import provision
 from pod_server.settings import Settings
 from tests.conftest import BACKENDS, Pod, running_pod
 from tests.fake_issuer import Caller, Issuer, running_issuer
@@ -281,3 +283,100 @@ async def test_no_owner_and_not_open_means_nobody(tmp_path: Path) -> None:
     async with running_pod(tmp_path, BACKENDS["memory"](tmp_path), Settings()) as pod:
         async with pod.request("GET", "/") as r:
             assert r.status == 401
+
+
+# -- the storage's owner always holds Control ------------------------------------------
+
+SOLID_OWNER = "http://www.w3.org/ns/solid/terms#owner"
+
+
+def only_bob(world: World, container: str) -> str:
+    """An ACL for ``container`` that names bob alone, with every mode."""
+    return (
+        PREFIXES + f"<#bob> a acl:Authorization; acl:agent <{world.bob.webid}>;"
+        f" acl:accessTo <{world.pod.url(container)}>; acl:default <{world.pod.url(container)}>;"
+        " acl:mode acl:Read, acl:Write, acl:Control.\n"
+    )
+
+
+async def check_owner_keeps_control(world: World, carol: Caller, c: str) -> None:
+    """alice (the owner) writes an ACL on ``c`` that names only bob, then repairs it."""
+    assert await world.status(world.alice, "PUT", c + "doc.ttl", "<#a> <#b> 1.") == 201
+    assert await world.status(world.alice, "PUT", c + ".acl", only_bob(world, c)) == 201
+    # Control only: the ACL withholds her data from her...
+    assert await world.status(world.alice, "GET", c + "doc.ttl") == 403
+    assert await world.status(world.alice, "PUT", c + "doc.ttl", "<#a> <#b> 2.") == 403
+    # ...but never her ACLs, and WAC-Allow says so.
+    status, headers, text = await world.call(world.alice, "GET", c + ".acl")
+    assert status == 200 and world.bob.webid in text
+    assert headers["WAC-Allow"] == 'user="control",public=""'
+    # bob gets what the ACL gives him; anyone else still nothing.
+    assert await world.status(world.bob, "GET", c + "doc.ttl") == 200
+    assert await world.status(world.bob, "GET", c + ".acl") == 200
+    for path in (c, c + "doc.ttl", c + ".acl"):
+        assert await world.status(carol, "GET", path) == 403, path
+    assert await world.status(carol, "PUT", c + ".acl", only_bob(world, c)) == 403
+    assert await world.status(None, "GET", c + ".acl") == 401
+    # A bad ACL from the owner is still a 400 that changes nothing.
+    assert await world.status(world.alice, "PUT", c + ".acl", "not turtle") == 400
+    assert await world.status(world.alice, "GET", c + "doc.ttl") == 403
+    # She repairs it: now she reads and writes again, and bob keeps his access.
+    repaired = only_bob(world, c) + (
+        f"<#alice> a acl:Authorization; acl:agent <{world.alice.webid}>;"
+        f" acl:accessTo <{world.pod.url(c)}>; acl:default <{world.pod.url(c)}>;"
+        " acl:mode acl:Read, acl:Write.\n"
+    )
+    assert await world.status(world.alice, "PUT", c + ".acl", repaired) == 204
+    status, headers, _ = await world.call(world.alice, "GET", c + "doc.ttl")
+    assert status == 200
+    assert headers["WAC-Allow"] == 'user="read write append control",public=""'
+    assert await world.status(world.bob, "GET", c + "doc.ttl") == 200
+    assert await world.status(carol, "GET", c + "doc.ttl") == 403
+    # Or she deletes it: the container inherits from above again, which excludes bob.
+    assert await world.status(world.alice, "DELETE", c + ".acl") in (200, 204, 205)
+    assert await world.status(world.alice, "GET", c + "doc.ttl") == 200
+    assert await world.status(world.bob, "GET", c + "doc.ttl") == 403
+
+
+async def test_owner_keeps_control_of_a_single_user_storage(world: World) -> None:
+    world.issuer.add_person("carol")
+    await check_owner_keeps_control(world, world.issuer.caller("carol"), "/c/")
+    # The storage description names the configured owner.
+    status, _, text = await world.call(None, "GET", "/.well-known/solid")
+    assert status == 200 and f"<{SOLID_OWNER}> <{world.alice.webid}>" in text
+
+
+@pytest.fixture
+async def pod_world(tmp_path: Path, backend_name: str) -> AsyncIterator[World]:
+    """Several users: alice owns the pod ``/alice/`` with a WebID at the issuer."""
+    async with running_issuer() as issuer:
+        alice_id = issuer.add_person("alice")
+        issuer.add_person("bob")
+        issuer.add_person("carol")
+        settings = Settings(multiuser=True)
+        async with running_pod(tmp_path, BACKENDS[backend_name](tmp_path), settings) as pod:
+            await provision(pod.app[STORE], "alice", issuer.base, alice_id)  # type: ignore[index]
+            yield World(pod, issuer, issuer.caller("alice"), issuer.caller("bob"))
+
+
+async def test_pod_owner_keeps_control(pod_world: World) -> None:
+    await check_owner_keeps_control(pod_world, pod_world.issuer.caller("carol"), "/alice/c/")
+
+
+async def test_owners_are_not_changed_by_writing_the_pod_root(pod_world: World) -> None:
+    world = pod_world
+    root = world.pod.url("/alice/")
+    claim = f"<{root}> <{SOLID_OWNER}> <{world.bob.webid}>."
+    assert await world.status(world.alice, "PUT", "/alice/", claim) == 409
+    patch = f"INSERT DATA {{ {claim} }}"
+    ctype = "application/sparql-update"
+    assert await world.status(world.alice, "PATCH", "/alice/", patch, ctype=ctype) == 409
+    drop = f"DELETE DATA {{ <{root}> <{SOLID_OWNER}> <{world.alice.webid}> }}"
+    assert await world.status(world.alice, "PATCH", "/alice/", drop, ctype=ctype) == 409
+    # A PUT that does not mention the owner replaces the rest and keeps her the owner.
+    title = f'<{root}> <http://purl.org/dc/terms/title> "Mine".'
+    assert await world.status(world.alice, "PUT", "/alice/", title) == 204
+    _, _, text = await world.call(None, "GET", "/alice/.well-known/solid")
+    assert f"<{SOLID_OWNER}> <{world.alice.webid}>" in text
+    assert world.bob.webid not in text
+    await check_owner_keeps_control(world, world.issuer.caller("carol"), "/alice/c/")
