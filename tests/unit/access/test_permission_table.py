@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pod_server.access import Decision, Mode, Requirements, decide, required_modes
+from pod_server.access.owners import owner_modes
 
 ALLOW = Decision.ALLOW
 E401 = Decision.UNAUTHENTICATED
@@ -171,6 +172,31 @@ PERMISSION_TABLE = [
 # fmt: on
 
 
+ALICE = "https://alice.example/profile#me"
+BOB = "https://bob.example/profile#me"
+OWNERS = frozenset({ALICE})
+
+# The storage's owner holds Control on every resource of it, whatever the ACL grants
+# (``target``: what the ACL alone gives the requester); Control, and nothing more.
+OWNER_TABLE = [
+    # operation,            exists, parent, target, is_acl, requester, verdict
+    ("GET",                 True,   "-",    "-",    True,   ALICE,     ALLOW),   # her ACL, though it names only bob
+    ("HEAD",                True,   "-",    "-",    True,   ALICE,     ALLOW),
+    ("PUT",                 True,   "-",    "-",    True,   ALICE,     ALLOW),   # repair it
+    ("PUT",                 False,  "-",    "-",    True,   ALICE,     ALLOW),   # or create one
+    ("PATCH delete+insert", True,   "-",    "-",    True,   ALICE,     ALLOW),
+    ("DELETE",              True,   "-",    "-",    True,   ALICE,     ALLOW),
+    ("GET",                 True,   "-",    "-",    False,  ALICE,     E403),    # Control is not Read
+    ("PUT",                 True,   "-",    "-",    False,  ALICE,     E403),
+    ("DELETE",              True,   "w",    "-",    False,  ALICE,     E403),
+    ("POST",                True,   "-",    "-",    False,  ALICE,     E403),
+    ("GET",                 True,   "-",    "r",    False,  ALICE,     ALLOW),   # what the ACL gives still counts
+    ("GET",                 True,   "-",    "-",    True,   BOB,       E403),    # not an owner
+    ("PUT",                 True,   "-",    "-",    True,   BOB,       E403),
+    ("DELETE",              True,   "-",    "-",    True,   None,      E401),    # anonymous: never an owner
+]
+
+
 def _row_id(row: tuple[Any, ...]) -> str:
     operation, exists, parent, target, is_acl = row[:5]
     where = ".acl" if is_acl else ("existing" if exists else "new")
@@ -207,6 +233,25 @@ def test_permission_table(
     required = requirements(operation, exists=exists, is_acl=is_acl)
     assert decide(required, m(target), m(parent), authenticated=False) is anonymous
     assert decide(required, m(target), m(parent), authenticated=True) is authenticated
+
+
+@pytest.mark.parametrize(
+    ("operation", "exists", "parent", "target", "is_acl", "requester", "verdict"),
+    OWNER_TABLE,
+    ids=[f"{_row_id(row)} {'owner' if row[5] == ALICE else row[5]}" for row in OWNER_TABLE],
+)
+def test_owner_table(
+    operation: str,
+    exists: bool,
+    parent: str,
+    target: str,
+    is_acl: bool,
+    requester: str | None,
+    verdict: Decision,
+) -> None:
+    required = requirements(operation, exists=exists, is_acl=is_acl)
+    granted = m(target) | owner_modes(requester, OWNERS)
+    assert decide(required, granted, m(parent), authenticated=requester is not None) is verdict
 
 
 def test_tables_cover_every_operation_allowed_and_denied() -> None:
