@@ -1,5 +1,6 @@
 """Web Access Control: a permission table (who may do what, for every mode granted),
-inheritance, WAC-Allow, groups, origins and which authorizations apply at all.
+inheritance, WAC-Allow, groups, origins, which authorizations apply at all, and the storage
+owner's implicit control.
 
 Two principals: "public" (anonymous callers, granted through foaf:Agent) runs on any server,
 open ones included; "bob" (a second logged-in identity, granted through acl:agent) needs both
@@ -9,13 +10,15 @@ identities. The writer (alice when logged in) builds each fixture, then locks it
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from conformance.areas.common import DOC, NOTHING_AGENT, OTHER_DOC, created, describe
+from conformance.areas.protocol import description_url
 from conformance.context import Agent, Context
 from conformance.http import Reply
-from conformance.rdf import ACL, RDF, graph_of
+from conformance.rdf import ACL, RDF, SOLID, URIRef, graph_of
 from conformance.registry import (
     OIDC,
     PROTOCOL,
@@ -984,3 +987,108 @@ async def other_agent(ctx: Context) -> None:
         ctx, "nobody-only", Rule(f"acl:agent <{NOTHING_AGENT}>", ("Read",), default=True)
     )
     expect_status(await bob(ctx).get(url), 403, 404)
+
+
+# --- The storage's owner --------------------------------------------------------------------------
+
+Q_OWNER = (
+    "An owner is a person or a social entity that is considered to have the rights and"
+    " responsibilities of a storage. An owner is identified by a URI, and implicitly has control"
+    " over all resources in a storage."
+)
+
+
+async def storage_owners(ctx: Context) -> set[str]:
+    """The owners the server advertises for the storage: Link rel=solid:owner on its root, and
+    solid:owner in its storage description."""
+    found = {link.target for link in (await ctx.writer.head(ctx.server)).links(str(SOLID.owner))}
+    reply = await ctx.writer.get(await description_url(ctx), Accept="text/turtle")
+    if reply.ok:
+        found |= {str(o) for o in graph_of(reply).objects(URIRef(ctx.server), SOLID.owner)}
+    return found
+
+
+@dataclass(frozen=True)
+class OwnerLocked:
+    container: str
+    doc: str
+    acl: str
+    only_bob: str  # the ACL, as written
+
+
+@asynccontextmanager
+async def locked_out_owner(
+    ctx: Context, owner_modes: tuple[str, ...] = ()
+) -> AsyncIterator[OwnerLocked]:
+    """A container whose ACL names bob (with every mode) and the owner only with
+    ``owner_modes``, written by the owner; its usual ACL is put back afterwards (by bob when
+    the owner cannot) so that the run can clean up."""
+    owner = ctx.writer.webid
+    if not owner or owner not in await storage_owners(ctx):
+        skip("the server advertises no solid:owner, or another one than the writer")
+    container = await ctx.make_container(stem="owned")
+    doc = await ctx.make(TARGET, parent=container)
+    acl = await ctx.link_of(container, "acl")
+    rules = [Rule(f"acl:agent <{bob(ctx).webid}>", ("Read", "Write", "Control"), default=True)]
+    if owner_modes:
+        rules.append(Rule(f"acl:agent <{owner}>", owner_modes, default=True))
+    body = acl_document(container, rules)
+    expect_status(await ctx.writer.put(acl, body), *OK)
+    try:
+        yield OwnerLocked(container, doc, acl, body)
+    finally:
+        usual = acl_document(container, keepers(ctx, True))
+        for agent in (ctx.writer, bob(ctx)):
+            if (await agent.put(acl, usual)).ok:
+                break
+
+
+@check("wac.owner.acl-read", PROTOCOL + "#owner", Q_OWNER, needs=BOTH)
+async def owner_reads_acl(ctx: Context) -> None:
+    async with locked_out_owner(ctx) as locked:
+        reply = expect_status(await ctx.writer.get(locked.acl, Accept="text/turtle"), 200)
+        named = (None, ACL.agent, URIRef(str(bob(ctx).webid))) in graph_of(reply)
+        expect(named, "the ACL read back does not name bob")
+
+
+@check("wac.owner.acl-write", PROTOCOL + "#owner", Q_OWNER, needs=BOTH)
+async def owner_repairs_acl(ctx: Context) -> None:
+    async with locked_out_owner(ctx) as locked:
+        repaired = acl_document(locked.container, keepers(ctx, True))
+        expect_status(await ctx.writer.put(locked.acl, repaired), *OK)
+        expect_status(await ctx.writer.get(locked.doc), 200)
+
+
+@check("wac.owner.acl-delete", PROTOCOL + "#owner", Q_OWNER, needs=BOTH)
+async def owner_deletes_acl(ctx: Context) -> None:
+    async with locked_out_owner(ctx) as locked:
+        expect_status(await ctx.writer.delete(locked.acl), *OK)
+        expect_status(await ctx.writer.get(locked.acl, Accept="text/turtle"), 404)
+
+
+@check("wac.owner.named-agent-unaffected", PROTOCOL + "#owner", Q_OWNER, needs=BOTH)
+async def owner_bob_unaffected(ctx: Context) -> None:
+    async with locked_out_owner(ctx) as locked:
+        expect_status(await bob(ctx).get(locked.doc), 200)
+        expect_status(await bob(ctx).get(locked.acl, Accept="text/turtle"), 200)
+
+
+@check("wac.owner.others-denied", PROTOCOL + "#owner", Q_OWNER, needs=BOTH)
+async def owner_others_denied(ctx: Context) -> None:
+    async with locked_out_owner(ctx) as locked:
+        for url in (locked.doc, locked.acl):
+            expect_status(await ctx.anon.get(url, Accept="text/turtle"), 401, 404)
+        expect_status(await ctx.anon.put(locked.acl, locked.only_bob), 401, 404)
+
+
+@check(
+    "wac.owner.wac-allow-control",
+    W + "wac-allow",
+    "user: Permissions granted to the agent requesting the resource. (The storage owner"
+    " implicitly has control over all resources in a storage: Solid Protocol, owner.)",
+    needs=BOTH,
+)
+async def owner_wac_allow(ctx: Context) -> None:
+    async with locked_out_owner(ctx, owner_modes=("Read",)) as locked:
+        user = wac_allow(expect_status(await ctx.writer.get(locked.doc), 200)).get("user", set())
+        expect({"read", "control"} <= user, f"the owner's WAC-Allow user={sorted(user)}")

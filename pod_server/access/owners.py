@@ -3,10 +3,9 @@
 Solid Protocol, Storage: "Servers MUST keep track of at least one owner of a storage in
 an implementation defined way." Here the storage root's own triples name them
 (``<root> solid:owner <webid>``, written when a pod is provisioned), and a single-user
-server adds its configured ``--owner``. Solid Protocol, Terminology: an owner is
-"identified by a URI, and implicitly has control over all data in a storage"; the
-change that brought owners into the protocol (solid/specification#264) says "The owner
-is allowed implicit control access on every resource in a storage."
+server adds its configured ``--owner``. Solid Protocol (2024-05-12), Terminology,
+owner: "An owner is identified by a URI, and implicitly has control over all resources
+in a storage."
 
 Because the owners decide who holds Control, only the host's tools may change them:
 once a storage root exists, a client's PUT or PATCH of it must leave its ``solid:owner``
