@@ -87,7 +87,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         challenge=lambda agent: www_authenticate(auth_config, agent),
         owner=settings.owner or None,
     )
-    if settings.owner and not settings.multiuser:  # a pod's root names its own owner
+    if settings.owner and not settings.multiuser:  # pods name their owners in their roots
         owner_line = f"<{store.url('/')}> <{SOLID_OWNER}> <{settings.owner}>."
         store.description_providers.append(lambda _root: owner_line)
 
