@@ -59,6 +59,8 @@ class Access:
     # The target's metadata, read in the same lookup as its ACLs (None: it did not exist
     # then): lets a read skip a second query (see ResourceStore.get).
     target: Meta | None = None
+    # The storage's owners when the target is its root, for Link rel=solid:owner.
+    owners: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,8 @@ class AccessPolicy:
         public = (
             user if not agent.authenticated else await self._modes(effective, subject, None, origin)
         )
-        return Access(user, public, found.get(path))
+        owners = await self._owners(path, found.get(path)) if path == root else frozenset()
+        return Access(user, public, found.get(path), owners)
 
     async def modes(self, agent: Agent | None, origin: str | None, path: str) -> Mode:
         """The modes ``agent`` (None: the public) has on ``path``."""

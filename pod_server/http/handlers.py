@@ -22,6 +22,7 @@ from pod_server.ldp.store import (
     ResourceStore,
     negotiate,
 )
+from pod_server.ldp.vocabulary import SOLID_OWNER
 from pod_server.storage.base import CHUNK_SIZE, Meta
 
 STORE = web.AppKey("store", ResourceStore)
@@ -84,6 +85,8 @@ def describe(
     hdrs["Vary"] = "Accept, Authorization, Origin"
     if access is not None:
         hdrs["WAC-Allow"] = wac_allow(access.user, access.public)
+        for owner in sorted(access.owners):  # Solid Protocol §4.1: the storage's owners
+            hdrs["Link"] += f', <{owner}>; rel="{SOLID_OWNER}"'
 
 
 def body_of(request: web.Request) -> Body:

@@ -344,6 +344,8 @@ async def test_owner_keeps_control_of_a_single_user_storage(world: World) -> Non
     # The storage description names the configured owner.
     status, _, text = await world.call(None, "GET", "/.well-known/solid")
     assert status == 200 and f"<{SOLID_OWNER}> <{world.alice.webid}>" in text
+    _, headers, _ = await world.call(world.alice, "HEAD", "/")
+    assert f'<{world.alice.webid}>; rel="{SOLID_OWNER}"' in headers["Link"]
 
 
 @pytest.fixture
@@ -361,6 +363,16 @@ async def pod_world(tmp_path: Path, backend_name: str) -> AsyncIterator[World]:
 
 async def test_pod_owner_keeps_control(pod_world: World) -> None:
     await check_owner_keeps_control(pod_world, pod_world.issuer.caller("carol"), "/alice/c/")
+
+
+async def test_the_pod_root_links_to_its_owner(pod_world: World) -> None:
+    world = pod_world
+    owner_link = f'<{world.alice.webid}>; rel="{SOLID_OWNER}"'
+    for method in ("GET", "HEAD"):
+        status, headers, _ = await world.call(world.alice, method, "/alice/")
+        assert status == 200 and owner_link in headers["Link"], method
+    _, headers, _ = await world.call(world.alice, "GET", "/alice/settings/")
+    assert SOLID_OWNER not in headers["Link"]  # only the storage root names it
 
 
 async def test_owners_are_not_changed_by_writing_the_pod_root(pod_world: World) -> None:
