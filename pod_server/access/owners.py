@@ -39,9 +39,11 @@ def owner_modes(agent_webid: str | None, owners: frozenset[str]) -> Mode:
     Decision: Control only, the spec's minimum (see the module docstring): the owner can
     always read and rewrite every ACL in their storage, so can grant themselves anything
     back, but an ACL that withholds Read or Write from them (for instance to guard a
-    resource against their own apps' mistakes) still does so. The Community Solid
-    Server's owner rule likewise only opens ACL resources. It applies whatever the
-    request's Origin: it is not an ACL rule, so ``acl:origin`` cannot restrict it.
+    resource against their own apps' mistakes) still does so. The spec's editors said as
+    much reviewing Node Solid Server's owner rule (its pull request 1604: "only control, not
+    necessarily read or write"), and the Community Solid Server's owner rule likewise only
+    opens ACL resources. It applies whatever the request's Origin: it is not an ACL rule,
+    so ``acl:origin`` cannot restrict it.
     """
     if agent_webid is not None and agent_webid in owners:
         return Mode.CONTROL
