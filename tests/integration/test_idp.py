@@ -492,6 +492,11 @@ async def test_forms_accept_what_browsers_send(world: World) -> None:
         headers={"Origin": "null"}, allow_redirects=False,
     ) as r:  # fmt: skip
         assert r.status == 403 and "expired" in await r.text()
+    async with world.session.post(
+        world.url("idp/login"), data={**form.fields, "email": "x" * 20_000},
+        allow_redirects=False,
+    ) as r:  # fmt: skip
+        assert r.status == 413  # too large, not "expired"
 
 
 # -- the token endpoint ---------------------------------------------------------------------
