@@ -274,10 +274,20 @@ def test_app_login_with_pkce_and_dpop(
     assert status == 400
 
 
-def test_remembered_consent_returns_at_once(page: Page, server: Server, app: Loopback) -> None:
-    sign_up(page, server, "eve")
+def test_sign_up_during_an_app_login_and_remembered_consent(
+    page: Page, server: Server, app: Loopback
+) -> None:
     client = register(server, app)
     page.goto(client.authorize_url(server, "first"))
+    page.get_by_role("link", name="Create an account").click()  # a newcomer, sent by the app
+    page.wait_for_url(lambda url: url.startswith(server.url("idp/signup?authz=")))
+    page.fill("#email", "eve@example.org")
+    page.fill("#name", "eve")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    assert press(page, "Create account") == 303
+    assert page.title() == "Allow Browser Test App?"  # straight on to the app's request
+    assert webid_of(server, Person("eve@example.org", "eve")) in page.inner_text("main")
     page.uncheck("input[name=remember]")
     assert press(page, "Allow") == 303
     page.goto(client.authorize_url(server, "second"))
