@@ -37,10 +37,12 @@ from pod_server.idp.errors import ACCESS_DENIED, CONSENT_REQUIRED, LOGIN_REQUIRE
 from pod_server.idp.logout import PARAMS as LOGOUT_PARAMS
 from pod_server.idp.logout import logout_target
 from pod_server.idp.provider import Provider, Provision, ProvisionRefused
+from pod_server.idp.sessions import FormCheck
 from pod_server.state.base import Consent, LoginSession
 
 MAX_NAME_LENGTH = 64
-FORM_EXPIRED = "This form has expired or was sent from another site. Go back and try again."
+FORM_EXPIRED = "This form has expired. Go back, reload the page and try again."
+CROSS_SITE = "This form was sent from another site, so nothing was done."
 
 
 def app_name(request: AuthorizationRequest) -> str:
@@ -100,6 +102,18 @@ class Interaction:
         )
         return self._form(request, lambda csrf: pages.consent(p.paths, view, csrf, areq.query))
 
+    async def _posted_form(self, request: web.Request) -> dict[str, str] | web.Response:
+        """The posted form if one of our own pages sent it, else the page that refuses it."""
+        form = await read_form(request, self.p.config.max_form_bytes)
+        if form is None:
+            return pages.error("Request too large", "The form is too large.", 413)
+        check = self.p.sessions.check_form(request, form)
+        if check is FormCheck.CROSS_SITE:
+            return pages.error("Refused", CROSS_SITE, 403)
+        if check is FormCheck.EXPIRED:
+            return pages.error("Form expired", FORM_EXPIRED, 403)
+        return form
+
     def _form(self, request: web.Request, render: Callable[[str], web.Response]) -> web.Response:
         """A page holding a form, with the browser's CSRF token (kept in a cookie)."""
         token = self.p.sessions.csrf_token(request)
@@ -117,9 +131,9 @@ class Interaction:
 
     async def consent(self, request: web.Request) -> web.StreamResponse:
         p = self.p
-        form = await read_form(request, p.config.max_form_bytes)
-        if form is None or not p.sessions.form_trusted(request, form):
-            return pages.error("Form expired", FORM_EXPIRED, 403)
+        form = await self._posted_form(request)
+        if isinstance(form, web.Response):
+            return form
         try:
             areq = await parse_request(
                 parse_qsl(form.get("authz", ""), keep_blank_values=True), p.clients, p.issuer
@@ -174,9 +188,9 @@ class Interaction:
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         p = self.p
-        form = await read_form(request, p.config.max_form_bytes)
-        if form is None or not p.sessions.form_trusted(request, form):
-            return pages.error("Form expired", FORM_EXPIRED, 403)
+        form = await self._posted_form(request)
+        if isinstance(form, web.Response):
+            return form
         authz, email = form.get("authz", ""), form.get("email", "").strip()
         ip = p.client_ip(request)
         if await p.limiter.exceeded(p.login_per_ip, ip) or await p.limiter.exceeded(
@@ -235,9 +249,9 @@ class Interaction:
         provision = p.provision
         if not p.signup_enabled or provision is None:
             return pages.error("Not found", "Sign-up is not available on this server.", 404)
-        form = await read_form(request, p.config.max_form_bytes)
-        if form is None or not p.sessions.form_trusted(request, form):
-            return pages.error("Form expired", FORM_EXPIRED, 403)
+        form = await self._posted_form(request)
+        if isinstance(form, web.Response):
+            return form
         authz = form.get("authz", "")
         email, name = form.get("email", "").strip(), form.get("name", "").strip()
         if await p.limiter.count(p.signups_per_ip, p.client_ip(request)):
@@ -289,9 +303,9 @@ class Interaction:
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         p = self.p
-        form = await read_form(request, p.config.max_form_bytes)
-        if form is None or not p.sessions.form_trusted(request, form):
-            return pages.error("Form expired", FORM_EXPIRED, 403)
+        form = await self._posted_form(request)
+        if isinstance(form, web.Response):
+            return form
         target = await logout_target(form, p.clients, p.issuer, await p.keys.verifiers())
         response = redirect(target, 303) if target else _signed_out(p)
         await p.sessions.end(request, response)
@@ -325,9 +339,9 @@ class Interaction:
 
     async def password(self, request: web.Request) -> web.StreamResponse:
         p = self.p
-        form = await read_form(request, p.config.max_form_bytes)
-        if form is None or not p.sessions.form_trusted(request, form):
-            return pages.error("Form expired", FORM_EXPIRED, 403)
+        form = await self._posted_form(request)
+        if isinstance(form, web.Response):
+            return form
         session = await p.sessions.current(request)
         account = await p.state.get_account(session.account_id) if session else None
         if account is None:

@@ -20,7 +20,10 @@ from pod_server.idp.sessions import CSRF_FIELD
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",  # authorization URLs carry state and challenges
+    # Authorization URLs carry state and challenges: no other origin sees them in a
+    # Referer. Our own forms still get their real Origin (no-referrer would make it
+    # "null"), which the CSRF check relies on.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
@@ -153,7 +156,7 @@ def _quote(value: str) -> str:
     return quote(value, safe="")
 
 
-_CONSENT = """<p><strong>$app</strong> wants you to sign in with your WebID.</p>
+_CONSENT = """<p><strong>$app</strong> asks to sign you in with your WebID.</p>
 <dl>
 <dt>App</dt><dd>$app$unverified</dd>
 <dt>You will return to</dt><dd>$origin</dd>
@@ -163,8 +166,8 @@ _CONSENT = """<p><strong>$app</strong> wants you to sign in with your WebID.</p>
 $hidden$webids<h2>If you allow it, the app can</h2>
 <ul>
 $asks</ul>
-<p class="note">Which data that is depends on the access you have been given: the app
-works with your permissions on every Solid server that trusts this provider.</p>
+<p class="note">It can reach only what you can: on every Solid server that trusts this
+provider, the app gets the access your WebID has been given, and no more.</p>
 <label><input type="checkbox" name="remember" value="yes" checked>
  Remember my decision for this app</label>
 <button type="submit" name="decision" value="allow">Allow</button>
@@ -173,9 +176,17 @@ works with your permissions on every Solid server that trusts this provider.</p>
 <p class="note">Signed in as $email. <a href="$logout">Not you? Sign out</a>.</p>"""
 
 SCOPE_TEXT = {
-    "webid": "know your WebID and read and change data as you, wherever you have access",
-    "offline_access": "stay signed in when you are not using it, until you sign out of it",
+    "webid": "use your WebID to read and change data for you, wherever you have access",
+    "offline_access": (
+        "keep this access while you are not using it, until you revoke it or it expires"
+    ),
 }
+
+
+def consent_asks(scopes: Iterable[str]) -> list[str]:
+    """What the consent page says the app can do: WebID use always, each scope once."""
+    asks = ["webid", *scopes]
+    return [SCOPE_TEXT[s] for s in dict.fromkeys(asks) if s in SCOPE_TEXT]
 
 
 @dataclass(frozen=True)
@@ -190,8 +201,7 @@ class ConsentView:
 
 
 def consent(paths: Paths, view: ConsentView, csrf: str, authz: str) -> web.Response:
-    asks = [fill("<li>$text</li>\n", text=SCOPE_TEXT["webid"])]
-    asks += [fill("<li>$text</li>\n", text=SCOPE_TEXT[s]) for s in view.scopes if s in SCOPE_TEXT]
+    asks = [fill("<li>$text</li>\n", text=text) for text in consent_asks(view.scopes)]
     body = fill(
         _CONSENT,
         app=view.app,
@@ -295,7 +305,7 @@ def account(
     pods: list[tuple[str, int, int | None]],
     csrf: str,
 ) -> web.Response:
-    items = join(fill("<li><code>$w</code></li>\n", w=w) for w in webids)
+    items = join(fill('<li><a href="$w"><code>$w</code></a></li>\n', w=w) for w in webids)
     listing = join([Safe("<h2>Your WebIDs</h2>\n<ul>\n"), items, Safe("</ul>\n")]) if webids else ""
     body = fill(
         _ACCOUNT,

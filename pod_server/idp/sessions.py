@@ -3,13 +3,21 @@
 The session cookie is HttpOnly and SameSite=Lax (so an app's top-level redirect to the
 authorization endpoint still carries it, while cross-site form posts do not), scoped to
 the provider's paths, and Secure on https. The cookie holds a random id; the store keeps
-only its digest. Forms are protected twice against cross-site request forgery: a
-double-submit token (a cookie the form must repeat) and, when the browser sends one, an
-``Origin`` that must be the provider's own.
+only its digest.
+
+Forms are protected against cross-site request forgery (OWASP CSRF cheat sheet) by what
+browsers really send: a post whose ``Sec-Fetch-Site`` says another site or origin, or
+whose ``Origin`` is another origin, is refused; and every post must repeat the
+double-submit token (a cookie its form holds). ``Origin: null`` (what a browser sends
+under a no-referrer policy, or in privacy modes) is accepted only with that token. Ports
+do not separate cookies, so another server on this host could plant a token cookie;
+``Sec-Fetch-Site`` (sent by current browsers whatever the referrer policy) refuses its
+posts, as ``Origin`` does when it is not null.
 """
 
 from __future__ import annotations
 
+import enum
 import hmac
 import re
 from collections.abc import Callable, Mapping
@@ -25,6 +33,33 @@ SESSION_COOKIE = "pod_idp_session"
 CSRF_COOKIE = "pod_idp_csrf"
 CSRF_FIELD = "csrf"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,100}")
+# Fetch Metadata: a form of our own is "same-origin"; "none" is a person's own action.
+_OWN_FETCH_SITES = frozenset({"same-origin", "none"})
+
+
+class FormCheck(enum.Enum):
+    TRUSTED = "trusted"
+    CROSS_SITE = "cross-site"  # another origin sent it: refused whatever it holds
+    EXPIRED = "expired"  # the double-submit token is missing or does not match
+
+
+def check_form(
+    own_origin: str,
+    origin: str | None,
+    fetch_site: str | None,
+    cookie_token: str,
+    form_token: str,
+) -> FormCheck:
+    """Whether a posted form came from one of the provider's own pages."""
+    if fetch_site is not None and fetch_site.lower() not in _OWN_FETCH_SITES:
+        return FormCheck.CROSS_SITE
+    if origin is not None and origin not in (own_origin, "null"):
+        return FormCheck.CROSS_SITE
+    if not _TOKEN.fullmatch(cookie_token) or not hmac.compare_digest(
+        cookie_token.encode("ascii"), form_token.encode("utf-8", "surrogatepass")
+    ):
+        return FormCheck.EXPIRED
+    return FormCheck.TRUSTED
 
 
 class Sessions:
@@ -67,14 +102,15 @@ class Sessions:
     def set_csrf(self, response: web.StreamResponse, token: str) -> None:
         self._set(response, CSRF_COOKIE, token, int(self._config.session_ttl))
 
-    def form_trusted(self, request: web.Request, form: Mapping[str, str]) -> bool:
-        """The form was posted by one of our own pages (OWASP CSRF cheat sheet)."""
-        origin = request.headers.get("Origin")
-        if origin is not None and origin != self.origin:
-            return False
-        cookie = request.cookies.get(CSRF_COOKIE, "")
-        sent = form.get(CSRF_FIELD, "")
-        return bool(_TOKEN.fullmatch(cookie)) and hmac.compare_digest(cookie, sent)
+    def check_form(self, request: web.Request, form: Mapping[str, str]) -> FormCheck:
+        """Whether the form was posted by one of our own pages (see ``check_form``)."""
+        return check_form(
+            self.origin,
+            request.headers.get("Origin"),
+            request.headers.get("Sec-Fetch-Site"),
+            request.cookies.get(CSRF_COOKIE, ""),
+            form.get(CSRF_FIELD, ""),
+        )
 
     def _set(self, response: web.StreamResponse, name: str, value: str, max_age: int) -> None:
         response.set_cookie(

@@ -463,7 +463,40 @@ async def test_forms_refuse_cross_site_posts(world: World) -> None:
         world.url("idp/login"), data={**form.fields, "email": email, "password": PASSWORD},
         headers={"Origin": "https://evil.example"}, allow_redirects=False,
     ) as r:  # fmt: skip
-        assert r.status == 403
+        assert r.status == 403 and "sent from another site" in await r.text()
+    # A sibling origin (Fetch Metadata tells) is refused even when it hides its Origin.
+    async with world.session.post(
+        world.url("idp/login"), data={**form.fields, "email": email, "password": PASSWORD},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-site"}, allow_redirects=False,
+    ) as r:  # fmt: skip
+        assert r.status == 403 and "sent from another site" in await r.text()
+
+
+async def test_forms_accept_what_browsers_send(world: World) -> None:
+    """``Origin: null`` (a no-referrer policy, a privacy setting) passes with the token;
+    without the token it is an expired form, whatever the Origin."""
+    email, _ = await world.person()
+    _, page, _ = await world.get(world.url("idp/login"))
+    form = Forms(page).forms[0]
+    for headers in (
+        {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        {"Origin": world.base.rstrip("/"), "Sec-Fetch-Site": "same-origin"},
+    ):
+        async with world.session.post(
+            world.url("idp/login"), data={**form.fields, "email": email, "password": PASSWORD},
+            headers=headers, allow_redirects=False,
+        ) as r:  # fmt: skip
+            assert r.status == 303, headers
+    async with world.session.post(
+        world.url("idp/login"), data={**form.fields, "csrf": "", "password": PASSWORD},
+        headers={"Origin": "null"}, allow_redirects=False,
+    ) as r:  # fmt: skip
+        assert r.status == 403 and "expired" in await r.text()
+    async with world.session.post(
+        world.url("idp/login"), data={**form.fields, "email": "x" * 20_000},
+        allow_redirects=False,
+    ) as r:  # fmt: skip
+        assert r.status == 413  # too large, not "expired"
 
 
 # -- the token endpoint ---------------------------------------------------------------------

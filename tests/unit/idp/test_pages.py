@@ -30,7 +30,9 @@ def test_consent_escapes_everything_an_app_chose() -> None:
     assert "<script>" not in text and "<img" not in text and '"><b>' not in text
     assert "&lt;script&gt;" in text and "the app chose this name itself" in text
     assert 'type="radio"' in text  # two WebIDs: the person chooses
-    assert "stay signed in" in text
+    assert text.count("<li>") == 2  # "webid" asked for too, but said once
+    assert text.count(pages.SCOPE_TEXT["webid"]) == 1
+    assert pages.SCOPE_TEXT["offline_access"] in text
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
@@ -42,3 +44,23 @@ def test_sign_in_is_accessible() -> None:
     assert '<label for="email">' in text and '<label for="password">' in text
     assert 'role="alert"' in text and 'aria-describedby="form-error"' in text
     assert 'autocomplete="current-password"' in text
+
+
+def test_consent_says_each_ask_once() -> None:
+    assert pages.consent_asks(()) == [pages.SCOPE_TEXT["webid"]]
+    assert pages.consent_asks(("openid", "webid", "webid", "offline_access")) == [
+        pages.SCOPE_TEXT["webid"],
+        pages.SCOPE_TEXT["offline_access"],
+    ]
+
+
+def test_account_links_the_webids() -> None:
+    webid = "https://pod.example/alice/profile/card#me"
+    text = pages.account(PATHS, "a@example.org", [webid], [], "t" * 30).text or ""
+    assert f'<a href="{webid}"><code>{webid}</code></a>' in text
+
+
+def test_pages_keep_their_urls_from_other_origins() -> None:
+    response = pages.message("Signed out", "You are signed out.")
+    # same-origin: our forms carry their real Origin; no other origin gets a Referer.
+    assert response.headers["Referrer-Policy"] == "same-origin"
