@@ -41,7 +41,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from pod_server.db.migrations import Migration, latest
+from pod_server.db.migrations import Migration
 from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
 from pod_server.ldp.store import Change
 from pod_server.notify.model import Channel
@@ -70,7 +70,6 @@ _SCHEMA_1 = (
     "CREATE INDEX IF NOT EXISTS events_published ON events (published)",
 )
 MIGRATIONS = (Migration(1, "channels, events", _SCHEMA_1),)
-SCHEMA_VERSION = latest(MIGRATIONS)
 _COLUMNS = (
     "id, type, topic, webid, origin, created, end_at, start_at, rate, state, accept, "
     "send_to, token_hash, full_iri"

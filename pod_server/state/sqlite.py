@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from pod_server.db.migrations import Migration, latest
+from pod_server.db.migrations import Migration
 from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
 from pod_server.state.base import (
     REUSE_MEMORY,
@@ -97,7 +97,6 @@ _SCHEMA_1 = (
     "CREATE INDEX families_account ON families (account_id)",
 )
 MIGRATIONS = (Migration(1, "accounts, clients, codes, tokens, sessions, keys", _SCHEMA_1),)
-SCHEMA_VERSION = latest(MIGRATIONS)
 
 _CODE_COLUMNS = (
     "code_hash, client_id, account_id, webid, redirect_uri, scope, code_challenge, nonce, "
