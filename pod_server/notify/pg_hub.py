@@ -38,7 +38,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -98,7 +98,13 @@ _FETCH = """SELECT id, origin, published, body FROM notify_events
     WHERE id > $1 ORDER BY id LIMIT $2"""
 _PRUNE = "DELETE FROM notify_events WHERE published < $1"
 
-Row = tuple[int, str, float, str]  # an event as stored: id, origin, published, body
+class Row(NamedTuple):
+    """An event as stored (and as a notification carries it: a JSON array)."""
+
+    id: int
+    origin: str
+    published: float
+    body: str
 
 
 class PostgresHub(OutgoingEvents):
@@ -257,7 +263,7 @@ class PostgresHub(OutgoingEvents):
             stored: list[Row] = sorted(_stored(r) for r in rows)
             payload = json.dumps({"e": stored})
             if len(payload) >= MAX_PAYLOAD:  # ASCII (json escapes the rest): bytes = chars
-                payload = json.dumps({"n": stored[-1][0]})
+                payload = json.dumps({"n": stored[-1].id})
             # Delivered at commit, to every listener, in commit order.
             await conn.execute("SELECT pg_notify($1, $2)", self._channel, payload)
 
@@ -322,7 +328,7 @@ class PostgresHub(OutgoingEvents):
                 return
             while self._notes:
                 rows = _inline(self._notes.popleft())
-                if rows is None or (rows[-1][0] > self._cursor and rows[0][0] > self._cursor + 1):
+                if rows is None or (rows[-1].id > self._cursor and rows[0].id > self._cursor + 1):
                     # Not carried, or something between the cursor and these: the table.
                     await self._catch_up(conn)
                     last_read = time.monotonic()
@@ -345,11 +351,10 @@ class PostgresHub(OutgoingEvents):
                 return
 
     def _take(self, row: Row) -> None:
-        event_id, origin, published, body = row
-        if event_id <= self._cursor:  # delivered already (notified and read, say)
+        if row.id <= self._cursor:  # delivered already (notified and read, say)
             return
-        self._cursor = event_id
-        event = feed_event(event_id, origin, published, body)
+        self._cursor = row.id
+        event = feed_event(row.id, row.origin, row.published, row.body)
         if event is not None:
             self._deliver(event)
 
@@ -442,7 +447,7 @@ def _row(channel: Channel) -> tuple[Any, ...]:
 
 
 def _stored(row: asyncpg.Record) -> Row:
-    return (row["id"], row["origin"], row["published"], row["body"])
+    return Row(row["id"], row["origin"], row["published"], row["body"])
 
 
 def _count(status: str) -> int:
@@ -458,7 +463,7 @@ def _inline(payload: str | None) -> list[Row] | None:
         data = json.loads(payload)
         if "e" not in data:
             return None
-        rows = [(int(i), str(o), float(p), str(b)) for i, o, p, b in data["e"]]
+        rows = [Row(int(i), str(o), float(p), str(b)) for i, o, p, b in data["e"]]
     except (ValueError, TypeError, KeyError):
         log.warning("notifications: unreadable notification on the event feed")
         return None
