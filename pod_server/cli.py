@@ -14,8 +14,8 @@ from aiohttp import web
 from pod_server import settings as settings_mod
 from pod_server import transfer_cli
 from pod_server.app import create_app
+from pod_server.db.schema import upgrade
 from pod_server.pods import users
-from pod_server.storage.postgres import upgrade
 from pod_server.workers import Supervisor
 
 SHUTDOWN_GRACE_SECONDS = 30.0  # in-flight requests (writes) get this long to finish

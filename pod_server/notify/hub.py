@@ -37,11 +37,12 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from pod_server.db.migrations import Migration
+from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
 from pod_server.ldp.store import Change
 from pod_server.notify.model import Channel
 from pod_server.notify.signing import KEY_FILE, key_in_file
@@ -50,13 +51,12 @@ log = logging.getLogger("pod_server.notify")
 T = TypeVar("T")
 
 DB_NAME = "notify.sqlite3"
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT = 10.0
 MAX_PENDING = 10_000  # events waiting to be written to the outbox before new ones are dropped
 POLL_BATCH = 1000
 PRUNE_EVERY = 60.0
 
-_SCHEMA = (
+_SCHEMA_1 = (
     """CREATE TABLE IF NOT EXISTS channels (
         id TEXT PRIMARY KEY, type TEXT NOT NULL, topic TEXT NOT NULL, webid TEXT,
         origin TEXT, created REAL NOT NULL, end_at REAL NOT NULL, start_at REAL, rate REAL,
@@ -69,6 +69,7 @@ _SCHEMA = (
         published REAL NOT NULL, body TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS events_published ON events (published)",
 )
+MIGRATIONS = (Migration(1, "channels, events", _SCHEMA_1),)
 _COLUMNS = (
     "id, type, topic, webid, origin, created, end_at, start_at, rate, state, accept, "
     "send_to, token_hash, full_iri"
@@ -187,8 +188,7 @@ class SqliteHub(OutgoingEvents):
         self._clock = clock
         self._origin = ""
         self._receive: Callable[[Event], None] | None = None
-        self._writer: ThreadPoolExecutor | None = None
-        self._wconn: sqlite3.Connection | None = None  # writer thread only
+        self._writer = WriterThread("SqliteHub", "pod-notify-hub")
         self._rconn: sqlite3.Connection | None = None  # event loop only
         self._init_outgoing()
         self._tasks: list[asyncio.Task[None]] = []
@@ -199,13 +199,13 @@ class SqliteHub(OutgoingEvents):
 
     async def start(self, origin: str, receive: Callable[[Event], None]) -> None:
         self._origin, self._receive = origin, receive
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="pod-notify-hub")
+        self._writer.start()
         self._flushing = asyncio.Event()
         await self._on_writer(self._open)
         self._rconn = self._connect()
         self._rconn.execute("PRAGMA query_only = ON")
-        row = self._rconn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-        self._cursor = int(row[0])  # only what happens from now on
+        row = self._rconn.execute("SELECT COALESCE(MAX(seq), 0) AS seq FROM events").fetchone()
+        self._cursor = int(row["seq"])  # only what happens from now on
         self._tasks = [
             asyncio.create_task(self._flush_loop(), name="notify-outbox"),
             asyncio.create_task(self._poll_loop(), name="notify-poll"),
@@ -216,50 +216,34 @@ class SqliteHub(OutgoingEvents):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        if self._writer is None:
+        if not self._writer.started:
             return
         if self._pending:  # what was committed before shutdown still reaches the others
             with contextlib.suppress(Exception):
                 await self._on_writer(self._insert, list(self._pending))
             self._pending.clear()
-        await self._on_writer(self._close_writer)
-        self._writer.shutdown(wait=True)
-        self._writer = None
+        await self._writer.stop()
         if self._rconn is not None:
             self._rconn.close()
             self._rconn = None
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
-        )
+        conn = connect(self.path, BUSY_TIMEOUT)
+        conn.row_factory = sqlite3.Row
+        return conn
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
-        conn = self._wconn = self._connect()
+        conn = self._writer.adopt(self._connect())
         conn.execute("PRAGMA journal_mode = WAL")
         # The outbox is transient: losing its last events on power loss is acceptable,
         # an fsync per notification batch is not.
         conn.execute("PRAGMA synchronous = NORMAL")
-        with _transaction(conn):
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path} has schema {version}, newer than this server")
-            if version < SCHEMA_VERSION:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _close_writer(self) -> None:
-        if self._wconn is not None:
-            self._wconn.close()
-            self._wconn = None
+        migrate(conn, MIGRATIONS, self.path)
 
     async def _on_writer(self, fn: Callable[..., T], *args: object) -> T:
-        if self._writer is None:
-            raise RuntimeError("SqliteHub is not started")
-        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+        return await self._writer.run(fn, *args)
 
     def _reader(self) -> sqlite3.Connection:
         if self._rconn is None:
@@ -290,10 +274,8 @@ class SqliteHub(OutgoingEvents):
                 self.poll()  # our own events come back at once, in feed order
 
     def _insert(self, batch: Iterable[Event]) -> None:
-        conn = self._wconn
-        assert conn is not None
         rows = [(e.origin, e.published, encode_event(e)) for e in batch]
-        with _transaction(conn):
+        with transaction(self._writer.conn) as conn:
             conn.executemany("INSERT INTO events (origin, published, body) VALUES (?, ?, ?)", rows)
 
     async def _poll_loop(self) -> None:
@@ -311,16 +293,16 @@ class SqliteHub(OutgoingEvents):
     def poll(self) -> None:
         """Hand new events to ``receive`` (cheap when there are none)."""
         conn = self._reader()
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        version = conn.execute("PRAGMA data_version").fetchone()["data_version"]
         if version == self._data_version:
             return
         self._data_version = version
         query = "SELECT seq, origin, published, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
         while True:
             rows = conn.execute(query, (self._cursor, POLL_BATCH)).fetchall()
-            for seq, origin, published, body in rows:
-                self._cursor = seq
-                event = feed_event(seq, origin, published, body)
+            for row in rows:
+                self._cursor = row["seq"]
+                event = feed_event(row["seq"], row["origin"], row["published"], row["body"])
                 if event is not None:
                     self._deliver(event)
             if len(rows) < POLL_BATCH:
@@ -331,9 +313,7 @@ class SqliteHub(OutgoingEvents):
             self._receive(event)
 
     def _prune(self, before: float) -> None:
-        conn = self._wconn
-        assert conn is not None
-        with _transaction(conn):
+        with transaction(self._writer.conn) as conn:
             conn.execute("DELETE FROM events WHERE published < ?", (before,))
 
     # -- registry ----------------------------------------------------------------------------
@@ -342,12 +322,10 @@ class SqliteHub(OutgoingEvents):
         return await self._on_writer(self._add, channel, max_per_agent)
 
     def _add(self, channel: Channel, max_per_agent: int) -> bool:
-        conn = self._wconn
-        assert conn is not None
-        with _transaction(conn):
+        with transaction(self._writer.conn) as conn:
             held = conn.execute(
-                "SELECT COUNT(*) FROM channels WHERE webid IS ?", (channel.webid,)
-            ).fetchone()[0]
+                "SELECT COUNT(*) AS held FROM channels WHERE webid IS ?", (channel.webid,)
+            ).fetchone()["held"]
             if held >= max_per_agent:
                 return False
             conn.execute(
@@ -370,9 +348,7 @@ class SqliteHub(OutgoingEvents):
         return await self._on_writer(self._attach, channel_id, now)
 
     def _attach(self, channel_id: str, now: float) -> bool:
-        conn = self._wconn
-        assert conn is not None
-        with _transaction(conn):
+        with transaction(self._writer.conn) as conn:
             query = "UPDATE channels SET attached = ? WHERE id = ? AND attached IS NULL"
             return conn.execute(query, (now, channel_id)).rowcount == 1
 
@@ -380,9 +356,7 @@ class SqliteHub(OutgoingEvents):
         return await self._on_writer(self._remove, channel_id)
 
     def _remove(self, channel_id: str) -> bool:
-        conn = self._wconn
-        assert conn is not None
-        with _transaction(conn):
+        with transaction(self._writer.conn) as conn:
             return conn.execute("DELETE FROM channels WHERE id = ?", (channel_id,)).rowcount == 1
 
     async def webhooks(self, topic: str, now: float) -> list[Channel]:
@@ -396,9 +370,7 @@ class SqliteHub(OutgoingEvents):
         return await self._on_writer(self._sweep, now, connect_timeout)
 
     def _sweep(self, now: float, connect_timeout: float) -> int:
-        conn = self._wconn
-        assert conn is not None
-        with _transaction(conn):
+        with transaction(self._writer.conn) as conn:
             cursor = conn.execute(
                 "DELETE FROM channels WHERE end_at <= ? OR (type != 'WebhookChannel2023'"
                 " AND attached IS NULL AND created < ?)",
@@ -415,18 +387,5 @@ def _row(channel: Channel) -> tuple[object, ...]:
     )  # fmt: skip
 
 
-def _channel(row: tuple[object, ...]) -> Channel:
-    values = list(row)
-    values[13] = bool(values[13])
-    return Channel(*values)  # type: ignore[arg-type]
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection):  # type: ignore[no-untyped-def]
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+def _channel(row: sqlite3.Row) -> Channel:
+    return Channel(**{**dict(row), "full_iri": bool(row["full_iri"])})

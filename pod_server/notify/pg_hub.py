@@ -38,18 +38,14 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
+from pod_server.db.postgres import open_pool, server_settings, unavailable
+from pod_server.db.schema import upgrade
 from pod_server.notify.hub import Event, OutgoingEvents, encode_event, feed_event
 from pod_server.notify.model import WEBHOOK, Channel
-from pod_server.storage.postgres import (
-    _server_settings,
-    _unavailable,
-    open_pool,
-    upgrade,
-)
 
 log = logging.getLogger("pod_server.notify")
 
@@ -102,7 +98,13 @@ _FETCH = """SELECT id, origin, published, body FROM notify_events
     WHERE id > $1 ORDER BY id LIMIT $2"""
 _PRUNE = "DELETE FROM notify_events WHERE published < $1"
 
-Row = tuple[int, str, float, str]  # an event as stored: id, origin, published, body
+class Row(NamedTuple):
+    """An event as stored (and as a notification carries it: a JSON array)."""
+
+    id: int
+    origin: str
+    published: float
+    body: str
 
 
 class PostgresHub(OutgoingEvents):
@@ -258,10 +260,10 @@ class PostgresHub(OutgoingEvents):
             # Taken before the ids are drawn and held to the commit: id order = commit order.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", self._feed_key)
             rows = await conn.fetch(_INSERT, origins, published, bodies)
-            stored: list[Row] = sorted((r[0], r[1], r[2], r[3]) for r in rows)
+            stored: list[Row] = sorted(_stored(r) for r in rows)
             payload = json.dumps({"e": stored})
             if len(payload) >= MAX_PAYLOAD:  # ASCII (json escapes the rest): bytes = chars
-                payload = json.dumps({"n": stored[-1][0]})
+                payload = json.dumps({"n": stored[-1].id})
             # Delivered at commit, to every listener, in commit order.
             await conn.execute("SELECT pg_notify($1, $2)", self._channel, payload)
 
@@ -295,7 +297,7 @@ class PostgresHub(OutgoingEvents):
 
     async def _listen(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(
-            self.dsn, server_settings=_server_settings(self.schema), timeout=self._connect_timeout
+            self.dsn, server_settings=server_settings(self.schema), timeout=self._connect_timeout
         )
         try:
             # Notifications of an earlier connection are dropped: the read below covers them.
@@ -326,7 +328,7 @@ class PostgresHub(OutgoingEvents):
                 return
             while self._notes:
                 rows = _inline(self._notes.popleft())
-                if rows is None or (rows[-1][0] > self._cursor and rows[0][0] > self._cursor + 1):
+                if rows is None or (rows[-1].id > self._cursor and rows[0].id > self._cursor + 1):
                     # Not carried, or something between the cursor and these: the table.
                     await self._catch_up(conn)
                     last_read = time.monotonic()
@@ -344,16 +346,15 @@ class PostgresHub(OutgoingEvents):
                 _FETCH, self._cursor, FETCH_BATCH, timeout=self._connect_timeout
             )
             for row in rows:
-                self._take((row[0], row[1], row[2], row[3]))
+                self._take(_stored(row))
             if len(rows) < FETCH_BATCH:
                 return
 
     def _take(self, row: Row) -> None:
-        event_id, origin, published, body = row
-        if event_id <= self._cursor:  # delivered already (notified and read, say)
+        if row.id <= self._cursor:  # delivered already (notified and read, say)
             return
-        self._cursor = event_id
-        event = feed_event(event_id, origin, published, body)
+        self._cursor = row.id
+        event = feed_event(row.id, row.origin, row.published, row.body)
         if event is not None:
             self._deliver(event)
 
@@ -387,7 +388,7 @@ class PostgresHub(OutgoingEvents):
 
     async def add(self, channel: Channel, max_per_agent: int) -> bool:
         key = self._lock_key(b"agent", "" if channel.webid is None else "w" + channel.webid)
-        with _unavailable():
+        with unavailable():
             async with self._db().acquire() as conn, conn.transaction():
                 # Counting and inserting under the agent's lock: concurrent adds through any
                 # processes cannot both see room for one more.
@@ -402,7 +403,7 @@ class PostgresHub(OutgoingEvents):
         return True
 
     async def signing_key(self, make: Callable[[], str]) -> str:
-        with _unavailable():
+        with unavailable():
             value = await self._db().fetchval(_KEY, WEBHOOK_KEY)
             if value is None:  # the first process makes it; a racing one keeps the winner's
                 await self._db().execute(_ADD_KEY, WEBHOOK_KEY, make())
@@ -410,30 +411,30 @@ class PostgresHub(OutgoingEvents):
         return str(value)
 
     async def get(self, channel_id: str) -> Channel | None:
-        with _unavailable():
+        with unavailable():
             row = await self._db().fetchrow(_GET, channel_id)
-        return None if row is None else Channel(*row)
+        return None if row is None else Channel(**row)
 
     async def by_token(self, token_hash: str) -> Channel | None:
-        with _unavailable():
+        with unavailable():
             row = await self._db().fetchrow(_BY_TOKEN, token_hash)
-        return None if row is None else Channel(*row)
+        return None if row is None else Channel(**row)
 
     async def attach(self, channel_id: str, now: float) -> bool:
-        with _unavailable():
+        with unavailable():
             return _count(await self._db().execute(_ATTACH, now, channel_id)) == 1
 
     async def remove(self, channel_id: str) -> bool:
-        with _unavailable():
+        with unavailable():
             return _count(await self._db().execute(_REMOVE, channel_id)) == 1
 
     async def webhooks(self, topic: str, now: float) -> list[Channel]:
-        with _unavailable():
+        with unavailable():
             rows = await self._db().fetch(_WEBHOOKS, topic, now)
-        return [Channel(*row) for row in rows]
+        return [Channel(**row) for row in rows]
 
     async def sweep(self, now: float, connect_timeout: float) -> int:
-        with _unavailable():
+        with unavailable():
             return _count(await self._db().execute(_SWEEP, now, now - connect_timeout))
 
 
@@ -443,6 +444,10 @@ def _row(channel: Channel) -> tuple[Any, ...]:
         c.id, c.type, c.topic, c.webid, c.origin, c.created, c.end_at, c.start_at, c.rate,
         c.state, c.accept, c.send_to, c.token_hash, c.full_iri,
     )  # fmt: skip
+
+
+def _stored(row: asyncpg.Record) -> Row:
+    return Row(row["id"], row["origin"], row["published"], row["body"])
 
 
 def _count(status: str) -> int:
@@ -458,7 +463,7 @@ def _inline(payload: str | None) -> list[Row] | None:
         data = json.loads(payload)
         if "e" not in data:
             return None
-        rows = [(int(i), str(o), float(p), str(b)) for i, o, p, b in data["e"]]
+        rows = [Row(int(i), str(o), float(p), str(b)) for i, o, p, b in data["e"]]
     except (ValueError, TypeError, KeyError):
         log.warning("notifications: unreadable notification on the event feed")
         return None

@@ -1,13 +1,14 @@
 """IdpState on PostgreSQL (asyncpg): one store for every server process, on any host.
 
-The tables (``idp_*``) are migration 2 of ``pod_server.storage.postgres``, so the state can
-live beside a ``PostgresBackend`` in one database and schema; ``start()`` runs the same
-``upgrade``. Every method is one statement or one READ COMMITTED transaction, and each
-compare-and-set is a single conditional write (``UPDATE ... WHERE NOT used``, ``INSERT ...
-ON CONFLICT DO UPDATE ... WHERE expired``): PostgreSQL re-checks the condition against the
-row a concurrent writer just committed, so exactly one caller wins, whichever process it
-runs in. A unique violation is ``AlreadyExists``; an unreachable database, a full pool or a
-lock held past ``BUSY_TIMEOUT`` is ``StateBusy``.
+The tables (``idp_*``, see ``pg_schema``) are migration 2 of the shared schema
+(``pod_server.db.schema``), so the state can live beside a ``PostgresBackend`` in one
+database and schema; ``start()`` runs the same ``upgrade``. Every method is one statement
+or one READ COMMITTED transaction, and each compare-and-set is a single conditional write
+(``UPDATE ... WHERE NOT used``, ``INSERT ... ON CONFLICT DO UPDATE ... WHERE expired``):
+PostgreSQL re-checks the condition against the row a concurrent writer just committed, so
+exactly one caller wins, whichever process it runs in. A unique violation is
+``AlreadyExists``; an unreachable database, a full pool or a lock held past
+``BUSY_TIMEOUT`` is ``StateBusy``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from pod_server.db.postgres import RETRY, UNAVAILABLE, open_pool
+from pod_server.db.schema import upgrade
 from pod_server.state.base import (
     REUSE_MEMORY,
     Account,
@@ -37,7 +40,6 @@ from pod_server.state.base import (
     sliding_count,
     window_start,
 )
-from pod_server.storage.postgres import RETRY, UNAVAILABLE, open_pool, upgrade
 
 T = TypeVar("T")
 BUSY_TIMEOUT = 10.0  # seconds to wait for a connection or a lock, as SqliteState does
@@ -81,11 +83,14 @@ _HIT = """WITH bumped AS (
         ON CONFLICT (key, window_start) DO UPDATE SET hits = idp_counters.hits + 1
         RETURNING hits
     )
-    SELECT (SELECT hits FROM bumped),
-        coalesce((SELECT hits FROM idp_counters WHERE key = $1 AND window_start = $3), 0)"""
+    SELECT (SELECT hits FROM bumped) AS current,
+        coalesce((SELECT hits FROM idp_counters WHERE key = $1 AND window_start = $3), 0)
+            AS previous"""
 _PEEK = """SELECT
-    coalesce((SELECT hits FROM idp_counters WHERE key = $1 AND window_start = $2), 0),
-    coalesce((SELECT hits FROM idp_counters WHERE key = $1 AND window_start = $3), 0)"""
+    coalesce((SELECT hits FROM idp_counters WHERE key = $1 AND window_start = $2), 0)
+        AS current,
+    coalesce((SELECT hits FROM idp_counters WHERE key = $1 AND window_start = $3), 0)
+        AS previous"""
 # A live record wins (the conditional update matches nothing, so nothing is returned); an
 # expired one is replaced. Concurrent inserts of one key serialise on its index entry.
 _USE_ONCE = """INSERT INTO idp_once (key, expires_at) VALUES ($1, $2)
@@ -405,13 +410,13 @@ class PostgresState:
         start = window_start(now, window)
         row = await self._row(_HIT, key, start, start - window)
         assert row is not None  # the statement always yields one row
-        return sliding_count(row[0], row[1], now, window)
+        return sliding_count(row["current"], row["previous"], now, window)
 
     async def peek(self, key: str, window: float, now: float) -> float:
         start = window_start(now, window)
         row = await self._row(_PEEK, key, start, start - window)
         assert row is not None
-        return sliding_count(row[0], row[1], now, window)
+        return sliding_count(row["current"], row["previous"], now, window)
 
     async def reset(self, key: str) -> None:
         await self._write("DELETE FROM idp_counters WHERE key = $1", key)

@@ -9,17 +9,17 @@ keys and secret hashes, so it is created readable by its owner only.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from pod_server.db.migrations import Migration
+from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
 from pod_server.state.base import (
     REUSE_MEMORY,
     Account,
@@ -39,11 +39,10 @@ from pod_server.state.base import (
 
 T = TypeVar("T")
 DB_NAME = "state.sqlite3"
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT = 10.0
 COUNTER_MEMORY = 2 * 24 * 3600.0
 
-_SCHEMA = (
+_SCHEMA_1 = (
     """CREATE TABLE accounts (
         id TEXT PRIMARY KEY, email TEXT NOT NULL, email_key TEXT NOT NULL UNIQUE,
         password_hash TEXT NOT NULL, created REAL NOT NULL)""",
@@ -97,6 +96,7 @@ _SCHEMA = (
     "CREATE INDEX codes_account ON codes (account_id)",
     "CREATE INDEX families_account ON families (account_id)",
 )
+MIGRATIONS = (Migration(1, "accounts, clients, codes, tokens, sessions, keys", _SCHEMA_1),)
 
 _CODE_COLUMNS = (
     "code_hash, client_id, account_id, webid, redirect_uri, scope, code_challenge, nonce, "
@@ -111,14 +111,13 @@ class SqliteState:
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
         self._synchronous = synchronous  # FULL: a commit survives power loss
-        self._thread: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None  # only touched on the thread
+        self._writer = WriterThread("SqliteState", "pod-idp-state")  # every call runs there
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        if self._thread is not None:
+        if self._writer.started:
             return
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="pod-idp-state")
+        self._writer.start()
         try:
             await self._run(self._open)
         except BaseException:
@@ -126,11 +125,7 @@ class SqliteState:
             raise
 
     async def close(self) -> None:
-        if self._thread is None:
-            return
-        await self._run(self._close_connection)
-        self._thread.shutdown(wait=True)
-        self._thread = None
+        await self._writer.stop()
 
     async def __aenter__(self) -> SqliteState:
         await self.start()
@@ -144,53 +139,23 @@ class SqliteState:
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
-        )
+        conn = self._writer.adopt(connect(self.path, BUSY_TIMEOUT))
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
-        self._conn = conn
-        with self._transaction() as c:
-            version = c.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path} has schema {version}, newer than this server")
-            if version == 0:
-                for statement in _SCHEMA:
-                    c.execute(statement)
-                c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _close_connection(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        migrate(conn, MIGRATIONS, self.path, _busy)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._thread is None:
-            raise RuntimeError("SqliteState is not started")
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        return await self._writer.run(fn, *args)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as err:
-            if err.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                raise StateBusy("the state database is busy") from err
-            raise
-        try:
+        with transaction(self._connection(), _busy) as conn:
             yield conn
-            conn.execute("COMMIT")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
 
     def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise RuntimeError("SqliteState is not started")
-        return self._conn
+        return self._writer.conn
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return await self._run(lambda: self._connection().execute(sql, params).fetchall())
@@ -245,7 +210,7 @@ class SqliteState:
     async def delete_account(self, account_id: str) -> list[str]:
         def work(conn: sqlite3.Connection) -> list[str]:
             query = "SELECT webid FROM webids WHERE account_id = ? ORDER BY webid"
-            webids = [r[0] for r in conn.execute(query, (account_id,))]
+            webids = [r["webid"] for r in conn.execute(query, (account_id,))]
             # Everything the account owns goes with it (ON DELETE CASCADE).
             conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
             return webids
@@ -264,11 +229,11 @@ class SqliteState:
 
     async def account_webids(self, account_id: str) -> list[str]:
         sql = "SELECT webid FROM webids WHERE account_id = ? ORDER BY webid"
-        return [r[0] for r in await self._rows(sql, (account_id,))]
+        return [r["webid"] for r in await self._rows(sql, (account_id,))]
 
     async def webid_owner(self, webid: str) -> str | None:
         row = await self._row("SELECT account_id FROM webids WHERE webid = ?", (webid,))
-        return row[0] if row else None
+        return row["account_id"] if row else None
 
     # -- clients --------------------------------------------------------------------------
     async def add_credential(self, credential: Credential) -> None:
@@ -367,7 +332,8 @@ class SqliteState:
             if spent is None:
                 return False
             conn.execute(
-                "INSERT INTO refresh_tokens VALUES (?, ?, ?, 0)", (new_hash, spent[0], expires_at)
+                "INSERT INTO refresh_tokens VALUES (?, ?, ?, 0)",
+                (new_hash, spent["family_id"], expires_at),
             )
             return True
 
@@ -467,6 +433,10 @@ class SqliteState:
         await self._atomic(work)
 
 
+def _busy() -> StateBusy:
+    return StateBusy("the state database is busy")
+
+
 def _account(row: sqlite3.Row) -> Account:
     return Account(row["id"], row["email"], row["password_hash"], row["created"])
 
@@ -477,5 +447,5 @@ def _count(conn: sqlite3.Connection, key: str, window: float, now: float) -> flo
         "SELECT window_start, count FROM counters WHERE key = ? AND window_start IN (?, ?)",
         (key, start, start - window),
     ).fetchall()
-    counts = {r[0]: r[1] for r in rows}
+    counts = {r["window_start"]: r["count"] for r in rows}
     return sliding_count(counts.get(start, 0), counts.get(start - window, 0), now, window)

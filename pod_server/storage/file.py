@@ -31,12 +31,14 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
+from pod_server.db.migrations import Migration, latest
+from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
 from pod_server.errors import NotFound, PayloadTooLarge, PodError, ServiceUnavailable
 from pod_server.storage.base import (
     CHUNK_SIZE,
@@ -69,7 +71,6 @@ from pod_server.storage.common import (
     stale,
 )
 
-SCHEMA_VERSION = 2  # 2: quota_usage, quota_limits
 DB_NAME = "index.sqlite3"
 BLOBS_DIR = "blobs"
 BUSY_TIMEOUT = 10.0  # seconds another process may hold the write lock before we give up
@@ -81,8 +82,13 @@ SQL_VARIABLES = 500  # host parameters per IN (...) list, well under SQLite's li
 
 T = TypeVar("T")
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS resources (
+# IF NOT EXISTS: before version 2, every start ran all of these statements.
+MIGRATIONS = (
+    Migration(
+        1,
+        "resources",
+        (
+            """CREATE TABLE IF NOT EXISTS resources (
         path TEXT PRIMARY KEY,
         parent TEXT,
         content_type TEXT NOT NULL,
@@ -92,18 +98,27 @@ _SCHEMA = (
         blob TEXT,  -- before body: reading it must not walk the body's overflow pages
         body BLOB
     )""",
-    "CREATE INDEX IF NOT EXISTS resources_parent ON resources (parent, path)",
-    "CREATE INDEX IF NOT EXISTS resources_blob ON resources (blob) WHERE blob IS NOT NULL",
-    # Schema 2. A root without a usage row is counted from resources on first use.
-    """CREATE TABLE IF NOT EXISTS quota_usage (
+            "CREATE INDEX IF NOT EXISTS resources_parent ON resources (parent, path)",
+            "CREATE INDEX IF NOT EXISTS resources_blob ON resources (blob) WHERE blob IS NOT NULL",
+        ),
+    ),
+    Migration(
+        2,
+        "quota_usage, quota_limits",
+        (
+            # A root without a usage row is counted from resources on first use.
+            """CREATE TABLE IF NOT EXISTS quota_usage (
         root TEXT PRIMARY KEY,
         used INTEGER NOT NULL
     ) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS quota_limits (
+            """CREATE TABLE IF NOT EXISTS quota_limits (
         root TEXT PRIMARY KEY,
         byte_limit INTEGER NOT NULL
     ) WITHOUT ROWID""",
+        ),
+    ),
 )
+SCHEMA_VERSION = latest(MIGRATIONS)
 _META_COLUMNS = "content_type, size, etag, modified"
 # LIMIT -1 is no limit; every path is > '' (the first page). Uses the (parent, path) index.
 _CHILDREN_QUERY = (
@@ -111,7 +126,7 @@ _CHILDREN_QUERY = (
     " WHERE parent = ? AND path > ? ORDER BY path LIMIT ?"
 )
 # A range on the primary-key index (not LIKE, which would not use it).
-_SCAN_QUERY = "SELECT COALESCE(SUM(size), 0) FROM resources WHERE path >= ? AND path < ?"
+_SCAN_QUERY = "SELECT COALESCE(SUM(size), 0) AS used FROM resources WHERE path >= ? AND path < ?"
 _USED_QUERY = "SELECT used FROM quota_usage WHERE root = ?"
 _LIMIT_QUERY = "SELECT byte_limit FROM quota_limits WHERE root = ?"
 
@@ -233,9 +248,8 @@ class FileBackend:
         self.inline_threshold = inline_threshold
         self._db = self.root / DB_NAME
         self._blobs = self.root / BLOBS_DIR
-        self._writer: ThreadPoolExecutor | None = None
+        self._writer = WriterThread("FileBackend", "pod-storage-writer")
         self._io: ThreadPoolExecutor | None = None
-        self._wconn: sqlite3.Connection | None = None  # only touched on the writer thread
         self._rconn: sqlite3.Connection | None = None  # only touched on the event loop
         self._pending: dict[str, _BlobFile] = {}  # staged, uncommitted blobs we hold locked
         self._pending_lock = threading.Lock()
@@ -245,7 +259,7 @@ class FileBackend:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="pod-storage-writer")
+        self._writer.start()
         self._io = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="pod-storage-io")
         try:
             await self._on_writer(self._start_writer)
@@ -256,10 +270,9 @@ class FileBackend:
             raise
 
     async def close(self) -> None:
-        if self._writer is None:
+        if not self._writer.started:
             return
-        await self._on_writer(self._close_writer)
-        self._writer.shutdown(wait=True)
+        await self._writer.stop(self._abort_pending)
         if self._io is not None:
             self._io.shutdown(wait=True)
         for conn in self._thread_conns:
@@ -268,14 +281,11 @@ class FileBackend:
         self._thread_local = threading.local()
         if self._rconn is not None:
             self._rconn.close()
-        self._writer = self._io = self._rconn = None
+        self._io = self._rconn = None
 
     def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves; plain SELECTs autocommit,
-        # so every read sees the latest commit of any connection or process.
-        conn = sqlite3.connect(
-            self._db, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
-        )
+        conn = connect(self._db, BUSY_TIMEOUT)
+        conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA synchronous = FULL")
         return conn
 
@@ -283,44 +293,29 @@ class FileBackend:
         self._blobs.mkdir(parents=True, exist_ok=True)
         for i in range(256):
             (self._blobs / f"{i:02x}").mkdir(exist_ok=True)
-        conn = self._wconn = self._connect()
+        conn = self._writer.adopt(self._connect())
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA journal_size_limit = 67108864")  # shrink the WAL after bursts
-        self._migrate(conn)
+        migrate(conn, MIGRATIONS, self._db, _busy)
         _fsync_dir(self._blobs)
         _fsync_dir(self.root)
         self._collect_orphans(conn)
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        with _transaction(conn):
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self._db} has schema {version}, newer than this server")
-            if version < SCHEMA_VERSION:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _close_writer(self) -> None:
+    def _abort_pending(self) -> None:
         with self._pending_lock:
             pending, self._pending = list(self._pending.values()), {}
         for blob in pending:
             blob.abort()
-        if self._wconn is not None:
-            self._wconn.close()
-            self._wconn = None
 
     async def _on_writer(self, fn: Callable[..., T], *args: object) -> T:
-        if self._writer is None:
-            raise RuntimeError("FileBackend is not started")
-        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+        return await self._writer.run(fn, *args)
 
     # -- garbage collection ----------------------------------------------------------------
 
     def _collect_orphans(self, conn: sqlite3.Connection) -> None:
         """Remove blob files no row names, unless their stager still holds them locked."""
         rows = conn.execute("SELECT blob FROM resources WHERE blob IS NOT NULL")
-        referenced = {f"{name[:2]}/{name}" for (name,) in rows}
+        referenced = {f"{row['blob'][:2]}/{row['blob']}" for row in rows}
         for path in self._blobs.rglob("*"):
             relative = path.relative_to(self._blobs).as_posix()
             if relative not in referenced and path.is_file():
@@ -353,14 +348,15 @@ class FileBackend:
     async def meta(self, path: str) -> Meta | None:
         query = f"SELECT {_META_COLUMNS} FROM resources WHERE path = ?"
         row = self._reader().execute(query, (path,)).fetchone()
-        return None if row is None else Meta(path, *row)
+        return None if row is None else _meta(path, row)
 
     async def metas(self, paths: Sequence[str]) -> dict[str, Meta]:
         if not paths:
             return {}
         marks = ", ".join("?" * len(paths))
         query = f"SELECT path, {_META_COLUMNS} FROM resources WHERE path IN ({marks})"
-        return {row[0]: Meta(*row) for row in self._reader().execute(query, tuple(paths))}
+        rows = self._reader().execute(query, tuple(paths))
+        return {row["path"]: _meta(row["path"], row) for row in rows}
 
     async def read(self, path: str) -> BytesStored | BlobStored:
         query = f"SELECT {_META_COLUMNS}, blob, body FROM resources WHERE path = ?"
@@ -368,10 +364,10 @@ class FileBackend:
             row = self._reader().execute(query, (path,)).fetchone()
             if row is None:
                 raise NotFound(path)
-            meta = Meta(path, *row[:4])
-            blob, body = row[4], row[5]
+            meta = _meta(path, row)
+            blob = row["blob"]
             if blob is None:
-                return BytesStored(meta, body)
+                return BytesStored(meta, row["body"])
             try:
                 fd = os.open(self._blob_path(blob), os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:
@@ -391,7 +387,7 @@ class FileBackend:
         rows = cursor.fetchmany(SYNC_CHILDREN)
         cursor.close()
         if len(rows) < SYNC_CHILDREN or len(rows) == limit:
-            return [Meta(*row) for row in rows]
+            return [_meta(row["path"], row) for row in rows]
         return await self._on_io(self._children_in_thread, args)
 
     def _children_in_thread(self, args: tuple[str, str, int]) -> list[Meta]:
@@ -400,7 +396,7 @@ class FileBackend:
             conn = self._thread_local.conn = self._connect()
             with self._pending_lock:
                 self._thread_conns.append(conn)
-        return [Meta(*row) for row in conn.execute(_CHILDREN_QUERY, args)]
+        return [_meta(row["path"], row) for row in conn.execute(_CHILDREN_QUERY, args)]
 
     def _reader(self) -> sqlite3.Connection:
         if self._rconn is None:
@@ -515,14 +511,13 @@ class FileBackend:
     def _apply(
         self, expects: tuple[Expect, ...], mutations: tuple[Mutation, ...], quota: Quota | None
     ) -> dict[str, Meta]:
-        conn = self._wconn
-        assert conn is not None
+        conn = self._writer.conn
         claimed = self._claim(mutations)
-        with _transaction(conn):
+        with transaction(conn, _busy):
             for expect in expects:
                 row = conn.execute("SELECT etag FROM resources WHERE path = ?", (expect.path,))
                 found = row.fetchone()
-                current = None if found is None else found[0]
+                current = None if found is None else found["etag"]
                 if not expect_holds(expect, current):
                     raise stale(expect, current)
             refused = self._count(conn, mutations, quota)
@@ -559,13 +554,13 @@ class FileBackend:
 
         def size_of(path: str) -> int | None:
             row = conn.execute("SELECT size FROM resources WHERE path = ?", (path,)).fetchone()
-            return None if row is None else int(row[0])
+            return None if row is None else int(row["size"])
 
         deltas, final = size_changes(mutations, size_of)
         by_root = root_deltas(deltas, counters)
         if quota is not None and quota.root in by_root:
             row = conn.execute(_LIMIT_QUERY, (quota.root,)).fetchone()
-            override = None if row is None else int(row[0])
+            override = None if row is None else int(row["byte_limit"])
             error = refusal(quota, counters[quota.root], by_root[quota.root], override)
             if error is not None:
                 return error
@@ -585,7 +580,7 @@ class FileBackend:
             part = ordered[i : i + SQL_VARIABLES]
             marks = ", ".join("?" * len(part))
             query = f"SELECT root, used FROM quota_usage WHERE root IN ({marks})"
-            found.update(conn.execute(query, part).fetchall())
+            found.update((row["root"], row["used"]) for row in conn.execute(query, part))
         return found
 
     @staticmethod
@@ -593,8 +588,8 @@ class FileBackend:
         """The root's usage row, created from one range scan if missing (in a transaction)."""
         row = conn.execute(_USED_QUERY, (root,)).fetchone()
         if row is not None:
-            return int(row[0])
-        used = int(conn.execute(_SCAN_QUERY, (root, root_upper_bound(root))).fetchone()[0])
+            return int(row["used"])
+        used = _scan(conn, root)
         conn.execute("INSERT INTO quota_usage (root, used) VALUES (?, ?)", (root, used))
         return used
 
@@ -606,21 +601,19 @@ class FileBackend:
         row = reader.execute(_USED_QUERY, (root,)).fetchone()
         limit = reader.execute(_LIMIT_QUERY, (root,)).fetchone()
         if row is not None:
-            used = int(row[0])
+            used = int(row["used"])
         else:  # not counted yet: count it once, from now on kept by every write
             used = await self._on_writer(self._usage_uncounted, root)
-        return Usage(used, None if limit is None else int(limit[0]))
+        return Usage(used, None if limit is None else int(limit["byte_limit"]))
 
     def _usage_uncounted(self, root: str) -> int:
-        conn = self._wconn
-        assert conn is not None
-        with _transaction(conn):
+        conn = self._writer.conn
+        with transaction(conn, _busy):
             exists = conn.execute("SELECT 1 FROM resources WHERE path = ?", (root,)).fetchone()
             if exists is not None:
                 return self._counted(conn, root)
             # No such root: report what lies under it without keeping a row for it.
-            scanned = conn.execute(_SCAN_QUERY, (root, root_upper_bound(root))).fetchone()
-            return int(scanned[0])
+            return _scan(conn, root)
 
     async def set_limit(self, root: str, limit: int | None) -> None:
         check_root(root)
@@ -629,12 +622,11 @@ class FileBackend:
 
     async def limits(self) -> dict[str, int]:
         rows = self._reader().execute("SELECT root, byte_limit FROM quota_limits").fetchall()
-        return {root: int(limit) for root, limit in rows}
+        return {row["root"]: int(row["byte_limit"]) for row in rows}
 
     def _set_limit(self, root: str, limit: int | None) -> None:
-        conn = self._wconn
-        assert conn is not None
-        with _transaction(conn):
+        conn = self._writer.conn
+        with transaction(conn, _busy):
             if limit is None:
                 conn.execute("DELETE FROM quota_limits WHERE root = ?", (root,))
             else:
@@ -673,16 +665,16 @@ class FileBackend:
                 f"SELECT {_META_COLUMNS}, blob FROM resources WHERE path = ?", (path,)
             ).fetchone()
             if isinstance(mutation, Put):
-                if old is not None and old[4] is not None:
-                    garbage.append(old[4])
+                if old is not None and old["blob"] is not None:
+                    garbage.append(old["blob"])
                 result[path] = self._put(conn, mutation)
             elif isinstance(mutation, Delete):
-                if old is not None and old[4] is not None:
-                    garbage.append(old[4])
+                if old is not None and old["blob"] is not None:
+                    garbage.append(old["blob"])
                 conn.execute("DELETE FROM resources WHERE path = ?", (path,))
                 result.pop(path, None)
             elif old is not None:  # Touch; a missing path is ignored
-                meta = Meta(path, old[0], old[1], new_etag(), time.time())
+                meta = replace(_meta(path, old), etag=new_etag(), modified=time.time())
                 conn.execute(
                     "UPDATE resources SET etag = ?, modified = ? WHERE path = ?",
                     (meta.etag, meta.modified, path),
@@ -713,20 +705,16 @@ class FileBackend:
         return meta
 
 
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (including StaleState)."""
-    try:
-        # IMMEDIATE takes the write lock up front, so checks and writes see one state even
-        # against other processes; it waits up to BUSY_TIMEOUT for them.
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as err:
-        if err.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            raise ServiceUnavailable("Storage is busy; try again") from err
-        raise
-    try:
-        yield
-        conn.execute("COMMIT")
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+def _meta(path: str, row: sqlite3.Row) -> Meta:
+    # By name; cheaper than Meta(**row), which asks the row for its keys first.
+    return Meta(path, row["content_type"], row["size"], row["etag"], row["modified"])
+
+
+def _scan(conn: sqlite3.Connection, root: str) -> int:
+    """The bytes stored at and below ``root`` (one range scan)."""
+    row = conn.execute(_SCAN_QUERY, (root, root_upper_bound(root))).fetchone()
+    return int(row["used"])
+
+
+def _busy() -> ServiceUnavailable:
+    return ServiceUnavailable("Storage is busy; try again")

@@ -16,12 +16,12 @@ from typing import Any
 import asyncpg
 import pytest
 
+from pod_server.db.postgres import quote_ident
 from pod_server.ldp.store import Change
 from pod_server.notify.hub import DB_NAME, Event, NotifyHub, SqliteHub, decode_event, encode_event
 from pod_server.notify.model import Channel
 from pod_server.notify.pg_hub import PostgresHub
 from pod_server.notify.signing import Signer, new_private_jwk
-from pod_server.storage.postgres import quote_ident
 from tests.unit.storage import pg_support
 
 # make(store="", **options): a hub, not started, on the test's store (another ``store``

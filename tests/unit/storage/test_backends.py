@@ -1004,8 +1004,7 @@ async def test_quota_check_does_not_scan_a_counted_pod(tmp_path: Path) -> None:
             fill = [Put(f"/pod/m{i:05d}", OCTETS, Staged.of(b"m" * 10)) for i in range(members)]
             await store.apply([], [Put(POD, TURTLE), *fill])  # written before quotas
             seen: list[str] = []
-            conn = store._wconn
-            assert conn is not None
+            conn = store._writer.conn
             await store._on_writer(conn.set_trace_callback, seen.append)
             quota = Quota(POD, None)
             await put_q(store, "/pod/first", b"f" * 1000, quota)

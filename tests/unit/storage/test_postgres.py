@@ -12,8 +12,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from pod_server.db import schema as schema_module
+from pod_server.db.postgres import quote_ident
+from pod_server.db.schema import upgrade
 from pod_server.errors import PodError, ServiceUnavailable, StaleState
-from pod_server.storage import postgres as pg_module
 from pod_server.storage.base import (
     ABSENT,
     PRESENT,
@@ -27,7 +29,8 @@ from pod_server.storage.base import (
     Touch,
     Usage,
 )
-from pod_server.storage.postgres import ChunkedStored, PostgresBackend, upgrade
+from pod_server.storage.pg_sql import CHILDREN_QUERY, SCAN_QUERY
+from pod_server.storage.postgres import ChunkedStored, PostgresBackend
 from tests.unit.storage import pg_support
 from tests.unit.storage.test_backends import (
     OCTETS,
@@ -71,7 +74,7 @@ async def store(make: Factory) -> PostgresBackend:
 async def rows(store: PostgresBackend, query: str, *args: object) -> list[tuple[Any, ...]]:
     """One statement on the backend's schema through a connection of its own."""
     conn = await asyncpg.connect(
-        store.dsn, server_settings={"search_path": pg_module.quote_ident(store.schema or "")}
+        store.dsn, server_settings={"search_path": quote_ident(store.schema or "")}
     )
     try:
         return [tuple(row) for row in await conn.fetch(query, *args)]
@@ -89,17 +92,17 @@ async def blob_states(store: PostgresBackend) -> list[str]:
 async def test_schema_version_is_recorded_and_upgrade_is_idempotent(
     store: PostgresBackend,
 ) -> None:
-    every = [(m.version,) for m in pg_module.MIGRATIONS]
+    every = [(m.version,) for m in schema_module.migrations()]
     assert await rows(store, "SELECT version FROM schema_migrations ORDER BY version") == every
-    assert every[-1] == (pg_module.SCHEMA_VERSION,)
-    assert await upgrade(store.dsn, schema=store.schema) == pg_module.SCHEMA_VERSION
+    assert every[-1] == (schema_module.schema_version(),)
+    assert await upgrade(store.dsn, schema=store.schema) == schema_module.schema_version()
     assert len(await rows(store, "SELECT version FROM schema_migrations")) == len(every)
 
 
 async def test_concurrent_upgrades_of_a_fresh_schema(tmp_path: Path) -> None:
     dsn, schema = pg_support.session_dsn(), pg_support.schema_for(str(tmp_path / "fresh"))
     versions = await asyncio.gather(*(upgrade(dsn, schema=schema) for _ in range(4)))
-    assert versions == [pg_module.SCHEMA_VERSION] * 4
+    assert versions == [schema_module.schema_version()] * 4
     await pg_support.drop_schema(schema)
 
 
@@ -122,7 +125,7 @@ async def test_indexes_serve_listings_and_counting(store: PostgresBackend) -> No
 
     async def plan(query: str, *args: object) -> str:
         conn = await asyncpg.connect(
-            store.dsn, server_settings={"search_path": pg_module.quote_ident(store.schema or "")}
+            store.dsn, server_settings={"search_path": quote_ident(store.schema or "")}
         )
         try:
             found = await conn.fetch("EXPLAIN " + query, *args)
@@ -130,9 +133,9 @@ async def test_indexes_serve_listings_and_counting(store: PostgresBackend) -> No
             await conn.close()
         return "\n".join(r[0] for r in found)
 
-    scan = await plan(pg_module._SCAN_QUERY, "/pod/m001", "/pod/m002")
+    scan = await plan(SCAN_QUERY, "/pod/m001", "/pod/m002")
     assert "Index" in scan and "resources_pkey" in scan
-    page = await plan(pg_module._CHILDREN_QUERY, POD, "/pod/m01000", 50)
+    page = await plan(CHILDREN_QUERY, POD, "/pod/m01000", 50)
     assert "Index Scan" in page and "Sort" not in page  # pages come straight off an index
 
 
@@ -347,7 +350,7 @@ async def test_counter_is_read_under_its_row_lock(store: PostgresBackend) -> Non
     quota = Quota(POD, None)
     await store.apply([], [Put(POD, TURTLE)], quota)
     conn = await asyncpg.connect(
-        store.dsn, server_settings={"search_path": pg_module.quote_ident(store.schema or "")}
+        store.dsn, server_settings={"search_path": quote_ident(store.schema or "")}
     )
     try:
         async with conn.transaction():

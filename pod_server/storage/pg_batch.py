@@ -1,0 +1,318 @@
+"""One storage batch on PostgreSQL: its locks, its checks and its writes, in one transaction.
+
+Every ``apply`` is one READ COMMITTED transaction that first takes transaction-scoped
+advisory locks, in one global order (so never a deadlock): exclusive on every path it
+mutates, shared on every path it only expects, and shared on every container above a
+mutated path (its possible quota roots); counting a root for the first time takes that
+root's lock exclusively, so no write under it is in flight while it is summed. Every batch
+also shares one global lock, which a batch too large to lock path by path takes exclusively
+instead of all the others. Only then does it read the rows and check the ``Expect`` s (so
+concurrent ABSENT-creates of one path serialise and exactly one succeeds), lock the
+covering usage counters (``FOR UPDATE``, ordered) and write everything, counters and outbox
+rows in a single statement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import asyncpg
+
+from pod_server.errors import PodError
+from pod_server.storage.base import (
+    Delete,
+    Expect,
+    Meta,
+    Mutation,
+    Put,
+    Quota,
+    QuotaExceeded,
+    Touch,
+)
+from pod_server.storage.common import (
+    check_mutation,
+    covering_roots,
+    expect_holds,
+    new_etag,
+    parent_of,
+    put_size,
+    refusal,
+    root_deltas,
+    root_upper_bound,
+    size_changes,
+    stale,
+)
+from pod_server.storage.pg_blobs import StagedBlobs
+from pod_server.storage.pg_sql import CLAIM, SCAN_QUERY, STATE_QUERY, WRITE
+
+MAX_BATCH_LOCKS = 1000  # a batch needing more locks takes the global one exclusively
+
+
+class Recount(Exception):
+    """Restart the apply holding its quota root's lock exclusively (to count it)."""
+
+
+@dataclass(slots=True)
+class _Final:
+    """A path's state at the end of a batch (simulated before writing)."""
+
+    content_type: str
+    size: int
+    etag: str
+    modified: float
+    put: Put | None  # the Put that wrote it in this batch, None if only touched
+    blob: int | None = None
+
+
+class BatchWrites:
+    """The write path of :class:`~pod_server.storage.postgres.PostgresBackend`, which
+    provides these attributes."""
+
+    inline_threshold: int
+    garbage_grace: float
+    _blobs: StagedBlobs
+    _lock_space: bytes
+    _global_key: int
+
+    def _claim(self, mutations: Sequence[Mutation]) -> list[int]:
+        """Validate the batch; return the staged blobs it commits (all ours and distinct)."""
+        claimed: list[int] = []
+        for mutation in mutations:
+            check_mutation(mutation)
+            if not isinstance(mutation, Put):
+                continue
+            body = mutation.body
+            if body.blob is None:
+                if body.data is None:
+                    raise ValueError(f"Put {mutation.path} has no body")
+                continue
+            blob = self._blobs.pending_blob(body)
+            if blob is None or blob in claimed:
+                raise ValueError(f"Staged blob {body.blob!r} is not pending in this backend")
+            claimed.append(blob)
+        return claimed
+
+    async def _transaction(
+        self,
+        conn: asyncpg.Connection,
+        expects: tuple[Expect, ...],
+        mutations: tuple[Mutation, ...],
+        quota: Quota | None,
+        claimed: list[int],
+        exclusive: str | None,
+    ) -> dict[str, Meta] | QuotaExceeded:
+        """BEGIN and the locks in one round trip, the attempt, then COMMIT (or ROLLBACK).
+
+        The batch's statements take arrays whose sizes custom plans cannot exploit; a cached
+        generic plan saves re-planning the write statement (~0.2 ms) every time.
+        """
+        locks = self._locks(expects, mutations, exclusive)
+        begin = ["BEGIN", "SET LOCAL plan_cache_mode = force_generic_plan"]
+        begin += [
+            f"SELECT pg_advisory_xact_lock{'' if mode else '_shared'}({key})" for key, mode in locks
+        ]
+        # Alone (the global lock held exclusively) or holding the quota root exclusively.
+        may_count = exclusive is not None or locks[0][1]
+        try:
+            await conn.execute(";".join(begin))
+            outcome = await self._apply(conn, expects, mutations, quota, claimed, may_count)
+            await conn.execute("COMMIT")
+            return outcome
+        except BaseException:
+            if not conn.is_closed() and conn.is_in_transaction():
+                try:
+                    await asyncio.shield(conn.execute("ROLLBACK"))
+                except Exception:  # busy with a cancelled query, or gone: drop it instead
+                    conn.terminate()
+            raise
+
+    def _lock_key(self, kind: bytes, name: str) -> int:
+        digest = hashlib.blake2b(self._lock_space + kind + name.encode(), digest_size=8)
+        return int.from_bytes(digest.digest(), "big", signed=True)
+
+    def _locks(
+        self, expects: Sequence[Expect], mutations: Sequence[Mutation], exclusive: str | None
+    ) -> list[tuple[int, bool]]:
+        """Advisory locks to take, in the one global order: (key, exclusive?).
+
+        First the global lock: shared by every batch, taken exclusively (and alone) by a
+        batch needing more than ``MAX_BATCH_LOCKS`` locks, which would otherwise exhaust the
+        server's lock table. Then the batch's own locks, by key.
+        """
+        modes: dict[int, bool] = {}
+        for mutation in mutations:
+            modes[self._lock_key(b"p", mutation.path)] = True
+        for expect in expects:
+            modes.setdefault(self._lock_key(b"p", expect.path), False)
+        for root in covering_roots(m.path for m in mutations):
+            key = self._lock_key(b"r", root)
+            modes[key] = modes.get(key, False) or root == exclusive
+        if len(modes) > MAX_BATCH_LOCKS:
+            return [(self._global_key, True)]
+        return [(self._global_key, False), *sorted(modes.items())]
+
+    async def _apply(
+        self,
+        conn: asyncpg.Connection,
+        expects: tuple[Expect, ...],
+        mutations: tuple[Mutation, ...],
+        quota: Quota | None,
+        claimed: list[int],
+        may_count: bool,
+    ) -> dict[str, Meta] | QuotaExceeded:
+        """One attempt, inside a transaction holding its locks. A returned refusal is
+        committed (it may have created a usage counter); anything raised rolls back."""
+        paths = {m.path for m in mutations} | {e.path for e in expects}
+        mutated = [m.path for m in mutations]
+        current: dict[str, asyncpg.Record] = {}
+        counters: dict[str, int] = {}
+        limits: dict[str, int | None] = {}
+        state = await conn.fetch(STATE_QUERY, sorted(paths), sorted(covering_roots(mutated)))
+        for row in state:
+            if row["kind"] == "r":
+                current[row["path"]] = row
+            else:  # a counter: the root in path, its count in size
+                counters[row["path"]] = int(row["size"])
+                limits[row["path"]] = row["byte_limit"]
+        for expect in expects:
+            row = current.get(expect.path)
+            etag = None if row is None else row["etag"]
+            if not expect_holds(expect, etag):
+                raise stale(expect, etag)
+
+        root = None if quota is None else quota.root
+        if root is not None and root not in counters and any(p.startswith(root) for p in mutated):
+            if not may_count:
+                raise Recount  # no write under it may be in flight while it is summed
+            counters[root] = await self._count_root(conn, root)
+            limits[root] = await conn.fetchval(
+                "SELECT byte_limit FROM quota_limits WHERE root = $1", root
+            )
+
+        def size_of(path: str) -> int | None:
+            row = current.get(path)
+            return None if row is None else int(row["size"])
+
+        deltas, final_sizes = size_changes(mutations, size_of)
+        by_root = root_deltas(deltas, counters) if counters else {}
+        if quota is not None and quota.root in by_root:
+            override = limits.get(quota.root)
+            error = refusal(quota, counters[quota.root], by_root[quota.root], override)
+            if error is not None:
+                return error
+
+        if claimed:
+            got = await conn.fetch(CLAIM, claimed)
+            if len(got) != len(claimed):
+                raise PodError("A staged body expired before it was committed; try again")
+        return await self._write(conn, mutations, current, by_root, final_sizes, claimed)
+
+    async def _count_root(self, conn: asyncpg.Connection, root: str) -> int:
+        """Sum what ``root`` holds into a new counter (its lock is held exclusively)."""
+        used = int(await conn.fetchval(SCAN_QUERY, root, root_upper_bound(root)))
+        await conn.execute("INSERT INTO quota_usage (root, used) VALUES ($1, $2)", root, used)
+        return used
+
+    async def _write(
+        self,
+        conn: asyncpg.Connection,
+        mutations: tuple[Mutation, ...],
+        current: Mapping[str, asyncpg.Record],
+        by_root: Mapping[str, int],
+        final_sizes: Mapping[str, int | None],
+        claimed: list[int],
+    ) -> dict[str, Meta]:
+        # Simulate the batch in order, then write each path's end state once.
+        final: dict[str, _Final | None] = {}
+        result: dict[str, Meta] = {}
+        for mutation in mutations:
+            path = mutation.path
+            state: _Final | None
+            if isinstance(mutation, Put):
+                state = _Final(
+                    mutation.content_type, put_size(mutation), new_etag(), time.time(), mutation
+                )
+                final[path] = state
+            elif isinstance(mutation, Delete):
+                final[path] = None
+                result.pop(path, None)
+                continue
+            else:  # Touch; a missing path is ignored
+                assert isinstance(mutation, Touch)
+                before = final[path] if path in final else self._existing(current.get(path))
+                if before is None:
+                    continue
+                state = final[path] = replace(before, etag=new_etag(), modified=time.time())
+            result[path] = Meta(path, state.content_type, state.size, state.etag, state.modified)
+
+        deleted: list[str] = []
+        upserts: list[tuple[str, _Final]] = []
+        touches: list[tuple[str, _Final]] = []
+        outbox: list[tuple[str, str, str | None]] = []
+        garbage: set[int] = set(claimed)
+        for path, end in final.items():
+            old = current.get(path)
+            replaced = end is None or end.put is not None
+            if old is not None and old["blob"] is not None and replaced:
+                garbage.add(old["blob"])  # its body is replaced or gone
+            if end is None:
+                if old is not None:
+                    deleted.append(path)
+                    outbox.append((path, "delete", None))
+                continue
+            if end.put is None:
+                touches.append((path, end))
+                outbox.append((path, "touch", end.etag))
+                continue
+            upserts.append((path, end))
+            outbox.append((path, "update" if old is not None else "create", end.etag))
+            body = end.put.body
+            if body.blob is not None:
+                end.blob = int(body.blob)
+                garbage.discard(end.blob)
+            elif len(body.data or b"") > self.inline_threshold:
+                end.blob = await self._blobs.store(conn, bytes(body.data or b""))
+
+        counted = [(r, d) for r, d in by_root.items() if d and final_sizes.get(r, 0) is not None]
+        dropped = [r for r in by_root if r in final_sizes and final_sizes[r] is None]
+        await conn.execute(
+            WRITE,
+            deleted,
+            [p for p, _ in upserts],
+            [parent_of(p) for p, _ in upserts],
+            [s.content_type for _, s in upserts],
+            [s.size for _, s in upserts],
+            [s.etag for _, s in upserts],
+            [s.modified for _, s in upserts],
+            [s.blob for _, s in upserts],
+            [_inline(s) for _, s in upserts],
+            [p for p, _ in touches],
+            [s.etag for _, s in touches],
+            [s.modified for _, s in touches],
+            [r for r, _ in counted],
+            [d for _, d in counted],
+            dropped,
+            self.garbage_grace,
+            sorted(garbage),
+            [o[0] for o in outbox],
+            [o[1] for o in outbox],
+            [o[2] for o in outbox],
+        )
+        return result
+
+    @staticmethod
+    def _existing(row: asyncpg.Record | None) -> _Final | None:
+        if row is None:
+            return None
+        size, etag, modified = int(row["size"]), row["etag"], row["modified"]
+        return _Final(row["content_type"], size, etag, modified, None, row["blob"])
+
+
+def _inline(state: _Final) -> bytes | None:
+    if state.blob is not None or state.put is None:
+        return None
+    return bytes(state.put.body.data or b"")
