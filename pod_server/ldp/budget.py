@@ -122,7 +122,7 @@ def json_depth(value: object, limit: int) -> int:
 
 
 def too_deep(syntax: str, limit: int) -> BadRequest:
-    return BadRequest(f"Invalid {syntax}: nested deeper than the limit of {limit} levels")
+    return BadRequest(f"Invalid {syntax}: nested too deeply (the limit is {limit} levels)")
 
 
 def too_many_solutions(what: str, limit: int) -> UnprocessableEntity:

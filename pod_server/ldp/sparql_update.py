@@ -30,6 +30,12 @@ from rdflib.plugins.sparql.sparql import QueryContext, SPARQLError, Update
 from rdflib.term import Node
 
 from pod_server.errors import BadRequest, UnprocessableEntity
+from pod_server.ldp.budget import (
+    DEFAULT_MAX_NESTING,
+    DEFAULT_MAX_SOLUTIONS,
+    check_nesting,
+    too_many_solutions,
+)
 
 Triple = tuple[Node, Node, Node]
 Solution = Mapping[Variable, Node]
@@ -67,14 +73,18 @@ class SparqlUpdate:
     def has_where(self) -> bool:
         return any(op.name in ("DeleteWhere", "Modify") for op in self.operations)
 
-    def apply(self, graph: Graph) -> None:
-        """Apply in place (the caller passes a copy, which also makes the request atomic)."""
+    def apply(self, graph: Graph, max_solutions: int = DEFAULT_MAX_SOLUTIONS) -> None:
+        """Apply in place (the caller passes a copy, which also makes the request atomic).
+        A WHERE with more than ``max_solutions`` solutions is a 422, found as they come."""
         for op in self.operations:
-            _APPLY[op.name](graph, op)
+            _APPLY[op.name](graph, op, max_solutions)
 
 
-def parse_sparql_update(text: str, base: str) -> SparqlUpdate:
+def parse_sparql_update(
+    text: str, base: str, max_nesting: int = DEFAULT_MAX_NESTING
+) -> SparqlUpdate:
     """Parse, resolve against ``base`` and validate a SPARQL Update request."""
+    check_nesting(text, max_nesting, "SPARQL Update")  # pyparsing recurses per level
     try:
         parsed = parseUpdate(text)
     except ParseBaseException as exc:
@@ -233,7 +243,7 @@ def _may_delete(op: CompValue) -> bool:
 # --- evaluation ----------------------------------------------------------------------------
 
 
-def _insert_data(graph: Graph, op: CompValue) -> None:
+def _insert_data(graph: Graph, op: CompValue, max_solutions: int) -> None:
     # Blank nodes in INSERT DATA are new nodes: rdflib keeps the label (``_:b`` -> BNode("b")),
     # which could collide with a node already in the document, so rename them.
     fresh: defaultdict[BNode, BNode] = defaultdict(BNode)
@@ -242,7 +252,7 @@ def _insert_data(graph: Graph, op: CompValue) -> None:
         graph.add((s, p, o))
 
 
-def _delete_data(graph: Graph, op: CompValue) -> None:
+def _delete_data(graph: Graph, op: CompValue, max_solutions: int) -> None:
     # SPARQL semantics: deleting an absent triple is a no-op (SPARQL 1.1 Update §3.1.2:
     # "Deleting triples that are not present … will have no effect and will result in
     # success"). N3 Patch is strict and answers 409 instead; each format keeps its own.
@@ -250,31 +260,41 @@ def _delete_data(graph: Graph, op: CompValue) -> None:
         graph.remove(triple)
 
 
-def _delete_where(graph: Graph, op: CompValue) -> None:
+def _delete_where(graph: Graph, op: CompValue, max_solutions: int) -> None:
     # DELETE WHERE { P } is DELETE { P } WHERE { P } (SPARQL 1.1 Update §3.1.3.3).
-    solutions = _solutions(graph, op, lambda ctx: evalBGP(ctx, op.triples))
+    solutions = _solutions(graph, op, lambda ctx: evalBGP(ctx, op.triples), max_solutions)
     _replace(graph, _instantiate(op.triples, solutions), set())
 
 
-def _modify(graph: Graph, op: CompValue) -> None:
-    solutions = _solutions(graph, op, lambda ctx: evalPart(ctx, op.where))
+def _modify(graph: Graph, op: CompValue, max_solutions: int) -> None:
+    solutions = _solutions(graph, op, lambda ctx: evalPart(ctx, op.where), max_solutions)
     deletions = _instantiate(op.delete.triples, solutions) if op.delete else set()
     insertions = _instantiate(op.insert.triples, solutions) if op.insert else set()
     _replace(graph, deletions, insertions)
 
 
 def _solutions(
-    graph: Graph, op: CompValue, evaluate: Callable[[QueryContext], Iterable[Solution]]
+    graph: Graph,
+    op: CompValue,
+    evaluate: Callable[[QueryContext], Iterable[Solution]],
+    limit: int,
 ) -> list[Solution]:
-    """All WHERE solutions, materialised before the graph changes under the iterator."""
+    """All WHERE solutions, materialised before the graph changes under the iterator;
+    422 as soon as there are more than ``limit`` (a few triple patterns over a small
+    document can have millions)."""
     # initBindings={} rather than None: rdflib's FrozenBindings.get() on an unbound variable
     # raises TypeError when the context has no initBindings.
     ctx = QueryContext(graph, initBindings={})
     ctx.prologue = op.prologue
+    found: list[Solution] = []
     try:
-        return list(evaluate(ctx))
+        for solution in evaluate(ctx):
+            if len(found) == limit:
+                raise too_many_solutions("SPARQL Update: the WHERE clause", limit)
+            found.append(solution)
     except SPARQLError as exc:
         raise UnprocessableEntity(f"SPARQL Update: could not evaluate WHERE: {exc}") from None
+    return found
 
 
 def _instantiate(template: Iterable[Triple], solutions: Iterable[Solution]) -> set[Triple]:
@@ -305,7 +325,7 @@ def _replace(graph: Graph, deletions: set[Triple], insertions: set[Triple]) -> N
         graph.add(triple)
 
 
-_APPLY: dict[str, Callable[[Graph, CompValue], None]] = {
+_APPLY: dict[str, Callable[[Graph, CompValue, int], None]] = {
     "InsertData": _insert_data,
     "DeleteData": _delete_data,
     "DeleteWhere": _delete_where,
