@@ -39,6 +39,7 @@ DEFAULT_WORK_SECONDS = 10.0
 DEFAULT_HEAVY_JOBS = 2
 INLINE_BYTES = 64 * 1024  # bodies up to this are parsed on the event loop (about 30 ms)
 INLINE_TRIPLES = 2_000  # graphs up to this are written out on the event loop
+QUEUED_PER_HEAVY_JOB = 4  # heavy steps that may wait per worker before a 503
 RETRY_AFTER_SECONDS = 2
 
 
@@ -50,7 +51,7 @@ class WorkLimits:
     max_solutions: int = DEFAULT_MAX_SOLUTIONS  # WHERE solutions per patch operation
     seconds: float = DEFAULT_WORK_SECONDS  # wall-clock per heavy step
     jobs: int = DEFAULT_HEAVY_JOBS  # heavy steps running at once (per server process)
-    queue: int = 4 * DEFAULT_HEAVY_JOBS  # heavy steps waiting for a worker, beyond: 503
+    queue: int = QUEUED_PER_HEAVY_JOB * DEFAULT_HEAVY_JOBS  # waiting for a worker; beyond: 503
 
     def __post_init__(self) -> None:
         if min(self.max_nesting, self.max_solutions, self.jobs, self.queue) < 1:
