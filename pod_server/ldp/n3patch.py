@@ -92,6 +92,11 @@ def parse_n3_patch(text: str, base: str, max_nesting: int = DEFAULT_MAX_NESTING)
     root = _parse_n3(text, base)
     subject = _patch_resource(root)
     where = _clause(root, subject, SOLID.where)
+    if len(where) > max_nesting:
+        # The matcher goes one level deeper per where triple: the nesting limit bounds both.
+        raise UnprocessableEntity(
+            f"N3 Patch solid:where has {len(where)} triples; this server's limit is {max_nesting}"
+        )
     inserts = _clause(root, subject, SOLID.inserts)
     deletes = _clause(root, subject, SOLID.deletes)
     for name, patterns in (("inserts", inserts), ("deletes", deletes)):
@@ -234,12 +239,17 @@ def _single_mapping(
     """
     found: list[dict[Variable, Node]] = []
     budget = [max_steps]
-    for solution in _solve(graph, list(where), {}, budget):
-        mapping = {k: v for k, v in solution.items() if isinstance(k, Variable)}
-        if mapping not in found:
-            found.append(mapping)
-            if len(found) > 1:
-                raise Conflict("N3 Patch: solid:where matches the document in more than one way")
+    try:
+        for solution in _solve(graph, list(where), {}, budget):
+            mapping = {k: v for k, v in solution.items() if isinstance(k, Variable)}
+            if mapping not in found:
+                found.append(mapping)
+                if len(found) > 1:
+                    raise Conflict(
+                        "N3 Patch: solid:where matches the document in more than one way"
+                    )
+    except RecursionError:  # one level per pattern; parse_n3_patch bounds the patterns
+        raise UnprocessableEntity("N3 Patch: solid:where has too many triples") from None
     if not found:
         raise Conflict("N3 Patch: solid:where does not match the document")
     return found[0]

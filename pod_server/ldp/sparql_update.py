@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 from pyparsing import ParseBaseException, ParseResults
 from rdflib import BNode, Graph, Literal, URIRef, Variable
-from rdflib.plugins.sparql.algebra import translateUpdate
+from rdflib.plugins.sparql.algebra import _traverseAgg, analyse, translateUpdate
 from rdflib.plugins.sparql.evaluate import evalBGP, evalPart
 from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -98,6 +98,12 @@ def parse_sparql_update(
     operations = tuple(_translate(parsed, base).algebra)
     for op in operations:
         _check_operation(op)
+        if op.name == "Modify":
+            # Mark joins lazy as rdflib's query translation does (update translation does
+            # not): a lazy join streams solutions, where an eager one first builds the set of
+            # all solutions of its right side, millions for a few unconstrained patterns,
+            # before the solution limit could see one.
+            _traverseAgg(op.where, visitor=analyse)
     return SparqlUpdate(operations)
 
 
