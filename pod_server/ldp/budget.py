@@ -67,12 +67,13 @@ class WorkLimits:
 # SPARQL FILTER is no IRI. Anything the scan misreads can only make it count fewer
 # brackets, never more; the parsers still turn a RecursionError into a 400.
 _OPAQUE = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"(?=[\"'<#])"  # cheap test first: most positions start none of these
+    r'(?:"""(?:[^"\\]|\\.|"(?!""))*"""'
     r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
     r'|"(?:[^"\\\n\r]|\\.)*"'
     r"|'(?:[^'\\\n\r]|\\.)*'"
     r'|<[^<>"{}|^`\\\s]*>'
-    r"|#[^\n\r]*",
+    r"|#[^\n\r]*)",
     re.DOTALL,
 )
 _BRACKETS = re.compile(r"[\[\](){}]")
@@ -97,6 +98,8 @@ def bracket_depth(text: str, limit: int) -> int:
 
 def check_nesting(text: str, limit: int, syntax: str) -> None:
     """Refuse a Turtle, N3 or SPARQL text nesting deeper than ``limit`` (400)."""
+    if sum(map(text.count, _OPENING)) <= limit:
+        return  # too few brackets to nest that deep: the usual case, at C speed
     if bracket_depth(text, limit) > limit:
         raise too_deep(syntax, limit)
 
