@@ -15,7 +15,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import free_socket
+from pod_server.settings import Settings
+from pod_server.storage.file import FileBackend
+from tests.conftest import free_socket, running_pod
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -188,3 +190,23 @@ async def test_pathological_bodies_do_not_stall_readers(server: str) -> None:
             assert b"value 3999" in await r.read()
         status, _ = await send("PATCH", "doc.ttl", SPARQL, b"INSERT DATA { <#new> <#p> 1 }")
         assert status in (200, 204, 205)
+
+
+async def test_patch_growing_a_document_past_the_rdf_size_limit_is_413(tmp_path: Path) -> None:
+    settings = Settings(open=True, max_rdf_size=4_000)
+    async with running_pod(tmp_path, FileBackend(tmp_path), settings) as pod:
+        assert await pod.put("doc.ttl", _doc(20)) == 201
+        async with pod.request("GET", "doc.ttl") as r:
+            before = await r.read()
+        note = "n" * 120  # per subject: 20 of them add about 2.6 KB
+        grow = f'INSERT {{ ?s <#note> "{note}" . }} WHERE {{ ?s ?p ?o }}'.encode()
+        headers = {"Content-Type": SPARQL}
+        async with pod.request("PATCH", "doc.ttl", data=grow, headers=headers) as r:
+            assert r.status == 204
+        async with pod.request("PATCH", "doc.ttl", data=grow.replace(b"#note", b"#more"),
+                               headers=headers) as r:
+            assert r.status == 413
+            assert "4000-byte limit" in await r.text()
+        async with pod.request("GET", "doc.ttl") as r:
+            after = await r.read()
+        assert before != after and b"#more" not in after
