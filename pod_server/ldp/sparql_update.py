@@ -57,6 +57,7 @@ _FORBIDDEN_PATTERNS = {
     "ServiceGraphPattern": "SERVICE",
 }
 _ONLY_TARGET = "a PATCH may only change the target resource"
+TRIPLES_PER_SOLUTION = 10  # instantiated template triples allowed per allowed solution
 
 
 @dataclass(frozen=True)
@@ -269,13 +270,13 @@ def _delete_data(graph: Graph, op: CompValue, max_solutions: int) -> None:
 def _delete_where(graph: Graph, op: CompValue, max_solutions: int) -> None:
     # DELETE WHERE { P } is DELETE { P } WHERE { P } (SPARQL 1.1 Update §3.1.3.3).
     solutions = _solutions(graph, op, lambda ctx: evalBGP(ctx, op.triples), max_solutions)
-    _replace(graph, _instantiate(op.triples, solutions), set())
+    _replace(graph, _instantiate(op.triples, solutions, max_solutions), set())
 
 
 def _modify(graph: Graph, op: CompValue, max_solutions: int) -> None:
     solutions = _solutions(graph, op, lambda ctx: evalPart(ctx, op.where), max_solutions)
-    deletions = _instantiate(op.delete.triples, solutions) if op.delete else set()
-    insertions = _instantiate(op.insert.triples, solutions) if op.insert else set()
+    deletions = _instantiate(op.delete.triples, solutions, max_solutions) if op.delete else set()
+    insertions = _instantiate(op.insert.triples, solutions, max_solutions) if op.insert else set()
     _replace(graph, deletions, insertions)
 
 
@@ -303,10 +304,20 @@ def _solutions(
     return found
 
 
-def _instantiate(template: Iterable[Triple], solutions: Iterable[Solution]) -> set[Triple]:
+def _instantiate(
+    template: list[Triple], solutions: list[Solution], max_solutions: int
+) -> set[Triple]:
     """Fill the template per solution (SPARQL 1.1 Update §3.1.3): triples with an unbound
     variable or an illegal construct (literal subject, non-IRI predicate) are skipped, and
-    each solution gets its own fresh blank nodes."""
+    each solution gets its own fresh blank nodes. A large template times many solutions
+    could fill memory before any time limit: at most ``TRIPLES_PER_SOLUTION`` times the
+    solution limit, else 422."""
+    limit = TRIPLES_PER_SOLUTION * max_solutions
+    if len(template) * len(solutions) > limit:
+        raise UnprocessableEntity(
+            f"SPARQL Update: the template would produce more than {limit} triples;"
+            " this server's limit"
+        )
     result: set[Triple] = set()
     for solution in solutions:
         fresh: defaultdict[BNode, BNode] = defaultdict(BNode)

@@ -36,7 +36,7 @@ from pod_server.ldp.cache import BytesLRU
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import GroupCommit, KeyedLock
 from pod_server.ldp.paging import PageRequest
-from pod_server.ldp.patch import Patch, apply_patch, parse_patch
+from pod_server.ldp.patch import SPARQL_UPDATE, Patch, apply_patch, parse_patch
 from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
 from pod_server.ldp.turtle_check import quick_check
 from pod_server.ldp.vocabulary import LDP_CONTAINS, PIM_STORAGE, SOLID_OWNER
@@ -530,7 +530,8 @@ class ResourceStore:
         if not body.content_type:
             raise BadRequest("PATCH needs a Content-Type header")
         raw = await read_limited(body.chunks, self.limits.max_rdf_size)
-        small = SPARQL_ON_LOOP_UP_TO if "sparql" in body.content_type else PARSE_ON_LOOP_UP_TO
+        sparql = body.content_type == SPARQL_UPDATE
+        small = SPARQL_ON_LOOP_UP_TO if sparql else PARSE_ON_LOOP_UP_TO
         return await self.runner.run(
             parse_patch,
             raw,

@@ -161,6 +161,15 @@ def test_where_within_the_limit_applies() -> None:
         apply_patch(graph, patch, max_solutions=9)
 
 
+def test_template_times_solutions_is_bounded() -> None:
+    graph = _document(5)
+    template = " ".join(f"?s <#t{i}> 1 ." for i in range(11))
+    patch = parse_patch(f"INSERT {{ {template} }} WHERE {{ ?s ?p ?o }}".encode(), SPARQL, BASE)
+    with pytest.raises(UnprocessableEntity, match="more than 50 triples"):
+        apply_patch(graph, patch, max_solutions=5)  # 5 solutions, 55 triples
+    assert len(apply_patch(graph, patch, max_solutions=6)) == 5 + 55
+
+
 # --- the runner --------------------------------------------------------------------------
 
 
