@@ -176,14 +176,16 @@ class _Job:
                 if self.stops:  # withdraw a stop not yet delivered
                     _set_async_exc(self.thread, ctypes.py_object())
 
-    def stop(self, loop: asyncio.AbstractEventLoop) -> None:
+    def stop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Stop the job, and again every so often on ``loop`` until it has stopped."""
         with self.lock:
             if self.done:
                 return
             if self.thread is not None:  # else not started yet: try again shortly
                 self.stops += 1
                 _set_async_exc(self.thread, ctypes.py_object(_Expired))
-        loop.call_later(_REPEAT_STOP, self.stop, loop)
+        if loop is not None:
+            loop.call_later(_REPEAT_STOP, self.stop, loop)
 
 
 def over_time(seconds: float) -> UnprocessableEntity:
@@ -206,6 +208,7 @@ class Runner:
         self._pool = ThreadPoolExecutor(limits.jobs, thread_name_prefix="pod-work")
         self._slots: asyncio.Semaphore | None = None
         self._waiting = 0
+        self._running: set[_Job] = set()
 
     async def run(self, fn: Callable[..., T], *args: Any, inline: bool = False) -> T:
         """``fn(*args)``: on the loop when ``inline`` (the caller vouches that it is small
@@ -223,9 +226,12 @@ class Runner:
             raise _busy() from None
         finally:
             self._waiting -= 1
+        job = _Job(fn, args)
+        self._running.add(job)
         try:
-            return await self._stoppable(_Job(fn, args))
+            return await self._stoppable(job)
         finally:
+            self._running.discard(job)
             self._slots.release()
 
     async def _stoppable(self, job: _Job) -> Any:
@@ -242,6 +248,9 @@ class Runner:
                 job.stop(loop)
 
     def close(self) -> None:
+        """Stop running jobs too: the interpreter waits for worker threads at exit."""
+        for job in list(self._running):
+            job.stop(None)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 

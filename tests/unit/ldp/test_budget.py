@@ -249,3 +249,14 @@ def test_limits_come_from_env_and_flags() -> None:
     assert (settings.max_solutions, settings.heavy_jobs) == (77, 2)
     with pytest.raises(SettingsError, match="heavy jobs must be positive"):
         load({"heavy_jobs": 0}, {})
+
+
+async def test_closing_the_runner_stops_running_jobs() -> None:
+    runner = Runner(WorkLimits(seconds=60, jobs=1))
+    job = asyncio.ensure_future(runner.run(_spin))
+    await asyncio.sleep(0.1)
+    started = time.perf_counter()
+    runner.close()
+    with pytest.raises(UnprocessableEntity):
+        await job
+    assert time.perf_counter() - started < 2
