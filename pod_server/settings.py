@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pod_server.ldp import budget
 from pod_server.storage.pg_url import split_schema
 
 ENV_PREFIX = "POD_"
@@ -35,10 +36,10 @@ class Settings:
     # RDF bodies are parsed in memory, and rdflib parsing is slow on some input: keep it modest.
     max_rdf_size: int = 4 * 1024**2
     # What one request's processing may cost (see pod_server/ldp/budget.py and the README).
-    max_nesting: int = 100  # brackets, JSON values or XML elements open at once in a body
-    max_solutions: int = 10_000  # solutions of one PATCH where clause
-    work_timeout: int = 10  # seconds of CPU-heavy work (parse, patch, SHACL) per request step
-    heavy_jobs: int = 2  # such steps running at once per server process; beyond, they queue
+    max_nesting: int = budget.DEFAULT_MAX_NESTING  # brackets, JSON or XML levels in a body
+    max_solutions: int = budget.DEFAULT_MAX_SOLUTIONS  # solutions of one PATCH where clause
+    work_timeout: int = budget.DEFAULT_WORK_SECONDS  # seconds per CPU-heavy step of a request
+    heavy_jobs: int = budget.DEFAULT_HEAVY_JOBS  # such steps at once per process; then a queue
     log_level: str = "info"
     open: bool = False  # seed a root ACL granting everyone everything: local development only
     owner: str = ""  # WebID granted Control of a fresh storage root

@@ -35,7 +35,7 @@ T = TypeVar("T")
 
 DEFAULT_MAX_NESTING = 100  # rdflib's parsers overflow Python's stack at a few hundred
 DEFAULT_MAX_SOLUTIONS = 10_000
-DEFAULT_WORK_SECONDS = 10.0
+DEFAULT_WORK_SECONDS = 10
 DEFAULT_HEAVY_JOBS = 2
 INLINE_BYTES = 64 * 1024  # bodies up to this are parsed on the event loop (about 30 ms)
 INLINE_TRIPLES = 2_000  # graphs up to this are written out on the event loop
