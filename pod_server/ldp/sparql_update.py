@@ -24,6 +24,7 @@ from pyparsing import ParseBaseException, ParseResults
 from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.plugins.sparql.algebra import _traverseAgg, analyse, translateUpdate
 from rdflib.plugins.sparql.evaluate import evalBGP, evalPart
+from rdflib.plugins.sparql.operators import and_
 from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import QueryContext, SPARQLError, Update
@@ -96,6 +97,7 @@ def parse_sparql_update(
         return SparqlUpdate(())
     _check_prefixes(parsed)
     _resolve_iris(parsed, base)
+    _keep_constant_filters(parsed)
     operations = tuple(_translate(parsed, base).algebra)
     for op in operations:
         _check_operation(op)
@@ -144,6 +146,28 @@ def _resolve_iris(parsed: CompValue, base: str) -> None:
             if declaration.name == "Base":
                 base = declaration.iri
         _resolve_in(request, base)
+
+
+def _keep_constant_filters(parsed: CompValue) -> None:
+    """Stop rdflib from dropping ``FILTER(false)``, ``FILTER(0)`` or ``FILTER("")``.
+
+    Its translation tests the group's filter expression for truth in Python, and a falsy
+    constant Literal fails that test, so the filter vanished and ``DELETE … WHERE { …
+    FILTER(false) }`` deleted every match. ``c && c`` has the same value (and errors) as
+    ``c`` but is a non-empty expression node, which survives.
+    """
+    for node in _walk(parsed):
+        if isinstance(node, CompValue) and node.name == "Filter":
+            constant = _constant(node.expr)
+            if constant is not None:
+                node["expr"] = and_(constant, constant)
+
+
+def _constant(expr: object) -> Literal | None:
+    """The literal an expression is, once rdflib simplifies its one-operand wrappers."""
+    while isinstance(expr, CompValue) and list(expr.keys()) in (["expr"], ["string"]):
+        expr = next(iter(expr.values()))  # a wrapper, or a plain string literal
+    return expr if isinstance(expr, Literal) else None
 
 
 def _join(base: str, iri: str) -> str:

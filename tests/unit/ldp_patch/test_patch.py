@@ -660,3 +660,22 @@ def test_sparql_prefix_ending_in_hash_keeps_it() -> None:
     graph = apply_patch(Graph(), parse_patch(body, "application/sparql-update", "http://pod/doc"))
     predicates = {str(p) for p in graph.predicates()}
     assert predicates == {"http://example.org/ns#v", "http://pod/doc#"}
+
+
+@pytest.mark.parametrize(
+    ("condition", "kept"),
+    [
+        ("FILTER(false)", 2),
+        ("FILTER(0)", 2),
+        ('FILTER("")', 2),
+        ("FILTER((false))", 2),
+        ("FILTER(true)", 0),
+        ('FILTER("x")', 0),
+        ("FILTER(?o = 1)", 1),
+    ],
+)
+def test_sparql_constant_filter_is_kept(condition: str, kept: int) -> None:
+    """Regression: rdflib dropped a falsy constant FILTER, so this deleted every triple."""
+    graph = turtle("<#a> <#b> 1 . <#c> <#d> 2 .")
+    patch = sparql(f"DELETE {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o {condition} }}")
+    assert len(apply_patch(graph, patch)) == kept
