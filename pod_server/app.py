@@ -23,6 +23,7 @@ from pod_server.http import handlers, middleware
 from pod_server.http.vocab_routes import add_vocab_routes
 from pod_server.idp import IdpConfig, add_idp_routes
 from pod_server.ldp import rdf
+from pod_server.ldp.budget import QUEUED_PER_HEAVY_JOB, WorkLimits
 from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.ldp.vocabulary import SOLID_OWNER
 from pod_server.notify import add_notifications
@@ -68,6 +69,13 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
             max_body_size=settings.max_body_size,
             max_rdf_size=settings.max_rdf_size,
             quota=settings.quota or None,
+            work=WorkLimits(
+                max_nesting=settings.max_nesting,
+                max_solutions=settings.max_solutions,
+                seconds=settings.work_timeout,
+                jobs=settings.heavy_jobs,
+                queue=QUEUED_PER_HEAVY_JOB * settings.heavy_jobs,
+            ),
         ),
         multiuser=settings.multiuser,
         vocab_base=settings.vocab_iri_base,
@@ -104,6 +112,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         await authenticator.close()
         await group_fetcher.close()
         await backend.close()
+        store.runner.close()
 
     app.cleanup_ctx.append(lifecycle)
     # The identity provider: its routes go before the catch-all resource route, and its

@@ -34,6 +34,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-body-size", dest="max_body_size", type=int, help="bytes")
     parser.add_argument("--max-rdf-size", dest="max_rdf_size", type=int, help="bytes")
+    parser.add_argument("--max-nesting", dest="max_nesting", type=int, help="levels")
+    parser.add_argument("--max-solutions", dest="max_solutions", type=int, help="per WHERE")
+    parser.add_argument("--work-timeout", dest="work_timeout", type=int, help="seconds")
+    parser.add_argument("--heavy-jobs", dest="heavy_jobs", type=int, help="at once")
     parser.add_argument("--quota", type=int, help="default bytes per pod, 0 = none (env POD_QUOTA)")
     parser.add_argument(
         "--multiuser",

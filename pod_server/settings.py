@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pod_server.ldp import budget
 from pod_server.storage.pg_url import split_schema
 
 ENV_PREFIX = "POD_"
@@ -34,6 +35,11 @@ class Settings:
     max_body_size: int = 1024**3  # bytes accepted for any request body
     # RDF bodies are parsed in memory, and rdflib parsing is slow on some input: keep it modest.
     max_rdf_size: int = 4 * 1024**2
+    # What one request's processing may cost (see pod_server/ldp/budget.py and the README).
+    max_nesting: int = budget.DEFAULT_MAX_NESTING  # brackets, JSON or XML levels in a body
+    max_solutions: int = budget.DEFAULT_MAX_SOLUTIONS  # solutions of one PATCH where clause
+    work_timeout: int = budget.DEFAULT_WORK_SECONDS  # seconds per CPU-heavy step of a request
+    heavy_jobs: int = budget.DEFAULT_HEAVY_JOBS  # such steps at once per process; then a queue
     log_level: str = "info"
     open: bool = False  # seed a root ACL granting everyone everything: local development only
     owner: str = ""  # WebID granted Control of a fresh storage root
@@ -177,6 +183,10 @@ def validate(settings: Settings) -> Settings:
         raise SettingsError("quota must be 0 (no limit) or a number of bytes")
     if settings.max_body_size <= 0 or settings.max_rdf_size <= 0:
         raise SettingsError("size limits must be positive")
+    work = ("max_nesting", "max_solutions", "work_timeout", "heavy_jobs")
+    for name in work:
+        if getattr(settings, name) <= 0:
+            raise SettingsError(f"{name.replace('_', ' ')} must be positive")
     if settings.owner and urlsplit(settings.owner).scheme not in ("http", "https"):
         raise SettingsError(f"owner {settings.owner!r} must be a WebID (an http(s) URL)")
     if settings.vocab_base and (

@@ -29,6 +29,7 @@ from rdflib.plugins.parsers.notation3 import BadSyntax, RDFSink, SinkParser
 from rdflib.term import Node
 
 from pod_server.errors import BadRequest, Conflict, UnprocessableEntity
+from pod_server.ldp.budget import DEFAULT_MAX_NESTING, DEFAULT_MAX_SOLUTIONS, check_nesting
 
 SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
 
@@ -36,9 +37,9 @@ Pattern = tuple[Node, Node, Node]
 Binding = dict[Node, Node]  # Variable or where-clause BNode -> value
 _Kinds = type | tuple[type, ...]
 
-# Candidate triples the where-matcher may examine before giving up. A well-formed where
-# clause needs a handful; this bound only stops a crafted cross product from pinning a CPU.
-MAX_MATCH_STEPS = 200_000
+# Candidate triples the where-matcher may examine per allowed solution before giving up. A
+# well-formed where clause needs a handful; this bound stops a crafted cross product.
+STEPS_PER_SOLUTION = 20
 
 _CLAUSES = (SOLID.where, SOLID.inserts, SOLID.deletes)
 # RFC 3987 excludes these from IRIs; rdflib only logs a warning and stores the bad IRI, which
@@ -64,9 +65,10 @@ class N3Patch:
         # "When ?conditions is non-empty, servers MUST treat the request as a Read operation."
         return bool(self.conditions)
 
-    def apply(self, graph: Graph) -> None:
-        """Apply in place (the caller passes a copy): match, check deletions, delete, insert."""
-        mapping = _single_mapping(graph, self.conditions)
+    def apply(self, graph: Graph, max_solutions: int = DEFAULT_MAX_SOLUTIONS) -> None:
+        """Apply in place (the caller passes a copy): match, check deletions, delete, insert.
+        The matcher examines at most ``STEPS_PER_SOLUTION * max_solutions`` candidates."""
+        mapping = _single_mapping(graph, self.conditions, STEPS_PER_SOLUTION * max_solutions)
         deletions = [_substitute(pattern, mapping) for pattern in self.deletions]
         missing = [triple for triple in deletions if triple not in graph]
         if missing:
@@ -84,11 +86,17 @@ class N3Patch:
             graph.add(triple)
 
 
-def parse_n3_patch(text: str, base: str) -> N3Patch:
+def parse_n3_patch(text: str, base: str, max_nesting: int = DEFAULT_MAX_NESTING) -> N3Patch:
     """Parse and validate an N3 Patch; relative IRIs resolve against ``base``."""
+    check_nesting(text, max_nesting, "N3")  # before the parser recurses once per level
     root = _parse_n3(text, base)
     subject = _patch_resource(root)
     where = _clause(root, subject, SOLID.where)
+    if len(where) > max_nesting:
+        # The matcher goes one level deeper per where triple: the nesting limit bounds both.
+        raise UnprocessableEntity(
+            f"N3 Patch solid:where has {len(where)} triples; this server's limit is {max_nesting}"
+        )
     inserts = _clause(root, subject, SOLID.inserts)
     deletes = _clause(root, subject, SOLID.deletes)
     for name, patterns in (("inserts", inserts), ("deletes", deletes)):
@@ -219,7 +227,9 @@ def _variables(patterns: Iterable[Pattern]) -> set[Variable]:
 # --- matching ------------------------------------------------------------------------------
 
 
-def _single_mapping(graph: Graph, where: tuple[Pattern, ...]) -> dict[Variable, Node]:
+def _single_mapping(
+    graph: Graph, where: tuple[Pattern, ...], max_steps: int
+) -> dict[Variable, Node]:
     """The one variable mapping under which every where-triple is in ``graph``.
 
     "If no such mapping exists, or if multiple mappings exist, the server MUST respond with a
@@ -228,13 +238,18 @@ def _single_mapping(graph: Graph, where: tuple[Pattern, ...]) -> dict[Variable, 
     An empty where clause has exactly one (empty) mapping.
     """
     found: list[dict[Variable, Node]] = []
-    budget = [MAX_MATCH_STEPS]
-    for solution in _solve(graph, list(where), {}, budget):
-        mapping = {k: v for k, v in solution.items() if isinstance(k, Variable)}
-        if mapping not in found:
-            found.append(mapping)
-            if len(found) > 1:
-                raise Conflict("N3 Patch: solid:where matches the document in more than one way")
+    budget = [max_steps]
+    try:
+        for solution in _solve(graph, list(where), {}, budget):
+            mapping = {k: v for k, v in solution.items() if isinstance(k, Variable)}
+            if mapping not in found:
+                found.append(mapping)
+                if len(found) > 1:
+                    raise Conflict(
+                        "N3 Patch: solid:where matches the document in more than one way"
+                    )
+    except RecursionError:  # one level per pattern; parse_n3_patch bounds the patterns
+        raise UnprocessableEntity("N3 Patch: solid:where has too many triples") from None
     if not found:
         raise Conflict("N3 Patch: solid:where does not match the document")
     return found[0]

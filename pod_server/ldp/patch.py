@@ -20,6 +20,7 @@ from typing import Protocol
 from rdflib import Graph
 
 from pod_server.errors import BadRequest, UnsupportedMediaType
+from pod_server.ldp.budget import DEFAULT_MAX_NESTING, DEFAULT_MAX_SOLUTIONS
 from pod_server.ldp.n3patch import parse_n3_patch
 from pod_server.ldp.sparql_update import parse_sparql_update
 
@@ -38,7 +39,7 @@ class PatchProgram(Protocol):
     @property
     def has_where(self) -> bool: ...
 
-    def apply(self, graph: Graph) -> None: ...
+    def apply(self, graph: Graph, max_solutions: int = ...) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -57,35 +58,40 @@ class Patch:
     deletes: bool
     has_where: bool
     program: PatchProgram = field(repr=False, compare=False)
+    size: int = 0  # bytes of the body: what parsing and applying a DATA-only patch cost
 
 
-def parse_patch(body: bytes, media_type: str, base: str) -> Patch:
+def parse_patch(
+    body: bytes, media_type: str, base: str, max_nesting: int = DEFAULT_MAX_NESTING
+) -> Patch:
     """Parse a PATCH body of ``media_type`` (parameters allowed); ``base`` is the target URL.
 
-    Raises UnsupportedMediaType (415), BadRequest (400: not UTF-8, syntax error) or
-    UnprocessableEntity (422: well-formed but not an acceptable patch).
+    Raises UnsupportedMediaType (415), BadRequest (400: not UTF-8, syntax error, nested
+    deeper than ``max_nesting``) or UnprocessableEntity (422: not an acceptable patch).
     """
     essence = _media_type_essence(media_type)
     text = _decode(body)
     parse = parse_n3_patch if essence == N3 else parse_sparql_update
-    program: PatchProgram = parse(text, base)
+    program: PatchProgram = parse(text, base, max_nesting)
     return Patch(
         media_type=essence,
         inserts_only=not (program.deletes or program.has_where),
         deletes=program.deletes,
         has_where=program.has_where,
         program=program,
+        size=len(body),
     )
 
 
-def apply_patch(graph: Graph, patch: Patch) -> Graph:
+def apply_patch(graph: Graph, patch: Patch, max_solutions: int = DEFAULT_MAX_SOLUTIONS) -> Graph:
     """Return a new graph with ``patch`` applied; ``graph`` itself is never modified.
+    A where clause with more than ``max_solutions`` solutions is a 422.
 
     Working on a copy also makes the patch atomic: on Conflict (409) or any other error the
     half-patched copy is simply dropped.
     """
     result = _copy(graph)
-    patch.program.apply(result)
+    patch.program.apply(result, max_solutions)
     return result
 
 

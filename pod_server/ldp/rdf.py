@@ -46,6 +46,7 @@ from rdflib.plugins.serializers.turtle import VERB, RecursiveSerializer, TurtleS
 from rdflib.term import Node
 
 from pod_server.errors import BadRequest, NotAcceptable, UnsupportedMediaType
+from pod_server.ldp.budget import DEFAULT_MAX_NESTING, check_nesting, json_depth, too_deep
 from pod_server.ldp.conneg import parse_content_type
 from pod_server.ldp.turtle_check import parse_rdf11
 
@@ -107,7 +108,7 @@ _MAX_TURTLE_NESTING = 24
 _MAX_MESSAGE = 200
 _XML_TEXT_BUFFER = 1 << 20
 
-_Parser: TypeAlias = Callable[[bytes, str], Graph]
+_Parser: TypeAlias = Callable[[bytes, str, int], Graph]  # data, base, nesting limit
 _Writer: TypeAlias = Callable[[Graph, str | None, Mapping[str, str]], bytes]
 
 
@@ -279,7 +280,7 @@ _N3_FAILURES: tuple[type[Exception], ...] = (
 )
 
 
-def _parse_n3_family(data: bytes, base: str, *, turtle: bool) -> Graph:
+def _parse_n3_family(data: bytes, base: str, limit: int, *, turtle: bool) -> Graph:
     """Turtle (``turtle=True``) or N3, driving rdflib's SinkParser directly.
 
     Going below ``Graph.parse`` gives us the parser's line counter for every failure
@@ -288,6 +289,7 @@ def _parse_n3_family(data: bytes, base: str, *, turtle: bool) -> Graph:
     """
     syntax = "Turtle" if turtle else "N3"
     text = _decode(data, syntax)
+    check_nesting(text, limit, syntax)  # before the parser recurses once per level
     graph = _new_graph()
     parser = SinkParser(RDFSink(graph), baseURI=base, turtle=turtle)
     try:
@@ -312,14 +314,21 @@ def _parse_n3_family(data: bytes, base: str, *, turtle: bool) -> Graph:
     return graph
 
 
-def _parse_turtle(data: bytes, base: str) -> Graph:
+def _parse_turtle(data: bytes, base: str, limit: int) -> Graph:
     # Oxigraph reads RDF 1.1 Turtle ten times faster; rdflib decides the rest.
+    check_turtle_nesting(data, limit)
     fast = parse_rdf11(data, base)
-    return fast if fast is not None else _parse_n3_family(data, base, turtle=True)
+    return fast if fast is not None else _parse_n3_family(data, base, limit, turtle=True)
 
 
-def _parse_n3(data: bytes, base: str) -> Graph:
-    return _parse_n3_family(data, base, turtle=False)
+def check_turtle_nesting(data: bytes, limit: int) -> None:
+    """400 if Turtle ``data`` nests ``[``, ``(`` or ``{`` deeper than ``limit``: deep
+    nesting makes every parser slow (a blank node and a frame per level)."""
+    check_nesting(codecs.decode(data, "utf-8", "replace"), limit, "Turtle")
+
+
+def _parse_n3(data: bytes, base: str, limit: int) -> Graph:
+    return _parse_n3_family(data, base, limit, turtle=False)
 
 
 class _NamedGraphFound(Exception):
@@ -390,12 +399,12 @@ def _parse_lines(data: bytes, *, quads: bool) -> Graph:
     return graph
 
 
-def _parse_ntriples(data: bytes, base: str) -> Graph:
+def _parse_ntriples(data: bytes, base: str, limit: int) -> Graph:
     # N-Triples has no relative IRIs, so there is nothing to resolve against base.
     return _parse_lines(data, quads=False)
 
 
-def _parse_nquads(data: bytes, base: str) -> Graph:
+def _parse_nquads(data: bytes, base: str, limit: int) -> Graph:
     return _parse_lines(data, quads=True)
 
 
@@ -415,7 +424,26 @@ class _BufferedExpatReader(ExpatParser):
         self._parser.buffer_size = _XML_TEXT_BUFFER
 
 
-def _parse_rdfxml(data: bytes, base: str) -> Graph:
+class _DepthHandler(RDFXMLHandler):
+    """rdflib's RDF/XML handler, refusing elements nested deeper than ``limit``."""
+
+    def __init__(self, graph: Graph, limit: int) -> None:
+        super().__init__(graph)
+        self.limit = limit
+        self.open = 0
+
+    def startElementNS(self, name: Any, qname: Any, attrs: Any) -> None:
+        self.open += 1
+        if self.open > self.limit:
+            raise too_deep("RDF/XML", self.limit)
+        super().startElementNS(name, qname, attrs)
+
+    def endElementNS(self, name: Any, qname: Any) -> None:
+        self.open -= 1
+        super().endElementNS(name, qname)
+
+
+def _parse_rdfxml(data: bytes, base: str, limit: int) -> Graph:
     """RDF/XML via rdflib's SAX handler on our buffered expat reader.
 
     External entities stay unresolved: xml.sax's expat reader skips them unless
@@ -427,7 +455,7 @@ def _parse_rdfxml(data: bytes, base: str) -> Graph:
     source.setByteStream(io.BytesIO(data))
     reader = _BufferedExpatReader()
     reader.setFeature(handler.feature_namespaces, True)
-    reader.setContentHandler(RDFXMLHandler(graph))
+    reader.setContentHandler(_DepthHandler(graph, limit))
     reader.setErrorHandler(handler.ErrorHandler())  # raise on every error
     try:
         reader.parse(source)
@@ -473,7 +501,7 @@ _PYLD_FAILURES: tuple[type[Exception], ...] = (
 )
 
 
-def _parse_jsonld(data: bytes, base: str) -> Graph:
+def _parse_jsonld(data: bytes, base: str, limit: int) -> Graph:
     """JSON-LD via pyld's ``to_rdf`` with a loader that never touches the network."""
     text = _decode(data, "JSON-LD")
     try:
@@ -487,6 +515,8 @@ def _parse_jsonld(data: bytes, base: str) -> Graph:
     # A bare string would be taken by pyld as a URL to fetch.
     if not isinstance(document, dict | list):
         raise _bad("JSON-LD", "the document must be a JSON object or array")
+    if json_depth(document, limit) > limit:  # pyld recurses per level, several frames each
+        raise too_deep("JSON-LD", limit)
     options = {"base": base, "documentLoader": _load_document}
     try:
         dataset = jsonld.to_rdf(document, options)
@@ -552,21 +582,25 @@ _PARSERS: Mapping[str, _Parser] = MappingProxyType(
 )
 
 
-def parse(data: bytes, media_type: str, base: str) -> Graph:
+def parse(
+    data: bytes, media_type: str, base: str, max_nesting: int = DEFAULT_MAX_NESTING
+) -> Graph:
     """Parse ``data`` in ``media_type`` (parameters ignored) into a new graph.
 
     Relative IRIs resolve against ``base`` (the resource's absolute URL). Literals come
     back canonical: language tags lower-cased, ``xsd:string`` as plain. Malformed or
     unsafe input raises BadRequest (with the line number when the parser knows it);
     named graphs raise BadRequest; a non-RDF media type raises UnsupportedMediaType.
-    Synchronous and CPU-bound: run it in a thread for large bodies.
+    Brackets, JSON values or XML elements nested deeper than ``max_nesting`` are a 400,
+    found before any recursive parser runs. Synchronous and CPU-bound: large bodies go
+    to ``budget.Runner``.
     """
     essence = _essence(media_type)
     parser = _PARSERS.get(essence)
     if parser is None:
         raise UnsupportedMediaType(f"Cannot read {essence or 'an untyped body'} as RDF")
     _check_base(base)
-    return _checked(parser(data, base))
+    return _checked(parser(data, base, max_nesting))
 
 
 # --------------------------------------------------------------------------- writers

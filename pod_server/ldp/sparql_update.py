@@ -22,14 +22,21 @@ from urllib.parse import urljoin, urlsplit
 
 from pyparsing import ParseBaseException, ParseResults
 from rdflib import BNode, Graph, Literal, URIRef, Variable
-from rdflib.plugins.sparql.algebra import translateUpdate
+from rdflib.plugins.sparql.algebra import _traverseAgg, analyse, translateUpdate
 from rdflib.plugins.sparql.evaluate import evalBGP, evalPart
+from rdflib.plugins.sparql.operators import and_
 from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import QueryContext, SPARQLError, Update
 from rdflib.term import Node
 
 from pod_server.errors import BadRequest, UnprocessableEntity
+from pod_server.ldp.budget import (
+    DEFAULT_MAX_NESTING,
+    DEFAULT_MAX_SOLUTIONS,
+    check_nesting,
+    too_many_solutions,
+)
 
 Triple = tuple[Node, Node, Node]
 Solution = Mapping[Variable, Node]
@@ -51,6 +58,7 @@ _FORBIDDEN_PATTERNS = {
     "ServiceGraphPattern": "SERVICE",
 }
 _ONLY_TARGET = "a PATCH may only change the target resource"
+TRIPLES_PER_SOLUTION = 10  # instantiated template triples allowed per allowed solution
 
 
 @dataclass(frozen=True)
@@ -67,14 +75,18 @@ class SparqlUpdate:
     def has_where(self) -> bool:
         return any(op.name in ("DeleteWhere", "Modify") for op in self.operations)
 
-    def apply(self, graph: Graph) -> None:
-        """Apply in place (the caller passes a copy, which also makes the request atomic)."""
+    def apply(self, graph: Graph, max_solutions: int = DEFAULT_MAX_SOLUTIONS) -> None:
+        """Apply in place (the caller passes a copy, which also makes the request atomic).
+        A WHERE with more than ``max_solutions`` solutions is a 422, found as they come."""
         for op in self.operations:
-            _APPLY[op.name](graph, op)
+            _APPLY[op.name](graph, op, max_solutions)
 
 
-def parse_sparql_update(text: str, base: str) -> SparqlUpdate:
+def parse_sparql_update(
+    text: str, base: str, max_nesting: int = DEFAULT_MAX_NESTING
+) -> SparqlUpdate:
     """Parse, resolve against ``base`` and validate a SPARQL Update request."""
+    check_nesting(text, max_nesting, "SPARQL Update")  # pyparsing recurses per level
     try:
         parsed = parseUpdate(text)
     except ParseBaseException as exc:
@@ -85,9 +97,16 @@ def parse_sparql_update(text: str, base: str) -> SparqlUpdate:
         return SparqlUpdate(())
     _check_prefixes(parsed)
     _resolve_iris(parsed, base)
+    _keep_constant_filters(parsed)
     operations = tuple(_translate(parsed, base).algebra)
     for op in operations:
         _check_operation(op)
+        if op.name == "Modify":
+            # Mark joins lazy as rdflib's query translation does (update translation does
+            # not): a lazy join streams solutions, where an eager one first builds the set of
+            # all solutions of its right side, millions for a few unconstrained patterns,
+            # before the solution limit could see one.
+            _traverseAgg(op.where, visitor=analyse)
     return SparqlUpdate(operations)
 
 
@@ -127,6 +146,28 @@ def _resolve_iris(parsed: CompValue, base: str) -> None:
             if declaration.name == "Base":
                 base = declaration.iri
         _resolve_in(request, base)
+
+
+def _keep_constant_filters(parsed: CompValue) -> None:
+    """Stop rdflib from dropping ``FILTER(false)``, ``FILTER(0)`` or ``FILTER("")``.
+
+    Its translation tests the group's filter expression for truth in Python, and a falsy
+    constant Literal fails that test, so the filter vanished and ``DELETE … WHERE { …
+    FILTER(false) }`` deleted every match. ``c && c`` has the same value (and errors) as
+    ``c`` but is a non-empty expression node, which survives.
+    """
+    for node in _walk(parsed):
+        if isinstance(node, CompValue) and node.name == "Filter":
+            constant = _constant(node.expr)
+            if constant is not None:
+                node["expr"] = and_(constant, constant)
+
+
+def _constant(expr: object) -> Literal | None:
+    """The literal an expression is, once rdflib simplifies its one-operand wrappers."""
+    while isinstance(expr, CompValue) and list(expr.keys()) in (["expr"], ["string"]):
+        expr = next(iter(expr.values()))  # a wrapper, or a plain string literal
+    return expr if isinstance(expr, Literal) else None
 
 
 def _join(base: str, iri: str) -> str:
@@ -233,7 +274,7 @@ def _may_delete(op: CompValue) -> bool:
 # --- evaluation ----------------------------------------------------------------------------
 
 
-def _insert_data(graph: Graph, op: CompValue) -> None:
+def _insert_data(graph: Graph, op: CompValue, max_solutions: int) -> None:
     # Blank nodes in INSERT DATA are new nodes: rdflib keeps the label (``_:b`` -> BNode("b")),
     # which could collide with a node already in the document, so rename them.
     fresh: defaultdict[BNode, BNode] = defaultdict(BNode)
@@ -242,7 +283,7 @@ def _insert_data(graph: Graph, op: CompValue) -> None:
         graph.add((s, p, o))
 
 
-def _delete_data(graph: Graph, op: CompValue) -> None:
+def _delete_data(graph: Graph, op: CompValue, max_solutions: int) -> None:
     # SPARQL semantics: deleting an absent triple is a no-op (SPARQL 1.1 Update §3.1.2:
     # "Deleting triples that are not present … will have no effect and will result in
     # success"). N3 Patch is strict and answers 409 instead; each format keeps its own.
@@ -250,37 +291,57 @@ def _delete_data(graph: Graph, op: CompValue) -> None:
         graph.remove(triple)
 
 
-def _delete_where(graph: Graph, op: CompValue) -> None:
+def _delete_where(graph: Graph, op: CompValue, max_solutions: int) -> None:
     # DELETE WHERE { P } is DELETE { P } WHERE { P } (SPARQL 1.1 Update §3.1.3.3).
-    solutions = _solutions(graph, op, lambda ctx: evalBGP(ctx, op.triples))
-    _replace(graph, _instantiate(op.triples, solutions), set())
+    solutions = _solutions(graph, op, lambda ctx: evalBGP(ctx, op.triples), max_solutions)
+    _replace(graph, _instantiate(op.triples, solutions, max_solutions), set())
 
 
-def _modify(graph: Graph, op: CompValue) -> None:
-    solutions = _solutions(graph, op, lambda ctx: evalPart(ctx, op.where))
-    deletions = _instantiate(op.delete.triples, solutions) if op.delete else set()
-    insertions = _instantiate(op.insert.triples, solutions) if op.insert else set()
+def _modify(graph: Graph, op: CompValue, max_solutions: int) -> None:
+    solutions = _solutions(graph, op, lambda ctx: evalPart(ctx, op.where), max_solutions)
+    deletions = _instantiate(op.delete.triples, solutions, max_solutions) if op.delete else set()
+    insertions = _instantiate(op.insert.triples, solutions, max_solutions) if op.insert else set()
     _replace(graph, deletions, insertions)
 
 
 def _solutions(
-    graph: Graph, op: CompValue, evaluate: Callable[[QueryContext], Iterable[Solution]]
+    graph: Graph,
+    op: CompValue,
+    evaluate: Callable[[QueryContext], Iterable[Solution]],
+    limit: int,
 ) -> list[Solution]:
-    """All WHERE solutions, materialised before the graph changes under the iterator."""
+    """All WHERE solutions, materialised before the graph changes under the iterator;
+    422 as soon as there are more than ``limit`` (a few triple patterns over a small
+    document can have millions)."""
     # initBindings={} rather than None: rdflib's FrozenBindings.get() on an unbound variable
     # raises TypeError when the context has no initBindings.
     ctx = QueryContext(graph, initBindings={})
     ctx.prologue = op.prologue
+    found: list[Solution] = []
     try:
-        return list(evaluate(ctx))
+        for solution in evaluate(ctx):
+            if len(found) == limit:
+                raise too_many_solutions("SPARQL Update: the WHERE clause", limit)
+            found.append(solution)
     except SPARQLError as exc:
         raise UnprocessableEntity(f"SPARQL Update: could not evaluate WHERE: {exc}") from None
+    return found
 
 
-def _instantiate(template: Iterable[Triple], solutions: Iterable[Solution]) -> set[Triple]:
+def _instantiate(
+    template: list[Triple], solutions: list[Solution], max_solutions: int
+) -> set[Triple]:
     """Fill the template per solution (SPARQL 1.1 Update §3.1.3): triples with an unbound
     variable or an illegal construct (literal subject, non-IRI predicate) are skipped, and
-    each solution gets its own fresh blank nodes."""
+    each solution gets its own fresh blank nodes. A large template times many solutions
+    could fill memory before any time limit: at most ``TRIPLES_PER_SOLUTION`` times the
+    solution limit, else 422."""
+    limit = TRIPLES_PER_SOLUTION * max_solutions
+    if len(template) * len(solutions) > limit:
+        raise UnprocessableEntity(
+            f"SPARQL Update: the template would produce more than {limit} triples;"
+            " this server's limit"
+        )
     result: set[Triple] = set()
     for solution in solutions:
         fresh: defaultdict[BNode, BNode] = defaultdict(BNode)
@@ -305,7 +366,7 @@ def _replace(graph: Graph, deletions: set[Triple], insertions: set[Triple]) -> N
         graph.add(triple)
 
 
-_APPLY: dict[str, Callable[[Graph, CompValue], None]] = {
+_APPLY: dict[str, Callable[[Graph, CompValue, int], None]] = {
     "InsertData": _insert_data,
     "DeleteData": _delete_data,
     "DeleteWhere": _delete_where,

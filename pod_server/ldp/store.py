@@ -14,7 +14,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from rdflib import Graph, URIRef
@@ -32,11 +32,12 @@ from pod_server.errors import (
     UnsupportedMediaType,
 )
 from pod_server.ldp import conditions, conneg, containers, paths, rdf
+from pod_server.ldp.budget import Runner, WorkLimits
 from pod_server.ldp.cache import BytesLRU
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import GroupCommit, KeyedLock
 from pod_server.ldp.paging import PageRequest
-from pod_server.ldp.patch import Patch, apply_patch, parse_patch
+from pod_server.ldp.patch import SPARQL_UPDATE, Patch, apply_patch, parse_patch
 from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
 from pod_server.ldp.turtle_check import quick_check
 from pod_server.ldp.vocabulary import LDP_CONTAINS, PIM_STORAGE, SOLID_OWNER
@@ -64,7 +65,12 @@ MAX_ATTEMPTS = 20
 CONVERSION_CACHE_BYTES = 64 * 1024**2  # recently read RDF resources, in each format asked
 BODY_CACHE_ENTRY = 64 * 1024  # stored RDF bodies up to this size are cached as read
 RENDER_IN_THREAD_ABOVE = 2_000  # container members written out on the event loop at most
-PARSE_IN_THREAD_ABOVE = 256 * 1024  # bodies this large are parsed off the event loop
+# Work whose cost is linear in a small input stays on the event loop (a few ms); the rest
+# goes to the bounded runner (worker threads, stopped at the time limit). JSON-LD's context
+# processing and pyparsing's SPARQL grammar are not linear, so they always go, or nearly.
+PARSE_ON_LOOP_UP_TO = 16 * 1024  # body bytes
+SPARQL_ON_LOOP_UP_TO = 1024  # body bytes: pyparsing takes ~0.1 s per KB, superlinearly
+SERIALIZE_ON_LOOP_UP_TO = 200  # triples
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,8 @@ class Limits:
     max_body_size: int
     max_rdf_size: int
     quota: int | None = None  # bytes per storage unless it has its own limit; None: no limit
+    # nesting, WHERE solutions, time and heavy jobs at once
+    work: WorkLimits = field(default_factory=WorkLimits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +238,8 @@ class ResourceStore:
         self.base_path = urlsplit(self.base_url).path or "/"
         self.limits = limits
         self._locks = KeyedLock()
+        self.runner = Runner(limits.work)
+        self.shapes.run_heavy = self.runner.run
 
     # -- identifiers -------------------------------------------------------------------
 
@@ -403,7 +413,7 @@ class ResourceStore:
         data = (
             turtle
             if media == TURTLE
-            else rdf.serialize(
+            else await self._serialize(
                 await self._parse(turtle, TURTLE, self.url(path)), media, self.url(path)
             )
         )
@@ -415,7 +425,7 @@ class ResourceStore:
     async def _convert(self, path: str, meta: Meta, data: bytes, source: str, media: str) -> bytes:
         """Another RDF format of a stored body, remembered for that exact version."""
         graph = await self._parse(data, source, self.url(path))
-        converted = rdf.serialize(graph, media, self.url(path))
+        converted = await self._serialize(graph, media, self.url(path))
         self._converted.put((path, meta.etag, media), converted)
         return converted
 
@@ -460,9 +470,13 @@ class ResourceStore:
         return containers.render(meta, members, own, storage)
 
     async def _parse(self, data: bytes, media_type: str, base: str) -> Graph:
-        if len(data) > PARSE_IN_THREAD_ABOVE:
-            return await asyncio.to_thread(rdf.parse, data, media_type, base)
-        return rdf.parse(data, media_type, base)
+        on_loop = len(data) <= PARSE_ON_LOOP_UP_TO and media_type != rdf.JSON_LD
+        nesting = self.limits.work.max_nesting
+        return await self.runner.run(rdf.parse, data, media_type, base, nesting, inline=on_loop)
+
+    async def _serialize(self, graph: Graph, media_type: str, base: str | None) -> bytes:
+        on_loop = len(graph) <= SERIALIZE_ON_LOOP_UP_TO
+        return await self.runner.run(rdf.serialize, graph, media_type, base, inline=on_loop)
 
     async def graph_of(self, path: str) -> tuple[Meta | None, Graph]:
         """The stored graph of an RDF resource (a container's own triples), or empty."""
@@ -517,31 +531,56 @@ class ResourceStore:
         if not body.content_type:
             raise BadRequest("PATCH needs a Content-Type header")
         raw = await read_limited(body.chunks, self.limits.max_rdf_size)
-        return parse_patch(raw, body.content_type, self.url(path))
+        sparql = body.content_type == SPARQL_UPDATE
+        small = SPARQL_ON_LOOP_UP_TO if sparql else PARSE_ON_LOOP_UP_TO
+        return await self.runner.run(
+            parse_patch,
+            raw,
+            body.content_type,
+            self.url(path),
+            self.limits.work.max_nesting,
+            inline=len(raw) <= small,
+        )
 
     async def patch(self, path: str, patch: Patch, cond: Conditions) -> WriteResult:
         if patch.inserts_only and not cond.any and await self._appendable(path):
-            return await self._appends.submit(path, _as_ntriples(patch))
+            return await self._appends.submit(path, await self._inserted(patch))
         async with self._locks(path):
             if patch.inserts_only and await self._appendable(path):
-                return await self._append(path, [_as_ntriples(patch)], cond)
+                return await self._append(path, [await self._inserted(patch)], cond)
             for _ in range(MAX_ATTEMPTS):
                 meta, graph = await self.graph_of(path)
                 state = meta.etag if meta else None
                 conditions.evaluate(cond, "PATCH", state, None, meta.modified if meta else None)
-                updated = apply_patch(graph, patch)
+                # A where clause can cost far more than its size: always bounded.
+                updated = await self.runner.run(
+                    apply_patch,
+                    graph,
+                    patch,
+                    self.limits.work.max_solutions,
+                    inline=not patch.has_where and patch.size <= PARSE_ON_LOOP_UP_TO,
+                )
                 if paths.is_container(path):
                     _check_managed_unchanged(graph, updated, self.url(path))
                 if meta is not None and self.is_storage_root(path):
                     kept_owners(graph, updated, self.url(path), replace=False)
                 self._check_acl(path, updated)
                 await self._check_shapes(path, updated)
-                data = self._turtle(path, updated)
+                data = await self._turtle(path, updated)
+                if len(data) > self.limits.max_rdf_size:
+                    raise PayloadTooLarge(
+                        f"The patched document would exceed the {self.limits.max_rdf_size}-byte"
+                        " limit for RDF"
+                    )
                 try:
                     return await self._apply_write(path, Staged.of(data), TURTLE, meta)
                 except StaleState:
                     continue
         raise Conflict("The resource kept changing while the patch was applied; try again")
+
+    async def _inserted(self, patch: Patch) -> bytes:
+        on_loop = patch.size <= PARSE_ON_LOOP_UP_TO
+        return await self.runner.run(_as_ntriples, patch, inline=on_loop)
 
     async def _stored_verbatim(self, path: str) -> bool:
         """A plain document whose body no rule needs to see as a graph (not a container,
@@ -727,7 +766,13 @@ class ResourceStore:
         if (
             media == TURTLE
             and await self._stored_verbatim(path)
-            and quick_check(raw, self.url(path))
+            and await self.runner.run(
+                _quick_check,
+                raw,
+                self.url(path),
+                self.limits.work.max_nesting,
+                inline=len(raw) <= PARSE_ON_LOOP_UP_TO,
+            )
         ):
             return Staged.of(raw), TURTLE  # valid as sent, and no rule needs the graph
         graph = await self._parse(raw, media, self.url(path))
@@ -736,12 +781,12 @@ class ResourceStore:
             if self.is_storage_root(path):  # a PUT keeps who owns the storage
                 meta, current = await self.graph_of(path)
                 graph = kept_owners(current if meta else None, graph, self.url(path), replace=True)
-            return Staged.of(self._turtle(path, graph)), TURTLE
+            return Staged.of(await self._turtle(path, graph)), TURTLE
         self._check_acl(path, graph)
         await self._check_shapes(path, graph)
         if media == TURTLE:
             return Staged.of(raw), TURTLE  # kept verbatim: served to Turtle clients unparsed
-        return Staged.of(self._turtle(path, graph)), TURTLE
+        return Staged.of(await self._turtle(path, graph)), TURTLE
 
     async def constraints(self, container: str) -> tuple[str, ...]:
         """The shapes the container at ``container`` requires its members to satisfy."""
@@ -773,13 +818,13 @@ class ResourceStore:
             root = self.is_storage_root(subject)
             check_acl_document(graph, self.url(path), self.url(subject), root)
 
-    def _turtle(self, path: str, graph: Graph) -> bytes:
+    async def _turtle(self, path: str, graph: Graph) -> bytes:
         """Turtle to store for ``graph``: IRIs relative to the resource where possible and
         no ``@base`` line, so stored data follows the resource if the public URL changes,
         and a container's own triples can be followed by ``ldp.containers``' relative ones."""
         if not len(graph):
             return b""
-        data = rdf.serialize(graph, TURTLE, self.url(path))
+        data = await self._serialize(graph, TURTLE, self.url(path))
         if data.startswith(b"@base "):
             data = data[data.index(b"\n") + 1 :]
         return data
@@ -859,6 +904,13 @@ def _kind(path: str) -> str:
 def _check_link_types(path: str, link_types: Sequence[str]) -> None:
     if any(t in _CONTAINER_LINK_TYPES for t in link_types) and not paths.is_container(path):
         raise BadRequest("A container's URL must end with '/'")
+
+
+def _quick_check(data: bytes, base: str, max_nesting: int) -> bool:
+    """Whether Turtle ``data`` may be stored as sent (see ``turtle_check``); too deep
+    nesting is a 400 even there, since every later reading would refuse it."""
+    rdf.check_turtle_nesting(data, max_nesting)
+    return quick_check(data, base)
 
 
 def _as_ntriples(patch: Patch) -> bytes:

@@ -632,17 +632,19 @@ def test_patch_is_frozen() -> None:
         patch.deletes = True  # type: ignore[misc]
 
 
-def test_n3_where_clause_evaluation_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pod_server.ldp import n3patch
+def test_n3_where_clause_evaluation_is_bounded() -> None:
+    from pod_server.ldp.n3patch import STEPS_PER_SOLUTION
 
-    monkeypatch.setattr(n3patch, "MAX_MATCH_STEPS", 5)
-    # 20 candidate triples, none with subject == object: more than 5 steps, whatever the order.
-    graph = turtle(" ".join(f"<#s{i}> ex:p <#o{i}>." for i in range(20)))
+    # More candidate triples than one solution's steps, none with subject == object.
+    count = STEPS_PER_SOLUTION + 10
+    graph = turtle(" ".join(f"<#s{i}> ex:p <#o{i}>." for i in range(count)))
     patch = n3(
         "<#p> a solid:InsertDeletePatch; solid:where { ?a ex:p ?a. }; solid:inserts { ?a ex:r 1. }."
     )
     with pytest.raises(UnprocessableEntity, match="too expensive"):
-        apply_patch(graph, patch)
+        apply_patch(graph, patch, max_solutions=1)
+    with pytest.raises(Conflict, match="does not match"):  # within a larger budget: no match
+        apply_patch(graph, patch, max_solutions=2)
 
 
 def test_result_keeps_identifier_and_prefixes(garcia: Graph) -> None:
@@ -658,3 +660,22 @@ def test_sparql_prefix_ending_in_hash_keeps_it() -> None:
     graph = apply_patch(Graph(), parse_patch(body, "application/sparql-update", "http://pod/doc"))
     predicates = {str(p) for p in graph.predicates()}
     assert predicates == {"http://example.org/ns#v", "http://pod/doc#"}
+
+
+@pytest.mark.parametrize(
+    ("condition", "kept"),
+    [
+        ("FILTER(false)", 2),
+        ("FILTER(0)", 2),
+        ('FILTER("")', 2),
+        ("FILTER((false))", 2),
+        ("FILTER(true)", 0),
+        ('FILTER("x")', 0),
+        ("FILTER(?o = 1)", 1),
+    ],
+)
+def test_sparql_constant_filter_is_kept(condition: str, kept: int) -> None:
+    """Regression: rdflib dropped a falsy constant FILTER, so this deleted every triple."""
+    graph = turtle("<#a> <#b> 1 . <#c> <#d> 2 .")
+    patch = sparql(f"DELETE {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o {condition} }}")
+    assert len(apply_patch(graph, patch)) == kept

@@ -1,0 +1,261 @@
+"""Bounded CPU work: what one request may cost, and the runner that enforces it.
+
+Three bounds, so that no single request can stall the server for others:
+
+* Nesting depth, checked by a cheap scan *before* any recursive parser sees the body
+  (``check_nesting`` for the bracket syntaxes, ``json_depth`` on decoded JSON; RDF/XML
+  counts open elements while parsing). Too deep is a 400.
+* Solutions of a WHERE clause, counted as they are produced (sparql_update, n3patch).
+  Too many is a 422.
+* Wall-clock time. Heavy steps run on a small pool of worker threads (``Runner``). At
+  the time limit the loop raises an exception inside the job's thread, so an over-long
+  parse, evaluation or SHACL validation really stops and unwinds (see ``_Job``). rdflib,
+  pyld and pyshacl are pure Python, so no step of theirs escapes it; C parts (expat,
+  json, Oxigraph) are linear in the body, whose size is limited. Over time is a 422;
+  when every worker is taken and too many jobs already wait, a 503 with Retry-After.
+
+Small bodies whose cost is linear in their size (a 1 KB PUT or PATCH) stay on the event
+loop: a thread hop would cost more than the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pod_server.errors import BadRequest, ServiceUnavailable, UnprocessableEntity
+
+T = TypeVar("T")
+
+DEFAULT_MAX_NESTING = 100  # rdflib's parsers overflow Python's stack at a few hundred
+DEFAULT_MAX_SOLUTIONS = 10_000
+DEFAULT_WORK_SECONDS = 10
+DEFAULT_HEAVY_JOBS = 2
+INLINE_BYTES = 64 * 1024  # bodies up to this are parsed on the event loop (about 30 ms)
+INLINE_TRIPLES = 2_000  # graphs up to this are written out on the event loop
+QUEUED_PER_HEAVY_JOB = 4  # heavy steps that may wait per worker before a 503
+RETRY_AFTER_SECONDS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class WorkLimits:
+    """The per-request bounds; every field has a safe default."""
+
+    max_nesting: int = DEFAULT_MAX_NESTING  # brackets or elements open at once
+    max_solutions: int = DEFAULT_MAX_SOLUTIONS  # WHERE solutions per patch operation
+    seconds: float = DEFAULT_WORK_SECONDS  # wall-clock per heavy step
+    jobs: int = DEFAULT_HEAVY_JOBS  # heavy steps running at once (per server process)
+    queue: int = QUEUED_PER_HEAVY_JOB * DEFAULT_HEAVY_JOBS  # waiting for a worker; beyond: 503
+
+    def __post_init__(self) -> None:
+        if min(self.max_nesting, self.max_solutions, self.jobs, self.queue) < 1:
+            raise ValueError("work limits must be positive")
+        if self.seconds <= 0:
+            raise ValueError("the work time limit must be positive")
+
+
+# --------------------------------------------------------------------------- nesting
+
+# Things inside which brackets do not count, in Turtle, N3, TriG and SPARQL: long and
+# short strings, IRIs and comments. An IRI cannot hold whitespace, so "?a < ?b" in a
+# SPARQL FILTER is no IRI. Anything the scan misreads can only make it count fewer
+# brackets, never more; the parsers still turn a RecursionError into a 400.
+_OPAQUE = re.compile(
+    r"(?=[\"'<#])"  # cheap test first: most positions start none of these
+    r'(?:"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n\r]|\\.)*"'
+    r"|'(?:[^'\\\n\r]|\\.)*'"
+    r'|<[^<>"{}|^`\\\s]*>'
+    r"|#[^\n\r]*)",
+    re.DOTALL,
+)
+_BRACKETS = re.compile(r"[\[\](){}]")
+_OPENING = frozenset("[({")
+
+
+def bracket_depth(text: str, limit: int) -> int:
+    """How deep ``[``, ``(`` and ``{`` nest outside strings, IRIs and comments, counting
+    no further than ``limit + 1`` (the scan stops as soon as the limit is passed)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_OPAQUE.sub(" ", text)):
+        if bracket in _OPENING:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif depth:
+            depth -= 1
+    return deepest
+
+
+def check_nesting(text: str, limit: int, syntax: str) -> None:
+    """Refuse a Turtle, N3 or SPARQL text nesting deeper than ``limit`` (400)."""
+    if sum(map(text.count, _OPENING)) <= limit:
+        return  # too few brackets to nest that deep: the usual case, at C speed
+    if bracket_depth(text, limit) > limit:
+        raise too_deep(syntax, limit)
+
+
+def json_depth(value: object, limit: int) -> int:
+    """Depth of a decoded JSON value (a scalar is 0), counted iteratively up to ``limit + 1``."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+        stack.extend((child, depth) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
+def too_deep(syntax: str, limit: int) -> BadRequest:
+    return BadRequest(f"Invalid {syntax}: nested too deeply (the limit is {limit} levels)")
+
+
+def too_many_solutions(what: str, limit: int) -> UnprocessableEntity:
+    return UnprocessableEntity(
+        f"{what} has more than {limit} solutions; this server's limit. Narrow the pattern"
+    )
+
+
+# --------------------------------------------------------------------------- deadline
+
+
+class _Expired(BaseException):
+    """Raised inside an over-time job. A BaseException, so that library code's
+    ``except Exception`` cannot swallow it and carry on."""
+
+
+_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+_set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
+_set_async_exc.restype = ctypes.c_int
+_REPEAT_STOP = 0.05  # seconds between stops, should the job swallow one
+
+
+class _Job:
+    """One call on a worker thread that the event loop can stop.
+
+    Stopping raises ``_Expired`` in the worker thread at its next bytecode boundary
+    (CPython's PyThreadState_SetAsyncExc): no cost while the job runs, and pure-Python
+    code (rdflib, pyld, pyshacl, our evaluators) cannot outrun it. The lock makes sure a
+    stop is never aimed at the thread once it has moved on to another job.
+    """
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn, self.args = fn, args
+        self.lock = threading.Lock()
+        self.thread: int | None = None
+        self.done = False
+        self.stops = 0
+
+    def __call__(self) -> Any:
+        with self.lock:
+            self.thread = threading.get_ident()
+        try:
+            return self.fn(*self.args)
+        finally:
+            with self.lock:
+                self.done = True
+                if self.stops:  # withdraw a stop not yet delivered
+                    _set_async_exc(self.thread, ctypes.py_object())
+
+    def stop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Stop the job, and again every so often on ``loop`` until it has stopped."""
+        with self.lock:
+            if self.done:
+                return
+            if self.thread is not None:  # else not started yet: try again shortly
+                self.stops += 1
+                _set_async_exc(self.thread, ctypes.py_object(_Expired))
+        if loop is not None:
+            loop.call_later(_REPEAT_STOP, self.stop, loop)
+
+
+def over_time(seconds: float) -> UnprocessableEntity:
+    return UnprocessableEntity(
+        f"This request needs more than the {seconds:g}-second processing limit; "
+        "send a smaller or simpler body"
+    )
+
+
+class Runner:
+    """Runs heavy steps on ``limits.jobs`` worker threads, each under the time limit.
+
+    One per store. Jobs beyond the workers wait (at most ``limits.queue`` of them, for at
+    most the time limit); past that the request gets a 503 with Retry-After rather than
+    piling up work the server cannot finish in time.
+    """
+
+    def __init__(self, limits: WorkLimits) -> None:
+        self.limits = limits
+        self._pool = ThreadPoolExecutor(limits.jobs, thread_name_prefix="pod-work")
+        self._slots: asyncio.Semaphore | None = None
+        self._waiting = 0
+        self._running: set[_Job] = set()
+
+    async def run(self, fn: Callable[..., T], *args: Any, inline: bool = False) -> T:
+        """``fn(*args)``: on the loop when ``inline`` (the caller vouches that it is small
+        and linear), else on a worker, stopped with a 422 at the time limit."""
+        if inline:
+            return fn(*args)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limits.jobs)
+        if self._slots.locked() and self._waiting >= self.limits.queue:
+            raise _busy()
+        self._waiting += 1
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.limits.seconds)
+        except TimeoutError:
+            raise _busy() from None
+        finally:
+            self._waiting -= 1
+        job = _Job(fn, args)
+        self._running.add(job)
+        try:
+            return await self._stoppable(job)
+        finally:
+            self._running.discard(job)
+            self._slots.release()
+
+    async def _stoppable(self, job: _Job) -> Any:
+        loop = asyncio.get_running_loop()
+        seconds = self.limits.seconds
+        timer = loop.call_later(seconds, job.stop, loop)
+        try:
+            return await loop.run_in_executor(self._pool, job)
+        except _Expired:
+            raise over_time(seconds) from None
+        finally:
+            timer.cancel()
+            if not job.done:  # this request was cancelled (client gone): stop its work
+                job.stop(loop)
+
+    def close(self) -> None:
+        """Stop running jobs too: the interpreter waits for worker threads at exit."""
+        for job in list(self._running):
+            job.stop(None)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _busy() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "The server is busy with other large requests; try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
