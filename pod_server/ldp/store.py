@@ -35,6 +35,7 @@ from pod_server.ldp.cache import BytesLRU
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import GroupCommit, KeyedLock
 from pod_server.ldp.paging import PageRequest
+from pod_server.ldp.patch import ACCEPTED_MEDIA_TYPES as PATCH_TYPES
 from pod_server.ldp.patch import Patch, apply_patch, parse_patch
 from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
 from pod_server.ldp.turtle_check import quick_check
@@ -144,6 +145,15 @@ def describe_changes(
 class WriteResult:
     meta: Meta
     created: bool
+
+
+def _media_type(body: Body, missing: str) -> tuple[str, dict[str, str]]:
+    """The body's Content-Type, strictly parsed: a type we cannot read is a 400 (``missing``
+    when there is none), since storing it would serve the body under a broken type."""
+    header = body.header or body.content_type
+    if not header.strip():
+        raise BadRequest(missing)
+    return conneg.parse_media_type(header)
 
 
 def representation_tag(meta: Meta, media_type: str) -> str:
@@ -513,10 +523,11 @@ class ResourceStore:
     async def read_patch(self, path: str, body: Body) -> Patch:
         """Parse a PATCH body first: which access modes it needs depends on what it does."""
         self._check_writable(path)
-        if not body.content_type:
-            raise BadRequest("PATCH needs a Content-Type header")
+        media, params = _media_type(body, "PATCH needs a Content-Type header")
+        if media in PATCH_TYPES:  # any other type is refused by parse_patch, with Accept-Patch
+            conneg.require_utf8(media, params)
         raw = await read_limited(body.chunks, self.limits.max_rdf_size)
-        return parse_patch(raw, body.content_type, self.url(path))
+        return parse_patch(raw, media, self.url(path))
 
     async def patch(self, path: str, patch: Patch, cond: Conditions) -> WriteResult:
         if patch.inserts_only and not cond.any and await self._appendable(path):
@@ -704,9 +715,9 @@ class ResourceStore:
 
     async def _stage(self, path: str, body: Body) -> tuple[Staged, str]:
         """Take the body in: RDF is parsed (and kept as Turtle), anything else streamed."""
-        if not body.content_type:
-            raise BadRequest("A Content-Type header is required")
-        media = body.content_type
+        media, params = _media_type(body, "A Content-Type header is required")
+        if rdf.is_rdf(media):
+            conneg.require_utf8(media, params)  # a file's charset is its own business
         needs_rdf = paths.is_container(path) or paths.is_auxiliary(path)
         if not rdf.is_rdf(media):
             if needs_rdf:
