@@ -1,9 +1,10 @@
 """Shape-validated containers: members must satisfy the SHACL shapes their container names.
 
 A container declares ``<container> ldp:constrainedBy <shapes>`` in its description
-resource (``container/.meta``). Every PUT, POST and PATCH result inside it is validated
-before commit; a violation is a 422 with the SHACL report and stores nothing. The shapes
-are the project's vocabularies (``vocab``), named by their IRIs under the configured base.
+resource (``container/.meta``; ``<>`` there, the description itself, counts too). Every
+PUT, POST and PATCH result inside it is validated before commit; a violation is a 422
+with the SHACL report and stores nothing. The shapes are the project's vocabularies
+(``vocab``), named by their IRIs under the configured base.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from rdflib import Graph, URIRef
 
 import vocab
-from pod_server.errors import UnprocessableEntity
+from pod_server.errors import BadRequest, UnprocessableEntity
 from pod_server.ldp import paths
 from pod_server.storage.base import Meta
 
@@ -64,8 +65,30 @@ class ShapeConstraints:
 
     @staticmethod
     def declared(graph: Graph, container_url: str) -> tuple[str, ...]:
-        objects = graph.objects(URIRef(container_url), URIRef(LDP_CONSTRAINED_BY))
-        return tuple(sorted(str(o) for o in objects))
+        """The shapes the description ``graph`` names for the container at ``container_url``.
+
+        The subject may be the container (``<./>`` in its ``.meta``) or the description
+        document itself: ``<>`` in ``.meta`` is the ``.meta``, and people write it to mean
+        "this container", so both count.
+        """
+        shapes = {
+            str(o)
+            for subject in _subjects(container_url)
+            for o in graph.objects(subject, URIRef(LDP_CONSTRAINED_BY))
+        }
+        return tuple(sorted(shapes))
+
+    def check_description(self, graph: Graph, container_url: str) -> None:
+        """Refuse a container description whose ``ldp:constrainedBy`` would constrain
+        nothing: one about another subject (400), or naming shapes unknown here (422)."""
+        allowed = _subjects(container_url)
+        for subject in graph.subjects(URIRef(LDP_CONSTRAINED_BY), None):
+            if subject not in allowed:
+                raise BadRequest(
+                    f"ldp:constrainedBy in {container_url}{paths.META_SUFFIX} must be about "
+                    f"the container <{container_url}> (or <>), not <{subject}>"
+                )
+        self.check_known(self.declared(graph, container_url))
 
     def check_known(self, shapes: tuple[str, ...]) -> None:
         """Refuse a description naming shapes this server cannot apply: silently not
@@ -94,3 +117,8 @@ class ShapeConstraints:
     def _domain(self, iri: str) -> str | None:
         found = vocab.split(iri, self.vocab_base)
         return found[0] if found is not None and found[1] == "shapes" else None
+
+
+def _subjects(container_url: str) -> tuple[URIRef, URIRef]:
+    """The subjects an ``ldp:constrainedBy`` in a container's ``.meta`` may have."""
+    return URIRef(container_url), URIRef(container_url + paths.META_SUFFIX)

@@ -758,7 +758,7 @@ class ResourceStore:
         aux = paths.aux_subject(path)
         if aux is not None:
             if aux[0] == paths.META_SUFFIX and paths.is_container(aux[1]) and graph is not None:
-                self.shapes.check_known(self.shapes.declared(graph, self.url(aux[1])))
+                self.shapes.check_description(graph, self.url(aux[1]))
             return
         parent = paths.parent(path)
         if parent is None or paths.is_container(path):

@@ -117,3 +117,40 @@ async def test_files_and_unknown_shapes_are_refused(pod: Pod) -> None:
     assert await pod.put("/other/.meta", bogus) == 422
     # Unconstrained containers take anything.
     assert await pod.put("/other/scan.pdf", b"%PDF-1.4", "application/pdf") == 201
+
+
+@pytest.mark.parametrize("subject", ["<>", "<./>", "<{container}>", "<{container}.meta>"])
+async def test_the_container_or_its_description_may_be_the_subject(pod: Pod, subject: str) -> None:
+    """``<>`` in a container's ``.meta`` is the ``.meta`` itself; it counts as the container."""
+    shapes = pod.url("/vocab/bank/shapes")
+    await pod.put("/bank/", "")
+    written = subject.format(container=pod.url("/bank/"))
+    meta = f"@prefix ldp: <http://www.w3.org/ns/ldp#>.\n{written} ldp:constrainedBy <{shapes}>."
+    assert await pod.put("/bank/.meta", meta) == 201
+    async with pod.request("GET", "/bank/") as r:
+        assert f'<{shapes}>; rel="{CONSTRAINED_BY}"' in r.headers.getall("Link")
+    broken = example_text(pod, "accounts").replace("FR7612548029980001234567818", "FR76", 1)
+    assert await pod.put("/bank/bad", broken) == 422
+    assert await pod.put("/bank/accounts", example_text(pod, "accounts")) == 201
+
+
+async def test_shapes_for_another_subject_are_refused(pod: Pod) -> None:
+    shapes = pod.url("/vocab/bank/shapes")
+    await pod.put("/bank/", "")
+    meta = f"<../other/> <{CONSTRAINED_BY}> <{shapes}>."
+    async with pod.request(
+        "PUT", "/bank/.meta", data=meta, headers={"Content-Type": "text/turtle"}
+    ) as r:
+        assert r.status == 400
+        assert "must be about the container" in await r.text()
+    async with pod.request("GET", "/bank/.meta") as r:
+        assert r.status == 404
+    # The same through PATCH: the description stays as it was.
+    assert await pod.put("/bank/.meta", '<> <http://purl.org/dc/terms/title> "Bank".') == 201
+    patch = f"INSERT DATA {{ <{pod.url('/elsewhere/')}> <{CONSTRAINED_BY}> <{shapes}> . }}"
+    headers = {"Content-Type": "application/sparql-update"}
+    async with pod.request("PATCH", "/bank/.meta", data=patch, headers=headers) as r:
+        assert r.status == 400
+    async with pod.request("GET", "/bank/.meta", headers={"Accept": "text/turtle"}) as r:
+        assert CONSTRAINED_BY not in await r.text() and "constrainedBy" not in await r.text()
+    assert await pod.put("/bank/anything", "<#a> <#b> <#c>.") == 201  # still unconstrained
