@@ -202,8 +202,21 @@ def _examples(domain: str, base: str) -> str:
     )
 
 
-def html_page(domain: str, base: str | None = None) -> str:
-    """The HTML documentation of ``domain``'s vocabulary, IRIs under ``base``."""
+def _document(iri: str, base: str, served_at: str | None) -> str:
+    """A link to a document by its IRI, and to the local copy when there is one."""
+    link = f'<a href="{escape(iri)}">{escape(iri)}</a>'
+    if served_at is None or served_at == base:
+        return link
+    copy = served_at + iri[len(base) :]
+    return f'{link} (copy served here: <a href="{escape(copy)}">{escape(copy)}</a>)'
+
+
+def html_page(domain: str, base: str | None = None, *, served_at: str | None = None) -> str:
+    """The HTML documentation of ``domain``'s vocabulary, IRIs under ``base``.
+
+    ``served_at`` is where a server publishes copies of the documents (its
+    ``BASE/vocab/``): the page links to those copies too; the terms stay as they are.
+    """
     base = check_base(base)
     graph = catalog.ontology(domain, base)
     names = _Names(base)
@@ -219,10 +232,8 @@ def html_page(domain: str, base: str | None = None) -> str:
         f"(prefix <code>{escape(domain)}:</code>)</dd>",
         f'<dt>Ontology</dt><dd><a href="{escape(str(onto))}">{escape(str(onto))}</a> '
         "(Turtle, JSON-LD or HTML by content negotiation)</dd>",
-        f'<dt>SHACL shapes</dt><dd><a href="{escape(shapes_iri(domain, base))}">'
-        f"{escape(shapes_iri(domain, base))}</a></dd>",
-        f'<dt>JSON-LD context</dt><dd><a href="{escape(context_iri(domain, base))}">'
-        f"{escape(context_iri(domain, base))}</a></dd>",
+        f"<dt>SHACL shapes</dt><dd>{_document(shapes_iri(domain, base), base, served_at)}</dd>",
+        f"<dt>JSON-LD context</dt><dd>{_document(context_iri(domain, base), base, served_at)}</dd>",
     ]
     if imports:
         facts.append(f"<dt>Builds on</dt><dd>{_list(names, imports)}</dd>")

@@ -4,7 +4,9 @@ A container declares ``<container> ldp:constrainedBy <shapes>`` in its descripti
 resource (``container/.meta``; ``<>`` there, the description itself, counts too). Every
 PUT, POST and PATCH result inside it is validated before commit; a violation is a 422
 with the SHACL report and stores nothing. The shapes are the project's vocabularies
-(``vocab``), named by their IRIs under the configured base.
+(``vocab``), named by their canonical IRIs (``https://w3id.org/solid-pods/vocab/bank/shapes``)
+or those of this server's copies (``BASE/vocab/bank/shapes``); either way they validate
+data written with the canonical terms, the same on every server.
 """
 
 from __future__ import annotations
@@ -43,8 +45,11 @@ class ShapeViolation(UnprocessableEntity):
 class ShapeConstraints:
     """Which shapes a container imposes, cached by the etag of its description resource."""
 
-    def __init__(self, vocab_base: str, read_meta: MetaReader, read_graph: GraphReader) -> None:
-        self.vocab_base = vocab_base
+    def __init__(self, served_at: str, read_meta: MetaReader, read_graph: GraphReader) -> None:
+        # The terms, hence the shapes' targets, are the canonical IRIs on every server;
+        # ``served_at`` is only where this server publishes copies of the documents.
+        self.vocab_base = vocab.DEFAULT_BASE
+        self.served_at = served_at
         self._meta = read_meta
         self._graph = read_graph
         self._cache: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
@@ -95,9 +100,10 @@ class ShapeConstraints:
         validating would let careless writers corrupt what apps rely on."""
         for iri in shapes:
             if self._domain(iri) is None:
+                known = ", ".join(vocab.shapes_iri(d) for d in vocab.domains())
                 raise UnprocessableEntity(
                     f"ldp:constrainedBy <{iri}> is not a shapes graph this server knows; use one "
-                    f"of {', '.join(vocab.shapes_iri(d, self.vocab_base) for d in vocab.domains())}"
+                    f"of {known} (or its copy under {self.served_at})"
                 )
 
     async def validate(self, graph: Graph, shapes: tuple[str, ...]) -> None:
@@ -115,7 +121,8 @@ class ShapeConstraints:
                 )
 
     def _domain(self, iri: str) -> str | None:
-        found = vocab.split(iri, self.vocab_base)
+        """The domain whose shapes ``iri`` names, by its canonical IRI or this server's copy."""
+        found = vocab.split(iri) or vocab.split(iri, self.served_at)
         return found[0] if found is not None and found[1] == "shapes" else None
 
 
