@@ -3,8 +3,8 @@
 Nine domains (``domains()``), each with an ontology (OWL/RDFS, English and French
 labels, every class mapped to schema.org or another widely used vocabulary), a JSON-LD
 context, SHACL shapes and examples. This package does not import pod_server; the server
-wires it in (``register_contexts(base, rdf.register_context)``, ``validate`` on writes,
-``html_page`` and the loaders for ``/vocab/...``).
+wires it in (``register_contexts(None, rdf.register_context, served_at=...)``,
+``validate`` on writes, ``html_page`` and the loaders for ``/vocab/...``).
 
 The terms are the canonical IRIs under DEFAULT_BASE (https://w3id.org/solid-pods/vocab/),
 the same on every server, which only publishes copies of the documents elsewhere. The

@@ -245,13 +245,17 @@ def parse_media_type(header: str) -> tuple[str, dict[str, str]]:
     return f"{match.group(1)}/{match.group(2)}".lower(), params
 
 
-def require_utf8(essence: str, params: Mapping[str, str]) -> None:
+def require_utf8(
+    essence: str, params: Mapping[str, str], headers: Mapping[str, str] | None = None
+) -> None:
     """Refuse a charset other than UTF-8 (or its subset US-ASCII) for a body we parse:
-    RDF syntaxes and patches are read as UTF-8, so another charset would be misread."""
+    RDF syntaxes and patches are read as UTF-8, so another charset would be misread.
+    ``headers`` go with the 415 (Accept-Patch for a patch, RFC 5789 §2.2)."""
     charset = params.get("charset")
     if charset is not None and charset.lower() not in UTF8_CHARSETS:
         raise UnsupportedMediaType(
-            f"Unsupported charset {_shown(charset)} for {essence}; RDF and patches are UTF-8"
+            f"Unsupported charset {_shown(charset)} for {essence}; RDF and patches are UTF-8",
+            headers=headers,
         )
 
 

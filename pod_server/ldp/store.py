@@ -35,8 +35,8 @@ from pod_server.ldp.cache import BytesLRU
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import GroupCommit, KeyedLock
 from pod_server.ldp.paging import PageRequest
+from pod_server.ldp.patch import ACCEPT_PATCH, Patch, apply_patch, parse_patch
 from pod_server.ldp.patch import ACCEPTED_MEDIA_TYPES as PATCH_TYPES
-from pod_server.ldp.patch import Patch, apply_patch, parse_patch
 from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
 from pod_server.ldp.turtle_check import quick_check
 from pod_server.ldp.vocabulary import LDP_CONTAINS, PIM_STORAGE, SOLID_OWNER
@@ -525,7 +525,7 @@ class ResourceStore:
         self._check_writable(path)
         media, params = _media_type(body, "PATCH needs a Content-Type header")
         if media in PATCH_TYPES:  # any other type is refused by parse_patch, with Accept-Patch
-            conneg.require_utf8(media, params)
+            conneg.require_utf8(media, params, {"Accept-Patch": ACCEPT_PATCH})
         raw = await read_limited(body.chunks, self.limits.max_rdf_size)
         return parse_patch(raw, media, self.url(path))
 

@@ -75,6 +75,8 @@ async def test_patch_with_a_bad_content_type_changes_nothing(pod: Pod, ctype: st
     update = "INSERT DATA { <#new> <#b> <#c> . }"
     async with pod.request("PATCH", "/p.ttl", data=update, headers={"Content-Type": ctype}) as r:
         assert r.status == (415 if "charset=" in ctype and '"' not in ctype else 400)
+        if r.status == 415:
+            assert r.headers["Accept-Patch"] == "text/n3, application/sparql-update"
     async with pod.request("GET", "/p.ttl", headers={"Accept": "text/turtle"}) as r:
         assert await r.text() == TURTLE
     async with pod.request("PATCH", "/q.ttl", data=update, headers={"Content-Type": ctype}) as r:
