@@ -37,13 +37,12 @@ BINARY = bytes(range(256)) * 400  # 102,400 bytes
 
 
 def bank_month() -> bytes:
-    """About 300 transactions (180 KB of Turtle) from vocab/, with the vocabulary IRIs made
-    relative (``../../vocab/``) so they resolve to the server's own vocabularies wherever
-    the body is POSTed under ``bench/<container>/``."""
+    """About 300 transactions (180 KB of Turtle) from vocab/, with the canonical vocabulary
+    IRIs: the shapes validate those on every server (CONSTRAINED_META names the local copy)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from vocab.bank_month import generate
 
-    return generate(300).replace("https://w3id.org/solid-pods/vocab/", "../../vocab/").encode()
+    return generate(300).encode()
 
 
 CONSTRAINED_META = b"<./> <http://www.w3.org/ns/ldp#constrainedBy> <../../vocab/bank/shapes>.\n"

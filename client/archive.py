@@ -93,10 +93,14 @@ class Report:
         }
 
 
-def _open_for_writing(path: Path) -> tarfile.TarFile:
-    if path.name.endswith((".gz", ".tgz")):
-        return tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT)
-    return tarfile.open(path, "w", format=tarfile.PAX_FORMAT)
+def compressed(name: str | os.PathLike[str]) -> bool:
+    """Whether an archive called ``name`` is gzip-compressed (``.tar.gz``, ``.tgz``)."""
+    return Path(name).name.lower().endswith((".gz", ".tgz"))
+
+
+def _open_for_writing(path: Path, *, gzip: bool) -> tarfile.TarFile:
+    # ``path`` is the temporary "<name>.partial": the final name decides, via ``gzip``.
+    return tarfile.open(path, "w:gz" if gzip else "w", format=tarfile.PAX_FORMAT)
 
 
 def check_path(path: str) -> str:
@@ -159,7 +163,7 @@ async def export_archive(
     done = False
     try:
         with (
-            _open_for_writing(partial) as tar,
+            _open_for_writing(partial, gzip=compressed(target)) as tar,
             tempfile.TemporaryFile() as spool,
         ):
             sink = _Sink(tar)

@@ -81,7 +81,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         vocab_base=settings.vocab_iri_base,
     )
     # Organisations' JSON-LD may name our vocabularies' contexts: resolve them locally.
-    vocab.register_contexts(settings.vocab_iri_base, rdf.register_context)
+    vocab.register_contexts(None, rdf.register_context, served_at=settings.vocab_iri_base)
     auth_config = AuthConfig(allow_bearer=settings.allow_bearer)
     state = open_state(settings)
     # Several processes (or hosts) must share the jti replay cache, else a proof accepted

@@ -47,7 +47,9 @@ class Settings:
     quota: int = 0  # default bytes per storage (pod); 0 means no limit
     multiuser: bool = False  # pods at BASE/NAME/ for accounts, instead of one storage at BASE
     signup: bool = True  # the sign-up page, with the multi-user layout
-    vocab_base: str = ""  # namespace base of the vocabularies; empty: BASE/vocab/ (served here)
+    # Where copies of the vocabulary documents are published (links, and the IRIs accepted
+    # for them besides the canonical ones); empty: BASE/vocab/, served here. Never the terms.
+    vocab_base: str = ""
     workers: int = 1  # server processes sharing the port (SO_REUSEPORT) and the storage
     # DPoP jti replay cache: "memory" (this process only), "shared" (the state store, so
     # every process and host refuses a proof any of them accepted), "auto": shared when

@@ -3,11 +3,13 @@
 Nine domains (``domains()``), each with an ontology (OWL/RDFS, English and French
 labels, every class mapped to schema.org or another widely used vocabulary), a JSON-LD
 context, SHACL shapes and examples. This package does not import pod_server; the server
-wires it in (``register_contexts(base, rdf.register_context)``, ``validate`` on writes,
-``html_page`` and the loaders for ``/vocab/...``).
+wires it in (``register_contexts(None, rdf.register_context, served_at=...)``,
+``validate`` on writes, ``html_page`` and the loaders for ``/vocab/...``).
 
-The namespace base is a parameter everywhere (``base=None`` means DEFAULT_BASE); see
-vocab.iris for the IRIs derived from it.
+The terms are the canonical IRIs under DEFAULT_BASE (https://w3id.org/solid-pods/vocab/),
+the same on every server, which only publishes copies of the documents elsewhere. The
+``base=`` parameter of the loaders exists for a fork that renames the vocabularies into a
+namespace of its own: its terms are then different terms (see vocab.iris).
 """
 
 from __future__ import annotations
@@ -42,20 +44,27 @@ from vocab.validation import Report, Violation, compile_shapes, validate
 
 
 def register_contexts(
-    base: str | None, register: Callable[[str, Mapping[str, Any]], None]
+    base: str | None,
+    register: Callable[[str, Mapping[str, Any]], None],
+    *,
+    served_at: str | None = None,
 ) -> list[str]:
-    """Call ``register(url, document)`` for every domain's JSON-LD context under ``base``.
+    """Call ``register(url, document)`` for every domain's JSON-LD context under ``base``,
+    and under ``served_at`` (where a server publishes copies) with the same document.
 
-    For the pod server: ``register_contexts(base, pod_server.ldp.rdf.register_context)``
-    lets organisations' JSON-LD name ``<base><domain>/context.jsonld`` without any
-    network access. Returns the URLs registered.
+    For the pod server: ``register_contexts(None, rdf.register_context, served_at=...)``
+    lets organisations' JSON-LD name ``https://w3id.org/solid-pods/vocab/bank/context.jsonld``
+    or the server's own copy, without any network access, and both give the same
+    canonical terms. Returns the URLs registered.
     """
     urls = []
+    base = check_base(base)
     for name in domains():
-        url = context_iri(name, base)
-        register(url, context(name, base))
-        urls.append(url)
-    return urls
+        document = context(name, base)
+        for url in {context_iri(name, base), context_iri(name, served_at or base)}:
+            register(url, document)
+            urls.append(url)
+    return sorted(urls)
 
 
 __all__ = [

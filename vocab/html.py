@@ -53,9 +53,17 @@ th,td{text-align:left;padding:.2rem .6rem;border-bottom:1px solid #8884}
 class _Names:
     """Compact names: ``prefix:local`` for our vocabularies and the known ones."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, served_at: str | None = None) -> None:
         self.prefixes = {name: namespace(name, base) for name in catalog.domains()}
         self.prefixes.update(_KNOWN)
+        self.base, self.served_at = base, served_at
+
+    def href(self, iri: str) -> str:
+        """Where a link to one of our terms goes: the copy served here, when there is one
+        (the canonical IRI may not resolve yet); the term itself is shown unchanged."""
+        if self.served_at and iri.startswith(self.base):
+            return self.served_at + iri[len(self.base) :]
+        return iri
 
     def short(self, iri: Node) -> str:
         text = str(iri)
@@ -67,7 +75,7 @@ class _Names:
     def link(self, iri: Node) -> str:
         if not isinstance(iri, URIRef):
             return escape(str(iri))
-        return f'<a href="{escape(str(iri))}"><code>{escape(self.short(iri))}</code></a>'
+        return f'<a href="{escape(self.href(str(iri)))}"><code>{escape(self.short(iri))}</code></a>'
 
 
 def _text(graph: Graph, subject: Node, predicate: URIRef, lang: str) -> str:
@@ -202,11 +210,24 @@ def _examples(domain: str, base: str) -> str:
     )
 
 
-def html_page(domain: str, base: str | None = None) -> str:
-    """The HTML documentation of ``domain``'s vocabulary, IRIs under ``base``."""
+def _document(iri: str, base: str, served_at: str | None) -> str:
+    """A link to a document by its IRI, and to the local copy when there is one."""
+    link = f'<a href="{escape(iri)}">{escape(iri)}</a>'
+    if served_at is None or served_at == base:
+        return link
+    copy = served_at + iri[len(base) :]
+    return f'{link} (copy served here: <a href="{escape(copy)}">{escape(copy)}</a>)'
+
+
+def html_page(domain: str, base: str | None = None, *, served_at: str | None = None) -> str:
+    """The HTML documentation of ``domain``'s vocabulary, IRIs under ``base``.
+
+    ``served_at`` is where a server publishes copies of the documents (its
+    ``BASE/vocab/``): the page links to those copies too; the terms stay as they are.
+    """
     base = check_base(base)
     graph = catalog.ontology(domain, base)
-    names = _Names(base)
+    names = _Names(base, served_at)
     ns = namespace(domain, base)
     onto = URIRef(ontology_iri(domain, base))
     classes = _terms(graph, ns, (OWL.Class, RDFS.Class))
@@ -217,12 +238,10 @@ def html_page(domain: str, base: str | None = None) -> str:
     facts = [
         f"<dt>Namespace</dt><dd><code>{escape(ns)}</code> "
         f"(prefix <code>{escape(domain)}:</code>)</dd>",
-        f'<dt>Ontology</dt><dd><a href="{escape(str(onto))}">{escape(str(onto))}</a> '
+        f"<dt>Ontology</dt><dd>{_document(str(onto), base, served_at)} "
         "(Turtle, JSON-LD or HTML by content negotiation)</dd>",
-        f'<dt>SHACL shapes</dt><dd><a href="{escape(shapes_iri(domain, base))}">'
-        f"{escape(shapes_iri(domain, base))}</a></dd>",
-        f'<dt>JSON-LD context</dt><dd><a href="{escape(context_iri(domain, base))}">'
-        f"{escape(context_iri(domain, base))}</a></dd>",
+        f"<dt>SHACL shapes</dt><dd>{_document(shapes_iri(domain, base), base, served_at)}</dd>",
+        f"<dt>JSON-LD context</dt><dd>{_document(context_iri(domain, base), base, served_at)}</dd>",
     ]
     if imports:
         facts.append(f"<dt>Builds on</dt><dd>{_list(names, imports)}</dd>")

@@ -1,9 +1,11 @@
 """Where each vocabulary lives: the namespace base and the IRIs derived from it.
 
-Every file under vocab/ is written against ``DEFAULT_BASE``. A server that publishes the
-vocabularies elsewhere (``https://pod.example/vocab/``) passes its own base to the
-loaders, which rewrite that prefix in the text before parsing. So one set of files serves
-any base, and the files stay valid, readable RDF on their own.
+Every file under vocab/ is written against ``DEFAULT_BASE``, the canonical IRIs, and those
+are the terms on every server: a pod server serves copies of the documents at its own
+``BASE/vocab/`` and recognises their URLs (``split(iri, copies)``), but never renames a
+term, else data valid on one server would be unchecked on another. A ``base`` other than
+DEFAULT_BASE makes the loaders rewrite the namespace: for a fork publishing its own
+vocabularies, whose terms are then other terms.
 
 For a domain ``d`` and a base ``B`` (ending in "/"):
 

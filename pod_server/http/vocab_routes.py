@@ -1,9 +1,11 @@
-"""The vocabularies at stable, dereferenceable IRIs: ``BASE/vocab/<domain>`` and friends.
+"""Copies of the vocabularies served locally: ``BASE/vocab/<domain>`` and friends.
 
 ``vocab/<domain>`` is the ontology (Turtle, JSON-LD or any RDF format, or an HTML page for
 people), ``vocab/<domain>/shapes`` its SHACL shapes, ``vocab/<domain>/context.jsonld`` its
-JSON-LD context. Documents are immutable for a running server, so each representation
-is built once and served with a strong ETag.
+JSON-LD context. The documents are the same on every server: their terms are the
+canonical ``https://w3id.org/solid-pods/vocab/...`` IRIs, whatever URL serves them, so
+data written against one server's copy validates on any other. Documents are immutable
+for a running server, so each representation is built once and served with a strong ETag.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ Builder = Callable[[str, str], bytes]
 
 
 class VocabularyDocuments:
-    def __init__(self, vocab_base: str) -> None:
-        self.base = vocab_base
+    def __init__(self, served_at: str) -> None:
+        self.base = served_at  # where the copies are published: links only, never terms
         self._built: dict[tuple[str, str, str], bytes] = {}
 
     def get(self, domain: str, kind: str, media: str) -> bytes:
@@ -39,23 +41,19 @@ class VocabularyDocuments:
 
     def _build(self, domain: str, kind: str, media: str) -> bytes:
         if kind == "context":
-            return json.dumps(vocab.context(domain, self.base), indent=2).encode()
+            return json.dumps(vocab.context(domain), indent=2).encode()
         if media == HTML:
-            return vocab.html_page(domain, self.base).encode()
+            return vocab.html_page(domain, served_at=self.base).encode()
         name = "ontology.ttl" if kind == "ontology" else "shapes.ttl"
-        turtle = vocab.read_text(domain, name, self.base).encode()
+        turtle = vocab.read_text(domain, name).encode()
         if media == rdf.TURTLE:
             return turtle
-        iri = (
-            vocab.ontology_iri(domain, self.base)
-            if kind == "ontology"
-            else vocab.shapes_iri(domain, self.base)
-        )
+        iri = vocab.ontology_iri(domain) if kind == "ontology" else vocab.shapes_iri(domain)
         return rdf.serialize(rdf.parse(turtle, rdf.TURTLE, iri), media, iri)
 
     def index(self) -> bytes:
         items = "".join(
-            f'<li><a href="{vocab.ontology_iri(d, self.base)}">{d}</a></li>\n'
+            f'<li><a href="{self.base}{d}">{d}</a></li>\n'
             for d in vocab.domains()
         )
         return (
@@ -73,9 +71,10 @@ def _respond(request: web.Request, body: bytes, media: str) -> web.Response:
     return web.Response(body=body, content_type=media, headers=headers)
 
 
-def add_vocab_routes(app: web.Application, base_path: str, vocab_base: str) -> None:
-    """Serve the vocabularies under ``base_path + 'vocab/'`` (before the resource routes)."""
-    docs = VocabularyDocuments(vocab_base)
+def add_vocab_routes(app: web.Application, base_path: str, served_at: str) -> None:
+    """Serve the vocabularies under ``base_path + 'vocab/'`` (before the resource routes);
+    ``served_at`` is the URL the pages link to for the copies (BASE/vocab/ or a mirror)."""
+    docs = VocabularyDocuments(served_at)
 
     async def index(request: web.Request) -> web.Response:
         return _respond(request, docs.index(), HTML)

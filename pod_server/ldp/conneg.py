@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from pod_server.errors import BadRequest, UnsupportedMediaType
+
 # RFC 9110 §5.6.2 token characters.
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # Split on a delimiter only outside double-quoted strings (which may hold , and ;).
@@ -197,3 +199,66 @@ def parse_content_type(header: str | None) -> tuple[str, dict[str, str]]:
         if parsed:
             params.update(parsed)
     return f"{essence[0]}/{essence[1]}", params
+
+
+# A whole Content-Type (RFC 9110 §8.3.1): type "/" subtype *( OWS ";" OWS [ parameter ] ),
+# a parameter value being a token or a quoted-string.
+_TOKEN_CHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_QUOTED_STRING = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x20-\x7e\x80-\xff])*"'
+_OWS = r"[ \t]*"
+
+
+def _parameter(group: str) -> str:
+    """``; name=value`` or a bare ``;``; ``group`` is "?:" for no capturing groups.
+    Each run of spaces has one place in the pattern, so a failing match cannot backtrack
+    through every way of splitting it."""
+    value = f"{_TOKEN_CHARS}|{_QUOTED_STRING}"
+    return rf";(?:{_OWS}({group}{_TOKEN_CHARS}){_OWS}={_OWS}({group}{value}))?{_OWS}"
+
+
+_STRICT_TYPE = re.compile(rf"({_TOKEN_CHARS})/({_TOKEN_CHARS}){_OWS}((?:{_parameter('?:')})*)")
+_STRICT_PARAM = re.compile(_parameter(""))
+# The charsets an RDF or patch body may declare: all of them are read as UTF-8.
+UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
+
+
+def parse_media_type(header: str) -> tuple[str, dict[str, str]]:
+    """A request's Content-Type, strictly: lower-cased ``type/subtype`` and parameters.
+
+    Unlike ``parse_content_type`` (lenient, for headers we only read), a body whose type
+    does not parse cannot be stored faithfully, so this raises BadRequest: a wildcard, a
+    missing subtype, an unterminated quoted string, a parameter without a value, or one
+    parameter named twice with different values.
+    """
+    match = _STRICT_TYPE.fullmatch(header.strip(" \t"))
+    if match is None or "*" in match.group(1) + match.group(2):
+        raise BadRequest(
+            f"Content-Type {_shown(header)} is not a media type (type/subtype;name=value)"
+        )
+    params: dict[str, str] = {}
+    for param in _STRICT_PARAM.finditer(match.group(3)):
+        if param.group(1) is None:
+            continue  # an empty parameter (";;") is allowed by the grammar
+        name, value = param.group(1).lower(), _unquote(param.group(2))
+        if params.setdefault(name, value) != value:
+            raise BadRequest(f"Content-Type {_shown(header)} names {name!r} twice")
+    return f"{match.group(1)}/{match.group(2)}".lower(), params
+
+
+def require_utf8(
+    essence: str, params: Mapping[str, str], headers: Mapping[str, str] | None = None
+) -> None:
+    """Refuse a charset other than UTF-8 (or its subset US-ASCII) for a body we parse:
+    RDF syntaxes and patches are read as UTF-8, so another charset would be misread.
+    ``headers`` go with the 415 (Accept-Patch for a patch, RFC 5789 §2.2)."""
+    charset = params.get("charset")
+    if charset is not None and charset.lower() not in UTF8_CHARSETS:
+        raise UnsupportedMediaType(
+            f"Unsupported charset {_shown(charset)} for {essence}; RDF and patches are UTF-8",
+            headers=headers,
+        )
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for an error message, cut short: headers can be kilobytes long."""
+    return repr(text if len(text) <= 80 else text[:77] + "...")

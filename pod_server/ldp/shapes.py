@@ -1,9 +1,12 @@
 """Shape-validated containers: members must satisfy the SHACL shapes their container names.
 
 A container declares ``<container> ldp:constrainedBy <shapes>`` in its description
-resource (``container/.meta``). Every PUT, POST and PATCH result inside it is validated
-before commit; a violation is a 422 with the SHACL report and stores nothing. The shapes
-are the project's vocabularies (``vocab``), named by their IRIs under the configured base.
+resource (``container/.meta``; ``<>`` there, the description itself, counts too). Every
+PUT, POST and PATCH result inside it is validated before commit; a violation is a 422
+with the SHACL report and stores nothing. The shapes are the project's vocabularies
+(``vocab``), named by their canonical IRIs (``https://w3id.org/solid-pods/vocab/bank/shapes``)
+or those of this server's copies (``BASE/vocab/bank/shapes``); either way they validate
+data written with the canonical terms, the same on every server.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from rdflib import Graph, URIRef
 
 import vocab
-from pod_server.errors import UnprocessableEntity
+from pod_server.errors import BadRequest, UnprocessableEntity
 from pod_server.ldp import paths
 from pod_server.storage.base import Meta
 
@@ -46,8 +49,11 @@ class ShapeConstraints:
     # Runs a large validation off the loop under the time limit; the store sets its runner.
     run_heavy: Callable[..., Awaitable[Any]] = staticmethod(asyncio.to_thread)
 
-    def __init__(self, vocab_base: str, read_meta: MetaReader, read_graph: GraphReader) -> None:
-        self.vocab_base = vocab_base
+    def __init__(self, served_at: str, read_meta: MetaReader, read_graph: GraphReader) -> None:
+        # The terms, hence the shapes' targets, are the canonical IRIs on every server;
+        # ``served_at`` is only where this server publishes copies of the documents.
+        self.vocab_base = vocab.DEFAULT_BASE
+        self.served_at = served_at
         self._meta = read_meta
         self._graph = read_graph
         self._cache: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
@@ -68,17 +74,40 @@ class ShapeConstraints:
 
     @staticmethod
     def declared(graph: Graph, container_url: str) -> tuple[str, ...]:
-        objects = graph.objects(URIRef(container_url), URIRef(LDP_CONSTRAINED_BY))
-        return tuple(sorted(str(o) for o in objects))
+        """The shapes the description ``graph`` names for the container at ``container_url``.
+
+        The subject may be the container (``<./>`` in its ``.meta``) or the description
+        document itself: ``<>`` in ``.meta`` is the ``.meta``, and people write it to mean
+        "this container", so both count.
+        """
+        shapes = {
+            str(o)
+            for subject in _subjects(container_url)
+            for o in graph.objects(subject, URIRef(LDP_CONSTRAINED_BY))
+        }
+        return tuple(sorted(shapes))
+
+    def check_description(self, graph: Graph, container_url: str) -> None:
+        """Refuse a container description whose ``ldp:constrainedBy`` would constrain
+        nothing: one about another subject (400), or naming shapes unknown here (422)."""
+        allowed = _subjects(container_url)
+        for subject in graph.subjects(URIRef(LDP_CONSTRAINED_BY), None):
+            if subject not in allowed:
+                raise BadRequest(
+                    f"ldp:constrainedBy in {container_url}{paths.META_SUFFIX} must be about "
+                    f"the container <{container_url}> (or <>), not <{subject}>"
+                )
+        self.check_known(self.declared(graph, container_url))
 
     def check_known(self, shapes: tuple[str, ...]) -> None:
         """Refuse a description naming shapes this server cannot apply: silently not
         validating would let careless writers corrupt what apps rely on."""
         for iri in shapes:
             if self._domain(iri) is None:
+                known = ", ".join(vocab.shapes_iri(d) for d in vocab.domains())
                 raise UnprocessableEntity(
                     f"ldp:constrainedBy <{iri}> is not a shapes graph this server knows; use one "
-                    f"of {', '.join(vocab.shapes_iri(d, self.vocab_base) for d in vocab.domains())}"
+                    f"of {known} (or its copy under {self.served_at})"
                 )
 
     async def validate(self, graph: Graph, shapes: tuple[str, ...]) -> None:
@@ -96,5 +125,11 @@ class ShapeConstraints:
                 )
 
     def _domain(self, iri: str) -> str | None:
-        found = vocab.split(iri, self.vocab_base)
+        """The domain whose shapes ``iri`` names, by its canonical IRI or this server's copy."""
+        found = vocab.split(iri) or vocab.split(iri, self.served_at)
         return found[0] if found is not None and found[1] == "shapes" else None
+
+
+def _subjects(container_url: str) -> tuple[URIRef, URIRef]:
+    """The subjects an ``ldp:constrainedBy`` in a container's ``.meta`` may have."""
+    return URIRef(container_url), URIRef(container_url + paths.META_SUFFIX)

@@ -37,7 +37,8 @@ from pod_server.ldp.cache import BytesLRU
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import GroupCommit, KeyedLock
 from pod_server.ldp.paging import PageRequest
-from pod_server.ldp.patch import SPARQL_UPDATE, Patch, apply_patch, parse_patch
+from pod_server.ldp.patch import ACCEPT_PATCH, SPARQL_UPDATE, Patch, apply_patch, parse_patch
+from pod_server.ldp.patch import ACCEPTED_MEDIA_TYPES as PATCH_TYPES
 from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
 from pod_server.ldp.turtle_check import quick_check
 from pod_server.ldp.vocabulary import LDP_CONTAINS, PIM_STORAGE, SOLID_OWNER
@@ -153,6 +154,15 @@ def describe_changes(
 class WriteResult:
     meta: Meta
     created: bool
+
+
+def _media_type(body: Body, missing: str) -> tuple[str, dict[str, str]]:
+    """The body's Content-Type, strictly parsed: a type we cannot read is a 400 (``missing``
+    when there is none), since storing it would serve the body under a broken type."""
+    header = body.header or body.content_type
+    if not header.strip():
+        raise BadRequest(missing)
+    return conneg.parse_media_type(header)
 
 
 def representation_tag(meta: Meta, media_type: str) -> str:
@@ -528,15 +538,15 @@ class ResourceStore:
     async def read_patch(self, path: str, body: Body) -> Patch:
         """Parse a PATCH body first: which access modes it needs depends on what it does."""
         self._check_writable(path)
-        if not body.content_type:
-            raise BadRequest("PATCH needs a Content-Type header")
+        media, params = _media_type(body, "PATCH needs a Content-Type header")
+        if media in PATCH_TYPES:  # any other type is refused by parse_patch, with Accept-Patch
+            conneg.require_utf8(media, params, {"Accept-Patch": ACCEPT_PATCH})
         raw = await read_limited(body.chunks, self.limits.max_rdf_size)
-        sparql = body.content_type == SPARQL_UPDATE
-        small = SPARQL_ON_LOOP_UP_TO if sparql else PARSE_ON_LOOP_UP_TO
+        small = SPARQL_ON_LOOP_UP_TO if media == SPARQL_UPDATE else PARSE_ON_LOOP_UP_TO
         return await self.runner.run(
             parse_patch,
             raw,
-            body.content_type,
+            media,
             self.url(path),
             self.limits.work.max_nesting,
             inline=len(raw) <= small,
@@ -746,9 +756,9 @@ class ResourceStore:
 
     async def _stage(self, path: str, body: Body) -> tuple[Staged, str]:
         """Take the body in: RDF is parsed (and kept as Turtle), anything else streamed."""
-        if not body.content_type:
-            raise BadRequest("A Content-Type header is required")
-        media = body.content_type
+        media, params = _media_type(body, "A Content-Type header is required")
+        if rdf.is_rdf(media):
+            conneg.require_utf8(media, params)  # a file's charset is its own business
         needs_rdf = paths.is_container(path) or paths.is_auxiliary(path)
         if not rdf.is_rdf(media):
             if needs_rdf:
@@ -798,7 +808,7 @@ class ResourceStore:
         aux = paths.aux_subject(path)
         if aux is not None:
             if aux[0] == paths.META_SUFFIX and paths.is_container(aux[1]) and graph is not None:
-                self.shapes.check_known(self.shapes.declared(graph, self.url(aux[1])))
+                self.shapes.check_description(graph, self.url(aux[1]))
             return
         parent = paths.parent(path)
         if parent is None or paths.is_container(path):

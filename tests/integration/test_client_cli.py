@@ -4,6 +4,7 @@ as a subprocess."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from client.cli import main
+from pod_server.cli import main as server_cli
+from pod_server.storage.file import FileBackend
 from tests.integration.test_client import Host, Server, browser_for, unique
 
 REPO = Path(__file__).resolve().parents[2]
@@ -230,6 +233,45 @@ def test_export_import_verified(host: Server, tmp_path: Path) -> None:
     bobs = host.pod("bob") + unique("not-yours") + "/"
     assert pod("import", str(archive), bobs) == 8
     assert "INCOMPLETE" in pod.err and "of 5 entries" in pod.err and "403" in pod.err
+    assert pod("rm", "-r", "-y", base) == 0 and pod("rm", "-r", "-y", target) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "gzipped"), [("pod.tar.gz", True), ("pod.tgz", True), ("pod.tar", False)]
+)
+def test_export_compresses_as_the_name_says(
+    host: Server, tmp_path: Path, name: str, gzipped: bool
+) -> None:
+    pod = signed_in(host, tmp_path)
+    base = host.pod() + unique("gz") + "/"
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.ttl").write_text("<#a> <#b> <#c>.")
+    (tmp_path / "src" / "b.bin").write_bytes(b"\0" * 50_000)  # compresses well
+    assert pod("cp", "-r", str(tmp_path / "src"), base) == 0, pod.err
+    archive = tmp_path / name
+    assert pod("export", base, str(archive)) == 0, pod.err
+    head = archive.read_bytes()[:512]
+    assert (head[:2] == b"\x1f\x8b") is gzipped  # the gzip magic number
+    assert (head[257:262] == b"ustar") is not gzipped  # a bare tar header
+    assert (archive.stat().st_size < 50_000) is gzipped
+
+    target = host.pod() + unique("gz-back") + "/"
+    assert pod("import", str(archive), target) == 0, pod.err
+    assert pod("cat", target + "b.bin") == 0 and pod.out == "\0" * 50_000
+    # The server's own import reads the client's archive too.
+    root = tmp_path / "server-root"
+    assert server_cli(["import", str(archive), "--root", str(root)]) == 0
+    pod_name = base.rstrip("/").rsplit("/", 1)[-1]
+    stored = FileBackend(root)
+
+    async def body() -> bytes:
+        await stored.start()
+        try:
+            return await (await stored.read(f"/{pod_name}/b.bin")).read_all()
+        finally:
+            await stored.close()
+
+    assert asyncio.run(body()) == b"\0" * 50_000
     assert pod("rm", "-r", "-y", base) == 0 and pod("rm", "-r", "-y", target) == 0
 
 

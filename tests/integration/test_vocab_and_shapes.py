@@ -10,17 +10,19 @@ from rdflib.namespace import OWL, RDF
 
 import vocab
 from tests.conftest import Pod
+from tests.unit.vocab.helpers import broken_copies
 
 CONSTRAINED_BY = "http://www.w3.org/ns/ldp#constrainedBy"
 
 
 def example_text(pod: Pod, name: str, suffix: str = "ttl") -> str:
-    """A bank example rewritten to this server's vocabulary base."""
-    return vocab.read_text("bank", f"examples/{name}.{suffix}", pod.url("/vocab/"))
+    """A bank example as shipped: canonical IRIs, which every server validates."""
+    return vocab.read_text("bank", f"examples/{name}.{suffix}")
 
 
-async def constrain(pod: Pod, container: str, domain: str = "bank") -> str:
-    shapes = pod.url(f"/vocab/{domain}/shapes")
+async def constrain(pod: Pod, container: str, domain: str = "bank", canonical: bool = False) -> str:
+    """Constrain ``container`` by the shapes' canonical IRI, or this server's copy's."""
+    shapes = vocab.shapes_iri(domain) if canonical else pod.url(f"/vocab/{domain}/shapes")
     await pod.put(container, "")
     meta = f"<{pod.url(container)}> <{CONSTRAINED_BY}> <{shapes}>."
     assert await pod.put(container + ".meta", meta) == 201
@@ -32,8 +34,12 @@ async def test_ontology_is_served_with_negotiation(pod: Pod) -> None:
     async with pod.session.get(url, headers={"Accept": "text/turtle"}) as r:
         assert r.status == 200 and r.content_type == "text/turtle"
         graph = Graph().parse(data=await r.text(), format="turtle")
-    assert (URIRef(url), RDF.type, OWL.Ontology) in graph
-    assert (URIRef(url + "#Account"), None, None) in graph
+    # The copy served here has the canonical terms, the same on every server.
+    canonical = vocab.ontology_iri("bank")
+    assert canonical == "https://w3id.org/solid-pods/vocab/bank"
+    assert (URIRef(canonical), RDF.type, OWL.Ontology) in graph
+    assert (URIRef(canonical + "#Account"), None, None) in graph
+    assert not any(url in str(term) for triple in graph for term in triple)
     async with pod.session.get(url, headers={"Accept": "text/html,*/*;q=0.8"}) as r:
         assert r.content_type == "text/html"
         assert "Account" in await r.text()
@@ -41,7 +47,7 @@ async def test_ontology_is_served_with_negotiation(pod: Pod) -> None:
         assert r.content_type == "application/ld+json"
         json.loads(await r.text())
     async with pod.session.get(pod.url("/vocab/bank/context.jsonld")) as r:
-        assert "@context" in json.loads(await r.text())
+        assert json.loads(await r.text())["@context"]["bank"] == vocab.namespace("bank")
     async with pod.session.get(pod.url("/vocab/bank/shapes")) as r:
         assert r.status == 200 and "shacl" in await r.text()
     async with pod.session.get(pod.url("/vocab/nosuch")) as r:
@@ -98,7 +104,7 @@ async def test_violations_are_422_with_a_report_and_store_nothing(
 async def test_patch_results_are_validated(pod: Pod) -> None:
     await constrain(pod, "/bank/")
     await pod.put("/bank/accounts", example_text(pod, "accounts"))
-    bank = pod.url("/vocab/bank#")
+    bank = vocab.namespace("bank")
     patch = (
         "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
         f"_:p a solid:InsertDeletePatch; solid:inserts {{ <#t9> a <{bank}Transaction>. }}."
@@ -117,3 +123,84 @@ async def test_files_and_unknown_shapes_are_refused(pod: Pod) -> None:
     assert await pod.put("/other/.meta", bogus) == 422
     # Unconstrained containers take anything.
     assert await pod.put("/other/scan.pdf", b"%PDF-1.4", "application/pdf") == 201
+
+
+@pytest.mark.parametrize("subject", ["<>", "<./>", "<{container}>", "<{container}.meta>"])
+async def test_the_container_or_its_description_may_be_the_subject(pod: Pod, subject: str) -> None:
+    """``<>`` in a container's ``.meta`` is the ``.meta`` itself; it counts as the container."""
+    shapes = pod.url("/vocab/bank/shapes")
+    await pod.put("/bank/", "")
+    written = subject.format(container=pod.url("/bank/"))
+    meta = f"@prefix ldp: <http://www.w3.org/ns/ldp#>.\n{written} ldp:constrainedBy <{shapes}>."
+    assert await pod.put("/bank/.meta", meta) == 201
+    async with pod.request("GET", "/bank/") as r:
+        assert f'<{shapes}>; rel="{CONSTRAINED_BY}"' in r.headers.getall("Link")
+    broken = example_text(pod, "accounts").replace("FR7612548029980001234567818", "FR76", 1)
+    assert await pod.put("/bank/bad", broken) == 422
+    assert await pod.put("/bank/accounts", example_text(pod, "accounts")) == 201
+
+
+async def test_shapes_for_another_subject_are_refused(pod: Pod) -> None:
+    shapes = pod.url("/vocab/bank/shapes")
+    await pod.put("/bank/", "")
+    meta = f"<../other/> <{CONSTRAINED_BY}> <{shapes}>."
+    async with pod.request(
+        "PUT", "/bank/.meta", data=meta, headers={"Content-Type": "text/turtle"}
+    ) as r:
+        assert r.status == 400
+        assert "must be about the container" in await r.text()
+    async with pod.request("GET", "/bank/.meta") as r:
+        assert r.status == 404
+    # The same through PATCH: the description stays as it was.
+    assert await pod.put("/bank/.meta", '<> <http://purl.org/dc/terms/title> "Bank".') == 201
+    patch = f"INSERT DATA {{ <{pod.url('/elsewhere/')}> <{CONSTRAINED_BY}> <{shapes}> . }}"
+    headers = {"Content-Type": "application/sparql-update"}
+    async with pod.request("PATCH", "/bank/.meta", data=patch, headers=headers) as r:
+        assert r.status == 400
+    async with pod.request("GET", "/bank/.meta", headers={"Accept": "text/turtle"}) as r:
+        assert CONSTRAINED_BY not in await r.text() and "constrainedBy" not in await r.text()
+    assert await pod.put("/bank/anything", "<#a> <#b> <#c>.") == 201  # still unconstrained
+
+
+async def test_every_example_is_accepted_and_a_broken_copy_refused(pod: Pod) -> None:
+    """Each shipped example, as shipped, into a container validated by its domain; copies
+    without a required property or with a wrong datatype are 422 and store nothing."""
+    for domain in vocab.domains():
+        await constrain(pod, f"/{domain}/", domain, canonical=domain < "e")  # both IRIs
+        for example in vocab.examples(domain):
+            text = vocab.read_text(domain, example.path)
+            name = f"/{domain}/{example.name}-{example.media_type.split('/')[1]}"
+            assert await pod.put(name, text, example.media_type) == 201, example.path
+            broken = broken_copies(domain, vocab.example_graph(example))
+            assert set(broken) == {"required", "datatype"}
+            for how, graph in broken.items():
+                body = graph.serialize(format="turtle")
+                assert await pod.put(f"{name}-{how}", body) == 422, (example.path, how)
+                async with pod.request("GET", f"{name}-{how}") as r:
+                    assert r.status == 404
+
+
+async def test_data_with_the_canonical_terms_is_validated_whichever_iri_constrains(
+    pod: Pod,
+) -> None:
+    """The trap: a broken example written with the canonical IRIs used to be stored."""
+    broken = example_text(pod, "accounts").replace("FR7612548029980001234567818", "FR76", 1)
+    for container, canonical in (("/local/", False), ("/canonical/", True)):
+        shapes = await constrain(pod, container, canonical=canonical)
+        async with pod.request("GET", container) as r:
+            assert f'<{shapes}>; rel="{CONSTRAINED_BY}"' in r.headers.getall("Link")
+        assert await pod.put(container + "bad", broken) == 422
+        assert await pod.put(container + "good", example_text(pod, "accounts")) == 201
+
+
+async def test_json_ld_may_name_the_local_copy_of_a_context(pod: Pod) -> None:
+    await constrain(pod, "/bank/")
+    local = pod.url("/vocab/bank/context.jsonld")
+    doc = example_text(pod, "accounts", "jsonld").replace(vocab.context_iri("bank"), local)
+    assert local in doc
+    assert await pod.put("/bank/local-context", doc, "application/ld+json") == 201
+    async with pod.request("GET", "/bank/local-context", headers={"Accept": "text/turtle"}) as r:
+        graph = Graph().parse(data=await r.text(), format="turtle")
+    assert len(list(graph.triples((None, URIRef(vocab.namespace("bank") + "iban"), None)))) == 2
+    bad = doc.replace("FR7612548029980001234567818", "FR7612548029980001234567819")
+    assert await pod.put("/bank/bad-context", bad, "application/ld+json") == 422

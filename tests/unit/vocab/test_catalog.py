@@ -106,6 +106,28 @@ def test_register_contexts_calls_the_hook() -> None:
     assert calls[OTHER_BASE + "bank/context.jsonld"] == vocab.context("bank", OTHER_BASE)
 
 
+def test_a_served_copy_of_a_context_has_the_canonical_terms() -> None:
+    calls: dict[str, object] = {}
+    urls = vocab.register_contexts(
+        None, lambda url, doc: calls.__setitem__(url, doc), served_at=OTHER_BASE
+    )
+    assert len(urls) == 2 * len(EXPECTED)
+    canonical = vocab.context("bank")
+    assert calls[DEFAULT_BASE + "bank/context.jsonld"] == canonical
+    assert calls[OTHER_BASE + "bank/context.jsonld"] == canonical
+    assert OTHER_BASE not in json.dumps(calls[OTHER_BASE + "bank/context.jsonld"])
+
+
+def test_a_page_served_elsewhere_links_the_copies_and_keeps_the_terms() -> None:
+    page = vocab.html_page("bank", served_at=OTHER_BASE)
+    assert f'href="{OTHER_BASE}bank/shapes"' in page
+    assert f'href="{OTHER_BASE}bank/context.jsonld"' in page
+    assert f'href="{DEFAULT_BASE}bank/shapes"' in page
+    # Terms are shown with their canonical IRIs; links go to the copies, which resolve.
+    assert f"<code>{DEFAULT_BASE}bank#</code>" in page
+    assert f'href="{OTHER_BASE}bank#' in page and f'href="{DEFAULT_BASE}bank#' not in page
+
+
 def test_registered_contexts_work_with_the_pod_server_parser() -> None:
     """The wiring the lead does: the server's own JSON-LD parser then reads our examples."""
     from pod_server.ldp import rdf

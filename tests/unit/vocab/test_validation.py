@@ -15,13 +15,23 @@ import vocab
 from vocab import _pyshacl_speedup
 from vocab.checks import french_iban, gtin_check_digit, gtin_valid, iban, iban_valid
 
-from .helpers import ALL_EXAMPLES, example, term
+from .helpers import ALL_EXAMPLES, broken_copies, example, term
 
 
 @pytest.mark.parametrize(("domain", "example"), ALL_EXAMPLES, ids=lambda v: getattr(v, "path", v))
 def test_every_example_conforms(domain: str, example: vocab.Example) -> None:
     report = vocab.validate(vocab.example_graph(example), domain)
     assert report.conforms, report.summary(20)
+
+
+@pytest.mark.parametrize(("domain", "example"), ALL_EXAMPLES, ids=lambda v: getattr(v, "path", v))
+def test_every_example_broken_is_refused(domain: str, example: vocab.Example) -> None:
+    """A copy of each example without a required property, or with a value of the wrong
+    datatype (both found from the shapes), does not conform."""
+    broken = broken_copies(domain, vocab.example_graph(example))
+    assert set(broken) == {"required", "datatype"}
+    for how, graph in broken.items():
+        assert not vocab.validate(graph, domain).conforms, how
 
 
 # --------------------------------------------------------------------------- mutations
