@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from pod_server import settings as settings_mod
-from pod_server import transfer_cli
+from pod_server import startup, transfer_cli
 from pod_server.app import create_app
 from pod_server.pods import users
 from pod_server.storage.postgres import upgrade
@@ -123,6 +123,8 @@ def _configure_logging(settings: settings_mod.Settings) -> None:
 
 
 def serve(settings: settings_mod.Settings) -> int:
+    startup.check_storage(settings)
+    startup.check_listen(settings.host, settings.port)
     storage = "PostgreSQL" if settings.on_postgresql else str(settings.root)
     workers = f", {settings.workers} workers" if settings.workers > 1 else ""
     print(f"Pod server on {settings.public_base} (storage {storage}{workers})", flush=True)
@@ -154,6 +156,7 @@ def db_upgrade(settings: settings_mod.Settings) -> int:
     if not settings.on_postgresql:
         print("pod-server: db upgrade needs --storage postgresql://...", file=sys.stderr)
         return 2
+    startup.check_postgresql(settings)
     dsn, schema = settings.postgresql
     version = asyncio.run(upgrade(dsn, schema=schema))
     print(f"PostgreSQL storage schema at version {version}")
@@ -169,12 +172,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except settings_mod.SettingsError as exc:
         print(f"pod-server: {exc}", file=sys.stderr)
         return 2
+    try:
+        return _run(args, settings)
+    except settings_mod.StartupError as exc:  # one line a host can act on, no traceback
+        print(f"pod-server: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
     if args.command == "serve":
         return serve(settings)
     if args.command == "db":
         return db_upgrade(settings)
     if args.command in ("export", "import"):
         return transfer_cli.run(args, settings)
+    startup.check_storage(settings)
     return asyncio.run(users.run(args, settings))
 
 

@@ -24,6 +24,11 @@ class SettingsError(ValueError):
     """A setting has a value the server cannot use; the message says which and why."""
 
 
+class StartupError(SettingsError):
+    """Well-formed settings this machine refuses: a port taken, a root that cannot be
+    written, a database that cannot be reached, a storage made for another base URL."""
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path = Path("./data")
@@ -47,6 +52,8 @@ class Settings:
     # every process and host refuses a proof any of them accepted), "auto": shared when
     # there are several workers or the storage is PostgreSQL (other hosts may share it).
     replay_cache: str = "auto"
+    # Access log in common log format plus the duration in ms: "" off, "-" stderr, else a file.
+    access_log: str = ""
     config: Path | None = field(default=None, compare=False)
 
     @property
@@ -107,14 +114,30 @@ def _boolean(raw: Any) -> bool:
     raise ValueError(text)
 
 
-def _apply(base: Settings, values: Mapping[str, Any], source: str) -> Settings:
+_TOML_TYPES: dict[str, tuple[type, ...]] = {"bool": (bool,), "int": (int,), "str": (str,)}
+
+
+def _check_toml_type(name: str, raw: Any, kind: Any, source: str) -> None:
+    """A TOML value has a type of its own: ``port = "80"`` or ``open = 1`` is a mistake to
+    report, not to coerce (env vars and flags are text and are converted instead)."""
+    wanted = _TOML_TYPES.get(str(kind), (str,))  # Path settings are strings in TOML
+    if (isinstance(raw, bool) and bool not in wanted) or not isinstance(raw, wanted):
+        label = {bool: "true or false", int: "a whole number"}.get(wanted[0], "a string")
+        raise SettingsError(f"setting {name!r} in {source} must be {label}, not {raw!r}")
+
+
+def _apply(
+    base: Settings, values: Mapping[str, Any], source: str, *, typed: bool = False
+) -> Settings:
     known = {f.name: f.type for f in fields(Settings)}
     changes: dict[str, Any] = {}
     for key, raw in values.items():
         name = key.replace("-", "_")
-        if name not in known:
+        if name not in known or (typed and name == "config"):
             raise SettingsError(f"unknown setting {key!r} in {source}")
         if raw is not None:
+            if typed:
+                _check_toml_type(name, raw, known[name], source)
             changes[name] = _convert(name, raw, known[name])
     return replace(base, **changes)
 
@@ -147,7 +170,7 @@ def load(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Sett
     config = flags.get("config") or env_values.get("config")
     settings = Settings()
     if config:
-        settings = _apply(settings, _toml_values(Path(config)), str(config))
+        settings = _apply(settings, _toml_values(Path(config)), str(config), typed=True)
         settings = replace(settings, config=Path(config))
     settings = _apply(settings, env_values, "environment")
     settings = _apply(settings, flags, "command line")
