@@ -10,6 +10,8 @@ Under ``BASE/.well-known/notifications/`` (server-managed: no resource can live 
     stream/{token}                receiveFrom of a StreamingHTTPChannel2023 channel
     jwks                          the key that signs webhook requests (the ``sender``)
     solid-0.1                     the legacy WebSocket (Updates-Via)
+    gateway, gateway/ws           the notification gateway (see ``gateway``): negotiation
+                                  and a WebSocketChannel2023 subscription by topic alone
 """
 
 from __future__ import annotations
