@@ -14,6 +14,7 @@ from aiohttp import web
 from pod_server import settings as settings_mod
 from pod_server import startup, transfer_cli
 from pod_server.app import create_app
+from pod_server.http import logs
 from pod_server.pods import users
 from pod_server.storage.postgres import upgrade
 from pod_server.workers import Supervisor
@@ -78,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
         const=True,
         help="accept Bearer tokens without DPoP (weaker; env POD_ALLOW_BEARER)",
     )
+    serve.add_argument(
+        "--access-log",
+        dest="access_log",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="log each response (common log format + ms) to FILE, or stderr with '-' or no"
+        " value (env POD_ACCESS_LOG)",
+    )
     _user_commands(sub)
     database = sub.add_parser("db", help="the PostgreSQL storage's schema")
     db_actions = database.add_subparsers(dest="action", required=True)
@@ -125,6 +135,7 @@ def _configure_logging(settings: settings_mod.Settings) -> None:
 def serve(settings: settings_mod.Settings) -> int:
     startup.check_storage(settings)
     startup.check_listen(settings.host, settings.port)
+    startup.check_access_log(settings.access_log)
     storage = "PostgreSQL" if settings.on_postgresql else str(settings.root)
     workers = f", {settings.workers} workers" if settings.workers > 1 else ""
     print(f"Pod server on {settings.public_base} (storage {storage}{workers})", flush=True)
@@ -146,9 +157,9 @@ def serve_one(settings: settings_mod.Settings) -> None:
         shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
         print=None,
         reuse_port=settings.workers > 1,
-        access_log=None
-        if settings.log_level.lower() != "debug"
-        else logging.getLogger("aiohttp.access"),
+        access_log=logs.access_logger(settings.access_log, settings.log_level.lower() == "debug"),
+        access_log_class=logs.CommonLogFormat,
+        logger=logs.ServerLog(logging.getLogger("aiohttp.server")),
     )
 
 

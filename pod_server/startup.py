@@ -70,6 +70,17 @@ async def _connect(dsn: str) -> None:
     await conn.close()
 
 
+def check_access_log(target: str) -> None:
+    """An access log file can be appended to (made if need be)."""
+    if target in ("", "-"):
+        return
+    try:
+        with open(target, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise StartupError(f"cannot write the access log {target}: {_reason(exc)}") from None
+
+
 def check_storage(settings: Settings) -> None:
     if settings.on_postgresql:
         check_postgresql(settings)
