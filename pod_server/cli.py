@@ -15,7 +15,7 @@ from pod_server import settings as settings_mod
 from pod_server import startup, transfer_cli
 from pod_server.app import create_app
 from pod_server.http import logs
-from pod_server.pods import users
+from pod_server.pods import base_url, users
 from pod_server.storage.postgres import upgrade
 from pod_server.workers import Supervisor
 
@@ -30,6 +30,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--storage", help="postgresql://... to keep resources in PostgreSQL (env POD_STORAGE)"
     )
     parser.add_argument("--base-url", dest="base_url", help="public URL (env POD_BASE_URL)")
+    # With --base-url, these decide the pods' IRIs: every command takes them, like serve.
+    parser.add_argument("--host", help="address to bind (env POD_HOST; default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (env POD_PORT; default 3000)")
     parser.add_argument(
         "--log-level", dest="log_level", help="debug|info|warning (env POD_LOG_LEVEL)"
     )
@@ -49,8 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the pod server")
     _common(serve)
-    serve.add_argument("--host", help="address to bind (env POD_HOST; default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (env POD_PORT; default 3000)")
     serve.add_argument(
         "--no-signup",
         dest="signup",
@@ -134,6 +135,7 @@ def _configure_logging(settings: settings_mod.Settings) -> None:
 
 def serve(settings: settings_mod.Settings) -> int:
     startup.check_storage(settings)
+    base_url.check(settings, record=True)
     startup.check_listen(settings.host, settings.port)
     startup.check_access_log(settings.access_log)
     storage = "PostgreSQL" if settings.on_postgresql else str(settings.root)
@@ -196,8 +198,11 @@ def _run(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
     if args.command == "db":
         return db_upgrade(settings)
     if args.command in ("export", "import"):
+        base_url.check(settings, record=args.command == "import")
         return transfer_cli.run(args, settings)
     startup.check_storage(settings)
+    if settings.multiuser:  # (else users.run says what is missing)
+        base_url.check(settings, record=args.action == "add")
     return asyncio.run(users.run(args, settings))
 
 

@@ -15,6 +15,7 @@ import aiohttp
 
 from pod_server.cli import build_parser
 from tests.conftest import free_socket
+from tests.integration.test_server_lifecycle import _wait_until_up
 
 REPO = Path(__file__).resolve().parents[2]
 CLF = re.compile(
@@ -58,20 +59,6 @@ async def serve(root: Path, *args: str, **env: str) -> AsyncIterator[tuple[str, 
             proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 40)
         lines += err.decode().splitlines()
-
-
-async def _wait_until_up(base: str, proc: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(400):
-            if proc.returncode is not None:
-                raise AssertionError("server exited early")
-            try:
-                async with session.get(base) as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.05)
-    raise AssertionError("server did not come up")
 
 
 async def _raw(base: str, data: bytes) -> bytes:
