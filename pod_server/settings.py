@@ -158,6 +158,9 @@ def _toml_values(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
     # Accept either top-level keys or a [server] table.
+    tables = [k for k, v in data.items() if isinstance(v, dict) and k != "server"]
+    if tables:  # a misspelt [server] would otherwise be ignored without a word
+        raise SettingsError(f"unknown table [{tables[0]}] in {path}; settings go in [server]")
     server = data.get("server", {})
     top = {k: v for k, v in data.items() if not isinstance(v, dict)}
     return {**top, **server}

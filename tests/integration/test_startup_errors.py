@@ -105,6 +105,7 @@ def test_postgresql_unreachable(tmp_path: Path) -> None:
         ("port = = 1\n", ("is not valid TOML",)),
         ("colour = 'blue'\n", ("unknown setting 'colour'",)),
         ("[server]\nprot = 3000\n", ("unknown setting 'prot'",)),
+        ("[srever]\nport = 3000\n", ("unknown table [srever]",)),
         ("port = '80'\n", ("'port'", "whole number")),
         ("port = 3.5\n", ("'port'", "whole number")),
         ("open = 1\n", ("'open'", "true or false")),
