@@ -12,10 +12,11 @@ from typing import Any
 from aiohttp import web
 
 from pod_server import settings as settings_mod
-from pod_server import transfer_cli
+from pod_server import startup, transfer_cli
 from pod_server.app import create_app
 from pod_server.db.schema import upgrade
-from pod_server.pods import users
+from pod_server.http import logs
+from pod_server.pods import base_url, users
 from pod_server.workers import Supervisor
 
 SHUTDOWN_GRACE_SECONDS = 30.0  # in-flight requests (writes) get this long to finish
@@ -29,6 +30,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--storage", help="postgresql://... to keep resources in PostgreSQL (env POD_STORAGE)"
     )
     parser.add_argument("--base-url", dest="base_url", help="public URL (env POD_BASE_URL)")
+    # With --base-url, these decide the pods' IRIs: every command takes them, like serve.
+    parser.add_argument("--host", help="address to bind (env POD_HOST; default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (env POD_PORT; default 3000)")
     parser.add_argument(
         "--log-level", dest="log_level", help="debug|info|warning (env POD_LOG_LEVEL)"
     )
@@ -52,8 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the pod server")
     _common(serve)
-    serve.add_argument("--host", help="address to bind (env POD_HOST; default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (env POD_PORT; default 3000)")
     serve.add_argument(
         "--no-signup",
         dest="signup",
@@ -81,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_const",
         const=True,
         help="accept Bearer tokens without DPoP (weaker; env POD_ALLOW_BEARER)",
+    )
+    serve.add_argument(
+        "--access-log",
+        dest="access_log",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="log each response (common log format + ms) to FILE, or stderr with '-' or no"
+        " value (env POD_ACCESS_LOG)",
     )
     _user_commands(sub)
     database = sub.add_parser("db", help="the PostgreSQL storage's schema")
@@ -127,6 +138,10 @@ def _configure_logging(settings: settings_mod.Settings) -> None:
 
 
 def serve(settings: settings_mod.Settings) -> int:
+    startup.check_storage(settings)
+    base_url.check(settings, record=True)
+    startup.check_listen(settings.host, settings.port)
+    startup.check_access_log(settings.access_log)
     storage = "PostgreSQL" if settings.on_postgresql else str(settings.root)
     workers = f", {settings.workers} workers" if settings.workers > 1 else ""
     print(f"Pod server on {settings.public_base} (storage {storage}{workers})", flush=True)
@@ -148,9 +163,9 @@ def serve_one(settings: settings_mod.Settings) -> None:
         shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
         print=None,
         reuse_port=settings.workers > 1,
-        access_log=None
-        if settings.log_level.lower() != "debug"
-        else logging.getLogger("aiohttp.access"),
+        access_log=logs.access_logger(settings.access_log, settings.log_level.lower() == "debug"),
+        access_log_class=logs.CommonLogFormat,
+        logger=logs.ServerLog(logging.getLogger("aiohttp.server")),
     )
 
 
@@ -158,6 +173,7 @@ def db_upgrade(settings: settings_mod.Settings) -> int:
     if not settings.on_postgresql:
         print("pod-server: db upgrade needs --storage postgresql://...", file=sys.stderr)
         return 2
+    startup.check_postgresql(settings)
     dsn, schema = settings.postgresql
     version = asyncio.run(upgrade(dsn, schema=schema))
     print(f"PostgreSQL storage schema at version {version}")
@@ -173,12 +189,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except settings_mod.SettingsError as exc:
         print(f"pod-server: {exc}", file=sys.stderr)
         return 2
+    try:
+        return _run(args, settings)
+    except settings_mod.StartupError as exc:  # one line a host can act on, no traceback
+        print(f"pod-server: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
     if args.command == "serve":
         return serve(settings)
     if args.command == "db":
         return db_upgrade(settings)
     if args.command in ("export", "import"):
+        base_url.check(settings, record=args.command == "import")
         return transfer_cli.run(args, settings)
+    startup.check_storage(settings)
+    if settings.multiuser:  # (else users.run says what is missing)
+        base_url.check(settings, record=args.action == "add")
     return asyncio.run(users.run(args, settings))
 
 

@@ -25,6 +25,11 @@ class SettingsError(ValueError):
     """A setting has a value the server cannot use; the message says which and why."""
 
 
+class StartupError(SettingsError):
+    """Well-formed settings this machine refuses: a port taken, a root that cannot be
+    written, a database that cannot be reached, a storage made for another base URL."""
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path = Path("./data")
@@ -55,6 +60,8 @@ class Settings:
     # every process and host refuses a proof any of them accepted), "auto": shared when
     # there are several workers or the storage is PostgreSQL (other hosts may share it).
     replay_cache: str = "auto"
+    # Access log in common log format plus the duration in ms: "" off, "-" stderr, else a file.
+    access_log: str = ""
     config: Path | None = field(default=None, compare=False)
 
     @property
@@ -115,14 +122,30 @@ def _boolean(raw: Any) -> bool:
     raise ValueError(text)
 
 
-def _apply(base: Settings, values: Mapping[str, Any], source: str) -> Settings:
+_TOML_TYPES: dict[str, tuple[type, ...]] = {"bool": (bool,), "int": (int,), "str": (str,)}
+
+
+def _check_toml_type(name: str, raw: Any, kind: Any, source: str) -> None:
+    """A TOML value has a type of its own: ``port = "80"`` or ``open = 1`` is a mistake to
+    report, not to coerce (env vars and flags are text and are converted instead)."""
+    wanted = _TOML_TYPES.get(str(kind), (str,))  # Path settings are strings in TOML
+    if (isinstance(raw, bool) and bool not in wanted) or not isinstance(raw, wanted):
+        label = {bool: "true or false", int: "a whole number"}.get(wanted[0], "a string")
+        raise SettingsError(f"setting {name!r} in {source} must be {label}, not {raw!r}")
+
+
+def _apply(
+    base: Settings, values: Mapping[str, Any], source: str, *, typed: bool = False
+) -> Settings:
     known = {f.name: f.type for f in fields(Settings)}
     changes: dict[str, Any] = {}
     for key, raw in values.items():
         name = key.replace("-", "_")
-        if name not in known:
+        if name not in known or (typed and name == "config"):
             raise SettingsError(f"unknown setting {key!r} in {source}")
         if raw is not None:
+            if typed:
+                _check_toml_type(name, raw, known[name], source)
             changes[name] = _convert(name, raw, known[name])
     return replace(base, **changes)
 
@@ -143,6 +166,9 @@ def _toml_values(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
     # Accept either top-level keys or a [server] table.
+    tables = [k for k, v in data.items() if isinstance(v, dict) and k != "server"]
+    if tables:  # a misspelt [server] would otherwise be ignored without a word
+        raise SettingsError(f"unknown table [{tables[0]}] in {path}; settings go in [server]")
     server = data.get("server", {})
     top = {k: v for k, v in data.items() if not isinstance(v, dict)}
     return {**top, **server}
@@ -155,7 +181,7 @@ def load(flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Sett
     config = flags.get("config") or env_values.get("config")
     settings = Settings()
     if config:
-        settings = _apply(settings, _toml_values(Path(config)), str(config))
+        settings = _apply(settings, _toml_values(Path(config)), str(config), typed=True)
         settings = replace(settings, config=Path(config))
     settings = _apply(settings, env_values, "environment")
     settings = _apply(settings, flags, "command line")

@@ -17,6 +17,7 @@ from pod_server.ldp.conditions import Conditions, http_date
 from pod_server.ldp.patch import Patch
 from pod_server.ldp.shapes import LDP_CONSTRAINED_BY
 from pod_server.ldp.store import (
+    STORAGE_DESCRIPTION,
     Body,
     Representation,
     ResourceStore,
@@ -28,6 +29,7 @@ from pod_server.storage.base import CHUNK_SIZE, Meta
 STORE = web.AppKey("store", ResourceStore)
 POLICY = web.AppKey("policy", AccessPolicy)
 AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
+SERVER_DESCRIPTION = "/" + STORAGE_DESCRIPTION  # the multi-user server's own, at its root
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +101,11 @@ async def handle(request: web.Request) -> web.StreamResponse:
     """Route every method on every path: explicit dispatch, no trial and error."""
     store = request.app[STORE]
     path, public_url = target(request, store)
-    if path == store.storage_description_path(path) and request.method in ("GET", "HEAD"):
-        return await storage_description(request, store, path)
+    if request.method in ("GET", "HEAD"):
+        if path == store.storage_description_path(path):
+            return await storage_description(request, store, path)
+        if path == SERVER_DESCRIPTION and store.multiuser:
+            return server_description(request, store)
     handler = _METHODS.get(request.method)
     if handler is None:
         raise MethodNotAllowed(
@@ -257,13 +262,23 @@ async def storage_description(
     request: web.Request, store: ResourceStore, path: str
 ) -> web.StreamResponse:
     """The storage description resource (Solid Protocol §4.1.2), negotiable RDF."""
-    url = store.url(path)
     root = store.storage_root_of(path) or "/"
-    turtle = (await store.storage_description(root)).encode()
+    return _rdf_document(request, store.url(path), await store.storage_description(root))
+
+
+def server_description(request: web.Request, store: ResourceStore) -> web.Response:
+    """A multi-user server's own ``/.well-known/solid`` (the pods have theirs): public,
+    it tells anyone what the server offers them, such as its notification services."""
+    turtle = "\n".join(provide("/") for provide in store.description_providers) + "\n"
+    return _rdf_document(request, store.url(SERVER_DESCRIPTION), turtle)
+
+
+def _rdf_document(request: web.Request, url: str, turtle: str) -> web.Response:
+    """A server-made RDF document, in the format the client prefers."""
     media = negotiate(request.headers.get("Accept"), rdf.RDF_TYPES)
-    body = turtle
+    body = turtle.encode()
     if media != "text/turtle":
-        body = rdf.serialize(rdf.parse(turtle, "text/turtle", url), media, url)
+        body = rdf.serialize(rdf.parse(body, "text/turtle", url), media, url)
     response = web.Response(body=body, content_type=media)
     response.headers["Vary"] = "Accept, Origin"
     return response

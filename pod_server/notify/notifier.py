@@ -36,6 +36,7 @@ from pod_server.ldp import paths
 from pod_server.ldp.store import Change, ResourceStore
 from pod_server.notify import sinks
 from pod_server.notify.config import NotifyConfig
+from pod_server.notify.gateway import GATEWAY, GATEWAY_WEBSOCKET, SOLID_NOTIFICATION_GATEWAY
 from pod_server.notify.hub import Event, NotifyHub
 from pod_server.notify.model import (
     CHANNEL_TYPES,
@@ -81,6 +82,8 @@ class Urls:
         self.ws_prefix = urlunsplit((scheme, parts.netloc, parts.path, "", "")) + PREFIX
         self.jwks = self.prefix + "jwks"
         self.legacy = self.ws_prefix + "solid-0.1"
+        self.gateway = self.prefix + GATEWAY
+        self.gateway_websocket = self.prefix + GATEWAY_WEBSOCKET
 
     def service(self, kind: str) -> str:
         return self.prefix + kind
@@ -350,6 +353,9 @@ class Notifier:
         features = ", ".join(f"notify:{feature}" for feature in FEATURES)
         lines = [
             f"@prefix notify: <{NOTIFY}>.",
+            # Inrupt's SDK reads the gateway off the document's first subject: the storage
+            # (the server, for a multi-user server's own description), which comes first.
+            f"<{self.store.url(root)}> <{SOLID_NOTIFICATION_GATEWAY}> <{self.urls.gateway}>.",
             f"<{subject}> notify:subscription {', '.join(f'<{s}>' for s in services)}.",
         ]
         for kind, service in zip(CHANNEL_TYPES, services, strict=True):

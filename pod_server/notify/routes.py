@@ -10,6 +10,8 @@ Under ``BASE/.well-known/notifications/`` (server-managed: no resource can live 
     stream/{token}                receiveFrom of a StreamingHTTPChannel2023 channel
     jwks                          the key that signs webhook requests (the ``sender``)
     solid-0.1                     the legacy WebSocket (Updates-Via)
+    gateway, gateway/ws           the notification gateway (see ``gateway``): negotiation
+                                  and a WebSocketChannel2023 subscription by topic alone
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from pod_server.errors import (
 )
 from pod_server.errors import UnprocessableEntity as Unprocessable
 from pod_server.ldp.store import ResourceStore, read_limited
-from pod_server.notify import legacy
+from pod_server.notify import gateway, legacy
 from pod_server.notify.config import NotifyConfig
 from pod_server.notify.hub import DB_NAME, NotifyHub, SqliteHub
 from pod_server.notify.model import (
@@ -51,6 +53,7 @@ from pod_server.notify.model import (
     WEBHOOK,
     WEBSOCKET,
     Channel,
+    SubscriptionRequest,
     parse_request,
 )
 from pod_server.notify.notifier import PREFIX, Notifier
@@ -120,6 +123,8 @@ def add_notifications(
     router.add_get(prefix + "websocket/{token}", endpoints.websocket)
     router.add_get(prefix + "stream/{token}", endpoints.stream)
     router.add_get(prefix + "jwks", endpoints.jwks)
+    router.add_post(prefix + gateway.GATEWAY, endpoints.gateway)
+    router.add_post(prefix + gateway.GATEWAY_WEBSOCKET, endpoints.gateway_subscribe)
     if config.legacy_websocket:
         router.add_get(prefix + legacy.PROTOCOL, endpoints.legacy)
 
@@ -195,12 +200,36 @@ class _Endpoints:
     async def options(self, _request: web.Request) -> web.Response:
         return web.Response(status=204, headers={"Allow": "GET, HEAD, OPTIONS, POST"})
 
-    async def _subscribe(self, request: web.Request, kind: str) -> web.Response:
-        now = time.time()
+    async def _read(self, request: web.Request) -> bytes:
         if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
             raise PayloadTooLarge(f"A subscription request is at most {MAX_REQUEST_BYTES} bytes")
-        raw = await read_limited(request.content.iter_chunked(8192), MAX_REQUEST_BYTES)
+        return await read_limited(request.content.iter_chunked(8192), MAX_REQUEST_BYTES)
+
+    async def _subscribe(self, request: web.Request, kind: str) -> web.Response:
+        now = time.time()
+        raw = await self._read(request)
         wanted = parse_request(raw, request.headers.get("Content-Type"), now)
+        channel, token = await self._open(request, wanted, kind, now)
+        return _json(self.notifier.describe_channel(channel, token))
+
+    async def gateway(self, request: web.Request) -> web.Response:
+        """Protocol negotiation of the notification gateway (see ``gateway``)."""
+        offer = gateway.negotiate(await self._read(request), self.notifier.urls.gateway_websocket)
+        return web.json_response(offer)
+
+    async def gateway_subscribe(self, request: web.Request) -> web.Response:
+        """A gateway client's subscription: a WebSocketChannel2023 by another name."""
+        now = time.time()
+        raw = gateway.as_subscription(await self._read(request))
+        wanted = parse_request(raw, "application/json", now)
+        channel, token = await self._open(request, wanted, WEBSOCKET, now)
+        info = gateway.connection_info(self.notifier.describe_channel(channel, token))
+        return web.json_response(info)
+
+    async def _open(
+        self, request: web.Request, wanted: SubscriptionRequest, kind: str, now: float
+    ) -> tuple[Channel, str | None]:
+        """Check a subscription request and make its channel (and the receiver's token)."""
         if wanted.type != kind:
             raise Unprocessable(f"This service makes {kind} channels, not {wanted.type}")
         path = self.store.local_path(wanted.topic)
@@ -241,7 +270,7 @@ class _Endpoints:
             )
         if kind == WEBHOOK and channel.state is not None:
             await self.notifier.initial_state(channel, self.notifier.hook_sink(channel))
-        return _json(self.notifier.describe_channel(channel, token))
+        return channel, token
 
     # -- channels ----------------------------------------------------------------------------
 

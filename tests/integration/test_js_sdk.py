@@ -27,8 +27,9 @@ JS = Path(__file__).parent.parent / "js"
 def _missing() -> str | None:
     if shutil.which("node") is None:
         return "node is not installed"
-    if not (JS / "node_modules" / "@inrupt" / "solid-client").is_dir():
-        return "run `npm ci` in tests/js to install the Inrupt SDKs"
+    for package in ("solid-client", "solid-client-authn-node", "solid-client-notifications"):
+        if not (JS / "node_modules" / "@inrupt" / package).is_dir():
+            return "run `npm ci` in tests/js to install the Inrupt SDKs"
     return None
 
 
@@ -73,3 +74,36 @@ async def test_inrupt_sdks_log_in_read_write_and_share(tmp_path: Path, node_read
     assert result["publicAccess"]["read"] is True
     assert result["anonymousRead"] == 200
     assert result["afterDelete"] == 404
+
+
+async def test_inrupt_notifications_sdk_discovers_the_websocket_by_itself(
+    tmp_path: Path, node_ready: None
+) -> None:
+    """WebsocketNotification.connect() with no endpoint: from the topic's origin's
+    /.well-known/solid (a multi-user server's own, readable by anyone) to the gateway, a
+    channel and its WebSocket, authenticated with the SDK's session."""
+    async with running_pod(tmp_path, FileBackend(tmp_path), Settings(multiuser=True)) as pod:
+        store = pod.app[STORE]  # type: ignore[index]
+        async with SqliteState(tmp_path / DB_NAME) as state:
+            await add_user(store, state, "alice", "alice@example.org", "a long passphrase")
+            made = await user_credentials(store, state, "alice", "notifications")
+        topic = pod.url("/alice/live.ttl")
+        proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(JS / "notifications_check.mjs"),
+            made["issuer"],
+            made["client_id"],
+            made["client_secret"],
+            topic,
+            cwd=JS,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    assert result["loggedIn"] is True
+    assert (result["created"], result["updated"]) == (201, 204)
+    assert result["gateway"] == pod.url("/.well-known/notifications/gateway")
+    notification = result["notification"]
+    assert (notification["type"], notification["object"]) == ("Update", topic)

@@ -48,10 +48,10 @@ async def test_db_upgrade_then_serve_on_postgresql(tmp_path: Path) -> None:
         assert "schema at version" in out
     status, out = await cli("db", "upgrade", env={"POD_ROOT": str(tmp_path)})
     assert status == 2 and "postgresql://" in out
+    sock = free_socket()  # one port: the storage keeps the base URL it was first served at
+    port = sock.getsockname()[1]
+    sock.close()
     for round_ in range(2):  # the data outlives the process: it is in PostgreSQL
-        sock = free_socket()
-        port = sock.getsockname()[1]
-        sock.close()
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

@@ -52,9 +52,11 @@ async def test_data_and_metadata_survive_a_restart(tmp_path: Path) -> None:
             assert r.headers["Last-Modified"] == modified
 
 
-async def _wait_until_up(url: str, proc: asyncio.subprocess.Process) -> None:
+async def _wait_until_up(url: str, proc: asyncio.subprocess.Process, within: float = 45) -> None:
+    """Until ``url`` answers 200 (a loaded machine can take many seconds to start workers)."""
+    deadline = asyncio.get_running_loop().time() + within
     async with aiohttp.ClientSession() as session:
-        for _ in range(200):
+        while asyncio.get_running_loop().time() < deadline:
             if proc.returncode is not None:
                 raise AssertionError("server exited early")
             try:
@@ -62,14 +64,18 @@ async def _wait_until_up(url: str, proc: asyncio.subprocess.Process) -> None:
                     if r.status == 200:
                         return
             except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.05)
+                pass
+            await asyncio.sleep(0.05)
     raise AssertionError("server did not come up")
 
 
-async def _start_cli(root: Path) -> tuple[asyncio.subprocess.Process, str]:
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
+async def _start_cli(root: Path, port: int = 0) -> tuple[asyncio.subprocess.Process, str]:
+    """``pod-server serve`` on ``root``; a restart gives the same ``port``: the storage
+    keeps the base URL it was first served at and refuses another."""
+    if not port:
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        sock.close()
     env = {**os.environ, "POD_ROOT": str(root), "POD_PORT": str(port), "POD_OPEN": "1"}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -113,7 +119,7 @@ async def test_crash_mid_upload_leaves_nothing_half_written(tmp_path: Path) -> N
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    proc, base = await _start_cli(root)
+    proc, base = await _start_cli(root, int(base.rsplit(":", 1)[1].strip("/")))
     try:
         async with aiohttp.ClientSession() as session:
             async with session.get(base + "dir/huge.bin") as r:

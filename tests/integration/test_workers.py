@@ -17,6 +17,9 @@ import aiohttp
 import pytest
 
 from conformance.runner import Outcome, run_suite
+from pod_server import workers
+from pod_server.settings import Settings
+from pod_server.workers import Supervisor
 from tests.conftest import free_socket
 from tests.integration.test_server_lifecycle import _wait_until_up
 from tests.unit.storage.pg_support import schema_for, session_dsn
@@ -158,9 +161,8 @@ async def test_killing_a_worker_mid_load_loses_no_acknowledged_write(
         assert len(acknowledged) > 300
 
 
-async def test_a_worker_that_cannot_start_stops_the_server(tmp_path: Path) -> None:
-    """A bad database URL makes every worker die at start: the supervisor gives up (status 1)
-    instead of restarting them forever."""
+async def test_a_bad_database_url_stops_the_server_before_any_worker(tmp_path: Path) -> None:
+    """A bad database URL is found before workers are started: one line, status 1."""
     bad = {
         "POD_WORKERS": "2",
         "POD_STORAGE": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1",
@@ -168,7 +170,21 @@ async def test_a_worker_that_cannot_start_stops_the_server(tmp_path: Path) -> No
     proc, _ = await start_server(tmp_path, bad, asyncio.subprocess.PIPE)
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 1
-    assert b"failed to start" in err
+    assert err.decode().strip().splitlines() == [
+        "pod-server: cannot reach PostgreSQL at nobody@127.0.0.1:1/none: connection refused"
+    ]
+
+
+def _dies_at_start(_settings: Settings) -> None:
+    sys.exit(3)
+
+
+def test_a_worker_that_cannot_start_stops_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers that die right after they start: the supervisor gives up (status 1)
+    instead of restarting them forever."""
+    # "Right after": a spawned process's imports alone can take seconds on a busy machine.
+    monkeypatch.setattr(workers, "EARLY_DEATH_SECONDS", 40.0)
+    assert Supervisor(Settings(), _dies_at_start, 1, grace=1.0).run() == 1
 
 
 async def test_workers_stop_on_sigterm(tmp_path: Path) -> None:
