@@ -28,6 +28,7 @@ class Request:
     path: str  # raw, as sent on the request line
     headers: tuple[tuple[str, str], ...]
     body: bytes | None
+    chunked: bool = False  # the body sent with Transfer-Encoding: chunked, no Content-Length
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
@@ -281,4 +282,5 @@ def requests(draw: st.DrawFn) -> Request:
         media, body = draw(bodies(patch=method == "PATCH"))
         if media is not None and not any(k == "Content-Type" for k, _ in headers):
             headers.append(("Content-Type", media))
-    return Request(method, path, tuple(headers), body)
+    chunked = body is not None and draw(one_in(5))
+    return Request(method, path, tuple(headers), body, chunked)

@@ -17,7 +17,7 @@ import difflib
 import secrets
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from pprint import pformat
@@ -81,10 +81,18 @@ class LiveServer:
             self.loop.close()
 
     async def send(
-        self, method: str, raw_path: str, headers: Any = (), body: bytes | None = None
+        self,
+        method: str,
+        raw_path: str,
+        headers: Any = (),
+        body: bytes | None = None,
+        chunked: bool = False,
     ) -> tuple[int, dict[str, str], bytes]:
         """One request exactly as given: no path normalisation, no added Content-Type."""
         self.sent += 1
+        data: Any = body
+        if chunked and body is not None:
+            data = _chunks(body)
         self.log.append((time.time(), method, raw_path, list(headers), (body or b"")[:200]))
         del self.log[:-8]
         url = URL(self.pod.base.rstrip("/") + raw_path, encoded=True)
@@ -92,7 +100,7 @@ class LiveServer:
             method,
             url,
             headers=list(headers),
-            data=body,
+            data=data,
             skip_auto_headers=("Content-Type", "Accept", "Accept-Encoding", "User-Agent"),
             allow_redirects=False,
         ) as r:
@@ -138,11 +146,13 @@ class LiveServer:
             assert status in (201, 204), (path, status)
 
 
-def _body(data: bytes, media: str) -> Body:
-    async def chunks() -> Any:
-        yield data
+async def _chunks(data: bytes, size: int = 100) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
 
-    return Body(media, chunks(), len(data), media)
+
+def _body(data: bytes, media: str) -> Body:
+    return Body(media, _chunks(data), len(data), media)
 
 
 @dataclass
@@ -186,7 +196,8 @@ async def _check(server: LiveServer, req: Request) -> int:
     before = await server.snapshot(req.path)
     tree_before = await server.tree()
     try:
-        status, _, body = await server.send(req.method, req.path, _headers(req, before[1]), req.body)
+        headers = _headers(req, before[1])
+        status, _, body = await server.send(req.method, req.path, headers, req.body, req.chunked)
     except aiohttp.ClientResponseError as err:
         # aiohttp's HTTP parser refuses a request line or header past its limits (8190 bytes)
         # before any of our code runs, with a 400 that has a body even for HEAD, which the
