@@ -132,8 +132,13 @@ class LiveServer:
         acls = [p for p in await self.tree() if p.endswith(paths.ACL_SUFFIX) and p != "/.acl"]
         for acl in acls:
             await store.delete(acl, Conditions())
-        stored = await self.backend.meta("/.acl")
-        current = b"" if stored is None else await (await self.backend.read("/.acl")).read_all()
+        current = b""
+        if await self.backend.meta("/.acl") is not None:
+            stored = await self.backend.read("/.acl")
+            try:
+                current = await stored.read_all()
+            finally:
+                stored.close()
         if current != ROOT_ACL:
             await store.put("/.acl", _body(ROOT_ACL, "text/turtle"), Conditions())
 
