@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -28,7 +29,12 @@ from tests.unit.storage.pg_support import postgres_backend, schema_for, session_
 settings.register_profile(
     "ci", max_examples=400, deadline=None, derandomize=True, database=None, print_blob=True
 )
-settings.register_profile("long", max_examples=20_000, deadline=None, print_blob=True)
+settings.register_profile(
+    "long",
+    max_examples=int(os.environ.get("POD_FUZZ_EXAMPLES", "20000")),
+    deadline=None,
+    print_blob=True,
+)
 settings.load_profile("ci")
 
 # Requests the fuzz tests drew and sent in all (checks included), per backend.
