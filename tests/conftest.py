@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from hypothesis import settings
 from yarl import URL
 
 from pod_server.app import create_app, open_backend
@@ -20,6 +22,35 @@ from pod_server.storage.base import Backend
 from pod_server.storage.file import FileBackend
 from pod_server.storage.memory import MemoryBackend
 from tests.unit.storage.pg_support import postgres_backend, schema_for, session_dsn
+
+# Hypothesis profiles (tests/integration/test_fuzz.py). "ci", the default, is bounded and
+# derandomized so every run draws the same examples; "long" (--hypothesis-profile=long,
+# see bench/fuzz.sh) explores afresh and keeps failures in .hypothesis/ to replay them.
+settings.register_profile(
+    "ci", max_examples=400, deadline=None, derandomize=True, database=None, print_blob=True
+)
+settings.register_profile(
+    "long",
+    max_examples=int(os.environ.get("POD_FUZZ_EXAMPLES", "20000")),
+    deadline=None,
+    print_blob=True,
+)
+settings.load_profile("ci")
+
+# Requests the fuzz tests drew and sent in all (checks included), per backend.
+FUZZ_REQUESTS = pytest.StashKey[dict[str, tuple[int, int]]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    counts = config.stash.get(FUZZ_REQUESTS, {})
+    if counts:
+        each = ", ".join(f"{name}: {drawn}" for name, (drawn, _) in sorted(counts.items()))
+        drawn = sum(d for d, _ in counts.values())
+        sent = sum(s for _, s in counts.values())
+        terminalreporter.write_line(
+            f"fuzz: {drawn} generated requests ({each}); {sent} sent with the checks' own"
+        )
+
 
 BACKENDS: dict[str, Callable[[Path], Backend]] = {
     "file": lambda root: FileBackend(root),

@@ -53,6 +53,15 @@ def _describe(subject: str, meta: Meta, storage: bool = False) -> str:
     return text + ".\n"
 
 
+def _describe_member(subject: str, meta: Meta) -> str:
+    """A member as its container lists it. A member container's time is left out: it
+    changes with every write below it, which does not touch (re-version) the container
+    listing it, so the listing would change under one unchanged ETag."""
+    if meta.is_container:
+        return f"{subject} a {_types(meta)}.\n"
+    return _describe(subject, meta)
+
+
 def visible_members(children: Iterable[Meta]) -> list[Meta]:
     """Members shown in ``ldp:contains``: auxiliary resources are not members."""
     return [m for m in children if not paths.is_auxiliary(m.path)]
@@ -64,7 +73,7 @@ def render(container: Meta, members: list[Meta], user_turtle: bytes, storage: bo
     if members:
         refs = ", ".join(f"<{_relative(m.path)}>" for m in members)
         parts.append(f"<> ldp:contains {refs}.\n")
-        parts.extend(_describe(f"<{_relative(m.path)}>", m) for m in members)
+        parts.extend(_describe_member(f"<{_relative(m.path)}>", m) for m in members)
     generated = "".join(parts).encode("utf-8")
     return user_turtle + b"\n" + generated if user_turtle.strip() else generated
 

@@ -55,6 +55,27 @@ async def test_container_describes_its_members(pod: Pod) -> None:
     assert (container, RDF.type, URIRef(LDP + "BasicContainer")) in graph
 
 
+async def test_listing_changes_only_with_its_etag(pod: Pod) -> None:
+    """A write below a member container re-versions that member, not the listing of its
+    container: so that listing must not show anything the write changed (found by
+    tests/integration/test_fuzz.py: a stale and a fresh body under one ETag)."""
+
+    async def turtle_listing() -> tuple[str, bytes]:
+        async with pod.request("GET", "/a/", headers={"Accept": "text/turtle"}) as r:
+            return r.headers["ETag"], await r.read()
+
+    await pod.put("/a/b/x.ttl", "<#a> <#b> 1.")
+    tag, body = await turtle_listing()
+    await asyncio.sleep(1.1)  # past the next whole second: posix:mtime has that precision
+    await pod.put("/a/b/y.ttl", "<#a> <#b> 2.")
+    async with pod.request("GET", "/a/", headers={"Accept": "application/ld+json"}) as r:
+        assert r.status == 200  # rendered afresh, whatever a Turtle cache holds
+    again_tag, again = await turtle_listing()
+    assert again_tag != tag or again == body
+    graph = await listing(pod, "/a/")
+    assert (URIRef(pod.url("/a/b/")), RDF.type, URIRef(LDP + "BasicContainer")) in graph
+
+
 async def test_container_headers_and_root_is_storage(pod: Pod) -> None:
     async with pod.request("HEAD", "/") as r:
         link = r.headers["Link"]
