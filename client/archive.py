@@ -1,21 +1,11 @@
-"""Pod archives: a whole pod or container, with its RDF, files, ACLs and metadata, in
-one tar file that another pod (on any Solid server) can be filled from.
+"""Pod archives over HTTP: ``pod export`` fetches a pod or container (RDF, files, ACLs
+and metadata) into one tar file, ``pod import`` fills a container on any Solid server
+from one. The format itself (manifest, checksums, kinds, IRI rebasing, the tar) is
+:mod:`pod_archive`, shared with the server; this module adds the walking, fetching and
+uploading, and turns the format's errors into the client's :class:`ArchiveError`.
 
-Format (version 1) — a POSIX tar, gzip-compressed when the name ends in ``.gz``/``.tgz``:
-
-``data/<path>``
-    the body of each resource that has one, ``<path>`` being its URL path relative to
-    the exported container, exactly as the server spells it (percent-encoded);
-``manifest.json``
-    the last member: ``{"format": "solid-pod-archive", "version": 1, "source": URL,
-    "created": ISO-8601, "entries": [...], "counts": {...}, "bytes": N, "skipped": [...]}``.
-    Each entry has ``path`` and ``kind`` (``container``, ``rdf``, ``file``, ``acl``,
-    ``meta``); those with a body have ``media_type``, ``size`` and ``sha256``; ``acl`` and
-    ``meta`` entries name the resource they describe in ``of`` (their URL on the target
-    comes from its ``Link`` headers, so the archive is portable between servers).
-
-RDF is stored as Turtle. On import under another URL, IRIs under the source URL are
-rebased to the target URL (relative IRIs need nothing). An imported ACL always keeps
+The ``of`` of an ``acl`` or ``meta`` entry is placed on the target through its ``Link``
+headers, so the archive is portable between servers. An imported ACL always keeps
 Control for the person importing. Exports and imports end with a verification of
 counts and SHA-256 checksums (RDF: of its triples); an import that stops part way
 raises :class:`IncompleteTransfer` and is never reported as done.
@@ -25,22 +15,21 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import tarfile
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from rdflib import Graph, URIRef
+from rdflib import Graph
 from rdflib.compare import isomorphic
 
+import pod_archive
 from client import rdf
 from client.access import ACL, AUTHENTICATED, PUBLIC, Subject, add_rule, rules_for
 from client.core import normalize_url
@@ -53,13 +42,8 @@ from client.errors import (
     Unauthorized,
 )
 from client.pod import PodClient
-from client.transport import CHUNK
+from pod_archive import FORMAT, KINDS, MANIFEST, MAX_RDF, VERSION, Report, compressed
 
-FORMAT = "solid-pod-archive"
-VERSION = 1
-MANIFEST = "manifest.json"
-KINDS = ("container", "rdf", "file", "meta", "acl")  # import order
-MAX_RDF = 64 * 1024 * 1024
 Step = Callable[[str, int], Any]  # (what, bytes) after each resource
 
 
@@ -67,55 +51,32 @@ class ArchiveError(PodClientError):
     """The archive is not one this tool can read, or fails its own checksums."""
 
 
-@dataclass
-class Report:
-    """What an export or import did, and whether the result was verified."""
-
-    source: str
-    target: str
-    counts: dict[str, int] = field(default_factory=dict)
-    bytes: int = 0
-    verified: bool = False
-    problems: list[str] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "target": self.target,
-            "counts": dict(self.counts),
-            "bytes": self.bytes,
-            "verified": self.verified,
-            "problems": list(self.problems),
-            "skipped": list(self.skipped),
-            "seconds": round(self.seconds, 3),
-        }
-
-
-def compressed(name: str | os.PathLike[str]) -> bool:
-    """Whether an archive called ``name`` is gzip-compressed (``.tar.gz``, ``.tgz``)."""
-    return Path(name).name.lower().endswith((".gz", ".tgz"))
-
-
-def _open_for_writing(path: Path, *, gzip: bool) -> tarfile.TarFile:
-    # ``path`` is the temporary "<name>.partial": the final name decides, via ``gzip``.
-    return tarfile.open(path, "w:gz" if gzip else "w", format=tarfile.PAX_FORMAT)
+@contextlib.contextmanager
+def _format_errors() -> Iterator[None]:
+    """The format's :class:`pod_archive.ArchiveError` as the client's own."""
+    try:
+        yield
+    except pod_archive.ArchiveError as exc:
+        raise ArchiveError(exc.message) from None
 
 
 def check_path(path: str) -> str:
     """A manifest path: relative, no '..', no backslash or NUL, no empty inner segment."""
-    if (
-        path.startswith("/")
-        or "\\" in path
-        or "\0" in path
-        or "//" in path
-        or any(seg in (".", "..") for seg in path.split("/"))
-        or "?" in path
-        or "#" in path
-    ):
-        raise ArchiveError(f"unsafe path in the archive: {path!r}")
-    return path
+    with _format_errors():
+        return pod_archive.check_path(path)
+
+
+def read_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
+    """The archive's manifest, checked (see :func:`pod_archive.read_manifest`)."""
+    with _format_errors():
+        return pod_archive.read_manifest(tar)
+
+
+def verify_archive(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Check every body against the manifest's size and SHA-256, and the counts; returns
+    the manifest. Raises :class:`ArchiveError` on the first problem."""
+    with _format_errors():
+        return pod_archive.verify_archive(path)
 
 
 def _rel(root: str, url: str) -> str | None:
@@ -158,12 +119,12 @@ async def export_archive(
     if not root.endswith("/"):
         raise PodClientError("export a container: its URL ends with '/'", url=root)
     target = Path(archive)
-    partial = target.with_name(target.name + ".partial")
+    partial = pod_archive.partial_name(target)
     report = Report(root, str(target))
     done = False
     try:
         with (
-            _open_for_writing(partial, gzip=compressed(target)) as tar,
+            pod_archive.open_for_writing(partial, gzip=compressed(target)) as tar,
             tempfile.TemporaryFile() as spool,
         ):
             sink = _Sink(tar)
@@ -195,10 +156,7 @@ async def export_archive(
                 "bytes": sink.bytes,
                 "skipped": report.skipped,
             }
-            data = json.dumps(manifest, indent=2).encode()
-            info = tarfile.TarInfo(MANIFEST)
-            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
-            tar.addfile(info, io.BytesIO(data))
+            pod_archive.add_member(tar, MANIFEST, json.dumps(manifest, indent=2).encode())
         report.counts, report.bytes = totals, sink.bytes
         verify_archive(partial)  # raises on any mismatch
         os.replace(partial, target)
@@ -260,85 +218,6 @@ async def _export_aux(
             continue
         entry = {"path": arel, "kind": kind, "of": rel, "media_type": ctype}
         sink.add_body(entry, spool, size, sha)
-
-
-def read_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
-    try:
-        member = tar.getmember(MANIFEST)
-        handle = tar.extractfile(member)
-        assert handle is not None
-        manifest = json.loads(handle.read())
-    except (KeyError, AssertionError):
-        raise ArchiveError("the archive has no manifest.json") from None
-    except ValueError as exc:
-        raise ArchiveError(f"manifest.json is not valid JSON: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ArchiveError(f"not a {FORMAT} archive")
-    if manifest.get("version") != VERSION:
-        raise ArchiveError(f"archive version {manifest.get('version')!r}; this tool reads 1")
-    entries = manifest.get("entries")
-    if not isinstance(entries, list):
-        raise ArchiveError("the manifest lists no entries")
-    for entry in entries:
-        if not isinstance(entry, dict) or entry.get("kind") not in KINDS:
-            raise ArchiveError(f"a manifest entry is not usable: {entry!r}"[:200])
-        check_path(str(entry.get("path", "")))
-        if entry["kind"] != "container" and not (
-            isinstance(entry.get("size"), int) and isinstance(entry.get("sha256"), str)
-        ):
-            raise ArchiveError(f"entry {entry['path']!r} has no size or checksum")
-    return manifest
-
-
-def verify_archive(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Check every body against the manifest's size and SHA-256, and the counts; returns
-    the manifest. Raises :class:`ArchiveError` on the first problem."""
-    try:
-        with tarfile.open(path, "r:*") as tar:
-            manifest = read_manifest(tar)
-            names = {m.name: m for m in tar.getmembers() if m.isfile()}
-            counts = Counter(e["kind"] for e in manifest["entries"])
-            declared = manifest.get("counts", {})
-            for kind in KINDS:
-                if declared.get(kind, 0) != counts.get(kind, 0):
-                    raise ArchiveError(
-                        f"the manifest counts {declared.get(kind, 0)} {kind} entries "
-                        f"but lists {counts.get(kind, 0)}"
-                    )
-            for entry in manifest["entries"]:
-                if entry["kind"] == "container":
-                    continue
-                member = names.get("data/" + entry["path"])
-                if member is None:
-                    raise ArchiveError(f"{entry['path']} is in the manifest, not the archive")
-                digest, size = hashlib.sha256(), 0
-                handle = tar.extractfile(member)
-                assert handle is not None
-                while chunk := handle.read(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                if size != entry["size"] or digest.hexdigest() != entry["sha256"]:
-                    raise ArchiveError(
-                        f"{entry['path']}: size or SHA-256 differs from the manifest"
-                    )
-            return manifest
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise ArchiveError(f"cannot read the archive: {exc}") from None
-
-
-def _rebase(graph: Graph, source: str, target: str) -> Graph:
-    if source == target:
-        return graph
-
-    def move(term: Any) -> Any:
-        if isinstance(term, URIRef) and str(term).startswith(source):
-            return URIRef(target + str(term)[len(source) :])
-        return term
-
-    out = Graph()
-    for s, p, o in graph:
-        out.add((move(s), move(p), move(o)))
-    return out
 
 
 def _keep_control(graph: Graph, acl_url: str, subject: str, webid: str | None) -> Graph:
@@ -437,7 +316,7 @@ async def _import_one(
         if not url:
             raise PodClientError(f"the server names no {kind} resource for {subject}")
     graph = rdf.parse(body, ctype, source + path)
-    graph = _rebase(graph, source, root)
+    graph = pod_archive.rebase(graph, source, root)
     if kind == "acl":
         graph = _keep_control(graph, url, root + entry["of"], pod.webid)
         graph.bind("acl", ACL)
@@ -467,6 +346,9 @@ async def _verify_import(pod: PodClient, expected: dict[str, tuple[str, Any]]) -
 
 __all__ = [
     "FORMAT",
+    "KINDS",
+    "MANIFEST",
+    "MAX_RDF",
     "VERSION",
     "ArchiveError",
     "Report",

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from client.archive import ArchiveError, Report
+from pod_archive import Report
 from pod_server.app import INLINE_BYTES, open_backend
 from pod_server.errors import PodError
 from pod_server.pods import transfer
+from pod_server.pods.transfer import ArchiveError
 from pod_server.settings import Settings
 from pod_server.state import DB_NAME as STATE_DB
 from pod_server.state import IdpState, PostgresState, SqliteState, StateError

@@ -8,7 +8,7 @@ any backend can be the source or the target of any other.
   read from the source. Modification times and etags are new on the target (the contract
   has no way to set them).
 - :func:`export_pod` writes the subtree ``/NAME/`` to a pod archive in the format of the
-  ``pod export`` command (``client.archive``: ``data/<path>`` bodies, ``manifest.json``
+  ``pod export`` command (:mod:`pod_archive`: ``data/<path>`` bodies, ``manifest.json``
   with kinds, media types, sizes and SHA-256 checksums), which ``pod import`` also reads.
   Two additions other readers ignore: a container entry may carry its own triples inline
   (``body``, with ``media_type``, ``size`` and ``sha256``; a pod's root names its owner
@@ -26,31 +26,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import tarfile
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
-from client.archive import (  # the archive format is shared with the `pod` command line
-    FORMAT,
-    KINDS,
-    MANIFEST,
-    MAX_RDF,
-    VERSION,
-    ArchiveError,
-    Report,
-    _rebase,
-    check_path,
-    verify_archive,
-)
+import pod_archive
+from pod_archive import FORMAT, KINDS, MANIFEST, MAX_RDF, VERSION, Report, check_path
 from pod_server.errors import NotFound, PayloadTooLarge, PodError, StaleState
 from pod_server.ldp import paths, rdf
 from pod_server.pods.provision import check_name
@@ -87,6 +76,26 @@ class TransferError(Exception):
 
 class TargetNotEmpty(TransferError):
     """The target already holds data this transfer would mix with or overwrite."""
+
+
+class ArchiveError(TransferError):
+    """The archive is not one this server can read, or fails its own checksums."""
+
+
+@contextlib.contextmanager
+def _format_errors() -> Iterator[None]:
+    """The archive format's own error, as this module's :class:`ArchiveError`."""
+    try:
+        yield
+    except pod_archive.ArchiveError as exc:
+        raise ArchiveError(exc.message) from None
+
+
+def verify_archive(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest of the archive at ``path``, once its format, counts and every body's
+    SHA-256 are checked (:func:`pod_archive.verify_archive`)."""
+    with _format_errors():
+        return pod_archive.verify_archive(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,15 +482,18 @@ async def export_pod(
     if await backend.meta(root) is None:
         raise TransferError(f"there is no pod named {name!r} in this storage")
     target = Path(archive)
-    partial = target.with_name(target.name + ".partial")
+    partial = pod_archive.partial_name(target)
     report = Report(source, str(target))
     metas = [meta async for meta in walk(backend, root)]
     done = False
     progress.begin("exporting", len(metas), sum(m.size for m in metas))
     try:
         entries: list[dict[str, Any]] = []
-        compressed = target.name.endswith((".gz", ".tgz"))  # as `pod export` decides
-        with _open_for_writing(partial, compressed) as tar, tempfile.TemporaryFile() as spool:
+        gzip = pod_archive.compressed(target)  # by the final name, as `pod export` decides
+        with (
+            pod_archive.open_for_writing(partial, gzip=gzip) as tar,
+            tempfile.TemporaryFile() as spool,
+        ):
             for meta in metas:
                 entry = await _export_one(backend, tar, spool, meta, root)
                 if entry is None:
@@ -506,7 +518,7 @@ async def export_pod(
             limit = (await backend.usage(root)).limit
             if limit is not None:
                 manifest["quota_limit"] = limit
-            _add_member(tar, MANIFEST, json.dumps(manifest, indent=2).encode())
+            pod_archive.add_member(tar, MANIFEST, json.dumps(manifest, indent=2).encode())
         report.counts = counts
         _checked_entries(verify_archive(partial))  # raises on any mismatch
         os.replace(partial, target)
@@ -518,18 +530,6 @@ async def export_pod(
                 partial.unlink()
     report.seconds = time.monotonic() - started
     return report
-
-
-def _open_for_writing(path: Path, compressed: bool) -> tarfile.TarFile:
-    if compressed:
-        return tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT)
-    return tarfile.open(path, "w", format=tarfile.PAX_FORMAT)
-
-
-def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
-    tar.addfile(info, io.BytesIO(data))
 
 
 async def _export_one(
@@ -605,7 +605,8 @@ def _checked_entries(manifest: Mapping[str, Any]) -> list[_Planned]:
             of = entry.get("of")
             if not isinstance(of, str):
                 raise ArchiveError(f"entry {path!r}: no resource named in 'of'")
-            rel = check_path(of) + _AUX_KINDS[kind]
+            with _format_errors():
+                rel = check_path(of) + _AUX_KINDS[kind]
         if kind == "container" and "body" in entry:
             body = entry["body"]
             data = body.encode("utf-8") if isinstance(body, str) else None
@@ -693,6 +694,8 @@ async def import_pod(
     except BaseException as exc:
         await writer.discard()
         await _remove(backend, writer.written)
+        if isinstance(exc, ArchiveError):  # the archive itself: reported as unusable
+            raise
         if isinstance(exc, (TransferError, PodError)):  # e.g. an RDF body that does not parse
             raise TransferError(f"import stopped, nothing kept: {exc.message}") from exc
         if isinstance(exc, (OSError, tarfile.TarError, EOFError)):
@@ -719,7 +722,7 @@ class _Rebaser:
             graph = rdf.parse(data, media_type, self.source + rel)
         except PodError as exc:
             raise TransferError(f"{rel or 'the pod root'}: {exc.message}") from None
-        moved = _rebase(graph, self.source, self.target)
+        moved = pod_archive.rebase(graph, self.source, self.target)
         if not len(moved):
             return b""
         # Stored the way the server stores Turtle: relative to the resource, no @base line.

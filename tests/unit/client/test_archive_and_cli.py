@@ -1,49 +1,27 @@
-"""Archive checks and the command line's parsing and exit codes (no server)."""
+"""The client's archive errors and the command line's parsing and exit codes (no server)."""
 
 from __future__ import annotations
 
-import io
-import json
 import tarfile
 from pathlib import Path
 
 import pytest
 
+import pod_archive
 from client import errors
-from client.archive import ArchiveError, check_path, verify_archive
+from client.archive import ArchiveError, check_path, read_manifest, verify_archive
 from client.cli import EXIT_CODES, build_parser, exit_code, main
+from tests.unit.archive.helpers import make_archive
 
 
-def make_archive(
-    path: Path, entries: list[dict], files: dict[str, bytes], counts: dict | None = None
-) -> Path:  # type: ignore[type-arg]
-    manifest = {
-        "format": "solid-pod-archive",
-        "version": 1,
-        "source": "https://pod.example/a/",
-        "entries": entries,
-        "counts": counts
-        or {
-            k: sum(e["kind"] == k for e in entries)
-            for k in ("container", "rdf", "file", "meta", "acl")
-        },
-    }
-    with tarfile.open(path, "w") as tar:
-        for name, data in {**files, "manifest.json": json.dumps(manifest).encode()}.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return path
-
-
-def test_archive_paths_are_checked() -> None:
-    for bad in ("../x", "a/../../b", "/etc/passwd", "a//b", "a\\b", "a?b", "./a"):
-        with pytest.raises(ArchiveError):
-            check_path(bad)
+def test_format_errors_become_the_clients_own(tmp_path: Path) -> None:
+    """The format (tests/unit/archive) raises its own error; the client's wrappers raise
+    :class:`client.archive.ArchiveError`, a PodClientError, with the same message."""
+    with pytest.raises(ArchiveError, match="unsafe path") as info:
+        check_path("../x")
+    assert isinstance(info.value, errors.PodClientError)
+    assert not isinstance(info.value, pod_archive.ArchiveError)
     assert check_path("notes/.acl") == "notes/.acl"
-
-
-def test_verify_archive(tmp_path: Path) -> None:
     sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
     good = [
         {"path": "", "kind": "container"},
@@ -53,18 +31,18 @@ def test_verify_archive(tmp_path: Path) -> None:
     assert verify_archive(ok)["entries"] == good
     with pytest.raises(ArchiveError, match="SHA-256"):
         verify_archive(make_archive(tmp_path / "bad.tar", good, {"data/h.txt": b"jello"}))
-    with pytest.raises(ArchiveError, match="not the archive"):
-        verify_archive(make_archive(tmp_path / "missing.tar", good, {}))
-    with pytest.raises(ArchiveError, match="counts"):
-        verify_archive(
-            make_archive(tmp_path / "c.tar", good, {"data/h.txt": b"hello"}, {"file": 2})
-        )
-    evil = [{"path": "../x", "kind": "file", "size": 1, "sha256": sha}]
-    with pytest.raises(ArchiveError, match="unsafe"):
-        verify_archive(make_archive(tmp_path / "evil.tar", evil, {}))
     (tmp_path / "junk.tar").write_bytes(b"not a tar")
     with pytest.raises(ArchiveError, match="cannot read"):
         verify_archive(tmp_path / "junk.tar")
+    with tarfile.open(tmp_path / "bad.tar") as tar:
+        assert read_manifest(tar)["entries"] == good
+    with tarfile.open(tmp_path / "empty.tar", "w"):
+        pass
+    with (
+        tarfile.open(tmp_path / "empty.tar") as tar,
+        pytest.raises(ArchiveError, match="no manifest"),
+    ):
+        read_manifest(tar)
 
 
 def test_exit_codes() -> None:

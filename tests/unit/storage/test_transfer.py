@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 from rdflib import URIRef
 
+import pod_archive
 from client.archive import read_manifest, verify_archive
 from pod_server import cli, transfer_cli
 from pod_server.ldp import paths, rdf
@@ -509,6 +510,30 @@ def test_archive_checks_refuse_inconsistent_manifests(tmp_path: Path, source: Pa
     wrong_kind = {"path": "notes/", "kind": "file", "size": 0, "sha256": ""}
     with pytest.raises(transfer.ArchiveError, match="cannot have that path"):
         transfer._checked_entries(dict(manifest, entries=[wrong_kind]))
+
+
+def test_format_errors_become_the_servers_own(tmp_path: Path) -> None:
+    """The server raises its own ArchiveError (a TransferError) for what the shared
+    format refuses, never the format's or the client's."""
+    (tmp_path / "junk.tar").write_bytes(b"not a tar")
+    with pytest.raises(transfer.ArchiveError, match="cannot read") as info:
+        transfer.verify_archive(tmp_path / "junk.tar")
+    assert isinstance(info.value, transfer.TransferError)
+    assert not isinstance(info.value, pod_archive.ArchiveError)
+    unsafe = {"path": "x.acl", "kind": "acl", "of": "../x", "size": 0, "sha256": ""}
+    with pytest.raises(transfer.ArchiveError, match="unsafe path"):
+        transfer._checked_entries({"entries": [unsafe]})
+
+
+def test_export_compresses_by_the_final_name_as_pod_export_does(
+    tmp_path: Path, source: Path
+) -> None:
+    for name, gzipped in (("alice.TGZ", True), ("alice.tar.gz", True), ("alice.tar", False)):
+        out = tmp_path / name
+        assert main("export", "alice", out, "--root", source, "--base-url", OLD) == 0
+        assert (out.read_bytes()[:2] == b"\x1f\x8b") is gzipped, name  # gzip's magic
+        assert not (tmp_path / (name + ".partial")).exists()
+        assert verify_archive(out)["source"] == OLD + "alice/"
 
 
 def test_an_archive_written_by_the_pod_client_imports(tmp_path: Path, source: Path) -> None:
