@@ -10,6 +10,7 @@ from aiohttp import web
 import vocab
 from pod_server.access.groups import RemoteGroups
 from pod_server.access.policy import AccessPolicy
+from pod_server.access.rules import AccessRules
 from pod_server.access.seed import root_acl
 from pod_server.auth import (
     AiohttpFetcher,
@@ -77,6 +78,8 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
                 queue=QUEUED_PER_HEAVY_JOB * settings.heavy_jobs,
             ),
         ),
+        # Access control's rules on ACL documents and storage roots, applied on writes.
+        rules=AccessRules(),
         multiuser=settings.multiuser,
         vocab_base=settings.vocab_iri_base,
     )

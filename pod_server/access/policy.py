@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rdflib import Graph
 
@@ -31,17 +31,27 @@ from pod_server.access.evaluate import (
 )
 from pod_server.access.modes import NO_MODES, Mode
 from pod_server.access.owners import owner_modes, owners_in
-from pod_server.access.validate import grants_control, validate_acl
-from pod_server.errors import BadRequest, Conflict, Forbidden, PodError, Unauthorized
+from pod_server.errors import Forbidden, PodError, Unauthorized
 from pod_server.ldp import paths
 from pod_server.storage.base import Meta
 
 if TYPE_CHECKING:
     from pod_server.auth import Agent
     from pod_server.ldp.patch import Patch
-    from pod_server.ldp.store import ResourceStore
 
 GroupFetcher = Callable[[str], Awaitable[Graph | None]]
+
+
+class Documents(Protocol):
+    """What the policy reads: the resource store's identifiers and documents."""
+
+    multiuser: bool
+
+    def url(self, path: str) -> str: ...
+    def local_path(self, url: str) -> str | None: ...
+    def storage_root_of(self, path: str) -> str | None: ...
+    async def metas(self, paths: Sequence[str]) -> dict[str, Meta]: ...
+    async def graph_of(self, path: str) -> tuple[Meta | None, Graph]: ...
 MODE_NAMES = {
     Mode.READ: "Read",
     Mode.WRITE: "Write",
@@ -74,7 +84,7 @@ class AccessPolicy:
 
     def __init__(
         self,
-        store: ResourceStore,
+        store: Documents,
         fetch_group: GroupFetcher | None = None,
         challenge: Callable[[Agent], str] | None = None,
         cache_size: int = 4096,
@@ -251,29 +261,3 @@ class AccessPolicy:
         return await self._fetch_group(url) if self._fetch_group else None
 
 
-def check_acl_document(graph: Graph, acl_url: str, subject_url: str, storage_root: bool) -> None:
-    """Refuse an ACL that is unusable (400), or that would lock everyone out of a storage (409)."""
-    problems = validate_acl(graph, acl_url)
-    if problems:
-        raise BadRequest("Invalid ACL: " + "; ".join(problems))
-    if storage_root and not keeps_control(compile_acl(graph, acl_url), subject_url):
-        raise Conflict(
-            "This ACL would leave the storage root with no agent holding Control; "
-            "keep an acl:agent (or the public, on an open server) with acl:Control"
-        )
-
-
-def keeps_control(acl: CompiledAcl, root_url: str) -> bool:
-    """Someone keeps Control on the root: a named agent, or everyone on an open server."""
-    if grants_control(acl, root_url):
-        return True
-    everyone = granted_modes(
-        acl,
-        root_url,
-        default_for=None,
-        agent_webid=None,
-        authenticated=False,
-        origin=None,
-        groups={},
-    )
-    return Mode.CONTROL in everyone

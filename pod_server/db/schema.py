@@ -1,11 +1,12 @@
 """The one PostgreSQL schema the stores share: every subsystem's migrations, in one order.
 
-Each subsystem owns the migrations of its tables (storage: ``storage.pg_sql``; IdP state:
-``state.pg_schema``; notifications: ``notify.pg_schema``). Their versions interleave into
-one sequence recorded in one ``schema_migrations`` table, applied in version order under
-one advisory lock by :func:`upgrade`, which every PostgreSQL store runs on start (and
-``pod-server db upgrade`` on demand): a store may share its database and schema with the
-others, and any of them brings the whole schema up to date.
+Each subsystem has its own list of migrations for its own tables, in
+:mod:`pod_server.db.tables` (``storage``, ``idp_state``, ``notifications``). The stores
+share one schema, so its one sequence is composed here, below every store: versions
+interleave into one sequence recorded in one ``schema_migrations`` table, applied in
+version order under one advisory lock by :func:`upgrade`, which every PostgreSQL store
+runs on start (and ``pod-server db upgrade`` on demand): a store may share its database
+and schema with the others, and any of them brings the whole schema up to date.
 """
 
 from __future__ import annotations
@@ -14,16 +15,14 @@ from functools import cache
 
 from pod_server.db.migrations import Migration, in_order, latest
 from pod_server.db.postgres import apply_migrations
+from pod_server.db.tables.idp_state import MIGRATIONS as IDP_STATE
+from pod_server.db.tables.notifications import MIGRATIONS as NOTIFICATIONS
+from pod_server.db.tables.storage import MIGRATIONS as STORAGE
 
 
 @cache
 def migrations() -> tuple[Migration, ...]:
     """Every subsystem's migrations, by version."""
-    # Imported on first use, not with this module: the subsystems' packages import it.
-    from pod_server.notify.pg_schema import MIGRATIONS as NOTIFICATIONS
-    from pod_server.state.pg_schema import MIGRATIONS as IDP_STATE
-    from pod_server.storage.pg_sql import MIGRATIONS as STORAGE
-
     return in_order(STORAGE, IDP_STATE, NOTIFICATIONS)
 
 

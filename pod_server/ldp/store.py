@@ -19,8 +19,6 @@ from urllib.parse import unquote, urlsplit
 
 from rdflib import Graph, URIRef
 
-from pod_server.access.owners import kept_owners
-from pod_server.access.policy import check_acl_document
 from pod_server.errors import (
     BadRequest,
     Conflict,
@@ -39,6 +37,7 @@ from pod_server.ldp.locks import GroupCommit, KeyedLock
 from pod_server.ldp.paging import PageRequest
 from pod_server.ldp.patch import ACCEPT_PATCH, SPARQL_UPDATE, Patch, apply_patch, parse_patch
 from pod_server.ldp.patch import ACCEPTED_MEDIA_TYPES as PATCH_TYPES
+from pod_server.ldp.rules import DocumentRules
 from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
 from pod_server.ldp.turtle_check import quick_check
 from pod_server.ldp.vocabulary import LDP_CONTAINS, PIM_STORAGE, SOLID_OWNER
@@ -230,10 +229,12 @@ class ResourceStore:
         base_url: str,
         limits: Limits,
         *,
+        rules: DocumentRules,
         multiuser: bool = False,
         vocab_base: str | None = None,
     ) -> None:
         self.backend = backend
+        self.rules = rules
         self.multiuser = multiuser
         # Called with the changes of every committed write, in commit order (notifications).
         self.listeners: list[Callable[[list[Change]], None]] = []
@@ -573,7 +574,7 @@ class ResourceStore:
                 if paths.is_container(path):
                     _check_managed_unchanged(graph, updated, self.url(path))
                 if meta is not None and self.is_storage_root(path):
-                    kept_owners(graph, updated, self.url(path), replace=False)
+                    self.rules.keep_owners(graph, updated, self.url(path), replace=False)
                 self._check_acl(path, updated)
                 await self._check_shapes(path, updated)
                 data = await self._turtle(path, updated)
@@ -790,7 +791,9 @@ class ResourceStore:
             _check_managed_unchanged(Graph(), graph, self.url(path))
             if self.is_storage_root(path):  # a PUT keeps who owns the storage
                 meta, current = await self.graph_of(path)
-                graph = kept_owners(current if meta else None, graph, self.url(path), replace=True)
+                graph = self.rules.keep_owners(
+                    current if meta else None, graph, self.url(path), replace=True
+                )
             return Staged.of(await self._turtle(path, graph)), TURTLE
         self._check_acl(path, graph)
         await self._check_shapes(path, graph)
@@ -826,7 +829,7 @@ class ResourceStore:
         if aux is not None and aux[0] == paths.ACL_SUFFIX:
             subject = aux[1]
             root = self.is_storage_root(subject)
-            check_acl_document(graph, self.url(path), self.url(subject), root)
+            self.rules.check_acl(graph, self.url(path), self.url(subject), storage_root=root)
 
     async def _turtle(self, path: str, graph: Graph) -> bytes:
         """Turtle to store for ``graph``: IRIs relative to the resource where possible and

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 
+from pod_server.access.rules import AccessRules
 from pod_server.app import open_backend, open_state
 from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.pods.hosting import (
@@ -36,6 +37,7 @@ async def opened(settings: Settings) -> AsyncIterator[tuple[ResourceStore, IdpSt
         backend,
         settings.public_base,
         Limits(settings.max_body_size, settings.max_rdf_size, settings.quota or None),
+        rules=AccessRules(),
         multiuser=settings.multiuser,
     )
     state = open_state(settings)

@@ -1,6 +1,6 @@
 """IdpState on PostgreSQL (asyncpg): one store for every server process, on any host.
 
-The tables (``idp_*``, see ``pg_schema``) are migration 2 of the shared schema
+The tables (``idp_*``, see ``db.tables.idp_state``) are migration 2 of the shared schema
 (``pod_server.db.schema``), so the state can live beside a ``PostgresBackend`` in one
 database and schema; ``start()`` runs the same ``upgrade``. Every method is one statement
 or one READ COMMITTED transaction, and each compare-and-set is a single conditional write

@@ -1,6 +1,6 @@
 """The PostgreSQL storage backend (asyncpg): one system of record for many server processes.
 
-The tables and statements are in ``pg_sql`` (migrations applied by
+The statements are in ``pg_sql``, the tables in ``db.tables.storage`` (migrations applied by
 :func:`pod_server.db.schema.upgrade`, which ``start()`` also runs unless
 ``auto_upgrade=False``); the transaction of one batch, its locks and quota counting in
 ``pg_batch``; large bodies (staged in chunks, read by ranges) in ``pg_blobs``. Beside the

@@ -8,6 +8,7 @@ import pytest
 
 from pod_server.access import Mode
 from pod_server.access.policy import AccessPolicy
+from pod_server.access.rules import AccessRules
 from pod_server.auth.agent import Agent
 from pod_server.errors import Forbidden
 from pod_server.ldp.store import TURTLE, Limits, ResourceStore
@@ -35,7 +36,7 @@ class CountingStore(ResourceStore):
 
 @pytest.fixture
 async def store() -> CountingStore:
-    store = CountingStore(MemoryBackend(), BASE, Limits(1 << 20, 1 << 20), multiuser=True)
+    store = CountingStore(MemoryBackend(), BASE, Limits(1 << 20, 1 << 20), rules=AccessRules(), multiuser=True)
     await store.ensure_root()
     await provision(store, "alice", "https://issuer.example/", ALICE)
     only_bob = (
@@ -90,7 +91,7 @@ async def test_a_change_of_owner_reaches_every_process(store: CountingStore) -> 
 
 
 async def test_single_user_owner_comes_from_the_settings() -> None:
-    store = ResourceStore(MemoryBackend(), BASE, Limits(1 << 20, 1 << 20))
+    store = ResourceStore(MemoryBackend(), BASE, Limits(1 << 20, 1 << 20), rules=AccessRules())
     await store.ensure_root()  # no root ACL at all: nobody is granted anything
     policy = AccessPolicy(store, owner=ALICE)
     assert (await policy.authorize(Agent(webid=ALICE), None, "PUT", "/.acl")).user == Mode.CONTROL
@@ -99,7 +100,7 @@ async def test_single_user_owner_comes_from_the_settings() -> None:
     with pytest.raises(Forbidden):
         await policy.authorize(Agent(webid=ALICE), None, "GET", "/")
     # On a multi-user server the setting names no pod's owner.
-    multi = ResourceStore(MemoryBackend(), BASE, Limits(1 << 20, 1 << 20), multiuser=True)
+    multi = ResourceStore(MemoryBackend(), BASE, Limits(1 << 20, 1 << 20), rules=AccessRules(), multiuser=True)
     await multi.ensure_root()
     await multi.create_internal("/bob/", b"")
     with pytest.raises(Forbidden):

@@ -9,9 +9,9 @@ import pytest
 
 from pod_server.db.postgres import apply_migrations, quote_ident, schema_version
 from pod_server.db.schema import migrations, upgrade
-from pod_server.notify.pg_schema import MIGRATIONS as NOTIFICATIONS
-from pod_server.state.pg_schema import MIGRATIONS as IDP_STATE
-from pod_server.storage.pg_sql import MIGRATIONS as STORAGE
+from pod_server.db.tables.idp_state import MIGRATIONS as IDP_STATE
+from pod_server.db.tables.notifications import MIGRATIONS as NOTIFICATIONS
+from pod_server.db.tables.storage import MIGRATIONS as STORAGE
 from pod_server.storage.postgres import PostgresBackend
 from tests.unit.storage import pg_support
 
