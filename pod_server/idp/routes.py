@@ -49,12 +49,8 @@ _CORS_HEADERS = (
 JsonHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_idp_routes(app: web.Application, provider: Provider) -> None:
+def add_idp_routes(app: web.Application, p: Provider) -> None:
     """Add the provider's routes (under its issuer's path) to ``app``, before any catch-all."""
-    _add_routes(app, provider)
-
-
-def _add_routes(app: web.Application, p: Provider) -> None:
     base = urlsplit(p.issuer).path or "/"
     people = Interaction(p)
     json_api = JsonApi(p)
