@@ -9,9 +9,10 @@ from aiohttp import web
 
 from pod_server.access.modes import wac_allow
 from pod_server.access.policy import Access, AccessPolicy
-from pod_server.auth import Agent, Authenticator
+from pod_server.auth import Agent
 from pod_server.errors import MethodNotAllowed, NotFound
 from pod_server.http import headers as h
+from pod_server.http.keys import AUTHENTICATOR, POLICY, STORE
 from pod_server.ldp import conneg, paging, paths, rdf
 from pod_server.ldp.conditions import Conditions, http_date
 from pod_server.ldp.patch import Patch
@@ -26,9 +27,6 @@ from pod_server.ldp.store import (
 from pod_server.ldp.vocabulary import SOLID_OWNER
 from pod_server.storage.base import CHUNK_SIZE, Meta
 
-STORE = web.AppKey("store", ResourceStore)
-POLICY = web.AppKey("policy", AccessPolicy)
-AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 SERVER_DESCRIPTION = "/" + STORAGE_DESCRIPTION  # the multi-user server's own, at its root
 
 

@@ -232,14 +232,16 @@ class ResourceStore:
         rules: DocumentRules,
         multiuser: bool = False,
         vocab_base: str | None = None,
+        listeners: Sequence[Callable[[list[Change]], None]] = (),
+        description_providers: Sequence[Callable[[str], str]] = (),
     ) -> None:
         self.backend = backend
         self.rules = rules
         self.multiuser = multiuser
         # Called with the changes of every committed write, in commit order (notifications).
-        self.listeners: list[Callable[[list[Change]], None]] = []
+        self.listeners: list[Callable[[list[Change]], None]] = list(listeners)
         # Extra Turtle for storage descriptions, given the storage root (e.g. notifications).
-        self.description_providers: list[Callable[[str], str]] = []
+        self.description_providers: list[Callable[[str], str]] = list(description_providers)
         self._converted = BytesLRU(CONVERSION_CACHE_BYTES)
         self._appends = GroupCommit(self._append_batch)
         self.shapes = ShapeConstraints(
