@@ -14,6 +14,7 @@ from pod_server.errors import MethodNotAllowed, NotFound
 from pod_server.http import headers as h
 from pod_server.ldp import conneg, paging, paths, rdf
 from pod_server.ldp.conditions import Conditions, http_date
+from pod_server.ldp.media_types import TURTLE
 from pod_server.ldp.patch import Patch
 from pod_server.ldp.shapes import LDP_CONSTRAINED_BY
 from pod_server.ldp.store import (
@@ -277,8 +278,8 @@ def _rdf_document(request: web.Request, url: str, turtle: str) -> web.Response:
     """A server-made RDF document, in the format the client prefers."""
     media = negotiate(request.headers.get("Accept"), rdf.RDF_TYPES)
     body = turtle.encode()
-    if media != "text/turtle":
-        body = rdf.serialize(rdf.parse(body, "text/turtle", url), media, url)
+    if media != TURTLE:
+        body = rdf.serialize(rdf.parse(body, TURTLE, url), media, url)
     response = web.Response(body=body, content_type=media)
     response.headers["Vary"] = "Accept, Origin"
     return response
