@@ -15,7 +15,7 @@ from pod_server.http import headers as h
 from pod_server.ldp import conneg, paging, paths, rdf
 from pod_server.ldp.conditions import Conditions, http_date
 from pod_server.ldp.media_types import TURTLE
-from pod_server.ldp.patch import Patch
+from pod_server.ldp.patch import ACCEPT_PATCH, Patch
 from pod_server.ldp.shapes import LDP_CONSTRAINED_BY
 from pod_server.ldp.store import (
     STORAGE_DESCRIPTION,
@@ -81,7 +81,7 @@ def describe(
         storage=store.is_storage_root(path),
     )
     hdrs["Allow"] = ", ".join(store.allowed_methods(path))
-    hdrs["Accept-Patch"] = h.ACCEPT_PATCH
+    hdrs["Accept-Patch"] = ACCEPT_PATCH
     hdrs["Accept-Put"] = "*/*"
     if paths.is_container(path):
         hdrs["Accept-Post"] = "*/*"
