@@ -15,7 +15,8 @@ from pod_server.http import headers as h
 from pod_server.http.keys import AUTHENTICATOR, POLICY, STORE
 from pod_server.ldp import conneg, paging, paths, rdf
 from pod_server.ldp.conditions import Conditions, http_date
-from pod_server.ldp.patch import Patch
+from pod_server.ldp.media_types import TURTLE
+from pod_server.ldp.patch import ACCEPT_PATCH, Patch
 from pod_server.ldp.shapes import LDP_CONSTRAINED_BY
 from pod_server.ldp.store import (
     STORAGE_DESCRIPTION,
@@ -78,7 +79,7 @@ def describe(
         storage=store.is_storage_root(path),
     )
     hdrs["Allow"] = ", ".join(store.allowed_methods(path))
-    hdrs["Accept-Patch"] = h.ACCEPT_PATCH
+    hdrs["Accept-Patch"] = ACCEPT_PATCH
     hdrs["Accept-Put"] = "*/*"
     if paths.is_container(path):
         hdrs["Accept-Post"] = "*/*"
@@ -275,8 +276,8 @@ def _rdf_document(request: web.Request, url: str, turtle: str) -> web.Response:
     """A server-made RDF document, in the format the client prefers."""
     media = negotiate(request.headers.get("Accept"), rdf.RDF_TYPES)
     body = turtle.encode()
-    if media != "text/turtle":
-        body = rdf.serialize(rdf.parse(body, "text/turtle", url), media, url)
+    if media != TURTLE:
+        body = rdf.serialize(rdf.parse(body, TURTLE, url), media, url)
     response = web.Response(body=body, content_type=media)
     response.headers["Vary"] = "Accept, Origin"
     return response

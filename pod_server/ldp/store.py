@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS, RDF
 
 from pod_server.errors import (
     BadRequest,
@@ -34,13 +35,20 @@ from pod_server.ldp.budget import Runner, WorkLimits
 from pod_server.ldp.cache import BytesLRU
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import GroupCommit, KeyedLock
+from pod_server.ldp.media_types import TURTLE
 from pod_server.ldp.paging import PageRequest
 from pod_server.ldp.patch import ACCEPT_PATCH, SPARQL_UPDATE, Patch, apply_patch, parse_patch
 from pod_server.ldp.patch import ACCEPTED_MEDIA_TYPES as PATCH_TYPES
 from pod_server.ldp.rules import DocumentRules
 from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
 from pod_server.ldp.turtle_check import quick_check
-from pod_server.ldp.vocabulary import LDP_CONTAINS, PIM_STORAGE, SOLID_OWNER
+from pod_server.ldp.vocabulary import (
+    CONTAINER_TYPES,
+    LDP_CONTAINS,
+    PIM_STORAGE,
+    POSIX,
+    SOLID_OWNER,
+)
 from pod_server.storage.base import (
     ABSENT,
     PRESENT,
@@ -58,7 +66,6 @@ from pod_server.storage.base import (
 from pod_server.storage.base import Delete as DeleteOp
 
 log = logging.getLogger("pod_server")
-TURTLE = "text/turtle"
 WELL_KNOWN = ".well-known/"
 STORAGE_DESCRIPTION = ".well-known/solid"
 MAX_ATTEMPTS = 20
@@ -523,7 +530,7 @@ class ResourceStore:
             raise MethodNotAllowed(
                 "POST is only allowed on containers", allowed=self.allowed_methods(container)
             )
-        suffix = "/" if any(t in _CONTAINER_LINK_TYPES for t in link_types) else ""
+        suffix = "/" if any(t in CONTAINER_TYPES for t in link_types) else ""
         name = sanitize_slug(slug)
         for _ in range(MAX_ATTEMPTS):
             path = container + (paths.encode_segment(name) if name else _fresh_name()) + suffix
@@ -900,9 +907,6 @@ class ResourceStore:
                 mutations.append(Touch(grand))
 
 
-_CONTAINER_LINK_TYPES = frozenset(
-    {"http://www.w3.org/ns/ldp#BasicContainer", "http://www.w3.org/ns/ldp#Container"}
-)
 _DOC_METHODS = ("OPTIONS", "HEAD", "GET", "PUT", "PATCH", "DELETE")
 _ROOT_METHODS = ("OPTIONS", "HEAD", "GET", "POST", "PUT", "PATCH")
 _ROOT_ACL_METHODS = ("OPTIONS", "HEAD", "GET", "PUT", "PATCH")
@@ -917,7 +921,7 @@ def _kind(path: str) -> str:
 
 
 def _check_link_types(path: str, link_types: Sequence[str]) -> None:
-    if any(t in _CONTAINER_LINK_TYPES for t in link_types) and not paths.is_container(path):
+    if any(t in CONTAINER_TYPES for t in link_types) and not paths.is_container(path):
         raise BadRequest("A container's URL must end with '/'")
 
 
@@ -964,9 +968,9 @@ def _is_member(iri: str, container_url: str) -> bool:
 
 _MEMBER_METADATA = frozenset(
     {
-        "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
-        "http://purl.org/dc/terms/modified",
-        "http://www.w3.org/ns/posix/stat#size",
-        "http://www.w3.org/ns/posix/stat#mtime",
+        str(RDF.type),
+        str(DCTERMS.modified),
+        str(POSIX.size),
+        str(POSIX.mtime),
     }
 )
