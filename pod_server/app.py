@@ -1,9 +1,15 @@
-"""create_app(settings): all the wiring of a pod server, readable top to bottom."""
+"""create_app(settings): all the wiring of a pod server, readable top to bottom.
+
+Every component is built here from the settings, in dependency order; the application
+then gets its middlewares, response hooks, routes and one lifecycle, each list in the
+order it runs.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -20,73 +26,46 @@ from pod_server.auth import (
     SharedReplayCache,
     www_authenticate,
 )
+from pod_server.components import INLINE_BYTES, open_backend, open_state
 from pod_server.http import handlers, middleware
+from pod_server.http.keys import AUTHENTICATOR, IDP, NOTIFIER, POLICY, STORE
 from pod_server.http.vocab_routes import add_vocab_routes
-from pod_server.idp import IdpConfig, add_idp_routes
+from pod_server.idp import IdpConfig, add_idp_routes, build_provider, no_cors_on_pages, serving
+from pod_server.idp.accounts import PASSWORDS
 from pod_server.ldp import rdf
 from pod_server.ldp.budget import QUEUED_PER_HEAVY_JOB, WorkLimits
 from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.ldp.vocabulary import SOLID_OWNER
-from pod_server.notify import add_notifications
+from pod_server.notify import NotifyConfig, add_notifications, updates_via
+from pod_server.notify.deploy import open_hub, webhook_targets
+from pod_server.notify.notifier import Notifier
 from pod_server.pods.hosting import pods_of, provisioner
 from pod_server.settings import Settings
-from pod_server.state import DB_NAME, IdpState, PostgresState, SqliteState
 from pod_server.storage.base import Backend
-from pod_server.storage.file import FileBackend
-from pod_server.storage.postgres import PostgresBackend
 
 log = logging.getLogger("pod_server")
 
-
-# Bodies up to this size live in the SQLite index: reading them there is about twice as
-# fast as from a file (measured on 100 KB; SQLite's own guidance puts the crossover near it).
-INLINE_BYTES = 128 * 1024
-
-
-def open_backend(settings: Settings) -> Backend:
-    """The storage the settings name: PostgreSQL for a postgresql:// URL, else files."""
-    if settings.on_postgresql:
-        dsn, schema = settings.postgresql
-        return PostgresBackend(dsn, schema=schema)
-    return FileBackend(settings.root, inline_threshold=INLINE_BYTES)
-
-
-def open_state(settings: Settings) -> IdpState:
-    """The identity provider's state store (accounts, sessions, one-time values): in the
-    storage's PostgreSQL, shared by every host, else SQLite beside the files."""
-    if settings.on_postgresql:
-        dsn, schema = settings.postgresql
-        return PostgresState(dsn, schema=schema)
-    return SqliteState(settings.root / DB_NAME)
+__all__ = ["INLINE_BYTES", "create_app", "open_backend", "open_state"]
 
 
 def create_app(settings: Settings, backend: Backend | None = None) -> web.Application:
     """A ready-to-run aiohttp application; ``backend`` overrides the one settings name."""
+    # -- components, each from the settings and the ones before it --------------------------
     backend = backend or open_backend(settings)
     store = ResourceStore(
         backend,
         settings.public_base,
-        Limits(
-            max_body_size=settings.max_body_size,
-            max_rdf_size=settings.max_rdf_size,
-            quota=settings.quota or None,
-            work=WorkLimits(
-                max_nesting=settings.max_nesting,
-                max_solutions=settings.max_solutions,
-                seconds=settings.work_timeout,
-                jobs=settings.heavy_jobs,
-                queue=QUEUED_PER_HEAVY_JOB * settings.heavy_jobs,
-            ),
-        ),
+        store_limits(settings),
         # Access control's rules on ACL documents and storage roots, applied on writes.
         rules=AccessRules(),
         multiuser=settings.multiuser,
         vocab_base=settings.vocab_iri_base,
+        description_providers=owner_description(settings),
     )
     # Organisations' JSON-LD may name our vocabularies' contexts: resolve them locally.
     vocab.register_contexts(None, rdf.register_context, served_at=settings.vocab_iri_base)
-    auth_config = AuthConfig(allow_bearer=settings.allow_bearer)
     state = open_state(settings)
+    auth_config = AuthConfig(allow_bearer=settings.allow_bearer)
     # Several processes (or hosts) must share the jti replay cache, else a proof accepted
     # by one could be replayed against another; one process keeps it in memory (faster).
     replay = SharedReplayCache(state) if settings.shared_replay_cache else MemoryReplayCache()
@@ -98,38 +77,94 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         challenge=lambda agent: www_authenticate(auth_config, agent),
         owner=settings.owner or None,
     )
-    if settings.owner and not settings.multiuser:  # pods name their owners in their roots
-        owner_line = f"<{store.url('/')}> <{SOLID_OWNER}> <{settings.owner}>."
-        store.description_providers.append(lambda _root: owner_line)
-
-    app = web.Application(middlewares=[middleware.preflight, middleware.errors])
-    app.on_response_prepare.append(middleware.add_cors_headers)
-    app[handlers.STORE] = store
-    app[handlers.POLICY] = policy
-    app[handlers.AUTHENTICATOR] = authenticator
-
-    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
-        await backend.start()
-        await store.ensure_root(root_acl(settings.owner or None, settings.open))
-        yield
-        await authenticator.close()
-        await group_fetcher.close()
-        await backend.close()
-        store.runner.close()
-
-    app.cleanup_ctx.append(lifecycle)
-    # The identity provider: its routes go before the catch-all resource route, and its
-    # page hook after the CORS one (it takes CORS off its own HTML pages).
-    add_idp_routes(
-        app,
-        settings,
+    notify_config = NotifyConfig.from_settings(settings)
+    notifier = Notifier(
+        store,
+        policy,
+        open_hub(settings, notify_config),
+        notify_config,
+        webhook_targets(settings, notify_config),
+    )
+    # The notifier reads the store, so it joins the store's listeners once both exist.
+    store.listeners.append(notifier.on_changes)
+    store.description_providers.append(notifier.describe_storage)
+    idp_config = IdpConfig(signup=settings.signup and settings.multiuser)
+    idp_fetcher = AiohttpFetcher(  # Client ID Documents
+        idp_config.dpop.fetch_timeout, idp_config.max_registration_bytes * 4
+    )
+    provider = build_provider(
+        settings.public_base,
         state,
+        idp_fetcher,
+        config=idp_config,
+        passwords=PASSWORDS,
         provision=provisioner(store) if settings.multiuser else None,
         pods_of=pods_of(store) if settings.multiuser else None,
-        config=IdpConfig(signup=settings.signup and settings.multiuser),
     )
+
+    # -- the application ----------------------------------------------------------------------
+    # Order matters: preflights are answered before anything else; errors of every later
+    # stage (and of the handlers) become responses in one place.
+    app = web.Application(middlewares=[middleware.preflight, middleware.errors])
+    app[STORE] = store
+    app[POLICY] = policy
+    app[AUTHENTICATOR] = authenticator
+    app[NOTIFIER] = notifier
+    app[IDP] = provider
+    # Response hooks run in this order: CORS on every response, then the IdP takes it off
+    # its HTML pages again, then resource responses name the legacy WebSocket.
+    app.on_response_prepare.append(middleware.add_cors_headers)
+    app.on_response_prepare.append(no_cors_on_pages(provider))
+    if notify_config.legacy_websocket:
+        app.on_response_prepare.append(updates_via(notifier))
+    # Routes: every fixed path before the catch-all resource route.
+    add_idp_routes(app, provider)
     add_vocab_routes(app, settings.base_path, settings.vocab_iri_base)
-    # Live updates (Solid Notifications): its routes, too, go before the catch-all.
-    add_notifications(app, store, policy, authenticator, settings)
+    add_notifications(app, notifier, authenticator, settings)
     app.router.add_route("*", "/{tail:.*}", handlers.handle)
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        """Start every component in order; close them in reverse, however far start got."""
+        async with contextlib.AsyncExitStack() as started:
+            started.callback(store.runner.close)
+            await backend.start()
+            started.push_async_callback(backend.close)
+            started.push_async_callback(group_fetcher.close)
+            started.push_async_callback(authenticator.close)
+            await store.ensure_root(root_acl(settings.owner or None, settings.open))
+            await state.start()
+            started.push_async_callback(state.close)
+            started.push_async_callback(idp_fetcher.close)
+            await started.enter_async_context(serving(provider))
+            await notifier.start()
+            started.push_async_callback(notifier.stop)
+            yield
+
+    app.cleanup_ctx.append(lifecycle)
+    # Live notification connections close first, before the server waits for its handlers.
+    app.on_shutdown.append(notifier.shutdown)
     return app
+
+
+def store_limits(settings: Settings) -> Limits:
+    """What one request may cost the store: sizes, quota and bounded work."""
+    return Limits(
+        max_body_size=settings.max_body_size,
+        max_rdf_size=settings.max_rdf_size,
+        quota=settings.quota or None,
+        work=WorkLimits(
+            max_nesting=settings.max_nesting,
+            max_solutions=settings.max_solutions,
+            seconds=settings.work_timeout,
+            jobs=settings.heavy_jobs,
+            queue=QUEUED_PER_HEAVY_JOB * settings.heavy_jobs,
+        ),
+    )
+
+
+def owner_description(settings: Settings) -> list[Callable[[str], str]]:
+    """A single storage names its owner in its description (pods name theirs in their roots)."""
+    if not settings.owner or settings.multiuser:
+        return []
+    owner_line = f"<{settings.public_base}> <{SOLID_OWNER}> <{settings.owner}>."
+    return [lambda _root: owner_line]

@@ -62,6 +62,20 @@ class Settings:
     replay_cache: str = "auto"
     # Access log in common log format plus the duration in ms: "" off, "-" stderr, else a file.
     access_log: str = ""
+    # Notifications (pod_server/notify/config.py says what each does); env POD_NOTIFY_*.
+    notify_queue_size: int = 256
+    notify_send_timeout: float = 10.0
+    notify_max_lifetime: float = 7 * 24 * 3600.0
+    notify_connect_timeout: float = 300.0
+    notify_max_channels_per_agent: int = 2000
+    notify_webhook_attempts: int = 5
+    notify_webhook_backoff: float = 1.0
+    notify_webhook_backoff_max: float = 60.0
+    notify_webhook_max_failures: int = 5
+    notify_webhook_private_targets: bool | None = None  # None: only on a loopback server
+    notify_poll_interval: float = 0.02
+    notify_event_retention: float = 600.0
+    notify_legacy_websocket: bool = True
     config: Path | None = field(default=None, compare=False)
 
     @property
@@ -97,18 +111,22 @@ class Settings:
         return urlsplit(self.public_base).path or "/"
 
 
-def _convert(name: str, raw: Any, kind: Any) -> Any:
-    """Coerce a TOML/env/flag value to the field's type, with a clear error."""
+def _convert(name: str, raw: Any, kind: Any, variable: str = "") -> Any:
+    """Coerce a TOML/env/flag value to the field's type, with a clear error (naming the
+    environment ``variable`` it came from, if any)."""
     try:
-        if kind in ("bool", bool):
+        if kind in ("bool", "bool | None", bool):
             return _boolean(raw)
         if kind in ("int", int):
             return int(raw)
+        if kind in ("float", float):
+            return float(raw)
         if kind in ("Path", "Path | None", Path):
             return Path(str(raw)).expanduser()
         return str(raw)
     except (TypeError, ValueError):
-        raise SettingsError(f"setting {name!r}: cannot use {raw!r}") from None
+        where = f" ({variable})" if variable else ""
+        raise SettingsError(f"setting {name!r}{where}: cannot use {raw!r}") from None
 
 
 def _boolean(raw: Any) -> bool:
@@ -122,7 +140,13 @@ def _boolean(raw: Any) -> bool:
     raise ValueError(text)
 
 
-_TOML_TYPES: dict[str, tuple[type, ...]] = {"bool": (bool,), "int": (int,), "str": (str,)}
+_TOML_TYPES: dict[str, tuple[type, ...]] = {
+    "bool": (bool,),
+    "bool | None": (bool,),
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+}
 
 
 def _check_toml_type(name: str, raw: Any, kind: Any, source: str) -> None:
@@ -130,7 +154,8 @@ def _check_toml_type(name: str, raw: Any, kind: Any, source: str) -> None:
     report, not to coerce (env vars and flags are text and are converted instead)."""
     wanted = _TOML_TYPES.get(str(kind), (str,))  # Path settings are strings in TOML
     if (isinstance(raw, bool) and bool not in wanted) or not isinstance(raw, wanted):
-        label = {bool: "true or false", int: "a whole number"}.get(wanted[0], "a string")
+        labels = {bool: "true or false", int: "a whole number", float: "a number"}
+        label = labels.get(wanted[-1], "a string")
         raise SettingsError(f"setting {name!r} in {source} must be {label}, not {raw!r}")
 
 
@@ -146,15 +171,22 @@ def _apply(
         if raw is not None:
             if typed:
                 _check_toml_type(name, raw, known[name], source)
-            changes[name] = _convert(name, raw, known[name])
+            variable = ENV_PREFIX + name.upper() if source == "environment" else ""
+            changes[name] = _convert(name, raw, known[name], variable)
     return replace(base, **changes)
 
 
-def _env_values(env: Mapping[str, str]) -> dict[str, str]:
-    names = {f.name for f in fields(Settings)}
+def _env_values(env: Mapping[str, str], prefix: str = "") -> dict[str, str]:
+    names = {f.name for f in fields(Settings) if f.name.startswith(prefix)}
     return {
         n: env[ENV_PREFIX + n.upper()] for n in names if env.get(ENV_PREFIX + n.upper(), "") != ""
     }
+
+
+def with_env(settings: Settings, env: Mapping[str, str], *, prefix: str = "") -> Settings:
+    """``settings`` with the ``POD_<NAME>`` variables of ``env`` whose names start with
+    ``prefix`` applied (servers that tests start in-process read their environment so)."""
+    return validate(_apply(settings, _env_values(env, prefix), "environment"))
 
 
 def _toml_values(path: Path) -> dict[str, Any]:
@@ -214,6 +246,10 @@ def validate(settings: Settings) -> Settings:
     work = ("max_nesting", "max_solutions", "work_timeout", "heavy_jobs")
     for name in work:
         if getattr(settings, name) <= 0:
+            raise SettingsError(f"{name.replace('_', ' ')} must be positive")
+    notify_numbers = [f.name for f in fields(Settings) if f.type in ("int", "float")]
+    for name in notify_numbers:
+        if name.startswith("notify_") and not getattr(settings, name) > 0:  # NaN too
             raise SettingsError(f"{name.replace('_', ' ')} must be positive")
     if settings.owner and urlsplit(settings.owner).scheme not in ("http", "https"):
         raise SettingsError(f"owner {settings.owner!r} must be a WebID (an http(s) URL)")

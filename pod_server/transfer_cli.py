@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pod_archive import Report
-from pod_server.app import INLINE_BYTES, open_backend
+from pod_server.components import INLINE_BYTES, open_backend
 from pod_server.errors import PodError
 from pod_server.pods import transfer
 from pod_server.pods.transfer import ArchiveError

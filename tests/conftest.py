@@ -17,7 +17,7 @@ from hypothesis import settings
 from yarl import URL
 
 from pod_server.app import create_app, open_backend
-from pod_server.settings import Settings
+from pod_server.settings import Settings, with_env
 from pod_server.storage.base import Backend
 from pod_server.storage.file import FileBackend
 from pod_server.storage.memory import MemoryBackend
@@ -101,6 +101,8 @@ async def running_pod(
     base = f"http://127.0.0.1:{port}/"
     # Storage-core tests run against an open server; access tests pass their own settings.
     settings = replace(settings or Settings(open=True), root=root, port=port, base_url=base)
+    # Notification tests tune the server through POD_NOTIFY_* as a host would: read them.
+    settings = with_env(settings, os.environ, prefix="notify_")
     app = create_app(settings, backend)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

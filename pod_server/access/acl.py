@@ -27,6 +27,7 @@ from types import MappingProxyType
 from urllib.parse import urlsplit, urlunsplit
 
 from rdflib import RDF, BNode, Graph, URIRef
+from rdflib.namespace import FOAF
 from rdflib.term import Node
 
 from pod_server.access.modes import BY_VALUE, Mode
@@ -34,24 +35,25 @@ from pod_server.errors import BadRequest
 from pod_server.ldp import paths
 from pod_server.ldp.vocabulary import ACL
 
-ACL_AUTHORIZATION = URIRef(ACL + "Authorization")
-ACL_ACCESS_TO = URIRef(ACL + "accessTo")
-ACL_DEFAULT = URIRef(ACL + "default")
-ACL_MODE = URIRef(ACL + "mode")
-ACL_AGENT = URIRef(ACL + "agent")
-ACL_AGENT_CLASS = URIRef(ACL + "agentClass")
-ACL_AGENT_GROUP = URIRef(ACL + "agentGroup")
-ACL_ORIGIN = URIRef(ACL + "origin")
-AUTHENTICATED_AGENT = ACL + "AuthenticatedAgent"
-FOAF_AGENT = "http://xmlns.com/foaf/0.1/Agent"
+ACL_AUTHORIZATION = ACL.Authorization
+ACL_ACCESS_TO = ACL.accessTo
+ACL_DEFAULT = ACL.default
+ACL_MODE = ACL.mode
+ACL_AGENT = ACL.agent
+ACL_AGENT_CLASS = ACL.agentClass
+ACL_AGENT_GROUP = ACL.agentGroup
+ACL_ORIGIN = ACL.origin
+# Plain strings: compiled rules hold str IRIs, and a URIRef never equals a str.
+AUTHENTICATED_AGENT = str(ACL.AuthenticatedAgent)
+FOAF_AGENT = str(FOAF.Agent)
 
 # acl:Write carries the Append it implies, so evaluation is a plain bitwise OR.
 MODE_IRIS: Mapping[str, Mode] = MappingProxyType(
     {
-        ACL + "Read": Mode.READ,
-        ACL + "Write": Mode.WRITE | Mode.APPEND,
-        ACL + "Append": Mode.APPEND,
-        ACL + "Control": Mode.CONTROL,
+        str(ACL.Read): Mode.READ,
+        str(ACL.Write): Mode.WRITE | Mode.APPEND,
+        str(ACL.Append): Mode.APPEND,
+        str(ACL.Control): Mode.CONTROL,
     }
 )
 

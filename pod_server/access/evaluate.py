@@ -17,8 +17,9 @@ from rdflib import Graph, URIRef
 
 from pod_server.access.acl import CompiledAcl, Grants, Rule, normalize_origin
 from pod_server.access.modes import BY_VALUE, NO_MODES, Mode
+from pod_server.ldp.vocabulary import VCARD
 
-VCARD_HAS_MEMBER = URIRef("http://www.w3.org/2006/vcard/ns#hasMember")
+VCARD_HAS_MEMBER = VCARD.hasMember
 
 
 def granted_modes(

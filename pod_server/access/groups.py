@@ -11,8 +11,9 @@ from pod_server.auth.cache import TtlCache
 from pod_server.auth.fetch import Fetcher, FetchError
 from pod_server.errors import PodError
 from pod_server.ldp import conneg, rdf
+from pod_server.ldp.media_types import JSON_LD, N_TRIPLES, TURTLE
 
-ACCEPT = "text/turtle, application/ld+json;q=0.9, application/n-triples;q=0.8"
+ACCEPT = f"{TURTLE}, {JSON_LD};q=0.9, {N_TRIPLES};q=0.8"
 
 
 class RemoteGroups:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-ACL_PREFIXES = (
-    "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n@prefix foaf: <http://xmlns.com/foaf/0.1/>.\n"
-)
+from rdflib.namespace import FOAF
+
+from pod_server.ldp.vocabulary import ACL, turtle_prefixes
+
+ACL_PREFIXES = turtle_prefixes(acl=ACL, foaf=FOAF)
 ALL_MODES = "acl:Read, acl:Write, acl:Append, acl:Control"
 
 

@@ -74,7 +74,7 @@ def _authorization_problems(graph: Graph, node: Node, label: str) -> list[str]:
 def _is_unknown_mode(mode: Node) -> bool:
     if not isinstance(mode, URIRef):
         return True
-    return str(mode).startswith(ACL) and str(mode) not in MODE_IRIS
+    return str(mode).startswith(str(ACL)) and str(mode) not in MODE_IRIS
 
 
 def _has_any(graph: Graph, node: Node, predicates: Iterable[URIRef]) -> bool:

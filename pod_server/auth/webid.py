@@ -14,12 +14,10 @@ from pod_server.auth.config import AuthConfig
 from pod_server.auth.fetch import FetchError, GuardedFetcher
 from pod_server.errors import BadRequest, UnsupportedMediaType
 from pod_server.ldp import rdf
+from pod_server.ldp.media_types import TURTLE
+from pod_server.ldp.vocabulary import SOLID
 
-SOLID_OIDC_ISSUER = URIRef("http://www.w3.org/ns/solid/terms#oidcIssuer")
-# Solid WebID Profile §3: profiles are available as Turtle, so that is what we ask for;
-# a server that answers with another RDF syntax is still understood (ldp.rdf parses it
-# without network access, JSON-LD contexts included).
-TURTLE = "text/turtle"
+SOLID_OIDC_ISSUER = SOLID.oidcIssuer
 
 
 class WebIdProfiles:
@@ -47,6 +45,9 @@ class WebIdProfiles:
     async def _load(self, webid: str) -> frozenset[str]:
         document_url = urldefrag(webid).url
         try:
+            # Solid WebID Profile §3: profiles are available as Turtle, so that is what we
+            # ask for; a server answering in another RDF syntax is still understood (ldp.rdf
+            # parses it without network access, JSON-LD contexts included).
             fetched = await self._fetch.get(document_url, TURTLE)
         except FetchError as exc:
             raise self._failed(webid, f"WebID profile could not be fetched ({exc})") from exc

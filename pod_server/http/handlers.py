@@ -9,12 +9,14 @@ from aiohttp import web
 
 from pod_server.access.modes import wac_allow
 from pod_server.access.policy import Access, AccessPolicy
-from pod_server.auth import Agent, Authenticator
+from pod_server.auth import Agent
 from pod_server.errors import MethodNotAllowed, NotFound
 from pod_server.http import headers as h
+from pod_server.http.keys import AUTHENTICATOR, POLICY, STORE
 from pod_server.ldp import conneg, paging, paths, rdf
 from pod_server.ldp.conditions import Conditions, http_date
-from pod_server.ldp.patch import Patch
+from pod_server.ldp.media_types import TURTLE
+from pod_server.ldp.patch import ACCEPT_PATCH, Patch
 from pod_server.ldp.shapes import LDP_CONSTRAINED_BY
 from pod_server.ldp.store import (
     STORAGE_DESCRIPTION,
@@ -26,9 +28,6 @@ from pod_server.ldp.store import (
 from pod_server.ldp.vocabulary import SOLID_OWNER
 from pod_server.storage.base import CHUNK_SIZE, Meta
 
-STORE = web.AppKey("store", ResourceStore)
-POLICY = web.AppKey("policy", AccessPolicy)
-AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
 SERVER_DESCRIPTION = "/" + STORAGE_DESCRIPTION  # the multi-user server's own, at its root
 
 
@@ -80,7 +79,7 @@ def describe(
         storage=store.is_storage_root(path),
     )
     hdrs["Allow"] = ", ".join(store.allowed_methods(path))
-    hdrs["Accept-Patch"] = h.ACCEPT_PATCH
+    hdrs["Accept-Patch"] = ACCEPT_PATCH
     hdrs["Accept-Put"] = "*/*"
     if paths.is_container(path):
         hdrs["Accept-Post"] = "*/*"
@@ -277,8 +276,8 @@ def _rdf_document(request: web.Request, url: str, turtle: str) -> web.Response:
     """A server-made RDF document, in the format the client prefers."""
     media = negotiate(request.headers.get("Accept"), rdf.RDF_TYPES)
     body = turtle.encode()
-    if media != "text/turtle":
-        body = rdf.serialize(rdf.parse(body, "text/turtle", url), media, url)
+    if media != TURTLE:
+        body = rdf.serialize(rdf.parse(body, TURTLE, url), media, url)
     response = web.Response(body=body, content_type=media)
     response.headers["Vary"] = "Accept, Origin"
     return response

@@ -21,7 +21,6 @@ from pod_server.ldp.vocabulary import (
     SOLID_STORAGE_DESCRIPTION,
 )
 
-ACCEPT_PATCH = "text/n3, application/sparql-update"
 EXPOSED_HEADERS = (
     "Accept-Patch, Accept-Post, Accept-Put, Allow, Content-Range, ETag, Last-Modified, "
     "Link, Location, Updates-Via, WAC-Allow, WWW-Authenticate"

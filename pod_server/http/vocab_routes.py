@@ -19,6 +19,7 @@ from aiohttp import web
 import vocab
 from pod_server.errors import NotFound
 from pod_server.ldp import rdf
+from pod_server.ldp.media_types import JSON_LD
 from pod_server.ldp.store import negotiate
 
 HTML = "text/html"
@@ -88,8 +89,8 @@ def add_vocab_routes(app: web.Application, base_path: str, served_at: str) -> No
         return _respond(request, docs.get(request.match_info["domain"], "shapes", media), media)
 
     async def context(request: web.Request) -> web.Response:
-        body = docs.get(request.match_info["domain"], "context", "application/ld+json")
-        return _respond(request, body, "application/ld+json")
+        body = docs.get(request.match_info["domain"], "context", JSON_LD)
+        return _respond(request, body, JSON_LD)
 
     prefix = base_path + "vocab/"
     app.router.add_get(prefix, index)

@@ -1,10 +1,9 @@
 """The Solid-OIDC identity provider: discovery, clients, the code and client-credentials
 flows with PKCE and DPoP, tokens, accounts.
 
-Wiring (in create_app, before the catch-all resource route)::
-
-    state = open_state(settings)  # SQLite beside the files, or the storage's PostgreSQL
-    add_idp_routes(app, settings, state, provision=make_pod)
+Wiring (in create_app): ``build_provider`` over the state store (``open_state``) and a
+fetcher; its routes (``add_idp_routes``) before the catch-all resource route, its response
+hook (``no_cors_on_pages``) after the CORS one, ``serving(provider)`` once its state started.
 
 The CLI uses the account functions directly over the same state.
 """
@@ -23,8 +22,8 @@ from pod_server.idp.accounts import (
     verify_password,
 )
 from pod_server.idp.config import IdpConfig
-from pod_server.idp.provider import Provider, Provision, ProvisionRefused
-from pod_server.idp.routes import IDP, add_idp_routes
+from pod_server.idp.provider import Provider, Provision, ProvisionRefused, build_provider
+from pod_server.idp.routes import IDP, add_idp_routes, no_cors_on_pages, serving
 
 __all__ = [
     "IDP",
@@ -36,12 +35,15 @@ __all__ = [
     "Provision",
     "ProvisionRefused",
     "add_idp_routes",
+    "build_provider",
     "change_password",
     "create_account",
     "create_credentials",
     "delete_account",
     "link_webid",
     "list_accounts",
+    "no_cors_on_pages",
     "revoke_credentials",
+    "serving",
     "verify_password",
 ]

@@ -18,9 +18,10 @@ from pod_server.idp.registration import (
     is_loopback,
     validate_metadata,
 )
+from pod_server.ldp.media_types import JSON_LD
 from pod_server.state.base import Credential, IdpState, RegisteredClient
 
-DOCUMENT_ACCEPT = "application/ld+json, application/json;q=0.9"
+DOCUMENT_ACCEPT = f"{JSON_LD}, application/json;q=0.9"
 Kind = Literal["registered", "document", "credential"]
 
 

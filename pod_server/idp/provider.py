@@ -79,6 +79,7 @@ def build_provider(
     config: IdpConfig,
     passwords: Passwords,
     provision: Provision | None,
+    pods_of: PodsOf | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Provider:
     endpoints = Endpoints(issuer)
@@ -126,4 +127,5 @@ def build_provider(
         registrations_per_ip=Limit(
             "register-ip", config.max_registrations_per_ip, config.registration_window
         ),
+        pods_of=pods_of,
     )

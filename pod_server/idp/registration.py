@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pod_server.idp.crypto import digest, new_secret
 from pod_server.idp.errors import INVALID_CLIENT_METADATA, INVALID_REDIRECT_URI, OAuthError
 from pod_server.idp.keys import ALG
+from pod_server.ldp.media_types import JSON_LD
 from pod_server.state.base import IdpState, RegisteredClient
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
@@ -27,7 +28,7 @@ MAX_TEXT_LENGTH = 200
 MAX_SCOPE_LENGTH = 1_000
 MAX_CONTACTS = 10
 URI_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri")
-JSON_TYPES = ("application/json", "application/ld+json")
+JSON_TYPES = ("application/json", JSON_LD)
 
 
 def is_loopback(host: str) -> bool:

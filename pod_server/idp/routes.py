@@ -1,4 +1,4 @@
-"""``add_idp_routes``: mount the Solid-OIDC provider on an aiohttp application.
+"""``add_idp_routes``: the Solid-OIDC provider's routes on an aiohttp application.
 
 Machine endpoints answer JSON (errors rendered once, by ``errors.error_response``); the
 pages a person sees are in ``interaction``. All paths sit under the public base path:
@@ -14,17 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from pod_server.auth.fetch import AiohttpFetcher, Fetcher
+from pod_server.http.keys import IDP
 from pod_server.idp import pages, registration
-from pod_server.idp.accounts import PASSWORDS, Passwords
 from pod_server.idp.bodies import read_body
-from pod_server.idp.config import IdpConfig
 from pod_server.idp.discovery import configuration
 from pod_server.idp.errors import (
     INVALID_CLIENT_METADATA,
@@ -35,14 +32,12 @@ from pod_server.idp.errors import (
     json_response,
 )
 from pod_server.idp.interaction import Interaction
-from pod_server.idp.provider import PodsOf, Provider, Provision, build_provider
+from pod_server.idp.provider import Provider
 from pod_server.idp.token import FORM, TokenRequest, parse_form
-from pod_server.settings import Settings
-from pod_server.state.base import IdpState, InvalidValue, StateBusy
+from pod_server.state.base import InvalidValue, StateBusy
 
 log = logging.getLogger("pod_server.idp")
 
-IDP = web.AppKey("idp", Provider)
 PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
 # Pages are for people: other origins get no CORS access to them (the resource server's
 # CORS hook reflects any Origin with credentials, which these must not have).
@@ -54,51 +49,8 @@ _CORS_HEADERS = (
 JsonHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_idp_routes(
-    app: web.Application,
-    settings: Settings,
-    state: IdpState,
-    *,
-    provision: Provision | None = None,
-    pods_of: PodsOf | None = None,
-    config: IdpConfig | None = None,
-    passwords: Passwords | None = None,
-    fetch: Fetcher | None = None,
-    manage_state: bool = True,
-    clock: Callable[[], float] = time.time,
-) -> Provider:
-    """Add the provider's routes to ``app`` (before any catch-all route) and return it.
-
-    The issuer is ``settings.public_base``. ``provision(account_id, name) -> webid`` makes
-    the pod of a new account (sign-up is offered only with it and ``config.signup``);
-    ``pods_of`` lists an account's pods and their quota use for its account page.
-    ``fetch`` fetches Client ID Documents (default: an AiohttpFetcher closed with the app).
-    With ``manage_state`` the app starts ``state`` on startup and closes it on cleanup.
-    """
-    config = config or IdpConfig()
-    own_fetcher = None
-    if fetch is None:
-        fetch = own_fetcher = AiohttpFetcher(
-            config.dpop.fetch_timeout, config.max_registration_bytes * 4
-        )
-    provider = build_provider(
-        settings.public_base,
-        state,
-        fetch,
-        config=config,
-        passwords=passwords or PASSWORDS,
-        provision=provision,
-        clock=clock,
-    )
-    provider.pods_of = pods_of
-    app[IDP] = provider
-    _add_routes(app, provider)
-    app.cleanup_ctx.append(_lifecycle(provider, manage_state, own_fetcher))
-    app.on_response_prepare.append(_no_cors_on_pages(provider))
-    return provider
-
-
-def _add_routes(app: web.Application, p: Provider) -> None:
+def add_idp_routes(app: web.Application, p: Provider) -> None:
+    """Add the provider's routes (under its issuer's path) to ``app``, before any catch-all."""
     base = urlsplit(p.issuer).path or "/"
     people = Interaction(p)
     json_api = JsonApi(p)
@@ -211,26 +163,18 @@ class JsonApi:
         )
 
 
-def _lifecycle(
-    p: Provider, manage_state: bool, fetcher: AiohttpFetcher | None
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
-        if manage_state:
-            await p.state.start()
-        await p.keys.signer()  # the first start makes and publishes a key
-        purger = asyncio.create_task(_purge_forever(p))
-        try:
-            yield
-        finally:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
-            if fetcher is not None:
-                await fetcher.close()
-            if manage_state:
-                await p.state.close()
-
-    return lifecycle
+@contextlib.asynccontextmanager
+async def serving(p: Provider) -> AsyncIterator[None]:
+    """The provider at work (its state store already started): a signing key made and
+    published on the first start, expired state purged now and then."""
+    await p.keys.signer()
+    purger = asyncio.create_task(_purge_forever(p))
+    try:
+        yield
+    finally:
+        purger.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await purger
 
 
 async def _purge_forever(p: Provider) -> None:
@@ -242,9 +186,10 @@ async def _purge_forever(p: Provider) -> None:
             log.warning("state store busy; expired entries are purged next time")
 
 
-def _no_cors_on_pages(
+def no_cors_on_pages(
     p: Provider,
 ) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """Response hook taking CORS off the pages (so it must run after the CORS hook)."""
     prefix = (urlsplit(p.issuer).path or "/") + "idp/"
     machine = {prefix + name for name in ("jwks", "register", "token", "revoke")}
 
@@ -256,4 +201,4 @@ def _no_cors_on_pages(
     return strip
 
 
-__all__ = ["IDP", "add_idp_routes"]
+__all__ = ["IDP", "add_idp_routes", "no_cors_on_pages", "serving"]

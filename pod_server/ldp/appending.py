@@ -10,8 +10,9 @@ from rdflib import Graph
 from pod_server.ldp import conditions, rdf
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import GroupCommit
+from pod_server.ldp.media_types import TURTLE
 from pod_server.ldp.patch import Patch, apply_patch
-from pod_server.ldp.reading import PARSE_ON_LOOP_UP_TO, TURTLE, stored_type
+from pod_server.ldp.reading import PARSE_ON_LOOP_UP_TO, stored_type
 from pod_server.ldp.writing import Writer, WriteResult, retrying
 from pod_server.storage.base import Staged
 

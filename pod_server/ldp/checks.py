@@ -5,26 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rdflib import Graph, URIRef
+from rdflib.namespace import DCTERMS, RDF
 
 from pod_server.errors import BadRequest, Conflict, MethodNotAllowed
 from pod_server.ldp import paths
 from pod_server.ldp.layout import Layout
 from pod_server.ldp.rules import DocumentRules
 from pod_server.ldp.shapes import ShapeConstraints, ShapeViolation
-from pod_server.ldp.vocabulary import LDP_CONTAINS
+from pod_server.ldp.vocabulary import CONTAINER_TYPES, LDP_CONTAINS, POSIX
 
-CONTAINER_LINK_TYPES = frozenset(
-    {"http://www.w3.org/ns/ldp#BasicContainer", "http://www.w3.org/ns/ldp#Container"}
-)
 _DOC_METHODS = ("OPTIONS", "HEAD", "GET", "PUT", "PATCH", "DELETE")
 _ROOT_METHODS = ("OPTIONS", "HEAD", "GET", "POST", "PUT", "PATCH")
 _ROOT_ACL_METHODS = ("OPTIONS", "HEAD", "GET", "PUT", "PATCH")
 _MEMBER_METADATA = frozenset(
     {
-        "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",
-        "http://purl.org/dc/terms/modified",
-        "http://www.w3.org/ns/posix/stat#size",
-        "http://www.w3.org/ns/posix/stat#mtime",
+        str(RDF.type),
+        str(DCTERMS.modified),
+        str(POSIX.size),
+        str(POSIX.mtime),
     }
 )
 
@@ -59,7 +57,7 @@ def check_writable(layout: Layout, path: str) -> None:
 
 
 def asks_for_container(link_types: Sequence[str]) -> bool:
-    return any(t in CONTAINER_LINK_TYPES for t in link_types)
+    return any(t in CONTAINER_TYPES for t in link_types)
 
 
 def check_link_types(path: str, link_types: Sequence[str]) -> None:

@@ -12,16 +12,13 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from rdflib.namespace import DCTERMS, XSD
+
 from pod_server.ldp import paths
-from pod_server.ldp.vocabulary import IANA_MEDIA_TYPES, PIM
+from pod_server.ldp.vocabulary import IANA_MEDIA_TYPES, LDP, PIM, POSIX, turtle_prefixes
 from pod_server.storage.base import Meta
 
-PREFIXES = (
-    "@prefix ldp: <http://www.w3.org/ns/ldp#>.\n"
-    "@prefix dc: <http://purl.org/dc/terms/>.\n"
-    "@prefix posix: <http://www.w3.org/ns/posix/stat#>.\n"
-    "@prefix xsd: <http://www.w3.org/2001/XMLSchema#>.\n"
-)
+PREFIXES = turtle_prefixes(ldp=LDP, dc=DCTERMS, posix=POSIX, xsd=XSD)
 # A media type safe to put inside an IRI (RFC 6838 restricted names).
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 
@@ -34,7 +31,7 @@ def xsd_datetime(timestamp: float) -> str:
 def _types(meta: Meta, storage: bool = False) -> str:
     if meta.is_container:
         kinds = "ldp:Container, ldp:BasicContainer, ldp:Resource"
-        return kinds + (f", <{PIM}Storage>" if storage else "")
+        return kinds + (f", <{PIM.Storage}>" if storage else "")
     essence = meta.content_type.split(";", 1)[0].strip().lower()
     if not _MEDIA_TYPE.fullmatch(essence):
         return "ldp:Resource"

@@ -23,15 +23,14 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef, Variable
+from rdflib import RDF, BNode, Graph, Literal, URIRef, Variable
 from rdflib.graph import QuotedGraph
 from rdflib.plugins.parsers.notation3 import BadSyntax, RDFSink, SinkParser
 from rdflib.term import Node
 
 from pod_server.errors import BadRequest, Conflict, UnprocessableEntity
 from pod_server.ldp.budget import DEFAULT_MAX_NESTING, DEFAULT_MAX_SOLUTIONS, check_nesting
-
-SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
+from pod_server.ldp.vocabulary import SOLID
 
 Pattern = tuple[Node, Node, Node]
 Binding = dict[Node, Node]  # Variable or where-clause BNode -> value

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from pod_server.errors import BadRequest
+from pod_server.ldp.vocabulary import LDP
 
 MAX_PAGE_SIZE = 10_000
-LDP_PAGE = "http://www.w3.org/ns/ldp#Page"
+LDP_PAGE = LDP.Page
 _SIZE_PARAMS = ("page-size", "max-member-count")
 _PREFER_PARAM = re.compile(r';\s*([A-Za-z-]+)\s*=\s*"?([^";,]*)"?')
 

@@ -21,12 +21,11 @@ from rdflib import Graph
 
 from pod_server.errors import BadRequest, UnsupportedMediaType
 from pod_server.ldp.budget import DEFAULT_MAX_NESTING, DEFAULT_MAX_SOLUTIONS
+from pod_server.ldp.media_types import N3_PATCH, SPARQL_UPDATE
 from pod_server.ldp.n3patch import parse_n3_patch
 from pod_server.ldp.sparql_update import parse_sparql_update
 
-N3 = "text/n3"
-SPARQL_UPDATE = "application/sparql-update"
-ACCEPTED_MEDIA_TYPES = (N3, SPARQL_UPDATE)
+ACCEPTED_MEDIA_TYPES = (N3_PATCH, SPARQL_UPDATE)
 ACCEPT_PATCH = ", ".join(ACCEPTED_MEDIA_TYPES)  # value for the Accept-Patch header
 
 
@@ -71,7 +70,7 @@ def parse_patch(
     """
     essence = _media_type_essence(media_type)
     text = _decode(body)
-    parse = parse_n3_patch if essence == N3 else parse_sparql_update
+    parse = parse_n3_patch if essence == N3_PATCH else parse_sparql_update
     program: PatchProgram = parse(text, base, max_nesting)
     return Patch(
         media_type=essence,

@@ -38,7 +38,7 @@ from xml.sax.xmlreader import InputSource
 from pyld import jsonld
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
-from rdflib.namespace import RDF, XSD, NamespaceManager
+from rdflib.namespace import DC, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, XSD, NamespaceManager
 from rdflib.plugins.parsers.notation3 import BadSyntax, RDFSink, SinkParser
 from rdflib.plugins.parsers.ntriples import W3CNTriplesParser, r_tail, r_wspace
 from rdflib.plugins.parsers.rdfxml import RDFXMLHandler
@@ -48,14 +48,9 @@ from rdflib.term import Node
 from pod_server.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 from pod_server.ldp.budget import DEFAULT_MAX_NESTING, check_nesting, json_depth, too_deep
 from pod_server.ldp.conneg import parse_content_type
+from pod_server.ldp.media_types import JSON_LD, N3, N_QUADS, N_TRIPLES, RDF_XML, TURTLE
 from pod_server.ldp.turtle_check import parse_rdf11
-
-TURTLE = "text/turtle"
-JSON_LD = "application/ld+json"
-N_TRIPLES = "application/n-triples"
-N_QUADS = "application/n-quads"
-N3 = "text/n3"
-RDF_XML = "application/rdf+xml"
+from pod_server.ldp.vocabulary import ACL, AS, CERT, LDP, PIM, POSIX, SOLID, VCARD
 
 #: Every RDF media type we read and write; the order is the server's preference.
 RDF_TYPES: tuple[str, ...] = (TURTLE, JSON_LD, N_TRIPLES, N_QUADS, N3, RDF_XML)
@@ -63,24 +58,24 @@ RDF_TYPES: tuple[str, ...] = (TURTLE, JSON_LD, N_TRIPLES, N_QUADS, N3, RDF_XML)
 #: Prefixes offered to every serialiser (only those a graph uses are written).
 PREFIXES: Mapping[str, str] = MappingProxyType(
     {
-        "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-        "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-        "xsd": "http://www.w3.org/2001/XMLSchema#",
-        "owl": "http://www.w3.org/2002/07/owl#",
-        "ldp": "http://www.w3.org/ns/ldp#",
-        "dcterms": "http://purl.org/dc/terms/",
-        "dc": "http://purl.org/dc/elements/1.1/",
-        "posix": "http://www.w3.org/ns/posix/stat#",
-        "foaf": "http://xmlns.com/foaf/0.1/",
-        "vcard": "http://www.w3.org/2006/vcard/ns#",
-        "acl": "http://www.w3.org/ns/auth/acl#",
-        "cert": "http://www.w3.org/ns/auth/cert#",
-        "solid": "http://www.w3.org/ns/solid/terms#",
-        "pim": "http://www.w3.org/ns/pim/space#",
+        "rdf": str(RDF),
+        "rdfs": str(RDFS),
+        "xsd": str(XSD),
+        "owl": str(OWL),
+        "ldp": str(LDP),
+        "dcterms": str(DCTERMS),
+        "dc": str(DC),
+        "posix": str(POSIX),
+        "foaf": str(FOAF),
+        "vcard": str(VCARD),
+        "acl": str(ACL),
+        "cert": str(CERT),
+        "solid": str(SOLID),
+        "pim": str(PIM),
         "schema": "http://schema.org/",
-        "as": "https://www.w3.org/ns/activitystreams#",
-        "skos": "http://www.w3.org/2004/02/skos/core#",
-        "prov": "http://www.w3.org/ns/prov#",
+        "as": str(AS),
+        "skos": str(SKOS),
+        "prov": str(PROV),
     }
 )
 

@@ -15,10 +15,10 @@ from pod_server.ldp.budget import Runner
 from pod_server.ldp.cache import BytesLRU
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.layout import Layout
+from pod_server.ldp.media_types import TURTLE
 from pod_server.ldp.paging import PageRequest
 from pod_server.storage.base import Backend, Meta, Stored
 
-TURTLE = "text/turtle"
 CONVERSION_CACHE_BYTES = 64 * 1024**2  # recently read RDF resources, in each format asked
 BODY_CACHE_ENTRY = 64 * 1024  # stored RDF bodies up to this size are cached as read
 RENDER_IN_THREAD_ABOVE = 2_000  # container members written out on the event loop at most

@@ -21,9 +21,11 @@ from rdflib import Graph, URIRef
 import vocab
 from pod_server.errors import BadRequest, UnprocessableEntity
 from pod_server.ldp import paths
+from pod_server.ldp.media_types import TURTLE
+from pod_server.ldp.vocabulary import LDP
 from pod_server.storage.base import Meta
 
-LDP_CONSTRAINED_BY = "http://www.w3.org/ns/ldp#constrainedBy"
+LDP_CONSTRAINED_BY = LDP.constrainedBy
 VALIDATE_IN_THREAD_ABOVE = 200  # triples; small graphs validate faster than a thread hop
 
 GraphReader = Callable[[str], Awaitable[tuple[Meta | None, Graph]]]
@@ -33,7 +35,7 @@ MetaReader = Callable[[str], Awaitable[Meta | None]]
 class ShapeViolation(UnprocessableEntity):
     """A write whose result does not satisfy its container's shapes: 422 with the report."""
 
-    content_type = "text/turtle"
+    content_type = TURTLE
 
     def __init__(self, summary: str, report_turtle: str, shapes: tuple[str, ...]) -> None:
         links = ", ".join(f'<{iri}>; rel="{LDP_CONSTRAINED_BY}"' for iri in shapes)

@@ -12,7 +12,8 @@ from pod_server.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from pod_server.ldp import conneg, paths, rdf
 from pod_server.ldp.budget import WorkLimits
 from pod_server.ldp.checks import Validation, check_managed_unchanged, kind
-from pod_server.ldp.reading import PARSE_ON_LOOP_UP_TO, TURTLE, Reader
+from pod_server.ldp.media_types import TURTLE
+from pod_server.ldp.reading import PARSE_ON_LOOP_UP_TO, Reader
 from pod_server.ldp.turtle_check import quick_check
 from pod_server.storage.base import Backend, Staged
 

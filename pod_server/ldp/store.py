@@ -24,12 +24,12 @@ from pod_server.ldp.budget import Runner
 from pod_server.ldp.changes import Change, describe_changes
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.layout import STORAGE_DESCRIPTION, WELL_KNOWN, Layout
+from pod_server.ldp.media_types import TURTLE
 from pod_server.ldp.paging import PageRequest
 from pod_server.ldp.patch import ACCEPT_PATCH, SPARQL_UPDATE, Patch, parse_patch
 from pod_server.ldp.patch import ACCEPTED_MEDIA_TYPES as PATCH_TYPES
 from pod_server.ldp.reading import (
     PARSE_ON_LOOP_UP_TO,
-    TURTLE,
     Reader,
     Representation,
     negotiate,
@@ -77,6 +77,8 @@ class ResourceStore:
         rules: DocumentRules,
         multiuser: bool = False,
         vocab_base: str | None = None,
+        listeners: Sequence[Callable[[list[Change]], None]] = (),
+        description_providers: Sequence[Callable[[str], str]] = (),
     ) -> None:
         self.backend = backend
         self.rules = rules
@@ -86,9 +88,9 @@ class ResourceStore:
         self.base_path = self.layout.base_path
         self.limits = limits
         # Called with the changes of every committed write, in commit order (notifications).
-        self.listeners: list[Callable[[list[Change]], None]] = []
+        self.listeners: list[Callable[[list[Change]], None]] = list(listeners)
         # Extra Turtle for storage descriptions, given the storage root (e.g. notifications).
-        self.description_providers: list[Callable[[str], str]] = []
+        self.description_providers: list[Callable[[str], str]] = list(description_providers)
         self.runner = Runner(limits.work)
         self._reader = Reader(backend, self.layout, self.runner, limits.work.max_nesting)
         self.shapes = ShapeConstraints(

@@ -13,11 +13,12 @@ import re
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from pod_server.errors import BadRequest
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+XSD_STRING = str(XSD.string)
 
 # RDF 1.2 Turtle syntax: triple terms, reifiers, annotations, VERSION, directional tags.
 _RDF_12 = re.compile(rb"<<|>>|\{\||\|\}|~|@version|\bVERSION\b|--(?:ltr|rtl)", re.IGNORECASE)

@@ -22,8 +22,9 @@ from pod_server.ldp.checks import (
 )
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import KeyedLock
+from pod_server.ldp.media_types import TURTLE
 from pod_server.ldp.patch import Patch, apply_patch
-from pod_server.ldp.reading import PARSE_ON_LOOP_UP_TO, TURTLE, Reader
+from pod_server.ldp.reading import PARSE_ON_LOOP_UP_TO, Reader
 from pod_server.ldp.staging import Body, Limits, sanitize_slug, stage
 from pod_server.storage.base import (
     ABSENT,

@@ -1,16 +1,17 @@
 """Notification settings: defaults suit production; tests and development relax a few.
 
-Read from ``POD_NOTIFY_*`` environment variables (see ``NotifyConfig.from_env``) until the
-server's own settings carry them.
+The server's settings carry them as ``notify_<field>`` (env ``POD_NOTIFY_<FIELD>``, TOML
+``notify_<field>``); ``NotifyConfig.from_settings`` reads them.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
-ENV_PREFIX = "POD_NOTIFY_"
+if TYPE_CHECKING:
+    from pod_server.settings import Settings
+
 DAY = 24 * 3600.0
 
 
@@ -44,23 +45,6 @@ class NotifyConfig:
     legacy_websocket: bool = True
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> NotifyConfig:
-        """Defaults overridden by ``POD_NOTIFY_<FIELD>`` (e.g. ``POD_NOTIFY_QUEUE_SIZE=64``)."""
-        env = os.environ if env is None else env
-        config = cls()
-        changes: dict[str, object] = {}
-        for f in fields(cls):
-            raw = env.get(ENV_PREFIX + f.name.upper(), "").strip()
-            if not raw:
-                continue
-            default = getattr(config, f.name)
-            try:
-                if isinstance(default, bool) or f.name == "webhook_private_targets":
-                    changes[f.name] = raw.lower() in ("1", "true", "yes", "on")
-                elif isinstance(default, int):
-                    changes[f.name] = int(raw)
-                else:
-                    changes[f.name] = float(raw)
-            except ValueError:
-                raise ValueError(f"{ENV_PREFIX}{f.name.upper()}: cannot use {raw!r}") from None
-        return replace(config, **changes)  # type: ignore[arg-type]
+    def from_settings(cls, settings: Settings) -> NotifyConfig:
+        """The server's ``notify_<field>`` settings (env ``POD_NOTIFY_<FIELD>``, TOML)."""
+        return cls(**{f.name: getattr(settings, "notify_" + f.name) for f in fields(cls)})

@@ -16,12 +16,13 @@ import json
 from typing import Any
 
 from pod_server.errors import BadRequest, UnprocessableEntity
+from pod_server.ldp.vocabulary import SOLID
 from pod_server.notify.model import FEATURES, WEBSOCKET
 
 GATEWAY = "gateway"  # under BASE/.well-known/notifications/
 GATEWAY_WEBSOCKET = "gateway/ws"  # where the gateway sends ws clients to subscribe
 PROTOCOL = "ws"
-SOLID_NOTIFICATION_GATEWAY = "http://www.w3.org/ns/solid/terms#notificationGateway"
+SOLID_NOTIFICATION_GATEWAY = SOLID.notificationGateway
 
 
 def _object(raw: bytes, what: str) -> dict[str, Any]:

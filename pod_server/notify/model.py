@@ -18,15 +18,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pod_server.errors import BadRequest, UnprocessableEntity, UnsupportedMediaType
+from pod_server.ldp.media_types import JSON_LD
 from pod_server.ldp.store import Change
+from pod_server.ldp.vocabulary import AS_CONTEXT, JSONLD, NOTIFY_CONTEXT, NOTIFY_CONTEXT_DRAFT
+from pod_server.ldp.vocabulary import NOTIFY as NOTIFY_TERMS
 
-NOTIFY = "http://www.w3.org/ns/solid/notifications#"
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
-NOTIFY_CONTEXT = "https://www.w3.org/ns/solid/notification/v1"
-KNOWN_CONTEXTS = frozenset(
-    {NOTIFY_CONTEXT, "https://www.w3.org/ns/solid/notifications-context/v1", AS_CONTEXT}
-)
-JSON_LD = "application/ld+json"
+NOTIFY = str(NOTIFY_TERMS)  # a plain prefix: request terms are matched as strings
+KNOWN_CONTEXTS = frozenset({NOTIFY_CONTEXT, NOTIFY_CONTEXT_DRAFT, AS_CONTEXT})
 REQUEST_TYPES = frozenset({JSON_LD, "application/json"})
 MAX_REQUEST_BYTES = 64 * 1024
 
@@ -83,7 +81,7 @@ def parse_request(raw: bytes, content_type: str | None, now: float) -> Subscript
     """A subscription request body, checked; raises 400/415/422 with a clear message."""
     if media_essence(content_type) not in REQUEST_TYPES:
         raise UnsupportedMediaType(
-            "A subscription request must be JSON-LD (Content-Type: application/ld+json)"
+            f"A subscription request must be JSON-LD (Content-Type: {JSON_LD})"
         )
     for profile in _profiles(content_type or ""):
         if profile not in JSON_LD_PROFILES:
@@ -124,7 +122,7 @@ def parse_request(raw: bytes, content_type: str | None, now: float) -> Subscript
 
 
 JSON_LD_PROFILES = frozenset(
-    "http://www.w3.org/ns/json-ld#" + form for form in ("compacted", "expanded", "flattened")
+    str(form) for form in (JSONLD.compacted, JSONLD.expanded, JSONLD.flattened)
 )
 _PROFILE = re.compile(r';\s*profile\s*=\s*(?:"([^"]*)"|([^;\s]+))', re.IGNORECASE)
 

@@ -1,4 +1,4 @@
-"""HTTP endpoints of the notifications, and ``add_notifications`` (all of their wiring).
+"""HTTP endpoints of the notifications: ``add_notifications`` adds their routes.
 
 Under ``BASE/.well-known/notifications/`` (server-managed: no resource can live there):
 
@@ -19,18 +19,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import ipaddress
 import json
 import math
 import secrets
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from pod_server.access.policy import AccessPolicy
 from pod_server.auth import Agent, AuthConfig, Authenticator, www_authenticate
 from pod_server.errors import (
     Conflict,
@@ -41,10 +39,8 @@ from pod_server.errors import (
     Unauthorized,
 )
 from pod_server.errors import UnprocessableEntity as Unprocessable
-from pod_server.ldp.store import ResourceStore, read_limited
+from pod_server.ldp.store import read_limited
 from pod_server.notify import gateway, legacy
-from pod_server.notify.config import NotifyConfig
-from pod_server.notify.hub import DB_NAME, NotifyHub, SqliteHub
 from pod_server.notify.model import (
     CHANNEL_TYPES,
     JSON_LD,
@@ -57,12 +53,9 @@ from pod_server.notify.model import (
     parse_request,
 )
 from pod_server.notify.notifier import PREFIX, Notifier
-from pod_server.notify.pg_hub import PostgresHub
 from pod_server.notify.sinks import DISCONNECTED, StreamSink, WebSocketSink
-from pod_server.notify.webhook import TargetPolicy
 from pod_server.settings import Settings
 
-NOTIFIER = web.AppKey("notifier", Notifier)
 DISCONNECT_CHECK = 1.0  # seconds between checks that a streaming client is still there
 
 
@@ -70,48 +63,15 @@ class TooManyChannels(PodError):
     status, title = 429, "Too Many Requests"
 
 
-def open_hub(settings: Settings, config: NotifyConfig) -> NotifyHub:
-    """Where subscriptions and events live, shared by every process of the server: the
-    storage's PostgreSQL (other hosts may serve it too), else SQLite beside the files."""
-    if settings.on_postgresql:
-        dsn, schema = settings.postgresql
-        # NOTIFY wakes listeners; its poll is only a safety net, not the SQLite hub's 20 ms.
-        return PostgresHub(dsn, schema=schema, retention=config.event_retention)
-    return SqliteHub(settings.root / DB_NAME, config.poll_interval, config.event_retention)
-
-
 def add_notifications(
     app: web.Application,
-    store: ResourceStore,
-    policy: AccessPolicy,
+    notifier: Notifier,
     authenticator: Authenticator,
     settings: Settings,
-    config: NotifyConfig | None = None,
-) -> Notifier:
-    """Wire the Solid Notifications Protocol into ``app`` (before the catch-all route)."""
-    config = config or NotifyConfig.from_env()
-    base = urlsplit(settings.public_base)
-    allow_private = config.webhook_private_targets
-    if allow_private is None:  # by default, only a server reachable on loopback alone
-        allow_private = _loopback(base.hostname or "") and _loopback(settings.host)
-    own = {
-        ((base.hostname or "").lower(), base.port or (443 if base.scheme == "https" else 80)),
-        (settings.host.lower().strip("[]"), settings.port),
-        ("localhost", settings.port),
-    }
-    notifier = Notifier(
-        store,
-        policy,
-        open_hub(settings, config),
-        config,
-        TargetPolicy(allow_private, frozenset(own)),
-    )
-    app[NOTIFIER] = notifier
-    store.listeners.append(notifier.on_changes)
-    store.description_providers.append(notifier.describe_storage)
-    app.cleanup_ctx.append(notifier.lifecycle)
-    app.on_shutdown.append(notifier.shutdown)
-    endpoints = _Endpoints(notifier, store, policy, authenticator, settings, config)
+) -> None:
+    """Add the notification endpoints to ``app``'s routes (before the catch-all route)."""
+    store = notifier.store
+    endpoints = _Endpoints(notifier, authenticator, settings)
     prefix = store.base_path + PREFIX
     router = app.router
     for kind in CHANNEL_TYPES:
@@ -125,25 +85,22 @@ def add_notifications(
     router.add_get(prefix + "jwks", endpoints.jwks)
     router.add_post(prefix + gateway.GATEWAY, endpoints.gateway)
     router.add_post(prefix + gateway.GATEWAY_WEBSOCKET, endpoints.gateway_subscribe)
-    if config.legacy_websocket:
+    if notifier.config.legacy_websocket:
         router.add_get(prefix + legacy.PROTOCOL, endpoints.legacy)
 
-        async def updates_via(request: web.Request, response: web.StreamResponse) -> None:
-            if not request.path.startswith(prefix):
-                response.headers.setdefault("Updates-Via", notifier.urls.legacy)
 
-        app.on_response_prepare.append(updates_via)
-    return notifier
+ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 
 
-def _loopback(host: str) -> bool:
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def updates_via(notifier: Notifier) -> ResponseHook:
+    """Response hook naming the legacy WebSocket (``Updates-Via``) on resource responses."""
+    prefix = notifier.store.base_path + PREFIX
+
+    async def hook(request: web.Request, response: web.StreamResponse) -> None:
+        if not request.path.startswith(prefix):
+            response.headers.setdefault("Updates-Via", notifier.urls.legacy)
+
+    return hook
 
 
 def _token_hash(token: str) -> str:
@@ -158,19 +115,16 @@ class _Endpoints:
     def __init__(
         self,
         notifier: Notifier,
-        store: ResourceStore,
-        policy: AccessPolicy,
         authenticator: Authenticator,
         settings: Settings,
-        config: NotifyConfig,
     ) -> None:
         self.notifier = notifier
         self.hub = notifier.hub
-        self.store = store
-        self.policy = policy
+        self.store = notifier.store
+        self.policy = notifier.policy
         self.authenticator = authenticator
         self.auth_config = AuthConfig(allow_bearer=settings.allow_bearer)
-        self.config = config
+        self.config = notifier.config
 
     async def _agent(self, request: web.Request) -> Agent:
         raw = request.raw_path.split("?", 1)[0]

@@ -22,7 +22,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
-from pod_server.notify.model import JSON_LD
+from pod_server.ldp.media_types import JSON_LD
 from pod_server.notify.signing import Signer
 
 log = logging.getLogger("pod_server.notify")

@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rdflib.namespace import FOAF
+
 from pod_server.errors import BadRequest, Conflict
 from pod_server.ldp import paths
 from pod_server.ldp.layout import Layout
 from pod_server.ldp.store import ResourceStore
+from pod_server.ldp.vocabulary import ACL, LDP, PIM, SOLID, turtle_prefixes
 
 # Names become the first path segment of a pod: keep them plain, and clear of the
 # server's own top-level routes.
@@ -23,13 +26,9 @@ RESERVED_NAMES = frozenset(
     {"idp", "vocab", "static", "admin", "api", "account", "accounts", "well-known", "oidc"}
 )
 
-PREFIXES = """@prefix acl: <http://www.w3.org/ns/auth/acl#>.
-@prefix foaf: <http://xmlns.com/foaf/0.1/>.
-@prefix solid: <http://www.w3.org/ns/solid/terms#>.
-@prefix pim: <http://www.w3.org/ns/pim/space#>.
-@prefix ldp: <http://www.w3.org/ns/ldp#>.
-@prefix schema: <http://schema.org/>.
-"""
+PREFIXES = turtle_prefixes(
+    acl=ACL, foaf=FOAF, solid=SOLID, pim=PIM, ldp=LDP, schema="http://schema.org/"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +74,7 @@ def pod_documents(layout: Layout, name: str, webid: str, issuer: str) -> list[tu
     url = layout.url
     own_profile = webid.startswith(url(root))
     docs: list[tuple[str, str]] = [
-        (root, f"<> <http://www.w3.org/ns/solid/terms#owner> <{webid}>."),
+        (root, f"<> <{SOLID.owner}> <{webid}>."),
         (root + ".acl", PREFIXES + _owner_rule(webid, url(root))),
         (root + "inbox/", ""),
         (

@@ -42,6 +42,7 @@ import pod_archive
 from pod_archive import FORMAT, KINDS, MANIFEST, MAX_RDF, VERSION, Report, check_path
 from pod_server.errors import NotFound, PayloadTooLarge, PodError, StaleState
 from pod_server.ldp import paths, rdf
+from pod_server.ldp.media_types import OCTET_STREAM, TURTLE
 from pod_server.pods.provision import check_name
 from pod_server.state import AlreadyExists, IdpState
 from pod_server.storage.base import (
@@ -57,7 +58,6 @@ from pod_server.storage.base import (
     Touch,
 )
 
-TURTLE = "text/turtle"
 PAGE = 1000  # container members listed per backend call while walking a tree
 BATCH_RESOURCES = 200  # resources per atomic apply on the target
 BATCH_INLINE_BYTES = 8 * 1024 * 1024  # in-memory staged bytes per apply, at most (about)
@@ -756,7 +756,7 @@ async def _import_body(
     expected: dict[str, Fingerprint],
 ) -> None:
     entry, path = item.entry, root + item.rel
-    ctype = str(entry.get("media_type") or "application/octet-stream")
+    ctype = str(entry.get("media_type") or OCTET_STREAM)
     if entry["kind"] == "file" or move is None:
         digest, counter = hashlib.sha256(), [0]
         staged = await writer.target.stage(

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from pod_server.access.rules import AccessRules
-from pod_server.app import open_backend, open_state
+from pod_server.components import open_backend, open_state
 from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.pods.hosting import (
     HostingError,

@@ -28,7 +28,16 @@ from argon2 import PasswordHasher
 from jwcrypto import jwk, jwt
 
 from pod_server.auth import AuthConfig, Authenticator, MemoryReplayCache
-from pod_server.idp import IdpConfig, Passwords, ProvisionRefused, add_idp_routes
+from pod_server.auth.fetch import AiohttpFetcher
+from pod_server.idp import (
+    IdpConfig,
+    Passwords,
+    ProvisionRefused,
+    add_idp_routes,
+    build_provider,
+    no_cors_on_pages,
+    serving,
+)
 from pod_server.idp.accounts import create_account, create_credentials
 from pod_server.idp.pkce import challenge_of
 from pod_server.idp.provider import Provider
@@ -234,9 +243,27 @@ async def running_world(tmp_path: Path, config: IdpConfig | None = None) -> Asyn
 
     app = web.Application()
     config = config or IdpConfig(max_login_failures_per_account=3, max_registrations_per_ip=1000)
-    provider = add_idp_routes(
-        app, settings, state, provision=provision, config=config, passwords=CHEAP, clock=clock
+    fetcher = AiohttpFetcher(config.dpop.fetch_timeout, config.max_registration_bytes * 4)
+    provider = build_provider(
+        settings.public_base,
+        state,
+        fetcher,
+        config=config,
+        passwords=CHEAP,
+        provision=provision,
+        clock=clock,
     )
+    add_idp_routes(app, provider)
+    app.on_response_prepare.append(no_cors_on_pages(provider))
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await state.start()
+        async with serving(provider):
+            yield
+        await fetcher.close()
+        await state.close()
+
+    app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/{name}/profile/card", profile)
     app.router.add_get("/apps/{name}", client_document)
     runner = web.AppRunner(app, access_log=None)

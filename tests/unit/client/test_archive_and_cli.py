@@ -11,11 +11,11 @@ import pod_archive
 from client import errors
 from client.archive import ArchiveError, check_path, read_manifest, verify_archive
 from client.cli import EXIT_CODES, build_parser, exit_code, main
-from tests.unit.archive.helpers import make_archive
+from tests.unit.pod_archive.helpers import make_archive
 
 
 def test_format_errors_become_the_clients_own(tmp_path: Path) -> None:
-    """The format (tests/unit/archive) raises its own error; the client's wrappers raise
+    """The format (tests/unit/pod_archive) raises its own error; the client's wrappers raise
     :class:`client.archive.ArchiveError`, a PodClientError, with the same message."""
     with pytest.raises(ArchiveError, match="unsafe path") as info:
         check_path("../x")

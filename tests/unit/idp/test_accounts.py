@@ -15,7 +15,7 @@ from pod_server.idp.accounts import (
 )
 from pod_server.idp.crypto import matches
 from pod_server.state import IdpState, LoginSession
-from tests.unit.idp.conftest import CHEAP
+from tests.unit.conftest import CHEAP
 
 WEBID = "https://alice.example/profile/card#me"
 ISSUER = "https://pods.example/"

@@ -20,6 +20,7 @@ from pod_server.ldp import rdf
 from pod_server.ldp.changes import Change
 from pod_server.ldp.conditions import NONE, Conditions
 from pod_server.ldp.layout import Layout
+from pod_server.ldp.media_types import TURTLE
 from pod_server.ldp.store import Body, Limits, ResourceStore
 from pod_server.ldp.writing import MAX_ATTEMPTS, retrying
 from pod_server.storage.base import Expect, Meta, Mutation, Quota, Staged
@@ -27,7 +28,6 @@ from pod_server.storage.memory import MemoryBackend
 
 BASE = "https://pod.example/base/"
 EX = "http://example.org/"
-TURTLE = "text/turtle"
 
 
 class Interfering(MemoryBackend):

@@ -11,6 +11,7 @@ import pytest
 from pod_server.notify.config import NotifyConfig
 from pod_server.notify.model import Channel
 from pod_server.notify.sinks import EXPIRED, TOO_SLOW, Sink, text_frame
+from pod_server.settings import Settings, load
 
 
 class Recorder(Sink):
@@ -102,10 +103,14 @@ def test_websocket_frames() -> None:
 
 
 def test_config_from_environment() -> None:
-    config = NotifyConfig.from_env(
-        {"POD_NOTIFY_QUEUE_SIZE": "8", "POD_NOTIFY_WEBHOOK_PRIVATE_TARGETS": "off"}
+    config = NotifyConfig.from_settings(
+        load({}, env={"POD_NOTIFY_QUEUE_SIZE": "8", "POD_NOTIFY_WEBHOOK_PRIVATE_TARGETS": "off"})
     )
     assert config.queue_size == 8 and config.webhook_private_targets is False
-    assert NotifyConfig.from_env({}).webhook_private_targets is None
+    assert NotifyConfig.from_settings(load({}, env={})).webhook_private_targets is None
     with pytest.raises(ValueError, match="POD_NOTIFY_POLL_INTERVAL"):
-        NotifyConfig.from_env({"POD_NOTIFY_POLL_INTERVAL": "soon"})
+        NotifyConfig.from_settings(load({}, env={"POD_NOTIFY_POLL_INTERVAL": "soon"}))
+
+
+def test_settings_defaults_are_the_config_defaults() -> None:
+    assert NotifyConfig.from_settings(Settings()) == NotifyConfig()

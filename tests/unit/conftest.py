@@ -1,4 +1,5 @@
-"""Every state store behind one fixture, so every contract test runs against each."""
+"""Fixtures shared by unit tests of several packages: every IdP state store behind one
+fixture (`state`), so each contract test runs against each (used by state/ and idp/)."""
 
 from __future__ import annotations
 

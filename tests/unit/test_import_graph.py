@@ -1,8 +1,10 @@
 """The server's import graph has no cycles, between modules or between packages.
 
-Read from the source (every ``import``, also those inside functions or under
-``TYPE_CHECKING``: a cycle hidden from the interpreter is still one in the design), so a
-lower layer that starts importing a higher one fails here, naming the cycle.
+Read from the source: every ``import``, also those inside functions (a cycle hidden from
+the interpreter until the function runs is still one in the design), so a lower layer
+that starts importing a higher one fails here, naming the cycle. Imports for the type
+checker alone (under ``if TYPE_CHECKING:``) are left out: they never run, and naming a
+component's class where it is only a type (an ``AppKey``'s) is no dependency on it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import ast
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "pod_server"
 
 
@@ -41,12 +43,30 @@ def _targets(node: ast.AST, importer: str, is_package: bool) -> Iterable[tuple[s
             yield (f"{base}.{alias.name}", base)
 
 
+def _runtime_nodes(tree: ast.AST) -> Iterable[ast.AST]:
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:``."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
 def import_graph(known: Mapping[str, Path]) -> dict[str, set[str]]:
     """Module -> the modules of ``known`` it imports (the nearest enclosing one named)."""
     graph: dict[str, set[str]] = {name: set() for name in known}
     for name, path in known.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        for node in ast.walk(tree):
+        for node in _runtime_nodes(tree):
             for candidates in _targets(node, name, path.name == "__init__.py"):
                 target = next((c for c in candidates if c in known), candidates[-1])
                 while target and target not in known:
@@ -128,7 +148,8 @@ def test_the_cycle_finder_finds_cycles() -> None:
 def test_relative_and_nested_imports_are_read(tmp_path: Path) -> None:
     (tmp_path / "inner.py").write_text(
         "from . import sibling\nfrom .sub import deep\n"
-        "def f():\n    from pod_server.app import create_app\n",
+        "def f():\n    from pod_server.app import create_app\n"
+        "if TYPE_CHECKING:\n    from pod_server.other import Thing\n",
         encoding="utf-8",
     )
     known = {
@@ -136,6 +157,7 @@ def test_relative_and_nested_imports_are_read(tmp_path: Path) -> None:
         "pod_server.x.sibling": tmp_path / "inner.py",
         "pod_server.x.sub": tmp_path / "inner.py",
         "pod_server.app": tmp_path / "inner.py",
+        "pod_server.other": tmp_path / "inner.py",
     }
     graph = import_graph(known)
     assert graph["pod_server.x.inner"] == {

@@ -13,7 +13,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 
 import pod_archive
 from pod_archive import ArchiveError, check_path, read_manifest, rebase, verify_archive
-from tests.unit.archive.helpers import make_archive
+from tests.unit.pod_archive.helpers import make_archive
 
 SHA_HELLO = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 GOOD = [

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from pod_server.state import AlreadyExists, InvalidValue, PostgresState, StateBusy, StoredKey
-from tests.unit.idp.test_state import NOW, account, code, family
+from tests.unit.state.test_state import NOW, account, code, family
 from tests.unit.storage.pg_support import drop_schema, schema_for, session_dsn
 
 

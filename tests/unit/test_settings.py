@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pod_server.settings import Settings, SettingsError, load
+from pod_server.settings import Settings, SettingsError, load, with_env
 
 
 def test_defaults() -> None:
@@ -87,3 +87,39 @@ def test_storage_url_schema() -> None:
     for bad in ("postgresql://h/db?schema=a;drop", "postgresql://h/db?schema=a&schema=b"):
         with pytest.raises(SettingsError, match="schema"):
             load({"storage": bad}, env={})
+
+
+def test_notification_settings(tmp_path: Path) -> None:
+    config = tmp_path / "pod.toml"
+    config.write_text(
+        "[server]\nnotify_poll_interval = 1\nnotify_webhook_private_targets = true\n"
+        "notify_legacy_websocket = false\n"
+    )
+    s = load({"config": str(config)}, env={"POD_NOTIFY_SEND_TIMEOUT": "2.5"})
+    assert s.notify_poll_interval == 1.0 and s.notify_send_timeout == 2.5
+    assert s.notify_webhook_private_targets is True and s.notify_legacy_websocket is False
+    assert load({}, env={}).notify_webhook_private_targets is None  # automatic
+    only = with_env(Settings(), {"POD_NOTIFY_QUEUE_SIZE": "7", "POD_PORT": "1"}, prefix="notify_")
+    assert only.notify_queue_size == 7 and only.port == Settings().port
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "message"),
+    [
+        ("", {"POD_NOTIFY_QUEUE_SIZE": "0"}, "notify queue size must be positive"),
+        ("", {"POD_NOTIFY_EVENT_RETENTION": "nan"}, "notify event retention must be positive"),
+        ("", {"POD_NOTIFY_SEND_TIMEOUT": "-1"}, "notify send timeout must be positive"),
+        ("", {"POD_NOTIFY_QUEUE_SIZE": "many"}, r"POD_NOTIFY_QUEUE_SIZE\): cannot use 'many'"),
+        ("", {"POD_NOTIFY_LEGACY_WEBSOCKET": "perhaps"}, "POD_NOTIFY_LEGACY_WEBSOCKET"),
+        ('notify_poll_interval = "fast"\n', {}, "notify_poll_interval.*must be a number"),
+        ("notify_queue_size = 1.5\n", {}, "notify_queue_size.*must be a whole number"),
+        ("notify_webhook_private_targets = 1\n", {}, "must be true or false"),
+    ],
+)
+def test_bad_notification_settings(
+    tmp_path: Path, toml: str, env: dict[str, str], message: str
+) -> None:
+    config = tmp_path / "pod.toml"
+    config.write_text(toml)
+    with pytest.raises(SettingsError, match=message):
+        load({"config": str(config)}, env=env)
