@@ -15,6 +15,7 @@ from rdflib.namespace import FOAF
 
 from pod_server.errors import BadRequest, Conflict
 from pod_server.ldp import paths
+from pod_server.ldp.layout import Layout
 from pod_server.ldp.store import ResourceStore
 from pod_server.ldp.vocabulary import ACL, LDP, PIM, SOLID, turtle_prefixes
 
@@ -47,8 +48,8 @@ def check_name(name: str) -> str:
     return name
 
 
-def default_webid(store: ResourceStore, name: str) -> str:
-    return store.url(f"/{name}/profile/card") + "#me"
+def default_webid(layout: Layout, name: str) -> str:
+    return layout.url(f"/{name}/profile/card") + "#me"
 
 
 def _owner_rule(webid: str, target: str, default: bool = True) -> str:
@@ -67,12 +68,10 @@ def _public_rule(target: str, mode: str, default: bool = False) -> str:
     )
 
 
-def pod_documents(
-    store: ResourceStore, name: str, webid: str, issuer: str
-) -> list[tuple[str, str]]:
+def pod_documents(layout: Layout, name: str, webid: str, issuer: str) -> list[tuple[str, str]]:
     """(path, Turtle) of every resource a new pod starts with, containers first."""
     root = f"/{name}/"
-    url = store.url
+    url = layout.url
     own_profile = webid.startswith(url(root))
     docs: list[tuple[str, str]] = [
         (root, f"<> <{SOLID.owner}> <{webid}>."),
@@ -111,7 +110,7 @@ def pod_documents(
         card = root + "profile/card"
         docs += [
             (root + "profile/", ""),
-            (card, _profile(store, root, webid, issuer, name)),
+            (card, _profile(layout, root, webid, issuer, name)),
             (
                 card + ".acl",
                 PREFIXES
@@ -122,8 +121,8 @@ def pod_documents(
     return docs
 
 
-def _profile(store: ResourceStore, root: str, webid: str, issuer: str, name: str) -> str:
-    url = store.url
+def _profile(layout: Layout, root: str, webid: str, issuer: str, name: str) -> str:
+    url = layout.url
     return PREFIXES + (
         f"<> a foaf:PersonalProfileDocument; foaf:maker <{webid}>; foaf:primaryTopic <{webid}>.\n"
         f"<{webid}> a foaf:Person, schema:Person;\n"
@@ -148,8 +147,8 @@ async def provision(
     root = f"/{name}/"
     if await store.meta(root) is not None or await store.meta(paths.twin(root)) is not None:
         raise Conflict(f"A pod named {name!r} already exists")
-    owner = webid or default_webid(store, name)
-    for path, turtle in pod_documents(store, name, owner, issuer):
+    owner = webid or default_webid(store.layout, name)
+    for path, turtle in pod_documents(store.layout, name, owner, issuer):
         await store.create_internal(path, turtle.encode())
     return PodInfo(name, store.url(root), owner)
 

@@ -9,7 +9,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
-from pod_server.ldp import store as store_module
+from pod_server.ldp import reading as store_module
 from tests.conftest import Pod
 
 LDP = "http://www.w3.org/ns/ldp#"
