@@ -39,7 +39,9 @@ DEFAULT_WORK_SECONDS = 10
 DEFAULT_HEAVY_JOBS = 2
 INLINE_BYTES = 64 * 1024  # bodies up to this are parsed on the event loop (about 30 ms)
 INLINE_TRIPLES = 2_000  # graphs up to this are written out on the event loop
-QUEUED_PER_HEAVY_JOB = 4  # heavy steps that may wait per worker before a 503
+QUEUED_PER_HEAVY_JOB = 32  # heavy steps that may wait per worker before a 503: a
+# burst of uploads (a connector posting a year of months at once) waits rather than fails;
+# each waits with its body read (at most max_rdf_size), which bounds the memory it holds
 RETRY_AFTER_SECONDS = 2
 
 
