@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping
+from typing import TypeVar
 
 from pod_server.errors import StaleState
 from pod_server.storage.base import (
@@ -23,6 +24,8 @@ from pod_server.storage.base import (
     Touch,
     check_root,
 )
+
+K = TypeVar("K")  # how a backend names a staged blob
 
 
 def new_etag() -> str:
@@ -74,6 +77,26 @@ def inline_body(staged: Staged) -> bytes:
 def check_mutation(mutation: Mutation) -> None:
     if not isinstance(mutation, Put | Delete | Touch):
         raise TypeError(f"Not a storage mutation: {mutation!r}")
+
+
+def claim_blobs(mutations: Iterable[Mutation], pending: Callable[[Staged], K | None]) -> list[K]:
+    """Validate a batch; return the staged blobs it commits, each one ``pending`` knows as
+    this backend's (its key, else None) and named only once."""
+    claimed: list[K] = []
+    for mutation in mutations:
+        check_mutation(mutation)
+        if not isinstance(mutation, Put):
+            continue
+        body = mutation.body
+        if body.blob is None:
+            if body.data is None:
+                raise ValueError(f"Put {mutation.path} has no body")
+            continue
+        key = pending(body)
+        if key is None or key in claimed:
+            raise ValueError(f"Staged blob {body.blob!r} is not pending in this backend")
+        claimed.append(key)
+    return claimed
 
 
 # -- quotas ---------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ from pod_server.storage.base import (
 )
 from pod_server.storage.common import (
     BytesStored,
-    check_mutation,
+    claim_blobs,
     clamp_range,
     covering_roots,
     expect_holds,
@@ -637,22 +637,11 @@ class FileBackend:
 
     def _claim(self, mutations: Iterable[Mutation]) -> list[str]:
         """Validate the batch; return the staged blobs it commits (all ours and distinct)."""
-        claimed: list[str] = []
-        for mutation in mutations:
-            check_mutation(mutation)
-            if not isinstance(mutation, Put):
-                continue
-            body = mutation.body
-            if body.blob is None:
-                if body.data is None:
-                    raise ValueError(f"Put {mutation.path} has no body")
-                continue
-            with self._pending_lock:
-                known = body.blob in self._pending
-            if not known or body.blob in claimed:
-                raise ValueError(f"Staged blob {body.blob!r} is not pending in this backend")
-            claimed.append(body.blob)
-        return claimed
+        return claim_blobs(mutations, self._pending_blob)
+
+    def _pending_blob(self, body: Staged) -> str | None:
+        with self._pending_lock:
+            return body.blob if body.blob in self._pending else None
 
     def _mutate(
         self, conn: sqlite3.Connection, mutations: Iterable[Mutation]

@@ -34,7 +34,7 @@ from pod_server.storage.base import (
     Touch,
 )
 from pod_server.storage.common import (
-    check_mutation,
+    claim_blobs,
     covering_roots,
     expect_holds,
     new_etag,
@@ -80,21 +80,7 @@ class BatchWrites:
 
     def _claim(self, mutations: Sequence[Mutation]) -> list[int]:
         """Validate the batch; return the staged blobs it commits (all ours and distinct)."""
-        claimed: list[int] = []
-        for mutation in mutations:
-            check_mutation(mutation)
-            if not isinstance(mutation, Put):
-                continue
-            body = mutation.body
-            if body.blob is None:
-                if body.data is None:
-                    raise ValueError(f"Put {mutation.path} has no body")
-                continue
-            blob = self._blobs.pending_blob(body)
-            if blob is None or blob in claimed:
-                raise ValueError(f"Staged blob {body.blob!r} is not pending in this backend")
-            claimed.append(blob)
-        return claimed
+        return claim_blobs(mutations, self._blobs.pending_blob)
 
     async def _transaction(
         self,
