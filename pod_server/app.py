@@ -28,7 +28,8 @@ from pod_server.auth import (
 )
 from pod_server.components import INLINE_BYTES, open_backend, open_state
 from pod_server.http import handlers, middleware
-from pod_server.http.keys import AUTHENTICATOR, IDP, NOTIFIER, POLICY, STORE
+from pod_server.http.keys import AUTHENTICATOR, IDP, NOTIFIER, POLICY, SERVICES, STORE
+from pod_server.http.services import Services
 from pod_server.http.vocab_routes import add_vocab_routes
 from pod_server.idp import IdpConfig, add_idp_routes, build_provider, no_cors_on_pages, serving
 from pod_server.idp.accounts import PASSWORDS
@@ -111,6 +112,8 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     app[AUTHENTICATOR] = authenticator
     app[NOTIFIER] = notifier
     app[IDP] = provider
+    # Services under each storage's .well-known/ (audit log, access requests, consent).
+    app[SERVICES] = Services()
     # Response hooks run in this order: CORS on every response, then the IdP takes it off
     # its HTML pages again, then resource responses name the legacy WebSocket.
     app.on_response_prepare.append(middleware.add_cors_headers)

@@ -12,7 +12,7 @@ from pod_server.access.policy import Access, AccessPolicy
 from pod_server.auth import Agent
 from pod_server.errors import MethodNotAllowed, NotFound
 from pod_server.http import headers as h
-from pod_server.http.keys import AUTHENTICATOR, POLICY, STORE
+from pod_server.http.keys import AUTHENTICATOR, POLICY, SERVICES, STORE
 from pod_server.ldp import conneg, paging, paths, rdf
 from pod_server.ldp.conditions import Conditions, http_date
 from pod_server.ldp.media_types import TURTLE
@@ -105,6 +105,11 @@ async def handle(request: web.Request) -> web.StreamResponse:
             return await storage_description(request, store, path)
         if path == SERVER_DESCRIPTION and store.multiuser:
             return server_description(request, store)
+    service = request.app[SERVICES].find(store.layout, path)
+    if service is not None:
+        response = await service[0](request, service[1])
+        if response is not None:
+            return response
     handler = _METHODS.get(request.method)
     if handler is None:
         raise MethodNotAllowed(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from rdflib import Graph, URIRef
 
@@ -40,7 +40,16 @@ from pod_server.ldp.shapes import ShapeConstraints
 from pod_server.ldp.staging import Body, Limits, media_type, read_limited, sanitize_slug
 from pod_server.ldp.vocabulary import PIM_STORAGE, SOLID_OWNER
 from pod_server.ldp.writing import MAX_ATTEMPTS, Writer, WriteResult
-from pod_server.storage.base import ABSENT, Backend, Expect, Meta, Put, Staged, Usage
+from pod_server.storage.base import (
+    ABSENT,
+    Backend,
+    Expect,
+    Meta,
+    Mutation,
+    Put,
+    Staged,
+    Usage,
+)
 
 # Names other modules have imported from here; they live with their concern now.
 __all__ = [
@@ -256,6 +265,20 @@ class ResourceStore:
 
         body = Body(TURTLE, once(), len(turtle))
         return await self.put(path, body, Conditions(if_none_match=("*",)))
+
+    async def commit(
+        self, expects: Sequence[Expect], mutations: Sequence[Mutation], under: str
+    ) -> Mapping[str, Meta]:
+        """The server's own atomic write of several resources (a consent decision writes its
+        record and the ACLs it changes together): one backend step, counted against the
+        quota of the storage holding ``under``, its changes announced to the listeners.
+        The caller has validated what it writes (ACLs with ``check_acl``); client-facing
+        rules such as the read-only ``.well-known/`` do not apply to the server itself."""
+        return await self._writer.apply(list(expects), list(mutations), under=under)
+
+    def check_acl(self, acl_path: str, graph: Graph) -> None:
+        """Refuse (422) an ACL document that access control's rules do not accept."""
+        self._checks.check_acl(acl_path, graph)
 
     async def delete_tree(self, root: str) -> int:
         """Remove a container and everything below it in one atomic step (pod deletion).
