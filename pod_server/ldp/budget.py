@@ -11,7 +11,8 @@ Three bounds, so that no single request can stall the server for others:
   the time limit the loop raises an exception inside the job's thread, so an over-long
   parse, evaluation or SHACL validation really stops and unwinds (see ``_Job``). rdflib,
   pyld and pyshacl are pure Python, so no step of theirs escapes it; C parts (expat,
-  json, Oxigraph) are linear in the body, whose size is limited. Over time is a 422;
+  json, Oxigraph) are linear in the body, whose size is limited. Over time is a 422 (a 503
+  when the heavy data was stored, not sent: converting a large document on a GET);
   when every worker is taken and too many jobs already wait, a 503 with Retry-After.
 
 Small bodies whose cost is linear in their size (a 1 KB PUT or PATCH) stay on the event
@@ -190,11 +191,21 @@ class _Job:
             loop.call_later(_REPEAT_STOP, self.stop, loop)
 
 
-def over_time(seconds: float) -> UnprocessableEntity:
-    return UnprocessableEntity(
-        f"This request needs more than the {seconds:g}-second processing limit; "
-        "send a smaller or simpler body"
-    )
+class OverTime(UnprocessableEntity):
+    """422: a step took longer than the time limit (the body sent was too heavy to process).
+    Where the work was on stored data, not on the request's body, the caller turns it into
+    a 503: the client did nothing wrong (see ``reading.Reader._convert``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"This request needs more than the {seconds:g}-second processing limit; "
+            "send a smaller or simpler body"
+        )
+
+
+def over_time(seconds: float) -> OverTime:
+    return OverTime(seconds)
 
 
 class Runner:

@@ -9,9 +9,15 @@ from dataclasses import dataclass
 
 from rdflib import Graph
 
-from pod_server.errors import BadRequest, NotAcceptable, NotFound, UnsupportedMediaType
+from pod_server.errors import (
+    BadRequest,
+    NotAcceptable,
+    NotFound,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
 from pod_server.ldp import conditions, conneg, containers, paths, rdf
-from pod_server.ldp.budget import Runner
+from pod_server.ldp.budget import OverTime, Runner
 from pod_server.ldp.cache import BytesLRU
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.layout import Layout
@@ -168,8 +174,14 @@ class Reader:
 
     async def _convert(self, path: str, meta: Meta, data: bytes, source: str, media: str) -> bytes:
         """Another RDF format of a stored body, remembered for that exact version."""
-        graph = await self.parse(data, source, self.layout.url(path))
-        converted = await self.serialize(graph, media, self.layout.url(path))
+        try:
+            graph = await self.parse(data, source, self.layout.url(path))
+            converted = await self.serialize(graph, media, self.layout.url(path))
+        except OverTime as exc:  # the stored data is heavy, not the request: not a 4xx
+            raise ServiceUnavailable(
+                f"Converting this resource to {media} takes longer than the {exc.seconds:g}-second"
+                f" limit; ask for it as {source}"
+            ) from None
         self.converted.put((path, meta.etag, media), converted)
         return converted
 

@@ -14,16 +14,18 @@ from pod_server.errors import (
     NotFound,
     NotModified,
     PreconditionFailed,
+    ServiceUnavailable,
     StaleState,
 )
 from pod_server.ldp import rdf
+from pod_server.ldp.budget import WorkLimits
 from pod_server.ldp.changes import Change
 from pod_server.ldp.conditions import NONE, Conditions
 from pod_server.ldp.layout import Layout
 from pod_server.ldp.media_types import TURTLE
 from pod_server.ldp.store import Body, Limits, ResourceStore
 from pod_server.ldp.writing import MAX_ATTEMPTS, retrying
-from pod_server.storage.base import Expect, Meta, Mutation, Quota, Staged
+from pod_server.storage.base import Expect, Meta, Mutation, Put, Quota, Staged
 from pod_server.storage.memory import MemoryBackend
 
 BASE = "https://pod.example/base/"
@@ -286,3 +288,21 @@ async def test_a_write_that_keeps_losing_is_a_conflict_and_discards_its_body() -
     assert await objects(store, "/doc", "p") == {str(MAX_ATTEMPTS)}
     assert len(backend.discarded) == 1
     assert Literal("mine") not in {o for _, _, o in (await store.graph_of("/doc"))[1]}
+
+
+async def test_converting_stored_data_past_the_time_limit_is_a_503_not_a_422() -> None:
+    """The time limit guards the server; when it is stored data that is heavy (not the
+    request's body), the client did nothing wrong: 503, naming the format to ask for."""
+    backend = MemoryBackend()
+    limits = Limits(1 << 26, 1 << 26, work=WorkLimits(seconds=0.05, jobs=1))
+    heavy = ResourceStore(backend, BASE, limits, rules=AccessRules())
+    await heavy.ensure_root()
+    turtle = "".join(f"<#s{i}> <#p> <#o{i}>, {i}, \"v{i}\".\n" for i in range(40_000)).encode()
+    await backend.apply([], [Put("/big.ttl", TURTLE, Staged.of(turtle))])
+    try:
+        with pytest.raises(ServiceUnavailable, match="ask for it as text/turtle"):
+            await heavy.get("/big.ttl", "application/ld+json", NONE)
+        stored = await heavy.get("/big.ttl", TURTLE, NONE)  # its own format needs no work
+        assert stored.meta.size == len(turtle)
+    finally:
+        heavy.runner.close()
