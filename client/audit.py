@@ -53,7 +53,6 @@ class AuditEntry:
     client: str | None = None
     consent: str | None = None
     published: datetime | None = None
-    published_text: str | None = None  # ``published`` exactly as the server wrote it
     detail: str | None = None
     seq: int | None = None
     prev: str | None = None
@@ -74,8 +73,7 @@ class AuditEntry:
             "resource": self.resource,
             "outcome": self.outcome,
             "consent": self.consent,
-            "published": self.published_text
-            or (self.published.isoformat() if self.published else None),
+            "published": stamp(self.published),
             "detail": self.detail,
             "prev": self.prev,
             "hash": self.hash,
@@ -141,7 +139,6 @@ def parse_entry(graph: Graph, node: Node) -> AuditEntry:
         client=client,
         consent=consent,
         published=_datetime(published),
-        published_text=str(published) if isinstance(published, Literal) else None,
         detail=_text(graph, node, "summary", "content", "detail"),
         seq=next((_int(v) for v in _values(graph, node, "seq", "sequence")), None),
         prev=_text(graph, node, "prev", "previous", "prevHash", "previousHash"),
@@ -184,22 +181,30 @@ def _is_list(graph: Graph, page: Node) -> bool:
 
 
 # -- the hash chain -----------------------------------------------------------------------
+def stamp(when: datetime | None) -> str | None:
+    """A time as the chain hashes it: UTC, microseconds, ``Z`` (2026-01-01T00:00:00.000000Z)."""
+    if when is None:
+        return None
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def canonical_bytes(entry: AuditEntry) -> bytes:
     """The bytes an entry's hash covers.
 
     MUST MATCH THE SERVER (pod_server/audit, the audit helper's branch): if the server
     hashes other bytes, every entry is reported altered. The rule: a JSON object of the
-    entry's fields with the AS2 activity type as ``action``, ``published`` exactly as the
-    server wrote it, absent values as null; keys sorted, no spaces, UTF-8::
+    entry's fields, the AS2 activity type as ``action``, ``published`` as :func:`stamp`
+    writes it (RDF tools rewrite a date-time's lexical form, so the time itself is
+    hashed, not its text), absent values as null; keys sorted, no spaces, UTF-8::
 
-        {"action":"Add","agent":"https://bank.example/id#org","at":"2026-01-01T00:00:00Z",
-         "client":null,"consent":null,"detail":null,"outcome":201,
-         "resource":"https://pod.example/alice/bank/x.ttl","seq":7}
+        {"action":"Add","agent":"https://bank.example/id#org",
+         "at":"2026-01-01T00:00:00.000000Z","client":null,"consent":null,"detail":null,
+         "outcome":201,"resource":"https://pod.example/alice/bank/x.ttl","seq":7}
     """
     doc = {
         "action": entry.action,
         "agent": entry.agent,
-        "at": entry.published_text,
+        "at": stamp(entry.published),
         "client": entry.client,
         "consent": entry.consent,
         "detail": entry.detail,
@@ -379,8 +384,8 @@ class Audit(Consent):
             url = f"{url}?{urlencode(query)}"
         seen: set[str] = set()
         given = 0
-        while url is not None and url not in seen:
-            seen.add(url)
+        while url is not None and normalize_url(url) not in seen:
+            seen.add(normalize_url(url))
             page = await self.audit_page(url)
             for entry in page.entries:
                 if limit is not None and given >= limit:
@@ -407,5 +412,6 @@ __all__ = [
     "moment",
     "parse_entry",
     "parse_page",
+    "stamp",
     "verify_audit",
 ]
