@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -55,9 +55,11 @@ class AuditEntry:
     published: datetime | None = None
     detail: str | None = None
     seq: int | None = None
-    prev: str | None = None
-    hash: str | None = None
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
+    prev: str | None = None  # the previous entry's hash, hex
+    hash: str | None = None  # hex
+    root: str | None = None  # the storage root's path ("/alice/"), part of what is hashed
+    at: float | None = None  # the exact time hashed, when the server exposes it
+    body: bytes | None = None  # the exact bytes hashed, when the server exposes them
 
     @property
     def refused(self) -> bool:
@@ -77,6 +79,8 @@ class AuditEntry:
             "detail": self.detail,
             "prev": self.prev,
             "hash": self.hash,
+            "root": self.root,
+            "at": self.at,
         }
 
 
@@ -119,8 +123,9 @@ def _outcome(graph: Graph, node: Node) -> int | None:
     return None
 
 
-def parse_entry(graph: Graph, node: Node) -> AuditEntry:
-    """An :class:`AuditEntry` from the triples about ``node``."""
+def parse_entry(graph: Graph, node: Node, root: str | None = None) -> AuditEntry:
+    """An :class:`AuditEntry` from the triples about ``node`` (``root``: the path of the
+    storage root whose log it is, when the entry does not say)."""
     kinds = sorted(_local(t) for t in graph.objects(node, RDF.type))
     action = next((k for k in kinds if k not in ("Activity", "Object")), kinds[0] if kinds else "")
     instruments = [str(v) for v in _values(graph, node, "instrument") if isinstance(v, URIRef)]
@@ -143,7 +148,23 @@ def parse_entry(graph: Graph, node: Node) -> AuditEntry:
         seq=next((_int(v) for v in _values(graph, node, "seq", "sequence")), None),
         prev=_text(graph, node, "prev", "previous", "prevHash", "previousHash"),
         hash=_text(graph, node, "hash", "digest"),
+        root=_text(graph, node, "root") or root,
+        at=_float(next(iter(_values(graph, node, "at", "timestamp")), None)),
+        body=_body(_text(graph, node, "body", "canonical")),
     )
+
+
+def _float(value: Node | None) -> float | None:
+    if isinstance(value, Literal):
+        try:
+            return float(str(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _body(text: str | None) -> bytes | None:
+    return text.encode() if text is not None else None
 
 
 def _iri_of(graph: Graph, node: Node, *names: str) -> str | None:
@@ -153,7 +174,7 @@ def _iri_of(graph: Graph, node: Node, *names: str) -> str | None:
     return None
 
 
-def parse_page(graph: Graph, url: str) -> AuditPage:
+def parse_page(graph: Graph, url: str, root: str | None = None) -> AuditPage:
     """The entries of an ``OrderedCollectionPage`` (in the server's order, newest first)
     and its ``next`` page."""
     page: Node = URIRef(url)
@@ -169,7 +190,7 @@ def parse_page(graph: Graph, url: str) -> AuditPage:
         nodes += _members(graph, value)
     seen: set[Node] = set()
     ordered = [n for n in nodes if not (n in seen or seen.add(n))]  # type: ignore[func-returns-value]
-    entries = [parse_entry(graph, n) for n in ordered]
+    entries = [parse_entry(graph, n, root) for n in ordered]
     if entries and all(e.seq is not None for e in entries) and not _is_list(graph, page):
         entries.sort(key=lambda e: -(e.seq or 0))  # unordered as:items: newest first by seq
     nxt = _iri_of(graph, page, "next")
@@ -182,43 +203,59 @@ def _is_list(graph: Graph, page: Node) -> bool:
 
 # -- the hash chain -----------------------------------------------------------------------
 def stamp(when: datetime | None) -> str | None:
-    """A time as the chain hashes it: UTC, microseconds, ``Z`` (2026-01-01T00:00:00.000000Z)."""
+    """A time for people and JSON: UTC, microseconds, ``Z``."""
     if when is None:
         return None
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+GENESIS = "00" * 32  # the "previous hash" of a log's first entry
+
+
 def canonical_bytes(entry: AuditEntry) -> bytes:
     """The bytes an entry's hash covers.
 
-    MUST MATCH THE SERVER (pod_server/audit, the audit helper's branch): if the server
-    hashes other bytes, every entry is reported altered. The rule: a JSON object of the
-    entry's fields, the AS2 activity type as ``action``, ``published`` as :func:`stamp`
-    writes it (RDF tools rewrite a date-time's lexical form, so the time itself is
-    hashed, not its text), absent values as null; keys sorted, no spaces, UTF-8::
+    MUST MATCH THE SERVER: ``AuditEntry.canonical`` in ``pod_server/audit/entry.py`` (every
+    field of the server's entry as a JSON object, the AS2 type as ``action``, ``at`` in
+    POSIX seconds, sorted keys, no spaces, UTF-8)::
 
-        {"action":"Add","agent":"https://bank.example/id#org",
-         "at":"2026-01-01T00:00:00.000000Z","client":null,"consent":null,"detail":null,
-         "outcome":201,"resource":"https://pod.example/alice/bank/x.ttl","seq":7}
+        {"action":"Add","agent":"https://bank.example/id#org","at":1767225600.123456,
+         "client":null,"consent":null,"detail":null,"outcome":201,
+         "resource":"https://pod.example/alice/bank/x.ttl","root":"/alice/"}
+
+    The server's own bytes are used when the page exposes them (``body``); else they are
+    rebuilt, which is exact only when the page gives ``at`` (a date-time loses digits).
     """
+    if entry.body is not None:
+        return entry.body
+    at = (
+        entry.at
+        if entry.at is not None
+        else (entry.published.timestamp() if entry.published else None)
+    )
     doc = {
         "action": entry.action,
         "agent": entry.agent,
-        "at": stamp(entry.published),
+        "at": at,
         "client": entry.client,
         "consent": entry.consent,
         "detail": entry.detail,
         "outcome": entry.outcome,
         "resource": entry.resource,
-        "seq": entry.seq,
+        "root": entry.root,
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def chain_hash(prev: str | None, canonical: bytes) -> str:
-    """``sha256(prev || canonical)`` in hex; ``prev`` is the previous entry's hash as hex
-    text (empty for the first entry of a chain)."""
-    return hashlib.sha256((prev or "").encode("ascii") + canonical).hexdigest()
+def chain_hash(prev: str | None, seq: int, canonical: bytes) -> str:
+    """One link, as ``link_hash`` in ``pod_server/storage/base.py`` makes it (MUST MATCH):
+    ``sha256(prev's 32 bytes || seq as 8 bytes big-endian || canonical)``, in hex; ``prev``
+    is the previous entry's hash in hex (:data:`GENESIS` for the first)."""
+    try:
+        before = bytes.fromhex(prev or GENESIS)
+    except ValueError:
+        before = (prev or "").encode()  # not hex: cannot match, and is reported so
+    return hashlib.sha256(before + seq.to_bytes(8, "big") + canonical).hexdigest()
 
 
 @dataclass
@@ -270,7 +307,7 @@ def verify_audit(
         result.checked += 1
         seq = entry.seq
         assert seq is not None
-        if chain_hash(entry.prev, canonical(entry)) != entry.hash:
+        if chain_hash(entry.prev, seq, canonical(entry)) != entry.hash:
             result._bad(seq, f"entry {seq} was altered: its hash does not match its content")
         if before is not None:
             assert before.seq is not None
@@ -358,10 +395,12 @@ class Audit(Consent):
     async def audit_url(self, storage: str | None = None) -> str:
         return await self._my_storage(storage) + AUDIT_PATH
 
-    async def audit_page(self, url: str) -> AuditPage:
+    async def audit_page(self, url: str, root: str | None = None) -> AuditPage:
+        """One page of a log (``root``: the path of its storage root, for entries that do
+        not name it)."""
         res = await self.get(url, accept="text/turtle")
         graph = rdf.parse(res.body, res.content_type or "text/turtle", res.url)
-        page = parse_page(graph, res.url)
+        page = parse_page(graph, res.url, root)
         if page.next is None:
             page.next = next(iter(res.links.get("next", [])), None)
         return page
@@ -380,13 +419,14 @@ class Audit(Consent):
         """The log's entries, newest first, following ``next`` pages; at most ``limit``."""
         query = audit_query(agent, resource, since, until, outcome, limit)
         url: str | None = await self.audit_url(storage)
+        root = urlsplit(url or "").path.removesuffix(AUDIT_PATH)
         if query:
             url = f"{url}?{urlencode(query)}"
         seen: set[str] = set()
         given = 0
         while url is not None and normalize_url(url) not in seen:
             seen.add(normalize_url(url))
-            page = await self.audit_page(url)
+            page = await self.audit_page(url, root)
             for entry in page.entries:
                 if limit is not None and given >= limit:
                     return
@@ -402,6 +442,7 @@ class Audit(Consent):
 
 
 __all__ = [
+    "GENESIS",
     "Audit",
     "AuditEntry",
     "AuditPage",

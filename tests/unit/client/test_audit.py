@@ -4,6 +4,8 @@ the hash chain re-checked (altered, removed, swapped entries named)."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,6 +14,7 @@ from rdflib import Graph
 
 from client import InvalidResponse, Request, Response
 from client.audit import (
+    GENESIS,
     AuditEntry,
     audit_query,
     canonical_bytes,
@@ -27,11 +30,15 @@ BANK = "https://bank.example/id#org"
 ENERGY = "https://energy.example/id#org"
 
 
+T0 = 1767225600.0  # 2026-01-01T00:00:00Z
+
+
 def chain(n: int) -> list[AuditEntry]:
-    """``n`` chained entries, oldest first, hashed by the documented rule."""
+    """``n`` chained entries, oldest first, hashed as the server does."""
     entries: list[AuditEntry] = []
-    prev = ""
+    prev = GENESIS
     for seq in range(1, n + 1):
+        at = T0 + seq + 0.123457
         entry = AuditEntry(
             id=f"{LOG}#{seq}",
             action="Add" if seq % 3 else "Reject",
@@ -40,11 +47,13 @@ def chain(n: int) -> list[AuditEntry]:
             agent=BANK if seq % 3 else ENERGY,
             client="https://bank.example/app" if seq == 2 else None,
             consent=f"{POD}.well-known/consent/r1" if seq % 3 else None,
-            published=datetime(2026, 1, 1, 0, 0, seq, tzinfo=UTC),
+            published=datetime.fromtimestamp(at, UTC),
             seq=seq,
             prev=prev,
+            root="/alice/",
+            at=at,
         )
-        entry = dataclasses.replace(entry, hash=chain_hash(prev, canonical_bytes(entry)))
+        entry = dataclasses.replace(entry, hash=chain_hash(prev, seq, canonical_bytes(entry)))
         entries.append(entry)
         prev = entry.hash or ""
     return entries
@@ -70,9 +79,9 @@ def turtle_of(entries: list[AuditEntry], url: str, nxt: str | None = None) -> st
         for inst in (e.consent, e.client):
             if inst:
                 parts.append(f"as:instrument <{inst}>")
-        parts.append(
-            f'as:published "{e.published.isoformat() if e.published else ""}"^^xsd:dateTime'
-        )
+        if e.published:
+            parts.append(f'as:published "{e.published.isoformat()}"^^xsd:dateTime')
+        parts.append(f'audit:at "{e.at!r}"^^xsd:double')
         parts.append(f"audit:seq {e.seq}")
         parts.append(f'audit:prev "{e.prev}"')
         parts.append(f'audit:hash "{e.hash}"')
@@ -90,12 +99,13 @@ def test_a_page_is_read_in_order_with_every_field() -> None:
     graph = Graph().parse(data=turtle_of(entries, LOG, LOG + "?before=1"), format="turtle")
     got = parse_page(graph, LOG)
     assert [e.seq for e in got.entries] == [3, 2, 1] and got.next == LOG + "?before=1"
-    assert got.entries[::-1] == entries  # every field, the instruments told apart
+    assert [dataclasses.replace(e, root="/alice/") for e in got.entries[::-1]] == entries
+    assert got.entries[0].root is None  # a page alone does not say whose log it is
     refusal = got.entries[0]
     assert refusal.action == "Reject" and refusal.refused and refusal.agent == ENERGY
     assert got.entries[1].client == "https://bank.example/app"
     assert got.entries[1].consent == POD + ".well-known/consent/r1"
-    assert refusal.to_json()["published"] == "2026-01-01T00:00:03.000000Z"
+    assert refusal.to_json()["published"] == "2026-01-01T00:00:03.123457Z"
 
 
 def test_an_entry_without_chain_fields_or_agent_is_still_read() -> None:
@@ -136,7 +146,9 @@ def test_a_removed_entry_is_named() -> None:
     for e in entries[1:]:
         moved = dataclasses.replace(e, seq=(e.seq or 0) - 1)
         renumbered.append(
-            dataclasses.replace(moved, hash=chain_hash(moved.prev, canonical_bytes(moved)))
+            dataclasses.replace(
+                moved, hash=chain_hash(moved.prev, moved.seq or 0, canonical_bytes(moved))
+            )
         )
     again = verify_audit(renumbered)
     assert again.first_bad == 2 and "does not follow entry 1" in again.problems[0]
@@ -229,3 +241,33 @@ async def test_the_query_is_sent_and_a_loop_is_refused() -> None:
     async with client(denied) as pod:
         with pytest.raises(Exception, match="only the owner"):
             _ = [e async for e in pod.audit(storage=POD)]
+
+
+def test_the_hashed_bytes_follow_the_servers_rule() -> None:
+    """Pinned: pod_server/audit/entry.py AuditEntry.canonical and storage link_hash."""
+    entry = AuditEntry(
+        id=LOG + "#1",
+        action="Reject",
+        resource=POD + "bank/x.ttl",
+        outcome=403,
+        agent=ENERGY,
+        seq=1,
+        root="/alice/",
+        at=1767225600.5,
+    )
+    body = (
+        b'{"action":"Reject","agent":"https://energy.example/id#org","at":1767225600.5,'
+        b'"client":null,"consent":null,"detail":null,"outcome":403,'
+        b'"resource":"https://pod.example/alice/bank/x.ttl","root":"/alice/"}'
+    )
+    assert canonical_bytes(entry) == body
+    expected = hashlib.sha256(bytes(32) + (1).to_bytes(8, "big") + body).hexdigest()
+    assert chain_hash(None, 1, body) == chain_hash(GENESIS, 1, body) == expected
+    # The server's own bytes, when a page exposes them, are used as they are.
+    exposed = dataclasses.replace(entry, body=b'{"other":1}', at=None)
+    assert canonical_bytes(exposed) == b'{"other":1}'
+    text = f"""@prefix as: <https://www.w3.org/ns/activitystreams#> .
+<{LOG}> as:orderedItems ( <#e> ) .
+<#e> a as:Reject ; <https://w3id.org/solid-pods/vocab/audit#body> {json.dumps(body.decode())} ."""
+    (read,) = parse_page(Graph().parse(data=text, format="turtle", publicID=LOG), LOG).entries
+    assert read.body == body and canonical_bytes(read) == body
