@@ -278,7 +278,9 @@ def _iri(graph: Graph, node: Node, *names: str) -> str | None:
 
 
 def _members(graph: Graph, node: Node) -> list[Node]:
-    """The items of an RDF list, or the node itself."""
+    """The items of an RDF list (none for ``rdf:nil``), or the node itself."""
+    if node == RDF.nil:
+        return []
     if (node, RDF.first, None) in graph:
         return list(Collection(graph, node))
     return [node]
