@@ -28,8 +28,8 @@ from rdflib.term import Node
 from client import rdf
 from client.access import parse_modes
 from client.containers import CONTAINS
-from client.core import media_type, normalize_url
-from client.errors import InvalidResponse, NotFound, PodClientError
+from client.core import media_type, normalize_url, parse_links
+from client.errors import Forbidden, InvalidResponse, NotFound, PodClientError, Unauthorized
 from client.notifications import STORAGE_DESCRIPTION, Notifications
 
 DPV = "https://w3id.org/dpv#"
@@ -462,10 +462,14 @@ class Consent(Notifications):
         root = root if root.endswith("/") else root + "/"
         described = root + WELL_KNOWN + "solid"
         try:
-            head = await self.head(root)
-            described = next(iter(head.links.get(STORAGE_DESCRIPTION, [])), described)
+            # A requester usually may not read the root: its Link headers may still name
+            # the (public) description, else the conventional place is used.
+            head = await self.request("HEAD", root, ok=(401, 403))
+            await head.aclose()
+            links = parse_links(head.headers.getall("Link", []), root)
+            described = next(iter(links.get(STORAGE_DESCRIPTION, [])), described)
             res = await self.get(described, accept="text/turtle, application/ld+json;q=0.5")
-        except NotFound:
+        except (NotFound, Forbidden, Unauthorized):
             return root + ACCESS_REQUESTS_PATH
         found: str | None = None
         if res.content_type in ("application/json", "application/ld+json"):

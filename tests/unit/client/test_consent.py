@@ -403,3 +403,22 @@ async def test_a_decision_answered_without_a_body_is_read_back() -> None:
         with pytest.raises(Exception, match="already refused") as info:
             await pod.approve("c", storage=POD)
     assert info.value.status == 409  # type: ignore[attr-defined]
+
+
+async def test_a_requester_who_may_not_read_the_root_still_finds_the_service() -> None:
+    server = owner_server()
+    server.on("HEAD", POD, Response(403, {"Content-Type": "text/plain"}, "no"))
+    server.on(
+        "GET",
+        DESCRIPTION,  # the description is public, at its conventional place
+        Response(
+            200,
+            TURTLE,
+            f"<{POD}> <https://w3id.org/solid-pods/vocab/consent#accessRequestService> <{POD}ask> .",
+        ),
+    )
+    server.on("POST", POD + "ask", Response(201, {"Location": POD + ".well-known/consent/q"}))
+    async with client(server) as pod:
+        url = await pod.request_access(OWNER, POD + "bank/", "append", PURPOSE, "90d")
+    assert url == POD + ".well-known/consent/q"
+    assert [r.method for r in server.sent()][-3:] == ["HEAD", "GET", "POST"]
