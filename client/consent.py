@@ -97,6 +97,8 @@ class ConsentRecord:
     until: datetime | None = None
     events: list[ConsentEvent] = field(default_factory=list)
     note: str | None = None
+    requested_until: datetime | None = None  # what the requester asked for
+    current: str | None = None  # the status the record states, when it states one
 
     @property
     def id(self) -> str:
@@ -104,7 +106,10 @@ class ConsentRecord:
 
     @property
     def status(self) -> str | None:
-        """The latest event's status (``ConsentRequested``...), None when there is none."""
+        """``ConsentRequested``, ``ConsentGiven``...: the status the record states, else
+        its latest event's; None when there is none."""
+        if self.current is not None:
+            return self.current
         return self.events[-1].status if self.events else None
 
     @property
@@ -127,6 +132,7 @@ class ConsentRecord:
             "requested": [t.to_json() for t in self.requested],
             "granted": [t.to_json() for t in self.granted],
             "until": when(self.until),
+            "requested_until": when(self.requested_until),
             "note": self.note,
             "events": [{"status": e.status, "at": when(e.at), "by": e.by} for e in self.events],
         }
@@ -195,25 +201,58 @@ def targets_of(
 
 
 # -- request and decision bodies (pure) ----------------------------------------------------
+LWS_CONTEXT = "https://www.w3.org/ns/lws/v1"
+# WAC modes as the LWS access profile's actions (read = GET/HEAD, create = POST into a
+# container, modify = PUT/PATCH); Control has no LWS action.
+LWS_ACTIONS = {"Read": "read", "Append": "create", "Write": "modify"}
+
+
 def request_body(
+    requester: str,
+    storage: str,
     targets: Sequence[Target],
     purposes: Sequence[str],
     until: str,
     data: Sequence[str] = (),
     note: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON form of an access request POSTed to the access-request service."""
+    """An access request as the W3C LWS "Access Requests and Grants" draft writes it (the
+    JSON the pod's access-request service reads): one ``AccessPolicy`` per set of modes,
+    purposes and the end date as ODRL constraints; ``dataCategory`` (DPV personal data
+    categories) and ``description`` carry the rest."""
     if not purposes:
         raise ValueError("an access request needs a purpose")
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for target in targets:
+        if "Control" in target.modes:
+            raise ValueError(f"Control cannot be requested ({target.url})")
+        actions = tuple(sorted(LWS_ACTIONS[m] for m in target.modes))
+        if not actions:
+            raise ValueError(f"no access mode given for {target.url}")
+        groups.setdefault(actions, []).append(target.url)
+    constraints = [
+        {"leftOperand": "purpose", "operator": "isAnyOf", "rightOperand": list(purposes)},
+        {"leftOperand": "dateTime", "operator": "lteq", "rightOperand": until},
+    ]
     body: dict[str, Any] = {
-        "targets": [t.to_json() for t in targets],
-        "purposes": list(purposes),
-        "until": until,
+        "@context": [LWS_CONTEXT],
+        "type": ["AccessRequest"],
+        "storage": storage,
+        "access": [
+            {
+                "type": ["AccessPolicy"],
+                "action": list(actions),
+                "assignee": requester,
+                "target": {"type": "StorageResource", "value": urls},
+                "constraint": constraints,
+            }
+            for actions, urls in groups.items()
+        ],
     }
     if data:
-        body["data"] = list(data)
+        body["dataCategory"] = list(data)
     if note:
-        body["note"] = note
+        body["description"] = note
     return body
 
 
@@ -378,12 +417,21 @@ def parse_record(graph: Graph, url: str) -> ConsentRecord:
         if not typed:
             raise InvalidResponse("no consent record in this document", url=url)
         node = sorted(typed, key=str)[0]
+    # Dated events from the status history (a list), else from dpv:hasConsentStatus; a
+    # bare current status there (dpv:ConsentGiven) outranks the history's last event.
     events: list[ConsentEvent] = []
-    for value in _values(graph, node, "hasConsentStatus", "status"):
+    current: str | None = None
+    for value in _values(graph, node, "statusHistory", "history", "hasConsentStatus", "status"):
         for item in _members(graph, value):
             event = _event(graph, item)
-            if event is not None:
+            if event is None:
+                continue
+            if event.at is None and event.by is None and isinstance(item, URIRef):
+                current = event.status
+            else:
                 events.append(event)
+    if not events and current is not None:
+        events.append(ConsentEvent(current))
     if events and all(e.at is not None for e in events):
         events.sort(key=lambda e: e.at)  # type: ignore[arg-type, return-value]
     until = None
@@ -399,11 +447,15 @@ def parse_record(graph: Graph, url: str) -> ConsentRecord:
         client=_iri(graph, node, "client", "hasClient", "clientId"),
         purposes=[str(v) for v in _values(graph, node, "hasPurpose", "purpose")],
         data=[str(v) for v in _values(graph, node, "hasPersonalData", "personalData")],
-        requested=_targets(graph, node, "requested", "requestedTarget", "requests"),
-        granted=_targets(graph, node, "granted", "grantedTarget", "grants"),
+        requested=_targets(graph, node, "requestedAccess", "requested", "requestedTarget"),
+        granted=_targets(graph, node, "grantedAccess", "granted", "grantedTarget"),
         until=until,
         events=events,
         note=note,
+        requested_until=next(
+            (t for v in _values(graph, node, "requestedUntil") if (t := _datetime(v))), None
+        ),
+        current=current,
     )
 
 
@@ -499,12 +551,20 @@ class Consent(Notifications):
         storage: str | None = None,
     ) -> str:
         """Ask ``owner_webid`` for ``modes`` on ``targets`` for ``purpose`` (one IRI or
-        several) until ``until``; returns the URL of the consent record the owner's pod
-        made (pending until the owner decides). ``storage`` skips the profile lookup."""
+        several) until ``until``, as the signed-in agent; returns the URL of the consent
+        record the owner's pod made (pending until the owner decides). ``storage`` (the
+        owner's storage root) skips the profile lookup. Sent as LWS JSON."""
+        if self.webid is None:
+            raise PodClientError(
+                "nobody is signed in: a request is made as a signed-in agent",
+                hint="Sign in first (pod login).",
+            )
         wanted = targets_of(targets, modes)
         purposes = [purpose] if isinstance(purpose, str) else list(purpose)
-        body = request_body(wanted, purposes, iso_until(until), data, note)
-        root = storage or await self.owner_storage(owner_webid)
+        until_text = iso_until(until)
+        root = normalize_url(storage or await self.owner_storage(owner_webid))
+        root = root if root.endswith("/") else root + "/"
+        body = request_body(self.webid, root, wanted, purposes, until_text, data, note)
         service = await self.access_request_service_of(root)
         response = await self.request(
             "POST",

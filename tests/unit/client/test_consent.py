@@ -67,6 +67,39 @@ def record_turtle(id_: str, *statuses: str, recipient: str = BANK, granted: bool
 """
 
 
+def lws_body(
+    groups: dict[tuple[str, ...], list[str]],
+    until: str,
+    requester: str = BANK,
+    data: list[str] | None = None,
+    note: str | None = None,
+) -> dict[str, object]:
+    """An LWS access request, written out in full (what the wire branch's parser reads)."""
+    body: dict[str, object] = {
+        "@context": ["https://www.w3.org/ns/lws/v1"],
+        "type": ["AccessRequest"],
+        "storage": POD,
+        "access": [
+            {
+                "type": ["AccessPolicy"],
+                "action": list(actions),
+                "assignee": requester,
+                "target": {"type": "StorageResource", "value": urls},
+                "constraint": [
+                    {"leftOperand": "purpose", "operator": "isAnyOf", "rightOperand": [PURPOSE]},
+                    {"leftOperand": "dateTime", "operator": "lteq", "rightOperand": until},
+                ],
+            }
+            for actions, urls in groups.items()
+        ],
+    }
+    if data:
+        body["dataCategory"] = data
+    if note:
+        body["description"] = note
+    return body
+
+
 def parsed(text: str, url: str) -> ConsentRecord:
     return parse_record(Graph().parse(data=text, format="turtle", publicID=url), url)
 
@@ -145,16 +178,27 @@ def test_status_names_and_until() -> None:
 # -- bodies -------------------------------------------------------------------------------
 def test_request_and_decision_bodies() -> None:
     targets = targets_of([POD + "bank/"], "append")
-    assert request_body(targets, [PURPOSE], "2026-04-01T00:00:00Z", note="hi") == {
-        "targets": [{"url": POD + "bank/", "modes": ["Append"]}],
-        "purposes": [PURPOSE],
-        "until": "2026-04-01T00:00:00Z",
-        "note": "hi",
-    }
-    both = targets_of([(POD + "a", "read,append"), Target(POD + "b", frozenset({"Write"}))])
-    assert [t.to_json()["modes"] for t in both] == [["Read", "Append"], ["Write"]]
+    until = "2026-04-01T00:00:00Z"
+    assert request_body(BANK, POD, targets, [PURPOSE], until, note="hi") == lws_body(
+        {("create",): [POD + "bank/"]}, until, note="hi"
+    )
+    both = targets_of(
+        [
+            (POD + "a", "read,append"),
+            Target(POD + "b", frozenset({"Write"})),
+            (POD + "c", "append"),
+        ]
+    )
+    assert [t.to_json()["modes"] for t in both] == [["Read", "Append"], ["Write"], ["Append"]]
+    assert request_body(BANK, POD, both, [PURPOSE], until, data=["urn:d"]) == lws_body(
+        {("create", "read"): [POD + "a"], ("modify",): [POD + "b"], ("create",): [POD + "c"]},
+        until,
+        data=["urn:d"],
+    )
     with pytest.raises(ValueError, match="purpose"):
-        request_body(targets, [], "2026-04-01T00:00:00Z")
+        request_body(BANK, POD, targets, [], until)
+    with pytest.raises(ValueError, match="Control cannot be requested"):
+        request_body(BANK, POD, targets_of([POD], "control"), [PURPOSE], until)
     with pytest.raises(ValueError, match="no access mode"):
         targets_of([POD + "a"])
     with pytest.raises(ValueError, match="unknown access mode"):
@@ -246,12 +290,9 @@ async def test_request_access_discovers_the_service_and_posts_json() -> None:
     assert url == POD + ".well-known/consent/r1"
     post = server.sent("POST")[0]
     assert post.headers["Content-Type"] == "application/json"
-    assert json.loads(post.body or b"") == {
-        "targets": [{"url": POD + "bank/", "modes": ["Append"]}],
-        "purposes": [PURPOSE],
-        "until": "2026-04-01T23:59:59Z",
-        "note": "statements",
-    }
+    assert json.loads(post.body or b"") == lws_body(
+        {("create",): [POD + "bank/"]}, "2026-04-01T23:59:59Z", WEBID, note="statements"
+    )
 
 
 async def test_request_access_falls_back_and_reports_refusals() -> None:
@@ -422,3 +463,62 @@ async def test_a_requester_who_may_not_read_the_root_still_finds_the_service() -
         url = await pod.request_access(OWNER, POD + "bank/", "append", PURPOSE, "90d")
     assert url == POD + ".well-known/consent/q"
     assert [r.method for r in server.sent()][-3:] == ["HEAD", "GET", "POST"]
+
+
+def test_a_record_as_the_consent_branch_writes_it() -> None:
+    """The shape of pod_server/consent/records.py: the current status on the record, dated
+    events in consent:statusHistory, an UntilTimeDuration's rdf:value, requested and
+    granted access nodes."""
+    url = RECORDS + "Zx9"
+    text = f"""{PREFIXES}
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<{url}> a dpv:ConsentRecord ;
+    dpv:hasDataSubject <{WEBID}> ; dpv:hasDataController <{BANK}> ; dpv:hasRecipient <{BANK}> ;
+    dpv:hasPurpose <{PURPOSE}> ;
+    dpv:hasConsentStatus dpv:ConsentWithdrawn ;
+    consent:statusHistory ( <{url}#event-0> <{url}#event-1> <{url}#event-2> ) ;
+    dpv:hasDuration <{url}#duration> ;
+    consent:requestedUntil "2027-01-01T00:00:00+00:00"^^xsd:dateTime ;
+    consent:requestedAccess <{url}#requested-0> ;
+    consent:grantedAccess <{url}#granted-0> ;
+    consent:createdRule <{POD}bank/.acl#consent-Zx9-0> ;
+    consent:client <https://bank.example/app> ;
+    rdfs:comment "statements" .
+<{url}#event-0> a consent:ConsentEvent ; dpv:hasConsentStatus dpv:ConsentRequested ;
+    dpv:isIndicatedAtTime "2026-01-01T10:00:00+00:00"^^xsd:dateTime ; dpv:isIndicatedBy <{BANK}> .
+<{url}#event-1> a consent:ConsentEvent ; dpv:hasConsentStatus dpv:ConsentGiven ;
+    dpv:isIndicatedAtTime "2026-01-02T10:00:00+00:00"^^xsd:dateTime ; dpv:isIndicatedBy <{WEBID}> .
+<{url}#event-2> a consent:ConsentEvent ; dpv:hasConsentStatus dpv:ConsentWithdrawn ;
+    dpv:isIndicatedAtTime "2026-01-03T10:00:00+00:00"^^xsd:dateTime ; dpv:isIndicatedBy <{WEBID}> .
+<{url}#duration> a dpv:UntilTimeDuration ; rdf:value "2026-04-01T00:00:00+00:00"^^xsd:dateTime .
+<{url}#requested-0> a consent:AccessGrant ; consent:target <{POD}bank/> ;
+    consent:mode acl:Append, acl:Read .
+<{url}#granted-0> a consent:AccessGrant ; consent:target <{POD}bank/> ; consent:mode acl:Append .
+"""
+    record = parsed(text, url)
+    assert record.status == "ConsentWithdrawn"
+    assert [(e.status, e.by) for e in record.events] == [
+        ("ConsentRequested", BANK),
+        ("ConsentGiven", WEBID),
+        ("ConsentWithdrawn", WEBID),
+    ]
+    assert record.until == datetime(2026, 4, 1, tzinfo=UTC)
+    assert record.requested_until == datetime(2027, 1, 1, tzinfo=UTC)
+    assert record.requested == [Target(POD + "bank/", frozenset({"Append", "Read"}))]
+    assert record.granted == [Target(POD + "bank/", frozenset({"Append"}))]
+    assert record.client == "https://bank.example/app" and record.note == "statements"
+    assert record.recipient == BANK and record.subject == WEBID and record.purposes == [PURPOSE]
+    # A pending record without an end: dpv:EndlessDuration.
+    pending = parsed(
+        f"""{PREFIXES}<{url}> a dpv:ConsentRecord ; dpv:hasConsentStatus dpv:ConsentRequested ;
+        dpv:hasDuration <{url}#duration> . <{url}#duration> a dpv:EndlessDuration .""",
+        url,
+    )
+    assert pending.status == "ConsentRequested" and pending.until is None
+
+
+async def test_an_anonymous_client_cannot_ask() -> None:
+    async with client(owner_server(), signed_in=False) as pod:
+        with pytest.raises(Exception, match="nobody is signed in"):
+            await pod.request_access(OWNER, POD + "bank/", "append", PURPOSE, "90d")

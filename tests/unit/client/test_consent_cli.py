@@ -19,6 +19,7 @@ from tests.unit.client.test_consent import (
     OWNER,
     PURPOSE,
     RECORDS,
+    lws_body,
     owner_server,
     record_turtle,
     records_server,
@@ -184,12 +185,9 @@ def test_request_access(config: Path) -> None:
         "owner": OWNER,
         "status": "ConsentRequested",
     }
-    assert json.loads(server.sent("POST")[-1].body or b"") == {
-        "targets": [{"url": POD + "bank/", "modes": ["Append"]}],
-        "purposes": [PURPOSE],
-        "until": "2026-06-30T23:59:59Z",
-        "note": "statements",
-    }
+    assert json.loads(server.sent("POST")[-1].body or b"") == lws_body(
+        {("create",): [POD + "bank/"]}, "2026-06-30T23:59:59Z", WEBID, note="statements"
+    )
     assert pod(*args[:-1], "soon") == 2 and "not a date" in pod.err
     assert pod(*args[:4]) == 2  # --purpose and --until are required
 
