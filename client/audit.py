@@ -5,8 +5,9 @@ hash chain on the client.
 Each entry names what was done (its AS2 type: ``View``, ``Create``, ``Add``, ``Reject``...),
 by whom (``actor``), on what (``object``), with which consent record and client
 (``instrument``), the HTTP status (``result``) and when (``published``), plus the chain
-fields the server exposes so a client can re-check it: ``seq``, ``prev`` and ``hash``
-(read by local name, whatever namespace the server puts them in).
+fields the server exposes so a client can re-check it: ``consent:seq``,
+``consent:prevHash``, ``consent:hash`` (hex) and ``consent:canonical`` (the exact bytes
+hashed), read by local name so another namespace would do too.
 """
 
 from __future__ import annotations
@@ -146,12 +147,16 @@ def parse_entry(graph: Graph, node: Node, root: str | None = None) -> AuditEntry
         published=_datetime(published),
         detail=_text(graph, node, "summary", "content", "detail"),
         seq=next((_int(v) for v in _values(graph, node, "seq", "sequence")), None),
-        prev=_text(graph, node, "prev", "previous", "prevHash", "previousHash"),
-        hash=_text(graph, node, "hash", "digest"),
+        prev=_hex(_text(graph, node, "prevHash", "prev", "previous", "previousHash")),
+        hash=_hex(_text(graph, node, "hash", "digest")),
         root=_text(graph, node, "root") or root,
         at=_float(next(iter(_values(graph, node, "at", "timestamp")), None)),
         body=_body(_text(graph, node, "body", "canonical")),
     )
+
+
+def _hex(text: str | None) -> str | None:
+    return text.strip().lower() if text is not None else None
 
 
 def _float(value: Node | None) -> float | None:

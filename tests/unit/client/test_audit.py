@@ -65,7 +65,7 @@ def turtle_of(entries: list[AuditEntry], url: str, nxt: str | None = None) -> st
     lines = [
         "@prefix as: <https://www.w3.org/ns/activitystreams#> .",
         "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .",
-        "@prefix audit: <https://w3id.org/solid-pods/vocab/audit#> .",
+        "@prefix consent: <https://w3id.org/solid-pods/vocab/consent#> .",
         f"<{url}> a as:OrderedCollectionPage ; as:partOf <{LOG}> ;",
         "  as:orderedItems ( "
         + " ".join(f"<{e.id}>" for e in items)
@@ -81,10 +81,11 @@ def turtle_of(entries: list[AuditEntry], url: str, nxt: str | None = None) -> st
                 parts.append(f"as:instrument <{inst}>")
         if e.published:
             parts.append(f'as:published "{e.published.isoformat()}"^^xsd:dateTime')
-        parts.append(f'audit:at "{e.at!r}"^^xsd:double')
-        parts.append(f"audit:seq {e.seq}")
-        parts.append(f'audit:prev "{e.prev}"')
-        parts.append(f'audit:hash "{e.hash}"')
+        # As pod_server/audit/render.py (the audit branch) writes them.
+        parts.append(f"consent:seq {e.seq}")
+        parts.append(f'consent:prevHash "{e.prev}"^^xsd:hexBinary')
+        parts.append(f'consent:hash "{e.hash}"^^xsd:hexBinary')
+        parts.append(f"consent:canonical {json.dumps(canonical_bytes(e).decode())}")
         lines.append(f"<{e.id}> " + " ;\n  ".join(parts) + " .")
     return "\n".join(lines)
 
@@ -99,8 +100,11 @@ def test_a_page_is_read_in_order_with_every_field() -> None:
     graph = Graph().parse(data=turtle_of(entries, LOG, LOG + "?before=1"), format="turtle")
     got = parse_page(graph, LOG)
     assert [e.seq for e in got.entries] == [3, 2, 1] and got.next == LOG + "?before=1"
-    assert [dataclasses.replace(e, root="/alice/") for e in got.entries[::-1]] == entries
-    assert got.entries[0].root is None  # a page alone does not say whose log it is
+    same = [dataclasses.replace(e, body=None, root="/alice/", at=e.at) for e in got.entries]
+    assert [
+        dataclasses.replace(e, at=o.at) for e, o in zip(same[::-1], entries, strict=True)
+    ] == entries
+    assert got.entries[0].body == canonical_bytes(entries[2])  # the exact bytes hashed
     refusal = got.entries[0]
     assert refusal.action == "Reject" and refusal.refused and refusal.agent == ENERGY
     assert got.entries[1].client == "https://bank.example/app"
