@@ -297,7 +297,10 @@ def verify_audit(
     """Re-check a run of consecutive entries (any order; a whole log, or its newest part):
     each hash against its content (an altered entry), each ``prev`` against the hash of the
     entry before it and the ``seq`` numbers for gaps or repeats (removed or reordered
-    entries). The oldest entry's own ``prev`` is taken on trust (it anchors the run)."""
+    entries). The oldest entry's own ``prev`` is taken on trust (it anchors the run, as a
+    retention trim leaves it) unless it is entry 1, which must follow the genesis. Newest
+    entries removed from the end cannot be seen from the entries alone: the server's
+    ``pod-server audit verify`` also checks the log's head and signed checkpoints."""
     result = Verification()
     items = list(entries)
     unchained = [e for e in items if e.seq is None or e.hash is None]
@@ -314,6 +317,8 @@ def verify_audit(
         assert seq is not None
         if chain_hash(entry.prev, seq, canonical(entry)) != entry.hash:
             result._bad(seq, f"entry {seq} was altered: its hash does not match its content")
+        if seq == 1 and (entry.prev or GENESIS) != GENESIS:
+            result._bad(seq, "entry 1 does not start the chain: its prev is not the genesis")
         if before is not None:
             assert before.seq is not None
             if seq == before.seq:

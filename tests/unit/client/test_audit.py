@@ -275,3 +275,11 @@ def test_the_hashed_bytes_follow_the_servers_rule() -> None:
 <#e> a as:Reject ; <https://w3id.org/solid-pods/vocab/audit#body> {json.dumps(body.decode())} ."""
     (read,) = parse_page(Graph().parse(data=text, format="turtle", publicID=LOG), LOG).entries
     assert read.body == body and canonical_bytes(read) == body
+
+
+def test_the_first_entry_must_follow_the_genesis() -> None:
+    entries = chain(3)
+    forged = dataclasses.replace(entries[0], prev="ab" * 32)
+    forged = dataclasses.replace(forged, hash=chain_hash(forged.prev, 1, canonical_bytes(forged)))
+    check = verify_audit([forged])
+    assert check.problems == ["entry 1 does not start the chain: its prev is not the genesis"]
