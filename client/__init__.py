@@ -4,7 +4,9 @@ Start with :class:`PodClient`; see ``client/README.md`` for a tutorial.
 """
 
 from client.access import AUTHENTICATED, PUBLIC, EffectiveAcl, Rule, Subject
+from client.audit import AuditEntry, Verification, verify_audit
 from client.auth import Session
+from client.consent import ConsentEvent, ConsentRecord, Target
 from client.containers import Entry
 from client.core import Resource
 from client.discovery import Profile, TypeRegistration
@@ -32,10 +34,13 @@ __all__ = [
     "AUTHENTICATED",
     "PUBLIC",
     "AiohttpTransport",
+    "AuditEntry",
     "AuthenticationError",
     "BadRequest",
     "Conflict",
     "ConnectionFailed",
+    "ConsentEvent",
+    "ConsentRecord",
     "EffectiveAcl",
     "Entry",
     "Forbidden",
@@ -56,8 +61,11 @@ __all__ = [
     "ServerError",
     "Session",
     "Subject",
+    "Target",
     "TooLarge",
     "Transport",
     "TypeRegistration",
     "Unauthorized",
+    "Verification",
+    "verify_audit",
 ]

@@ -23,18 +23,22 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from client import archive, errors
 from client.access import Subject
+from client.audit import verify_audit
 from client.auth import OpenBrowser
+from client.consent import ConsentRecord, Target
 from client.containers import Entry, safe_name
 from client.core import normalize_url
 from client.pod import PodClient
 from client.profiles import ProfileStore
 from client.rdf import SHORT_NAMES
+from client.transport import Transport
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_FORBIDDEN = 0, 1, 2, 3, 4
 EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_NETWORK, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 5, 6, 7, 8, 130
@@ -490,6 +494,184 @@ async def cmd_import(pod: PodClient, args: argparse.Namespace, ui: Ui) -> int:
     return EXIT_OK
 
 
+# -- consent and audit ---------------------------------------------------------------------
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _short_status(status: str | None) -> str:
+    return (status or "-").removeprefix("Consent").lower()
+
+
+def _modes_text(targets: list[Target]) -> str:
+    order = ("Read", "Append", "Write", "Control")
+    return "; ".join(
+        f"{t.url} ({', '.join(m for m in order if m in t.modes) or '-'})" for t in targets
+    )
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    """Columns padded to their widest cell (the last one left ragged)."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = [headers, *rows]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(widths[i]) if i < len(cells) - 1 else cell for i, cell in enumerate(cells)
+        ).rstrip()
+        for cells in lines
+    )
+
+
+def _record_text(record: ConsentRecord) -> str:
+    lines = [
+        f"{record.id}  {_short_status(record.status)}",
+        f"  record     {record.url}",
+        f"  recipient  {record.recipient or '-'}",
+    ]
+    if record.client:
+        lines.append(f"  client     {record.client}")
+    lines.append(f"  purposes   {', '.join(record.purposes) or '-'}")
+    if record.data:
+        lines.append(f"  data       {', '.join(record.data)}")
+    lines.append(f"  requested  {_modes_text(record.requested) or '-'}")
+    if record.granted:
+        lines.append(f"  granted    {_modes_text(record.granted)}")
+    lines.append(f"  until      {_when(record.until)}")
+    if record.note:
+        lines.append(f"  note       {record.note}")
+    for event in record.events:
+        by = f" by {event.by}" if event.by else ""
+        lines.append(f"  {_when(event.at)}  {_short_status(event.status)}{by}")
+    return "\n".join(lines)
+
+
+async def cmd_consent(pod: PodClient, args: argparse.Namespace, ui: Ui) -> int:
+    storage = args.storage
+    if args.consent_command == "list":
+        try:
+            records = await pod.access_requests(args.status, storage=storage)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        rows = [
+            [
+                r.id,
+                _short_status(r.status),
+                r.recipient or "-",
+                ", ".join(p.rsplit("#", 1)[-1].rsplit("/", 1)[-1] for p in r.purposes) or "-",
+                _modes_text(r.granted or r.requested) or "-",
+                _when(r.until),
+            ]
+            for r in records
+        ]
+        human = (
+            _table(["ID", "STATUS", "RECIPIENT", "PURPOSE", "ACCESS", "UNTIL"], rows)
+            if rows
+            else "No consent records" + (f" with status {args.status}." if args.status else ".")
+        )
+        ui.result(human, [r.to_json() for r in records])
+        return EXIT_OK
+    if args.consent_command == "show":
+        record = await pod.consent(args.id, storage=storage)
+    elif args.consent_command == "approve":
+        try:
+            record = await pod.approve(
+                args.id, args.target or None, args.mode or None, args.until, storage=storage
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        ui.note(f"Approved {record.id} for {record.recipient}.")
+    elif args.consent_command == "deny":
+        record = await pod.deny(args.id, storage=storage)
+        ui.note(f"Refused {record.id} ({record.recipient}).")
+    else:
+        url = await pod.consent_url(args.id, storage)
+        await pod.withdraw(url)
+        ui.result(
+            f"Withdrew {args.id}: its access rules are gone.", {"url": url, "withdrawn": True}
+        )
+        return EXIT_OK
+    ui.result(_record_text(record), record.to_json())
+    return EXIT_OK
+
+
+async def cmd_request_access(pod: PodClient, args: argparse.Namespace, ui: Ui) -> int:
+    if pod.webid is None:
+        raise UsageError("sign in first (pod login): a request is made as your WebID")
+    try:
+        url = await pod.request_access(
+            args.owner,
+            args.target,
+            args.mode,
+            args.purpose,
+            args.until,
+            data=args.data or (),
+            note=args.note,
+            storage=args.storage,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    ui.result(
+        f"Requested: {url}\n(pending until {args.owner} decides)",
+        {"url": url, "owner": args.owner, "status": "ConsentRequested"},
+    )
+    return EXIT_OK
+
+
+async def cmd_audit(pod: PodClient, args: argparse.Namespace, ui: Ui) -> int:
+    try:
+        entries = [
+            e
+            async for e in pod.audit(
+                args.agent,
+                args.resource,
+                args.since,
+                args.until,
+                args.outcome,
+                args.limit,
+                storage=args.storage,
+            )
+        ]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    check = None
+    if args.verify:
+        filtered = any(
+            v is not None for v in (args.agent, args.resource, args.since, args.until, args.outcome)
+        )
+        whole = entries if not filtered and args.limit is None else None
+        check = (
+            verify_audit(whole)
+            if whole is not None
+            else await pod.verify_audit(storage=args.storage)
+        )
+    rows = [
+        [
+            str(e.seq) if e.seq is not None else "-",
+            _when(e.published),
+            e.agent or "anonymous",
+            e.action,
+            e.resource or "-",
+            str(e.outcome) if e.outcome is not None else "-",
+        ]
+        for e in entries
+    ]
+    human = (
+        _table(["SEQ", "WHEN (UTC)", "AGENT", "ACTION", "RESOURCE", "RESULT"], rows)
+        if rows
+        else "No entries."
+    )
+    data: dict[str, Any] = {"entries": [e.to_json() for e in entries]}
+    if check is not None:
+        data["verification"] = check.to_json()
+        human += (
+            f"\nChain verified: {check.checked} entries, intact."
+            if check.ok
+            else "\nChain verification FAILED:" + "".join(f"\n  {p}" for p in check.problems)
+        )
+    ui.result(human, data)
+    return EXIT_OK if check is None or check.ok else EXIT_INCOMPLETE
+
+
 COMMANDS = {
     "login": cmd_login,
     "logout": cmd_logout,
@@ -503,6 +685,9 @@ COMMANDS = {
     "acl": cmd_acl,
     "export": cmd_export,
     "import": cmd_import,
+    "consent": cmd_consent,
+    "request-access": cmd_request_access,
+    "audit": cmd_audit,
 }
 
 
@@ -603,12 +788,66 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("import", "fill a container from an archive made by `pod export`")
     p.add_argument("archive")
     p.add_argument("url")
+    storage_help = "the storage root (default: your first storage)"
+    p = command("consent", "list access requests and consents to your pod; decide on them")
+    consent = p.add_subparsers(
+        dest="consent_command", required=True, metavar="list|show|approve|deny|withdraw"
+    )
+    for name, text in (
+        ("list", "list consent records (oldest request first)"),
+        ("show", "show one consent record"),
+        ("approve", "approve a request, as asked or narrowed"),
+        ("deny", "refuse a request"),
+        ("withdraw", "withdraw a consent: its access ends at once"),
+    ):
+        q = consent.add_parser(name, help=text, description=text, parents=[common])
+        q.add_argument("--storage", metavar="URL", help=storage_help)
+        if name == "list":
+            q.add_argument("--status", help="requested, given, refused, withdrawn or expired")
+            continue
+        q.add_argument("id", help="the record's id (or its URL)")
+        if name == "approve":
+            q.add_argument(
+                "--target",
+                action="append",
+                metavar="URL",
+                help="grant on this resource only (repeat; default: all requested)",
+            )
+            q.add_argument(
+                "--mode",
+                action="append",
+                metavar="MODE",
+                help="grant this mode only (repeat: read, append, write, control)",
+            )
+            q.add_argument(
+                "--until", metavar="DATE", help="end earlier than asked (2027-03-31, 90d)"
+            )
+    p = command("request-access", "ask a pod's owner for access (as an organisation or app)")
+    p.add_argument("owner", metavar="OWNER_WEBID")
+    p.add_argument("--target", action="append", required=True, metavar="URL", help="repeatable")
+    p.add_argument(
+        "--mode", action="append", required=True, help="read, append, write (repeatable)"
+    )
+    p.add_argument("--purpose", action="append", required=True, metavar="IRI")
+    p.add_argument("--until", required=True, metavar="DATE", help="2027-03-31, or 90d")
+    p.add_argument("--data", action="append", metavar="IRI", help="a data category (repeatable)")
+    p.add_argument("--note", help="a word for the owner")
+    p.add_argument("--storage", metavar="URL", help="the owner's storage (default: from the WebID)")
+    p = command("audit", "read your pod's audit log (newest first)")
+    p.add_argument("--agent", metavar="WEBID")
+    p.add_argument("--resource", metavar="URL", help="this URL and what is below it")
+    p.add_argument("--since", metavar="DATE")
+    p.add_argument("--until", metavar="DATE")
+    p.add_argument("--outcome", help="allowed, refused, or an HTTP status")
+    p.add_argument("--limit", type=int, metavar="N")
+    p.add_argument("--verify", action="store_true", help="re-check the log's hash chain (exit 8)")
+    p.add_argument("--storage", metavar="URL", help=storage_help)
     return parser
 
 
-async def _run(args: argparse.Namespace, ui: Ui) -> int:
+async def _run(args: argparse.Namespace, ui: Ui, transport: Transport | None = None) -> int:
     store = ProfileStore(args.config_dir) if getattr(args, "config_dir", None) else ProfileStore()
-    pod = PodClient.from_profile(args.profile, store=store)
+    pod = PodClient.from_profile(args.profile, store=store, transport=transport)
     async with pod:
         return await COMMANDS[args.command](pod, args, ui)
 
@@ -619,9 +858,11 @@ def main(
     open_browser: OpenBrowser | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    transport: Transport | None = None,
 ) -> int:
     """Run ``pod`` with ``argv``; returns the exit code. ``open_browser`` replaces the
-    system browser for ``login`` (tests drive the sign-in pages with it)."""
+    system browser for ``login`` (tests drive the sign-in pages with it); ``transport``
+    the HTTP layer (tests answer with a MockTransport)."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     parser = build_parser()
     try:
@@ -634,7 +875,7 @@ def main(
     args.open_browser = open_browser or _browser_for(err)
     ui = Ui(args.json, args.quiet, out, err)
     try:
-        return asyncio.run(_run(args, ui))
+        return asyncio.run(_run(args, ui, transport))
     except UsageError as exc:
         return _fail(ui, exc, EXIT_USAGE)
     except errors.PodClientError as exc:

@@ -6,13 +6,13 @@ import time
 from typing import Any
 
 from client import auth
+from client.audit import Audit
 from client.auth import Clock, OpenBrowser, Session
-from client.notifications import Notifications
 from client.profiles import ProfileStore
 from client.transport import Transport
 
 
-class PodClient(Notifications):
+class PodClient(Audit):
     """An async client for Solid pods, anonymous or signed in.
 
     ::
