@@ -95,10 +95,12 @@ class Scope:
         return self.layout.url(self.root)
 
     def contains(self, url: str) -> bool:
-        """Whether ``url`` names a resource of this storage a grant may cover: not the
-        server's own ``.well-known/``."""
+        """Whether ``url`` names a resource of this storage a grant may cover, in its
+        canonical form (no dot segments, no fragment), and not the server's ``.well-known/``."""
         path = self.layout.local_path(url)
-        if path is None or self.layout.storage_root_of(path) != self.root:
+        if path is None or self.layout.url(path) != url:
+            return False
+        if self.layout.storage_root_of(path) != self.root:
             return False
         return not path.startswith(self.root + WELL_KNOWN)
 
