@@ -18,6 +18,7 @@ REQUESTS = POD + ".well-known/access-requests"
 LWS_CONTEXT = "https://www.w3.org/ns/lws/v1"
 
 pod_world = test_access.pod_world  # alice's provisioned pod, bob and carol at an issuer
+world = test_access.world  # a single-user storage whose configured owner is alice
 
 
 @pytest.fixture
@@ -281,3 +282,39 @@ async def test_malformed_access_request_in_the_inbox(
     assert status == 401 and headers["WWW-Authenticate"].startswith("DPoP ")
     assert await inbox_members(world) == before
     assert consent.records == {}
+
+
+async def test_single_user_storage(world: World) -> None:
+    """The storage at the server root, its owner configured (not named in the root)."""
+    fake = FakeConsent(world.pod.base)
+    world.pod.app[CONSENT_PORT].port = fake  # type: ignore[index]
+    status, _, text = await world.call(None, "GET", "/.well-known/solid")
+    assert status == 200 and f"<{world.pod.url('/.well-known/access-requests')}>" in text
+    body = json.dumps(
+        {
+            "type": "AccessRequest",
+            "storage": world.pod.url("/"),
+            "access": [
+                {
+                    "type": "AccessPolicy",
+                    "action": ["read"],
+                    "assignee": world.bob.webid,
+                    "target": {"value": [world.pod.url("/photos/")]},
+                }
+            ],
+        }
+    )
+    status, headers, text = await world.call(
+        world.bob, "POST", "/.well-known/access-requests", body, "application/json"
+    )
+    assert status == 201, text
+    path = headers["Location"][len(world.pod.base) - 1 :]
+    assert path.startswith("/.well-known/consent/")
+    decision = json.dumps({"decision": "approve"})
+    assert await world.status(world.bob, "POST", path, decision, ctype="application/json") == 403
+    assert await world.status(world.alice, "POST", path, decision, ctype="application/json") == 200
+    other_pod = body.replace(world.pod.url("/photos/"), "https://elsewhere.example/photos/")
+    status, _, text = await world.call(
+        world.bob, "POST", "/.well-known/access-requests", other_pod, "application/json"
+    )
+    assert status == 422 and text.startswith("access[].target: <https://elsewhere.example/photos/>")

@@ -32,6 +32,7 @@ from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
 import vocab
+from pod_server.access.modes import NO_MODES, Mode
 from pod_server.errors import BadRequest, UnprocessableEntity, UnsupportedMediaType
 from pod_server.ldp import conneg, rdf
 from pod_server.ldp.layout import WELL_KNOWN, Layout
@@ -65,6 +66,14 @@ class RequestedTarget:
 
     url: str
     modes: frozenset[str]  # names from MODES
+
+    @property
+    def wac_modes(self) -> Mode:
+        """The modes as access control's flags (what the consent model's Target holds)."""
+        found = NO_MODES
+        for name in self.modes:
+            found |= Mode[name.upper()]
+        return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pod_server.access.modes import Mode
 from pod_server.consent.wire.requests import (
     MAX_BODY,
     ParsedRequest,
@@ -511,3 +512,9 @@ def test_documents_without_or_with_two_requests() -> None:
 def test_refusals_are_unprocessable_entities() -> None:
     with pytest.raises(UnprocessableEntity):
         parse(lws(storage="https://elsewhere.example/"))
+
+
+def test_targets_give_access_control_modes() -> None:
+    target = RequestedTarget(POD, frozenset({"Read", "Append"}))
+    assert target.wac_modes == Mode.READ | Mode.APPEND
+    assert RequestedTarget(POD, frozenset({"Control"})).wac_modes == Mode.CONTROL
