@@ -27,6 +27,7 @@ from pod_server.auth import (
     www_authenticate,
 )
 from pod_server.components import INLINE_BYTES, open_backend, open_state
+from pod_server.consent.wire.routes import add_consent_wire
 from pod_server.http import handlers, middleware
 from pod_server.http.keys import AUTHENTICATOR, IDP, NOTIFIER, POLICY, SERVICES, STORE
 from pod_server.http.services import Services
@@ -114,6 +115,9 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     app[IDP] = provider
     # Services under each storage's .well-known/ (audit log, access requests, consent).
     app[SERVICES] = Services()
+    # Access requests, owners' decisions and the inbox hook; the consent service is
+    # plugged into the slot it returns (until then those services answer 503).
+    add_consent_wire(app, store)
     # Response hooks run in this order: CORS on every response, then the IdP takes it off
     # its HTML pages again, then resource responses name the legacy WebSocket.
     app.on_response_prepare.append(middleware.add_cors_headers)

@@ -108,6 +108,7 @@ class CONSENT(DefinedNamespace):
     _fail = True
     _NS = Namespace("https://w3id.org/solid-pods/vocab/consent#")
 
+    AccessRequest: URIRef  # Access request
     BudgetManagement: URIRef  # Budget management
     Consent: URIRef  # Consent
     DataReturn: URIRef  # Return of personal data
@@ -428,6 +429,7 @@ TERMS: dict[str, tuple[str, ...]] = {
         "valueDate",
     ),
     "consent": (
+        "AccessRequest",
         "BudgetManagement",
         "Consent",
         "DataReturn",

@@ -52,6 +52,8 @@ class Documents(Protocol):
     def storage_root_of(self, path: str) -> str | None: ...
     async def metas(self, paths: Sequence[str]) -> dict[str, Meta]: ...
     async def graph_of(self, path: str) -> tuple[Meta | None, Graph]: ...
+
+
 MODE_NAMES = {
     Mode.READ: "Read",
     Mode.WRITE: "Write",
@@ -158,17 +160,24 @@ class AccessPolicy:
             return granted
         return granted | await self._owner_modes(agent, root, found)
 
+    async def owners_of(self, root: str) -> frozenset[str]:
+        """The owners of the storage at ``root`` (cached by the root's etag, as above)."""
+        found = await self.store.metas([root])
+        return await self._owners(root, found.get(root))
+
+    def sign_in_required(self, agent: Agent, what: str) -> Unauthorized:
+        """The 401 for an anonymous caller of a server service, with the usual challenge."""
+        headers = {"WWW-Authenticate": self._challenge(agent)} if self._challenge else {}
+        reason = f" ({agent.reason})" if agent.reason else ""
+        return Unauthorized(f"Sign in to do this: {what}{reason}", headers=headers)
+
     # -- internals ---------------------------------------------------------------------
 
     def _refusal(self, verdict: Decision, agent: Agent, needed: Mode, subject: str) -> PodError:
         names = " and ".join(MODE_NAMES[m] for m in MODE_NAMES if m in needed) or "access"
         url = self.store.url(subject)
         if verdict is Decision.UNAUTHENTICATED:
-            headers = {"WWW-Authenticate": self._challenge(agent)} if self._challenge else {}
-            reason = f" ({agent.reason})" if agent.reason else ""
-            return Unauthorized(
-                f"Sign in to do this: it needs {names} on {url}{reason}", headers=headers
-            )
+            return self.sign_in_required(agent, f"it needs {names} on {url}")
         return Forbidden(f"{agent.webid} does not have {names} on {url}")
 
     async def _modes(
@@ -259,5 +268,3 @@ class AccessPolicy:
             except PodError:
                 return None  # not RDF, or unreadable: a group with no members
         return await self._fetch_group(url) if self._fetch_group else None
-
-

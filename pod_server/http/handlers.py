@@ -224,7 +224,15 @@ async def post(request: web.Request, ctx: Context) -> web.StreamResponse:
         allowed = ctx.store.allowed_methods(ctx.path)
         raise MethodNotAllowed("POST is only allowed on containers", allowed=allowed)
     types = h.link_types(request.headers.getall("Link", []))
-    result = await ctx.store.post(ctx.path, body_of(request), request.headers.get("Slug"), types)
+    body, after = body_of(request), None
+    for screen in request.app[SERVICES].post_screens:  # e.g. access requests to an inbox
+        screened = await screen(request, ctx.path, ctx.agent, body)
+        if screened is not None:
+            body, after = screened.body, screened.after
+            break
+    result = await ctx.store.post(ctx.path, body, request.headers.get("Slug"), types)
+    if after is not None:
+        await after(result.meta.path)
     return _written(ctx, result.meta.path, result.meta, created=True)
 
 
