@@ -24,6 +24,7 @@ from pod_server.state.base import (
     REUSE_MEMORY,
     Account,
     AlreadyExists,
+    AppAccess,
     AuthorizationCode,
     Consent,
     Credential,
@@ -96,7 +97,17 @@ _SCHEMA_1 = (
     "CREATE INDEX codes_account ON codes (account_id)",
     "CREATE INDEX families_account ON families (account_id)",
 )
-MIGRATIONS = (Migration(1, "accounts, clients, codes, tokens, sessions, keys", _SCHEMA_1),)
+# What each person let each app do with their WebID (the consent page); targets as JSON.
+_SCHEMA_2 = (
+    """CREATE TABLE app_access (
+        webid TEXT NOT NULL, client_id TEXT NOT NULL, full_access INTEGER NOT NULL,
+        targets TEXT NOT NULL, until REAL, created REAL NOT NULL,
+        PRIMARY KEY (webid, client_id))""",
+)
+MIGRATIONS = (
+    Migration(1, "accounts, clients, codes, tokens, sessions, keys", _SCHEMA_1),
+    Migration(2, "what each app may do with a WebID", _SCHEMA_2),
+)
 
 _CODE_COLUMNS = (
     "code_hash, client_id, account_id, webid, redirect_uri, scope, code_challenge, nonce, "
@@ -354,6 +365,24 @@ class SqliteState:
         sql = "SELECT * FROM consents WHERE account_id = ? AND client_id = ?"
         row = await self._row(sql, (account_id, client_id))
         return Consent(**dict(row)) if row else None
+
+    async def set_app_access(self, access: AppAccess) -> None:
+        a = access
+        await self._write(
+            "INSERT OR REPLACE INTO app_access VALUES (?, ?, ?, ?, ?, ?)",
+            (a.webid, a.client_id, int(a.full), json.dumps(a.targets), a.until, a.created),
+        )
+
+    async def get_app_access(self, webid: str, client_id: str) -> AppAccess | None:
+        sql = "SELECT * FROM app_access WHERE webid = ? AND client_id = ?"
+        row = await self._row(sql, (webid, client_id))
+        if row is None:
+            return None
+        targets = tuple((str(url), str(modes)) for url, modes in json.loads(row["targets"]))
+        return AppAccess(
+            row["webid"], row["client_id"], bool(row["full_access"]), targets, row["until"],
+            row["created"],
+        )  # fmt: skip
 
     async def add_session(self, session: LoginSession) -> None:
         s = session

@@ -12,6 +12,7 @@ import pytest
 from pod_server.state import (
     Account,
     AlreadyExists,
+    AppAccess,
     AuthorizationCode,
     Consent,
     Credential,
@@ -128,6 +129,25 @@ async def test_consents_and_sessions(state: IdpState) -> None:
     await state.add_session(LoginSession("s2", "acct1", NOW, NOW + 10))
     await state.end_sessions("acct1")
     assert await state.get_session("s2", NOW) is None
+
+
+async def test_app_access_is_kept_per_webid_and_client_and_replaced(state: IdpState) -> None:
+    webid = "https://a.example/#me"
+    assert await state.get_app_access(webid, "https://app.example/id") is None
+    limited = AppAccess(
+        webid, "https://app.example/id", False,
+        (("https://pod.example/a/bank/", "Read"), ("https://pod.example/a/x", "Read Append")),
+        NOW + 60, NOW,
+    )  # fmt: skip
+    await state.set_app_access(limited)
+    await state.set_app_access(AppAccess(webid, "other", True, (), None, NOW))
+    assert await state.get_app_access(webid, "https://app.example/id") == limited
+    assert (await state.get_app_access(webid, "other")).full  # type: ignore[union-attr]
+    assert await state.get_app_access("https://b.example/#me", "other") is None
+    # A new choice replaces the old one.
+    await state.set_app_access(AppAccess(webid, "other", False, (), None, NOW + 1))
+    again = await state.get_app_access(webid, "other")
+    assert again == AppAccess(webid, "other", False, (), None, NOW + 1)
 
 
 async def test_delete_account_removes_everything_it_owns(state: IdpState) -> None:
