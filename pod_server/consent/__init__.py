@@ -1,0 +1,1 @@
+"""Consent: what a person lets organisations and apps do with their pod."""
