@@ -211,9 +211,10 @@ class ConsentView:
     has_storage: bool = True  # the WebID has a pod here, where the needs can be placed
 
 
-_FULL_ONLY = """<p class="full"><strong>Full access.</strong> This app does not say what it
-needs, so it gets all the access you have: on every Solid server that trusts this
-provider, it can read and change whatever your WebID may, like you could.</p>
+_FULL_ONLY = """<p class="full"><strong>Full access.</strong>
+This app does not say what it needs, so it gets all the access you have:
+on every Solid server that trusts this provider, it can read and change
+whatever your WebID may, like you could.</p>
 <input type="hidden" name="access" value="full">
 """
 
