@@ -70,6 +70,7 @@ fieldset{margin-top:1rem}
 .needs li{margin:.4rem 0}
 .needs label{font-weight:400;margin:0}
 .tag{font-size:.8rem;padding:0 .35rem;border-radius:3px;background:#e8e8e8}
+.warn{background:#b35900;color:#fff;font-weight:600}
 .full{border-left:4px solid #b35900;padding:.5rem 1rem;background:#fff4e5}
 :focus{outline:3px solid #1a5fb4;outline-offset:2px}
 </style>
@@ -226,22 +227,26 @@ _CHOICES = """<h2>What it asks for in your pod</h2>
 $needs</ul>
 <label class="choice"><input type="radio" name="access" value="own"> $own</label>
 <label class="choice"><input type="radio" name="access" value="full">
- <span class="tag">Full access</span> Everything you can reach, on every server, like you could
+ <span class="tag warn">Full access</span> Everything you can reach, on every server, like you could
  (the app's list above does not apply)</label>
 </fieldset>
 $nowhere<p class="note">Whatever you choose, the app can also read what anyone may read,
 such as your public profile.</p>
 """
 
-_MODE_WORDS = ((Mode.READ, "read"), (Mode.WRITE, "change and delete"), (Mode.APPEND, "add to"))
+_MODE_WORDS = (
+    (Mode.READ, ("read",)),
+    (Mode.WRITE, ("change", "delete")),
+    (Mode.APPEND, ("add to",)),
+)
 
 
 def mode_words(modes: Mode) -> str:
-    """``read and add to``: what the modes let an app do, in plain words."""
-    words = [word for mode, word in _MODE_WORDS if mode in modes]
-    if Mode.WRITE in modes and "add to" in words:
-        words.remove("add to")  # changing includes adding
-    return " and ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " and " + words[-1]
+    """``read, change and delete``: what the modes let an app do, in plain words."""
+    if Mode.WRITE in modes:
+        modes &= ~Mode.APPEND  # changing includes adding
+    words = [word for mode, said in _MODE_WORDS if mode in modes for word in said]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def need_text(need: AccessNeed) -> Safe:
