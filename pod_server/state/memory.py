@@ -91,6 +91,7 @@ class MemoryState:
         self._drop(self.refresh, lambda r: r[0] in families)
         self._drop(self.consents, lambda c: c.account_id == account_id)
         self._drop(self.sessions, lambda s: s.account_id == account_id)
+        self._drop(self.app_access, lambda a: a.webid in webids)
         return sorted(webids)
 
     @staticmethod

@@ -223,10 +223,13 @@ class PostgresState:
     async def delete_account(self, account_id: str) -> list[str]:
         # Everything the account owns goes with it (ON DELETE CASCADE); the WebIDs are
         # read from what the delete removed, so they are exactly the ones unlinked.
+        # The choices made for its WebIDs' apps go too (keyed by WebID: no foreign key).
         rows = await self._rows(
-            """WITH gone AS (DELETE FROM idp_accounts WHERE id = $1 RETURNING id)
-            SELECT w.webid FROM idp_webids w JOIN gone g ON w.account_id = g.id
-            ORDER BY w.webid""",
+            """WITH gone AS (DELETE FROM idp_accounts WHERE id = $1 RETURNING id),
+            webids AS (
+                SELECT w.webid FROM idp_webids w JOIN gone g ON w.account_id = g.id),
+            apps AS (DELETE FROM idp_app_access a USING webids WHERE a.webid = webids.webid)
+            SELECT webid FROM webids ORDER BY webid""",
             account_id,
         )
         return [r["webid"] for r in rows]

@@ -222,8 +222,10 @@ class SqliteState:
         def work(conn: sqlite3.Connection) -> list[str]:
             query = "SELECT webid FROM webids WHERE account_id = ? ORDER BY webid"
             webids = [r["webid"] for r in conn.execute(query, (account_id,))]
-            # Everything the account owns goes with it (ON DELETE CASCADE).
+            # Everything the account owns goes with it (ON DELETE CASCADE), and so do the
+            # choices made for its WebIDs' apps (keyed by WebID: no foreign key).
             conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+            conn.executemany("DELETE FROM app_access WHERE webid = ?", [(w,) for w in webids])
             return webids
 
         return await self._atomic(work)

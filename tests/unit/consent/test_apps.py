@@ -3,6 +3,7 @@ choice into a grant, and the limit a grant puts on the modes WAC gives."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from pod_server.consent.apps import (
     limit,
     parse_needs,
 )
-from pod_server.state import MemoryState
+from pod_server.state import MemoryState, SqliteState
 
 SAI = "http://www.w3.org/ns/solid/interop#"
 POD = "https://pod.example/alice/"
@@ -206,3 +207,17 @@ async def test_grants_are_cached_briefly_and_a_save_here_is_seen_at_once() -> No
     assert await grants.limited(agent) is None
     assert await grants.limited(Agent(webid=WEBID)) is None  # no client id: nothing to limit
     assert await grants.limited(Agent(client_id=APP)) is None  # anonymous
+
+
+async def test_a_choice_made_in_one_process_binds_another_within_the_ttl(tmp_path: Path) -> None:
+    """Two SqliteStates on one file stand for two server processes."""
+    now = [0.0]
+    async with SqliteState(tmp_path / "s.db") as one, SqliteState(tmp_path / "s.db") as two:
+        here, there = (AppGrants(s, ttl=2.0, clock=lambda: now[0]) for s in (one, two))
+        agent = Agent(webid=WEBID, client_id=APP)
+        assert await there.limited(agent) is None  # full access, cached
+        grant = limited((POD + "bank/", Mode.READ))
+        await here.save(grant)
+        assert await here.limited(agent) == grant
+        now[0] = 2.0
+        assert await there.limited(agent) == grant

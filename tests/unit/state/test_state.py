@@ -162,7 +162,11 @@ async def test_delete_account_removes_everything_it_owns(state: IdpState) -> Non
     await state.add_refresh_token(family("f2", "acct2"), "r2", NOW + 100)
     await state.remember_consent(Consent("acct1", "client", "openid", "https://a.example/#me", NOW))
     await state.add_session(LoginSession("s1", "acct1", NOW, NOW + 100))
+    await state.set_app_access(AppAccess("https://a.example/#me", "app", False, (), None, NOW))
+    await state.set_app_access(AppAccess("https://b.example/#me", "app", False, (), None, NOW))
     assert await state.delete_account("acct1") == ["https://a.example/#me"]
+    assert await state.get_app_access("https://a.example/#me", "app") is None
+    assert await state.get_app_access("https://b.example/#me", "app") is not None
     assert await state.get_account("acct1") is None
     assert await state.webid_owner("https://a.example/#me") is None
     assert await state.get_credential("cred") is None
