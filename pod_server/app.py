@@ -27,6 +27,7 @@ from pod_server.auth import (
     www_authenticate,
 )
 from pod_server.components import INLINE_BYTES, open_backend, open_state
+from pod_server.consent.apps import AppGrants
 from pod_server.consent.wire.routes import add_consent_wire
 from pod_server.http import handlers, middleware
 from pod_server.http.keys import AUTHENTICATOR, IDP, NOTIFIER, POLICY, SERVICES, STORE
@@ -41,7 +42,7 @@ from pod_server.ldp.vocabulary import SOLID_OWNER
 from pod_server.notify import NotifyConfig, add_notifications, updates_via
 from pod_server.notify.deploy import open_hub, webhook_targets
 from pod_server.notify.notifier import Notifier
-from pod_server.pods.hosting import pods_of, provisioner
+from pod_server.pods.hosting import pods_of, provisioner, storage_of
 from pod_server.settings import Settings
 from pod_server.storage.base import Backend
 
@@ -73,11 +74,14 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     replay = SharedReplayCache(state) if settings.shared_replay_cache else MemoryReplayCache()
     authenticator = Authenticator(auth_config, replay)
     group_fetcher = AiohttpFetcher(auth_config.fetch_timeout, auth_config.max_document_bytes)
+    # What each person let each app do (the consent page), enforced on top of WAC.
+    app_grants = AppGrants(state)
     policy = AccessPolicy(
         store,
         fetch_group=RemoteGroups(group_fetcher),
         challenge=lambda agent: www_authenticate(auth_config, agent),
         owner=settings.owner or None,
+        app_limits=app_grants.limited,
     )
     notify_config = NotifyConfig.from_settings(settings)
     notifier = Notifier(
@@ -102,6 +106,8 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         passwords=PASSWORDS,
         provision=provisioner(store) if settings.multiuser else None,
         pods_of=pods_of(store) if settings.multiuser else None,
+        app_grants=app_grants,
+        storage_of=storage_of(store),
     )
 
     # -- the application ----------------------------------------------------------------------

@@ -6,6 +6,11 @@ nearest ancestor container's ACL, whose ``acl:default`` rules then apply), compi
 and caching ACLs (keyed by path and etag, so any write to an ``.acl`` invalidates its
 entry, in every process, without messages), and fetching group documents.
 
+An app the person limited (``consent.apps``) is held to its grant on top of WAC: the
+``app_limits`` callable gives the grant for a request's agent (WebID and client id), and
+the caller's modes become WAC's modes intersected with the grant's, plus the public's
+(so WAC-Allow shows the limit too).
+
 It also learns the owners of the storage holding the target (``access.owners``): the
 storage root's metadata comes in the same query as the ACLs', and its owners are cached
 by the root's etag the same way, so knowing them costs no query in the common case.
@@ -40,6 +45,16 @@ if TYPE_CHECKING:
     from pod_server.ldp.patch import Patch
 
 GroupFetcher = Callable[[str], Awaitable[Graph | None]]
+
+
+class AppLimit(Protocol):
+    """What the person let one app do (``consent.apps.AppGrant``)."""
+
+    def limit(self, modes: Mode, url: str) -> Mode: ...
+
+
+# The limit on the agent's app, or None when it acts with all of the person's access.
+AppLimits = Callable[["Agent"], Awaitable[AppLimit | None]]
 
 
 class Documents(Protocol):
@@ -91,9 +106,10 @@ class AccessPolicy:
         challenge: Callable[[Agent], str] | None = None,
         cache_size: int = 4096,
         owner: str | None = None,
+        app_limits: AppLimits | None = None,
     ) -> None:
         """``owner``: the configured owner of a single-user storage (``--owner``); pods
-        name theirs in their roots."""
+        name theirs in their roots. ``app_limits``: the grants of limited apps."""
         self.store = store
         self._fetch_group = fetch_group
         self._challenge = challenge
@@ -101,6 +117,7 @@ class AccessPolicy:
         self._cache_size = cache_size
         self._configured = frozenset({owner}) if owner and not store.multiuser else frozenset()
         self._owner_cache: OrderedDict[tuple[str, str], frozenset[str]] = OrderedDict()
+        self._app_limits = app_limits
 
     async def authorize(
         self,
@@ -134,6 +151,11 @@ class AccessPolicy:
         )
         user = await self._modes(effective, subject, agent, origin)
         user |= await self._owner_modes(agent, root, found)
+        app = await self._app_limits(agent) if self._app_limits and agent.authenticated else None
+        public: Mode | None = None
+        if app is not None:
+            public = await self._modes(effective, subject, None, origin)
+            user = app.limit(user, self.store.url(subject)) | public
         parent_modes = NO_MODES
         parent = paths.parent(subject)
         if parent is None:  # the storage root has no container; the store refuses what needs one
@@ -141,12 +163,18 @@ class AccessPolicy:
         elif required.parent:
             parent_effective = await self._effective(parent)
             parent_modes = await self._modes(parent_effective, parent, agent, origin)
+            if app is not None:
+                parent_public = await self._modes(parent_effective, parent, None, origin)
+                parent_modes = app.limit(parent_modes, self.store.url(parent)) | parent_public
         verdict = decide(required, user, parent_modes, agent.authenticated)
         if verdict is not Decision.ALLOW:
             raise self._refusal(verdict, agent, required.target | required.parent, subject)
-        public = (
-            user if not agent.authenticated else await self._modes(effective, subject, None, origin)
-        )
+        if public is None:
+            public = (
+                user
+                if not agent.authenticated
+                else await self._modes(effective, subject, None, origin)
+            )
         owners = await self._owners(path, found.get(path)) if path == root else frozenset()
         return Access(user, public, found.get(path), owners)
 
@@ -158,7 +186,12 @@ class AccessPolicy:
         granted = await self._modes(effective, path, agent, origin)
         if agent is None:
             return granted
-        return granted | await self._owner_modes(agent, root, found)
+        granted |= await self._owner_modes(agent, root, found)
+        app = await self._app_limits(agent) if self._app_limits and agent.authenticated else None
+        if app is None:
+            return granted
+        public = await self._modes(effective, path, None, origin)
+        return app.limit(granted, self.store.url(path)) | public
 
     async def owners_of(self, root: str) -> frozenset[str]:
         """The owners of the storage at ``root`` (cached by the root's etag, as above)."""

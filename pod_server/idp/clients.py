@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pod_server.auth.cache import TtlCache
 from pod_server.auth.fetch import FetchError, GuardedFetcher
+from pod_server.consent.apps.needs import NO_NEEDS, AppNeeds, NeedsError, parse_needs
 from pod_server.idp.errors import INVALID_CLIENT, OAuthError
 from pod_server.idp.registration import (
     JSON_TYPES,
@@ -39,6 +40,10 @@ class Client:
     scope: frozenset[str] | None = None  # scopes the client may ask for, when it says
     account_id: str | None = None  # credentials: the owner and the WebID they act as
     webid: str | None = None
+    # Access needs its Client ID Document declares (none: it asks for full access), or
+    # why they cannot be read (the consent page refuses to go on, saying so).
+    needs: AppNeeds = NO_NEEDS
+    needs_error: str | None = None
 
     @property
     def public(self) -> bool:
@@ -98,7 +103,11 @@ def from_document(url: str, body: bytes, content_type: str, allow_http: bool) ->
         meta = validate_metadata(doc, allow_http=allow_http)
     except OAuthError as exc:
         raise OAuthError(INVALID_CLIENT, f"Client ID Document: {exc.description}", 401) from exc
-    return from_metadata(url, "document", meta, None)  # always a public client
+    client = from_metadata(url, "document", meta, None)  # always a public client
+    try:
+        return replace(client, needs=parse_needs(doc))
+    except NeedsError as exc:
+        return replace(client, needs_error=str(exc))
 
 
 class ClientDirectory:

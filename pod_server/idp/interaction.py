@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aiohttp import web
 
+from pod_server.consent.apps.grant import choose
 from pod_server.idp import pages
 from pod_server.idp.accounts import (
     AccountError,
@@ -91,6 +92,8 @@ class Interaction:
             return await self._grant(areq, session, consent.webid, 302)
         if "none" in areq.prompt:
             return redirect(areq.fail(CONSENT_REQUIRED, "consent is required").location)
+        if areq.client.needs_error is not None:
+            return _needs_error(areq)
         view = pages.ConsentView(
             app=app_name(areq),
             named_by_app=areq.client.name is not None,
@@ -99,8 +102,14 @@ class Interaction:
             scopes=areq.scopes,
             webids=tuple(webids),
             email=account.email,
+            needs=areq.client.needs,
+            has_storage=await self._storage(webids[0]) is not None,
         )
         return self._form(request, lambda csrf: pages.consent(p.paths, view, csrf, areq.query))
+
+    async def _storage(self, webid: str) -> str | None:
+        """The storage root URL the person's needs are placed in (None: no pod here)."""
+        return await self.p.storage_of(webid) if self.p.storage_of else None
 
     async def _posted_form(self, request: web.Request) -> dict[str, str] | web.Response:
         """The posted form if one of our own pages sent it, else the page that refuses it."""
@@ -150,6 +159,23 @@ class Interaction:
         webid = form.get("webid", "")
         if webid not in await p.state.account_webids(session.account_id):
             return pages.error("Unknown WebID", "Choose one of your own WebIDs.", 400)
+        if areq.client.needs_error is not None:
+            return _needs_error(areq)
+        access = form.get("access", "full" if not areq.client.needs.declared else "")
+        if access not in ("needs", "own", "full"):
+            return pages.error("Choose the access", "Choose what the app may do.", 400)
+        if p.app_grants is not None:  # a new choice replaces the last, remembered or not
+            chosen = {key for key, value in form.items() if key.startswith("need-") and value}
+            grant = choose(
+                webid,
+                areq.client.client_id,
+                areq.client.needs,
+                await self._storage(webid),
+                chosen,
+                full=access == "full" or not areq.client.needs.declared,
+                own_only=access == "own",
+            )
+            await p.app_grants.save(grant)
         if form.get("remember") == "yes":
             await p.state.remember_consent(
                 Consent(session.account_id, areq.client.client_id, areq.scope, webid, p.clock())
@@ -379,6 +405,15 @@ def _origin(uri: str) -> str:
 
 def _page_error(exc: PageError) -> web.Response:
     text = f"The app's request is not valid: {exc.description} ({exc.error})."
+    return pages.error("Cannot continue", text, 400)
+
+
+def _needs_error(areq: AuthorizationRequest) -> web.Response:
+    text = (
+        f"{app_name(areq)} declares access needs in its Client ID Document that this server "
+        f"cannot read: {areq.client.needs_error}. Nothing was shared with it; the app's "
+        "maker has to correct its document."
+    )
     return pages.error("Cannot continue", text, 400)
 
 

@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from pod_server.access.modes import Mode
+from pod_server.consent.apps.needs import NO_NEEDS, AccessNeed, AppNeeds
 from pod_server.idp.sessions import CSRF_FIELD
 
 PAGE_HEADERS = {
@@ -63,6 +65,13 @@ button{margin-top:1.25rem;margin-right:.5rem;padding:.55rem 1.2rem;font-size:1re
 .alert{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
 .note{color:#444;font-size:.95rem}
 fieldset{margin-top:1rem}
+.choice{font-weight:400;margin-top:.6rem}
+.needs{list-style:none;padding-left:1.6rem;margin:.25rem 0}
+.needs li{margin:.4rem 0}
+.needs label{font-weight:400;margin:0}
+.tag{font-size:.8rem;padding:0 .35rem;border-radius:3px;background:#e8e8e8}
+.warn{background:#b35900;color:#fff;font-weight:600}
+.full{border-left:4px solid #b35900;padding:.5rem 1rem;background:#fff4e5}
 :focus{outline:3px solid #1a5fb4;outline-offset:2px}
 </style>
 </head>
@@ -166,9 +175,7 @@ _CONSENT = """<p><strong>$app</strong> asks to sign you in with your WebID.</p>
 $hidden$webids<h2>If you allow it, the app can</h2>
 <ul>
 $asks</ul>
-<p class="note">It can reach only what you can: on every Solid server that trusts this
-provider, the app gets the access your WebID has been given, and no more.</p>
-<label><input type="checkbox" name="remember" value="yes" checked>
+$access<label><input type="checkbox" name="remember" value="yes" checked>
  Remember my decision for this app</label>
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
@@ -177,15 +184,18 @@ provider, the app gets the access your WebID has been given, and no more.</p>
 
 SCOPE_TEXT = {
     "webid": "use your WebID to read and change data for you, wherever you have access",
+    "openid": "know who you are: your WebID",
     "offline_access": (
         "keep this access while you are not using it, until you revoke it or it expires"
     ),
 }
 
 
-def consent_asks(scopes: Iterable[str]) -> list[str]:
-    """What the consent page says the app can do: WebID use always, each scope once."""
-    asks = ["webid", *scopes]
+def consent_asks(scopes: Iterable[str], *, limited: bool = False) -> list[str]:
+    """What the consent page says the app can do: WebID use always (only to say who the
+    person is, when the app is limited to what it asks for), each scope once."""
+    asks = ["openid" if limited else "webid"]
+    asks += [s for s in scopes if s not in ("openid", "webid")]
     return [SCOPE_TEXT[s] for s in dict.fromkeys(asks) if s in SCOPE_TEXT]
 
 
@@ -198,10 +208,113 @@ class ConsentView:
     scopes: tuple[str, ...]
     webids: tuple[str, ...]
     email: str
+    needs: AppNeeds = NO_NEEDS  # what the app declares (none: it asks for full access)
+    has_storage: bool = True  # the WebID has a pod here, where the needs can be placed
+
+
+_FULL_ONLY = """<p class="full"><strong>Full access.</strong>
+This app does not say what it needs, so it gets all the access you have:
+on every Solid server that trusts this provider, it can read and change
+whatever your WebID may, like you could.</p>
+<input type="hidden" name="access" value="full">
+"""
+
+_CHOICES = """<h2>What it asks for in your pod</h2>
+<fieldset><legend>Choose what $app may do</legend>
+<label class="choice"><input type="radio" name="access" value="needs" checked>
+ What it asks for, as ticked below</label>
+<ul class="needs">
+$needs</ul>
+<label class="choice"><input type="radio" name="access" value="own"> $own</label>
+<label class="choice"><input type="radio" name="access" value="full">
+ <span class="tag warn">Full access</span> Everything you can reach, on every server, like you could
+ (the app's list above does not apply)</label>
+</fieldset>
+$nowhere<p class="note">Whatever you choose, the app can also read what anyone may read,
+such as your public profile.</p>
+"""
+
+_MODE_WORDS = (
+    (Mode.READ, ("read",)),
+    (Mode.WRITE, ("change", "delete")),
+    (Mode.APPEND, ("add to",)),
+)
+
+
+def mode_words(modes: Mode) -> str:
+    """``read, change and delete``: what the modes let an app do, in plain words."""
+    if Mode.WRITE in modes:
+        modes &= ~Mode.APPEND  # changing includes adding
+    words = [word for mode, said in _MODE_WORDS if mode in modes for word in said]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def need_text(need: AccessNeed) -> Safe:
+    """One need in plain words: what, which folder, which modes, required or not."""
+    if need.target_path is None:
+        where = fill(
+            "data of the kind <code>$tree</code> (this server cannot place it in your pod, "
+            "so it will not be given)",
+            tree=need.shape_tree or "",
+        )
+    else:
+        kind = "the folder" if need.target_path.endswith("/") else "the document"
+        where = fill("$kind <code>$path</code>", kind=kind, path=need.target_path)
+    return fill(
+        '<strong>$label</strong>: $modes $where <span class="tag">$necessity</span>$desc',
+        label=need.label,
+        modes=mode_words(need.modes),
+        where=where,
+        necessity="required" if need.required else "optional",
+        desc=fill('<br><span class="note">$d</span>', d=need.description)
+        if need.description
+        else Safe(""),
+    )
+
+
+def _need_item(need: AccessNeed) -> Safe:
+    # A required need cannot be unticked alone: the person's way to refuse it is one of
+    # the other choices (its own folder only, or nothing).
+    state = Safe(" checked disabled" if need.required else " checked")
+    return fill(
+        '<li><label><input type="checkbox" name="$key" value="yes"$state> $text</label></li>\n',
+        key=need.key,
+        state=state,
+        text=need_text(need),
+    )
+
+
+def _access_choice(view: ConsentView) -> Safe:
+    needs = view.needs
+    if not needs.declared:
+        return Safe(_FULL_ONLY)
+    if needs.own_container is not None:
+        own = fill(
+            "Only its own folder <code>$path</code> (to read and change), nothing else",
+            path=needs.own_container,
+        )
+    else:
+        own = Safe("Nothing in your pod beyond what anyone may read")
+    nowhere = (
+        Safe("")
+        if view.has_storage
+        else Safe(
+            '<p class="alert">Your WebID has no pod on this server, so the folders above '
+            "cannot be given here.</p>\n"
+        )
+    )
+    return fill(
+        _CHOICES,
+        app=view.app,
+        needs=join(_need_item(n) for n in needs.needs),
+        own=own,
+        nowhere=nowhere,
+    )
 
 
 def consent(paths: Paths, view: ConsentView, csrf: str, authz: str) -> web.Response:
-    asks = [fill("<li>$text</li>\n", text=text) for text in consent_asks(view.scopes)]
+    said = consent_asks(view.scopes, limited=view.needs.declared)
+    asks = [fill("<li>$text</li>\n", text=text) for text in said]
     body = fill(
         _CONSENT,
         app=view.app,
@@ -212,6 +325,7 @@ def consent(paths: Paths, view: ConsentView, csrf: str, authz: str) -> web.Respo
         hidden=join([_hidden(CSRF_FIELD, csrf), _hidden("authz", authz)]),
         webids=_webid_choice(view.webids),
         asks=join(asks),
+        access=_access_choice(view),
         email=view.email,
         logout=paths.logout,
     )

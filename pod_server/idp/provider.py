@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from pod_server.auth.fetch import Fetcher, GuardedFetcher
+from pod_server.consent.apps.lookup import AppGrants
 from pod_server.idp.accounts import Passwords
 from pod_server.idp.clients import ClientDirectory
 from pod_server.idp.config import IdpConfig
@@ -29,6 +30,11 @@ Provision = Callable[[str, str], Awaitable[str]]
 # ``pods_of(webids) -> [(pod URL, bytes used, byte limit or None)]``: the pods those WebIDs
 # own on this server, shown to the person on their account page.
 PodsOf = Callable[[list[str]], Awaitable[list[tuple[str, int, int | None]]]]
+
+
+# ``storage_of(webid) -> storage root URL (ending in /) or None``: where the access needs
+# an app declares (paths relative to the person's storage) are placed.
+StorageOf = Callable[[str], Awaitable[str | None]]
 
 
 class ProvisionRefused(Exception):
@@ -55,6 +61,8 @@ class Provider:
     signups_per_ip: Limit
     registrations_per_ip: Limit
     pods_of: PodsOf | None = None
+    app_grants: AppGrants | None = None  # what each person let each app do
+    storage_of: StorageOf | None = None
 
     @property
     def signup_enabled(self) -> bool:
@@ -80,6 +88,8 @@ def build_provider(
     passwords: Passwords,
     provision: Provision | None,
     pods_of: PodsOf | None = None,
+    app_grants: AppGrants | None = None,
+    storage_of: StorageOf | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Provider:
     endpoints = Endpoints(issuer)
@@ -128,4 +138,6 @@ def build_provider(
             "register-ip", config.max_registrations_per_ip, config.registration_window
         ),
         pods_of=pods_of,
+        app_grants=app_grants or AppGrants(state),
+        storage_of=storage_of,
     )

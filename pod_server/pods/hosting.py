@@ -19,7 +19,7 @@ from pod_server.idp import (
     delete_account,
     link_webid,
 )
-from pod_server.idp.provider import PodsOf, Provision
+from pod_server.idp.provider import PodsOf, Provision, StorageOf
 from pod_server.ldp.store import ResourceStore
 from pod_server.ldp.vocabulary import SOLID_OWNER
 from pod_server.pods.provision import check_name, deprovision, provision
@@ -168,3 +168,25 @@ def provisioner(store: ResourceStore) -> Provision:
             raise ProvisionRefused(exc.message) from None
 
     return make_pod
+
+
+def storage_of(store: ResourceStore) -> StorageOf:
+    """Where a person's storage is, for placing the access needs apps declare: the one
+    storage of a single-user server; else the pod the WebID owns (its own pod first:
+    ``BASE/NAME/profile/card#me`` names ``BASE/NAME/``)."""
+
+    async def find(webid: str) -> str | None:
+        if not store.multiuser:
+            return store.url("/")
+        path = store.local_path(webid.split("#", 1)[0])
+        root = store.storage_root_of(path) if path else None
+        if root is not None and root != "/":
+            try:
+                if await pod_owner(store, root.strip("/")) == webid:
+                    return store.url(root)
+            except PodError:
+                pass  # not a pod name: look through the pods
+        found = await pods_of(store)([webid])
+        return found[0][0] if found else None
+
+    return find

@@ -8,6 +8,7 @@ before use and ``await state.close()`` after (or ``async with SqliteState(path) 
 from pod_server.state.base import (
     Account,
     AlreadyExists,
+    AppAccess,
     AuthorizationCode,
     Consent,
     Credential,
@@ -29,6 +30,7 @@ __all__ = [
     "DB_NAME",
     "Account",
     "AlreadyExists",
+    "AppAccess",
     "AuthorizationCode",
     "Consent",
     "Credential",

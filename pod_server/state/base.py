@@ -116,6 +116,20 @@ class Consent:
 
 
 @dataclass(frozen=True, slots=True)
+class AppAccess:
+    """What a person let one app do with one of their WebIDs (chosen on the consent page):
+    all the WebID's access (``full``), or only ``targets`` (URL, space-separated WAC mode
+    names such as ``"Read Append"``; a URL ending in ``/`` covers what is below it)."""
+
+    webid: str
+    client_id: str
+    full: bool
+    targets: tuple[tuple[str, str], ...]
+    until: float | None  # no access through a limited grant after this
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
 class LoginSession:
     id_hash: str
     account_id: str
@@ -206,6 +220,11 @@ class IdpState(Protocol):
     async def remember_consent(self, consent: Consent) -> None: ...
 
     async def get_consent(self, account_id: str, client_id: str) -> Consent | None: ...
+
+    async def set_app_access(self, access: AppAccess) -> None:
+        """Keep ``access`` for its (webid, client_id), replacing any earlier choice."""
+
+    async def get_app_access(self, webid: str, client_id: str) -> AppAccess | None: ...
 
     async def add_session(self, session: LoginSession) -> None: ...
 

@@ -13,6 +13,7 @@ from pod_server.state.base import (
     REUSE_MEMORY,
     Account,
     AlreadyExists,
+    AppAccess,
     AuthorizationCode,
     Consent,
     Credential,
@@ -39,6 +40,7 @@ class MemoryState:
         self.families: dict[str, RefreshFamily] = {}
         self.refresh: dict[str, tuple[str, float, bool]] = {}  # hash -> family, expiry, used
         self.consents: dict[tuple[str, str], Consent] = {}
+        self.app_access: dict[tuple[str, str], AppAccess] = {}
         self.sessions: dict[str, LoginSession] = {}
         self.keys: dict[str, StoredKey] = {}
         self.counters: dict[tuple[str, float], int] = {}
@@ -89,6 +91,7 @@ class MemoryState:
         self._drop(self.refresh, lambda r: r[0] in families)
         self._drop(self.consents, lambda c: c.account_id == account_id)
         self._drop(self.sessions, lambda s: s.account_id == account_id)
+        self._drop(self.app_access, lambda a: a.webid in webids)
         return sorted(webids)
 
     @staticmethod
@@ -183,6 +186,12 @@ class MemoryState:
 
     async def get_consent(self, account_id: str, client_id: str) -> Consent | None:
         return self.consents.get((account_id, client_id))
+
+    async def set_app_access(self, access: AppAccess) -> None:
+        self.app_access[access.webid, access.client_id] = access
+
+    async def get_app_access(self, webid: str, client_id: str) -> AppAccess | None:
+        return self.app_access.get((webid, client_id))
 
     async def add_session(self, session: LoginSession) -> None:
         self.sessions[session.id_hash] = session

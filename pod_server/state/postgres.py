@@ -27,6 +27,7 @@ from pod_server.state.base import (
     REUSE_MEMORY,
     Account,
     AlreadyExists,
+    AppAccess,
     AuthorizationCode,
     Consent,
     Credential,
@@ -222,10 +223,13 @@ class PostgresState:
     async def delete_account(self, account_id: str) -> list[str]:
         # Everything the account owns goes with it (ON DELETE CASCADE); the WebIDs are
         # read from what the delete removed, so they are exactly the ones unlinked.
+        # The choices made for its WebIDs' apps go too (keyed by WebID: no foreign key).
         rows = await self._rows(
-            """WITH gone AS (DELETE FROM idp_accounts WHERE id = $1 RETURNING id)
-            SELECT w.webid FROM idp_webids w JOIN gone g ON w.account_id = g.id
-            ORDER BY w.webid""",
+            """WITH gone AS (DELETE FROM idp_accounts WHERE id = $1 RETURNING id),
+            webids AS (
+                SELECT w.webid FROM idp_webids w JOIN gone g ON w.account_id = g.id),
+            apps AS (DELETE FROM idp_app_access a USING webids WHERE a.webid = webids.webid)
+            SELECT webid FROM webids ORDER BY webid""",
             account_id,
         )
         return [r["webid"] for r in rows]
@@ -364,6 +368,31 @@ class PostgresState:
             client_id,
         )
         return Consent(**dict(row)) if row else None
+
+    async def set_app_access(self, access: AppAccess) -> None:
+        a = access
+        await self._write(
+            """INSERT INTO idp_app_access (webid, client_id, full_access, targets, until, created)
+            VALUES ($1, $2, $3, $4::jsonb, $5, $6) ON CONFLICT (webid, client_id) DO UPDATE
+            SET full_access = EXCLUDED.full_access, targets = EXCLUDED.targets,
+                until = EXCLUDED.until, created = EXCLUDED.created""",
+            a.webid, a.client_id, a.full, json.dumps(a.targets), a.until, a.created,
+        )  # fmt: skip
+
+    async def get_app_access(self, webid: str, client_id: str) -> AppAccess | None:
+        row = await self._row(
+            "SELECT webid, client_id, full_access, targets::text AS targets, until, created "
+            "FROM idp_app_access WHERE webid = $1 AND client_id = $2",
+            webid,
+            client_id,
+        )
+        if row is None:
+            return None
+        targets = tuple((str(url), str(modes)) for url, modes in json.loads(row["targets"]))
+        return AppAccess(
+            row["webid"], row["client_id"], row["full_access"], targets, row["until"],
+            row["created"],
+        )  # fmt: skip
 
     async def add_session(self, session: LoginSession) -> None:
         s = session

@@ -24,6 +24,7 @@ from pod_server.state.base import (
     REUSE_MEMORY,
     Account,
     AlreadyExists,
+    AppAccess,
     AuthorizationCode,
     Consent,
     Credential,
@@ -96,7 +97,17 @@ _SCHEMA_1 = (
     "CREATE INDEX codes_account ON codes (account_id)",
     "CREATE INDEX families_account ON families (account_id)",
 )
-MIGRATIONS = (Migration(1, "accounts, clients, codes, tokens, sessions, keys", _SCHEMA_1),)
+# What each person let each app do with their WebID (the consent page); targets as JSON.
+_SCHEMA_2 = (
+    """CREATE TABLE app_access (
+        webid TEXT NOT NULL, client_id TEXT NOT NULL, full_access INTEGER NOT NULL,
+        targets TEXT NOT NULL, until REAL, created REAL NOT NULL,
+        PRIMARY KEY (webid, client_id))""",
+)
+MIGRATIONS = (
+    Migration(1, "accounts, clients, codes, tokens, sessions, keys", _SCHEMA_1),
+    Migration(2, "what each app may do with a WebID", _SCHEMA_2),
+)
 
 _CODE_COLUMNS = (
     "code_hash, client_id, account_id, webid, redirect_uri, scope, code_challenge, nonce, "
@@ -211,8 +222,10 @@ class SqliteState:
         def work(conn: sqlite3.Connection) -> list[str]:
             query = "SELECT webid FROM webids WHERE account_id = ? ORDER BY webid"
             webids = [r["webid"] for r in conn.execute(query, (account_id,))]
-            # Everything the account owns goes with it (ON DELETE CASCADE).
+            # Everything the account owns goes with it (ON DELETE CASCADE), and so do the
+            # choices made for its WebIDs' apps (keyed by WebID: no foreign key).
             conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+            conn.executemany("DELETE FROM app_access WHERE webid = ?", [(w,) for w in webids])
             return webids
 
         return await self._atomic(work)
@@ -354,6 +367,24 @@ class SqliteState:
         sql = "SELECT * FROM consents WHERE account_id = ? AND client_id = ?"
         row = await self._row(sql, (account_id, client_id))
         return Consent(**dict(row)) if row else None
+
+    async def set_app_access(self, access: AppAccess) -> None:
+        a = access
+        await self._write(
+            "INSERT OR REPLACE INTO app_access VALUES (?, ?, ?, ?, ?, ?)",
+            (a.webid, a.client_id, int(a.full), json.dumps(a.targets), a.until, a.created),
+        )
+
+    async def get_app_access(self, webid: str, client_id: str) -> AppAccess | None:
+        sql = "SELECT * FROM app_access WHERE webid = ? AND client_id = ?"
+        row = await self._row(sql, (webid, client_id))
+        if row is None:
+            return None
+        targets = tuple((str(url), str(modes)) for url, modes in json.loads(row["targets"]))
+        return AppAccess(
+            row["webid"], row["client_id"], bool(row["full_access"]), targets, row["until"],
+            row["created"],
+        )  # fmt: skip
 
     async def add_session(self, session: LoginSession) -> None:
         s = session

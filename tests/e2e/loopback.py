@@ -21,16 +21,19 @@ class Loopback:
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.pages: dict[str, str] = {}
+        self.types: dict[str, str] = {}  # path -> media type, when not HTML
         self.seen: list[str] = []
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 owner.seen.append(self.path)
-                text = owner.pages.get(self.path.split("?", 1)[0])
+                path = self.path.split("?", 1)[0]
+                text = owner.pages.get(path)
                 body = (text or "<!DOCTYPE html><title>Not found</title>").encode("utf-8")
                 self.send_response(200 if text is not None else 404)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                kind = owner.types.get(path, "text/html") if text is not None else "text/html"
+                self.send_header("Content-Type", f"{kind}; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -124,4 +124,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX idp_once_expires ON idp_once (expires_at)",
         ),
     ),
+    Migration(
+        4,
+        "identity provider state: what each app may do with a WebID",
+        (
+            # pod_server.state.postgres: the person's choice on the consent page, per
+            # (WebID, client id); targets is a JSON list of [URL, "Read Append"] pairs.
+            """CREATE TABLE idp_app_access (
+                webid text NOT NULL,
+                client_id text NOT NULL,
+                full_access boolean NOT NULL,
+                targets jsonb NOT NULL,
+                until double precision,
+                created double precision NOT NULL,
+                PRIMARY KEY (webid, client_id)
+            )""",
+        ),
+    ),
 )

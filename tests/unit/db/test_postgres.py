@@ -18,10 +18,10 @@ from tests.unit.storage import pg_support
 
 def test_each_subsystem_owns_its_steps_and_together_they_number_one_to_n() -> None:
     assert [m.version for m in STORAGE] == [1]
-    assert [m.version for m in IDP_STATE] == [2]
+    assert [m.version for m in IDP_STATE] == [2, 4]
     assert [m.version for m in NOTIFICATIONS] == [3]
-    assert migrations() == (*STORAGE, *IDP_STATE, *NOTIFICATIONS)
-    assert all("idp_" in statement for statement in IDP_STATE[0].statements)
+    assert migrations() == (*STORAGE, IDP_STATE[0], *NOTIFICATIONS, IDP_STATE[1])
+    assert all("idp_" in statement for step in IDP_STATE for statement in step.statements)
     assert all("notify_" in statement for statement in NOTIFICATIONS[0].statements)
 
 
@@ -49,13 +49,13 @@ async def test_a_database_at_an_older_version_is_brought_up_to_date(tmp_path: Pa
         assert await apply_migrations(dsn, STORAGE, schema=schema) == 1
         assert await versions(dsn, schema) == [1]
         store = PostgresBackend(dsn, schema=schema, auto_upgrade=False, gc_interval=0)
-        with pytest.raises(RuntimeError, match="at version 1, this server needs 3"):
+        with pytest.raises(RuntimeError, match="at version 1, this server needs 4"):
             await store.start()
-        assert await upgrade(dsn, schema=schema) == 3
-        assert await versions(dsn, schema) == [1, 2, 3]
+        assert await upgrade(dsn, schema=schema) == 4
+        assert await versions(dsn, schema) == [1, 2, 3, 4]
         await store.start()
         await store.close()
-        with pytest.raises(RuntimeError, match="version 3, newer than this server's 1"):
+        with pytest.raises(RuntimeError, match="version 4, newer than this server's 1"):
             await apply_migrations(dsn, STORAGE, schema=schema)
     finally:
         await pg_support.drop_schema(schema)

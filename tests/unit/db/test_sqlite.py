@@ -208,7 +208,8 @@ async def test_idp_state_written_before_opens_as_it_was(tmp_path: Path) -> None:
         assert await state.get_account("a1") == Account("a1", "A@x.org", "h", 1.0)
         assert await state.account_webids("a1") == ["https://x.org/#me"]
         assert await state.webid_owner("https://x.org/#me") == "a1"
-    assert version(path) == 1
+        assert await state.get_app_access("https://x.org/#me", "app") is None  # table added
+    assert version(path) == 2
 
 
 async def test_a_hub_written_before_opens_as_it_was(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pod_server.consent.apps import parse_needs
 from pod_server.idp import pages
 
 PATHS = pages.Paths(
@@ -64,3 +65,43 @@ def test_pages_keep_their_urls_from_other_origins() -> None:
     response = pages.message("Signed out", "You are signed out.")
     # same-origin: our forms carry their real Origin; no other origin gets a Referer.
     assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_consent_lists_the_needs_in_plain_words_and_marks_full_access() -> None:
+    needs = parse_needs(
+        {
+            "consent:ownContainer": "apps/<x>/",
+            "interop:hasAccessNeedGroup": {
+                "interop:hasAccessNeed": [
+                    {
+                        "skos:prefLabel": "<b>Bank</b>",
+                        "interop:accessMode": ["acl:Read", "acl:Append"],
+                        "consent:targetPath": "bank/",
+                    },
+                    {
+                        "interop:accessMode": "acl:Write",
+                        "consent:targetPath": "notes/today.ttl",
+                        "interop:accessNecessity": "interop:AccessOptional",
+                    },
+                ]
+            },
+        }
+    )
+    view = pages.ConsentView(
+        "Notes", False, "https://app.example", "https://app.example/id", ("openid", "webid"),
+        ("https://a.example/#me",), "a@example.org", needs,
+    )  # fmt: skip
+    text = pages.consent(PATHS, view, "csrf", "client_id=x").text or ""
+    assert "<b>Bank" not in text and "&lt;b&gt;Bank&lt;/b&gt;</strong>: read and add to" in text
+    assert "the folder <code>bank/</code>" in text and "the document <code>notes/today.ttl" in text
+    assert 'name="need-0" value="yes" checked disabled' in text  # required
+    assert 'name="need-1" value="yes" checked>' in text  # optional, ticked until unticked
+    assert "Only its own folder <code>apps/&lt;x&gt;/</code>" in text
+    assert 'value="full">' in text and "Full access</span>" in text
+    assert pages.SCOPE_TEXT["webid"] not in text  # it does not get all the WebID's access
+    plain = pages.ConsentView(
+        "Notes", False, "https://app.example", "https://app.example/id", ("webid",),
+        ("https://a.example/#me",), "a@example.org",
+    )  # fmt: skip
+    text = pages.consent(PATHS, plain, "csrf", "client_id=x").text or ""
+    assert "does not say what it needs" in text and 'name="access" value="full"' in text

@@ -12,6 +12,7 @@ import pytest
 from pod_server.state import (
     Account,
     AlreadyExists,
+    AppAccess,
     AuthorizationCode,
     Consent,
     Credential,
@@ -130,6 +131,25 @@ async def test_consents_and_sessions(state: IdpState) -> None:
     assert await state.get_session("s2", NOW) is None
 
 
+async def test_app_access_is_kept_per_webid_and_client_and_replaced(state: IdpState) -> None:
+    webid = "https://a.example/#me"
+    assert await state.get_app_access(webid, "https://app.example/id") is None
+    limited = AppAccess(
+        webid, "https://app.example/id", False,
+        (("https://pod.example/a/bank/", "Read"), ("https://pod.example/a/x", "Read Append")),
+        NOW + 60, NOW,
+    )  # fmt: skip
+    await state.set_app_access(limited)
+    await state.set_app_access(AppAccess(webid, "other", True, (), None, NOW))
+    assert await state.get_app_access(webid, "https://app.example/id") == limited
+    assert (await state.get_app_access(webid, "other")).full  # type: ignore[union-attr]
+    assert await state.get_app_access("https://b.example/#me", "other") is None
+    # A new choice replaces the old one.
+    await state.set_app_access(AppAccess(webid, "other", False, (), None, NOW + 1))
+    again = await state.get_app_access(webid, "other")
+    assert again == AppAccess(webid, "other", False, (), None, NOW + 1)
+
+
 async def test_delete_account_removes_everything_it_owns(state: IdpState) -> None:
     await state.add_account(account(1))
     await state.add_account(account(2))
@@ -142,7 +162,11 @@ async def test_delete_account_removes_everything_it_owns(state: IdpState) -> Non
     await state.add_refresh_token(family("f2", "acct2"), "r2", NOW + 100)
     await state.remember_consent(Consent("acct1", "client", "openid", "https://a.example/#me", NOW))
     await state.add_session(LoginSession("s1", "acct1", NOW, NOW + 100))
+    await state.set_app_access(AppAccess("https://a.example/#me", "app", False, (), None, NOW))
+    await state.set_app_access(AppAccess("https://b.example/#me", "app", False, (), None, NOW))
     assert await state.delete_account("acct1") == ["https://a.example/#me"]
+    assert await state.get_app_access("https://a.example/#me", "app") is None
+    assert await state.get_app_access("https://b.example/#me", "app") is not None
     assert await state.get_account("acct1") is None
     assert await state.webid_owner("https://a.example/#me") is None
     assert await state.get_credential("cred") is None
