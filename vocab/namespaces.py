@@ -108,8 +108,10 @@ class CONSENT(DefinedNamespace):
     _fail = True
     _NS = Namespace("https://w3id.org/solid-pods/vocab/consent#")
 
+    AccessGrant: URIRef  # Access grant
     BudgetManagement: URIRef  # Budget management
     Consent: URIRef  # Consent
+    ConsentEvent: URIRef  # Consent event
     DataReturn: URIRef  # Return of personal data
     EnergyManagement: URIRef  # Energy management
     HealthExpenseTracking: URIRef  # Health expense tracking
@@ -117,13 +119,26 @@ class CONSENT(DefinedNamespace):
     Purpose: URIRef  # Purpose
     Purposes: URIRef  # Purposes of personal data sharing
     UsagePolicy: URIRef  # Usage policy
+    client: URIRef  # client application
     controller: URIRef  # controller
+    copiedFrom: URIRef  # copied from
+    createdRule: URIRef  # created rule
+    credentialStatus: URIRef  # credential status
     dataSubject: URIRef  # data subject
     expiresAt: URIRef  # expires at
     givenAt: URIRef  # given at
+    grantedAccess: URIRef  # granted access
+    grantedBy: URIRef  # granted by
+    mode: URIRef  # access mode
     policy: URIRef  # usage policy
     purpose: URIRef  # purpose
+    requestedAccess: URIRef  # requested access
+    requestedUntil: URIRef  # requested until
     status: URIRef  # status
+    statusHistory: URIRef  # status history
+    target: URIRef  # target
+    until: URIRef  # valid until
+    verifiableCredential: URIRef  # verifiable credential
     withdrawnAt: URIRef  # withdrawn at
 
 
@@ -428,8 +443,10 @@ TERMS: dict[str, tuple[str, ...]] = {
         "valueDate",
     ),
     "consent": (
+        "AccessGrant",
         "BudgetManagement",
         "Consent",
+        "ConsentEvent",
         "DataReturn",
         "EnergyManagement",
         "HealthExpenseTracking",
@@ -437,13 +454,26 @@ TERMS: dict[str, tuple[str, ...]] = {
         "Purpose",
         "Purposes",
         "UsagePolicy",
+        "client",
         "controller",
+        "copiedFrom",
+        "createdRule",
+        "credentialStatus",
         "dataSubject",
         "expiresAt",
         "givenAt",
+        "grantedAccess",
+        "grantedBy",
+        "mode",
         "policy",
         "purpose",
+        "requestedAccess",
+        "requestedUntil",
         "status",
+        "statusHistory",
+        "target",
+        "until",
+        "verifiableCredential",
         "withdrawnAt",
     ),
     "contact": (
