@@ -13,6 +13,7 @@ by the root's etag the same way, so knowing them costs no query in the common ca
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -52,6 +53,8 @@ class Documents(Protocol):
     def storage_root_of(self, path: str) -> str | None: ...
     async def metas(self, paths: Sequence[str]) -> dict[str, Meta]: ...
     async def graph_of(self, path: str) -> tuple[Meta | None, Graph]: ...
+
+
 MODE_NAMES = {
     Mode.READ: "Read",
     Mode.WRITE: "Write",
@@ -89,9 +92,10 @@ class AccessPolicy:
         challenge: Callable[[Agent], str] | None = None,
         cache_size: int = 4096,
         owner: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """``owner``: the configured owner of a single-user storage (``--owner``); pods
-        name theirs in their roots."""
+        name theirs in their roots. ``clock``: the time rules with an end are compared to."""
         self.store = store
         self._fetch_group = fetch_group
         self._challenge = challenge
@@ -99,6 +103,7 @@ class AccessPolicy:
         self._cache_size = cache_size
         self._configured = frozenset({owner}) if owner and not store.multiuser else frozenset()
         self._owner_cache: OrderedDict[tuple[str, str], frozenset[str]] = OrderedDict()
+        self._clock = clock
 
     async def authorize(
         self,
@@ -186,6 +191,7 @@ class AccessPolicy:
             authenticated=authenticated,
             origin=origin,
             groups=groups,
+            now=self._clock(),
         )
 
     async def _owner_modes(self, agent: Agent, root: str | None, found: dict[str, Meta]) -> Mode:
@@ -259,5 +265,3 @@ class AccessPolicy:
             except PodError:
                 return None  # not RDF, or unreadable: a group with no members
         return await self._fetch_group(url) if self._fetch_group else None
-
-

@@ -10,7 +10,7 @@ from rdflib import RDF, Graph, URIRef
 
 from pod_server.access.modes import Mode
 from pod_server.consent import model
-from pod_server.consent.model import AccessRequest, Credential, Status, Target
+from pod_server.consent.model import AccessRequest, Credential, Target
 from pod_server.consent.records import record_from_graph, record_graph, record_turtle
 from pod_server.consent.vocab import DPV
 from pod_server.errors import UnprocessableEntity
