@@ -57,6 +57,8 @@ def record_graph(record: ConsentRecord) -> Graph:
     g.bind("dpv", str(DPV))
     g.bind("consent", str(CONSENT))
     g.bind("acl", str(ACL))
+    g.bind("rdf", str(RDF))
+    g.bind("xsd", str(XSD))
     me = URIRef(record.url)
     g.add((me, RDF.type, DPV.ConsentRecord))
     g.add((me, DPV.hasDataSubject, URIRef(record.subject)))
