@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from rdflib import RDF, Graph, URIRef
 
+from pod_server.access.acl import canonical_resource
 from pod_server.access.owners import owners_in
 from pod_server.consent import model, rules
 from pod_server.consent.inbox import LdnInbox
@@ -158,8 +159,6 @@ class ConsentService:
         record = model.new_record(
             id, self.store.url(path), root, sorted(owners)[0], req, self.clock()
         )
-        if req.client is not None:
-            record = replace(record, client=req.client)
         readers = [*sorted(owners), record.recipient]
         for _ in range(ATTEMPTS):
             plan = _Plan([Expect(path, ABSENT), Expect(path + paths.ACL_SUFFIX, ABSENT)])
@@ -188,7 +187,8 @@ class ConsentService:
         until: datetime | None = None,
     ) -> ConsentRecord:
         """Give consent (all, or ``granted``/``until`` for part) and write its WAC rules."""
-        wanted = None if granted is None else tuple(granted)
+        # Targets in the server's canonical URL form, so they compare with the requested ones.
+        wanted = None if granted is None else tuple(self._local_target(root, t) for t in granted)
 
         async def decide(record: ConsentRecord, plan: _Plan) -> ConsentRecord:
             await self._require_owner(root, by)
@@ -310,7 +310,7 @@ class ConsentService:
     async def _note_copies(self, record: ConsentRecord, plan: _Plan) -> ConsentRecord:
         """A new ACL may hold copies of other consents' rules: each such record lists its
         copies (written in this same commit), so its withdrawal removes them too."""
-        for acl_path, graph in plan.acls.items():
+        for graph in list(plan.acls.values()):
             for other_url, copies in rules.copied_grants(graph).items():
                 if other_url == record.url:
                     record = replace(record, rules=tuple(sorted({*record.rules, *copies})))
@@ -328,7 +328,6 @@ class ConsentService:
                 plan.records[meta.path] = replace(
                     other, rules=tuple(sorted({*other.rules, *copies}))
                 )
-            del acl_path
         return record
 
     async def _plan_revoke(self, record: ConsentRecord, plan: _Plan) -> None:
@@ -406,7 +405,7 @@ class ConsentService:
             raise NotFound(f"No storage at {root}")
 
     def _local_target(self, root: str, target: Target) -> Target:
-        path = self.store.local_path(target.url)
+        path = self.store.local_path(canonical_resource(target.url))
         if path is None or self.store.storage_root_of(path) != root:
             raise BadRequest(f"{target.url} is not in this storage")
         if self.store.layout.is_well_known(path) or paths.is_auxiliary(path):
