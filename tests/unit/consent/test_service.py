@@ -23,6 +23,7 @@ from pod_server.consent.vocab import AS2, CONSENT
 from pod_server.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from pod_server.ldp.conditions import NONE
 from pod_server.ldp.store import Limits, ResourceStore
+from pod_server.pods.provision import provision
 from pod_server.storage.base import Backend, Expect, Meta, Mutation
 from pod_server.storage.file import FileBackend
 from pod_server.storage.memory import MemoryBackend
@@ -349,3 +350,37 @@ async def test_an_unreachable_inbox_is_logged_and_the_decision_stands(
 
 def test_model_rule_iris_match_the_acl_documents() -> None:
     assert model.rule_iri("x", 2, BASE + "a/") == BASE + "a/.acl#consent-x-2"
+
+
+async def test_pods_of_a_multi_user_server_each_keep_their_own_records() -> None:
+    store = ResourceStore(
+        MemoryBackend(), BASE, Limits(1 << 20, 1 << 20), rules=AccessRules(), multiuser=True
+    )
+    await store.ensure_root()
+    carol = "https://carol.example/#me"
+    await provision(store, "alice", "https://issuer.example/", ALICE)
+    await provision(store, "carol", "https://issuer.example/", carol)
+    await store.put("/alice/bank/", body(""), NONE)
+    clock = Clock()
+    service = ConsentService(store, clock, Announcements(), owner=ALICE)  # ignored: pods
+    policy = AccessPolicy(store, clock=clock.seconds)
+    request = AccessRequest(
+        BANK, (Target(BASE + "alice/bank/", Mode.APPEND),), (), (), T0 + timedelta(days=1)
+    )
+    record = await service.request("/alice/", Agent(webid=BANK), request)
+    assert record.url == BASE + "alice/.well-known/consent/" + record.id
+    with pytest.raises(BadRequest, match="not in this storage"):
+        await service.request("/carol/", Agent(webid=BANK), request)
+    with pytest.raises(NotFound):
+        await service.get("/carol/", record.id)
+    with pytest.raises(NotFound):
+        await service.records("/")
+    with pytest.raises(Forbidden):
+        await service.approve("/alice/", record.id, carol)
+    await service.approve("/alice/", record.id, ALICE)
+    assert await policy.modes(Agent(webid=BANK), None, "/alice/bank/") == Mode.APPEND
+    assert await service.records("/carol/") == []
+    expired = await service.expire_due(T0 + timedelta(days=2))
+    assert [r.id for r in expired] == [record.id]
+    assert await policy.modes(Agent(webid=BANK), None, "/alice/bank/") == Mode(0)
+    await service.close()
