@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from rdflib import RDF, Graph, URIRef
 
 from pod_server.access.modes import Mode
@@ -384,3 +386,36 @@ async def test_pods_of_a_multi_user_server_each_keep_their_own_records() -> None
     assert [r.id for r in expired] == [record.id]
     assert await policy.modes(Agent(webid=BANK), None, "/alice/bank/") == Mode(0)
     await service.close()
+
+
+async def test_a_remote_inbox_gets_an_ldn_post(world: World) -> None:
+    received: list[tuple[str, bytes]] = []
+
+    async def profile(request: web.Request) -> web.Response:
+        inbox = str(request.url.with_path("/inbox/"))
+        turtle = f"<#me> <http://www.w3.org/ns/ldp#inbox> <{inbox}> ."
+        return web.Response(text=turtle, content_type="text/turtle")
+
+    async def inbox(request: web.Request) -> web.Response:
+        received.append((request.content_type, await request.read()))
+        return web.Response(status=201)
+
+    app = web.Application()
+    app.router.add_get("/profile", profile)
+    app.router.add_post("/inbox/", inbox)
+    async with TestServer(app) as server:
+        org = str(server.make_url("/profile")) + "#me"
+        service = ConsentService(world.store, world.clock, LdnInbox(world.store), ALICE)
+        request = AccessRequest(org, (Target(BASE + "bank/", Mode.APPEND),), (), (), None)
+        record = await service.request("/", Agent(webid=org), request)
+        await service.deny("/", record.id, ALICE)
+        await service.settled()
+        await service.close()
+    assert [kind for kind, _ in received] == ["text/turtle", "text/turtle"]
+    kinds = {}
+    for _, data in received:  # the two announcements run concurrently: any order
+        note = Graph().parse(data=data, format="turtle", publicID="urn:x:n")
+        kinds[note.value(URIRef("urn:x:n"), RDF.type)] = note
+    assert set(kinds) == {AS2.Offer, AS2.Reject}
+    assert kinds[AS2.Reject].value(URIRef("urn:x:n"), AS2.actor) == URIRef(ALICE)
+    assert kinds[AS2.Offer].value(URIRef("urn:x:n"), AS2.object) == URIRef(record.url)
