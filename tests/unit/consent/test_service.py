@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from pod_server.errors import BadRequest, Conflict, Forbidden, NotFound, Unautho
 from pod_server.ldp.conditions import NONE
 from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.pods.provision import provision
+from pod_server.settings import Settings, SettingsError, validate
 from pod_server.storage.base import Backend, Expect, Meta, Mutation
 from pod_server.storage.file import FileBackend
 from pod_server.storage.memory import MemoryBackend
@@ -419,3 +421,24 @@ async def test_a_remote_inbox_gets_an_ldn_post(world: World) -> None:
     assert set(kinds) == {AS2.Offer, AS2.Reject}
     assert kinds[AS2.Reject].value(URIRef("urn:x:n"), AS2.actor) == URIRef(ALICE)
     assert kinds[AS2.Offer].value(URIRef("urn:x:n"), AS2.object) == URIRef(record.url)
+
+
+async def test_the_periodic_sweep_expires_what_is_due(world: World) -> None:
+    record = await world.ask(Target(BASE + "bank/", Mode.APPEND), days=1)
+    await world.service.approve("/", record.id, ALICE)
+    world.clock.now = T0 + timedelta(days=2)
+    sweeper = asyncio.create_task(world.service.sweep(0.01))
+    try:
+        for _ in range(500):
+            if (await world.service.get("/", record.id)).status is Status.EXPIRED:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        sweeper.cancel()
+    assert (await world.service.get("/", record.id)).status is Status.EXPIRED
+
+
+@pytest.mark.parametrize("seconds", [0, -1, float("nan")])
+def test_the_sweep_interval_must_be_positive(seconds: float) -> None:
+    with pytest.raises(SettingsError, match="consent sweep"):
+        validate(Settings(consent_sweep_seconds=seconds))
