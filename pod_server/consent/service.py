@@ -301,6 +301,7 @@ class ConsentService:
                 raise Conflict(
                     f"{target.url} does not exist; create it before granting access to it"
                 )
+            plan.expects.append(Expect(path, PRESENT))  # deleted meanwhile: decide again
             acl_path = path + paths.ACL_SUFFIX
             current = await self._acl(acl_path, plan)
             inherited = None if current is not None else await self._inherited(path, plan)
