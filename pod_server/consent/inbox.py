@@ -20,6 +20,7 @@ from pod_server.consent.model import ConsentRecord, Status
 from pod_server.consent.vocab import AS2
 from pod_server.ldp import paths
 from pod_server.ldp.media_types import TURTLE
+from pod_server.ldp.vocabulary import LDP
 from pod_server.storage.base import ABSENT, PRESENT, Expect, Put, Staged, Touch
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pod_server.consent")
 
-LDP_INBOX = URIRef("http://www.w3.org/ns/ldp#inbox")
+LDP_INBOX = LDP.inbox
 MAX_PROFILE_BYTES = 1 << 20
 
 # What each status change is, as an activity on the record.
@@ -113,7 +114,7 @@ class LdnInbox:
     async def _fetch_profile(self, webid: str) -> Graph:
         session = self._client()
         # Turtle only: parsing JSON-LD could make this server fetch remote contexts.
-        headers = {"Accept": "text/turtle"}
+        headers = {"Accept": TURTLE}
         async with session.get(webid.split("#", 1)[0], headers=headers) as response:
             if response.status != 200:
                 raise RuntimeError(f"{webid} answered {response.status}")

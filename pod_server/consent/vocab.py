@@ -5,6 +5,8 @@ from __future__ import annotations
 from rdflib.namespace import DefinedNamespace, Namespace
 from rdflib.term import URIRef
 
+from pod_server.ldp.vocabulary import AS
+
 
 class DPV(DefinedNamespace):
     """Data Privacy Vocabulary 2.x (https://w3id.org/dpv), the terms records use."""
@@ -54,5 +56,5 @@ class CONSENT(DefinedNamespace):
     credentialStatus: URIRef
 
 
-# Activity Streams 2.0 activities announced to a requester's inbox.
-AS2 = Namespace("https://www.w3.org/ns/activitystreams#")
+# Activity Streams 2.0, for the activities announced to a requester's inbox.
+AS2 = AS
