@@ -7,6 +7,7 @@ order it runs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -28,9 +29,10 @@ from pod_server.auth import (
 )
 from pod_server.components import INLINE_BYTES, open_backend, open_state
 from pod_server.consent.apps import AppGrants
+from pod_server.consent.service import ConsentService
 from pod_server.consent.wire.routes import add_consent_wire
 from pod_server.http import handlers, middleware
-from pod_server.http.keys import AUTHENTICATOR, IDP, NOTIFIER, POLICY, SERVICES, STORE
+from pod_server.http.keys import AUTHENTICATOR, CONSENT, IDP, NOTIFIER, POLICY, SERVICES, STORE
 from pod_server.http.services import Services
 from pod_server.http.vocab_routes import add_vocab_routes
 from pod_server.idp import IdpConfig, add_idp_routes, build_provider, no_cors_on_pages, serving
@@ -94,6 +96,8 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     # The notifier reads the store, so it joins the store's listeners once both exist.
     store.listeners.append(notifier.on_changes)
     store.description_providers.append(notifier.describe_storage)
+    # Consent records and the WAC rules they make (the wire protocols call it).
+    consent = ConsentService(store, owner=settings.owner or None)
     idp_config = IdpConfig(signup=settings.signup and settings.multiuser)
     idp_fetcher = AiohttpFetcher(  # Client ID Documents
         idp_config.dpop.fetch_timeout, idp_config.max_registration_bytes * 4
@@ -119,6 +123,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     app[AUTHENTICATOR] = authenticator
     app[NOTIFIER] = notifier
     app[IDP] = provider
+    app[CONSENT] = consent
     # Services under each storage's .well-known/ (audit log, access requests, consent).
     app[SERVICES] = Services()
     # Access requests, owners' decisions and the inbox hook; the consent service is
@@ -151,12 +156,21 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
             await started.enter_async_context(serving(provider))
             await notifier.start()
             started.push_async_callback(notifier.stop)
+            started.push_async_callback(consent.close)
+            sweeper = asyncio.create_task(consent.sweep(settings.consent_sweep_seconds))
+            started.push_async_callback(stop_task, sweeper)
             yield
 
     app.cleanup_ctx.append(lifecycle)
     # Live notification connections close first, before the server waits for its handlers.
     app.on_shutdown.append(notifier.shutdown)
     return app
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def store_limits(settings: Settings) -> Limits:

@@ -76,6 +76,9 @@ class Settings:
     notify_poll_interval: float = 0.02
     notify_event_retention: float = 600.0
     notify_legacy_websocket: bool = True
+    # Seconds between sweeps that record ended consents as expired and remove their rules
+    # (access control already refuses an ended grant; this tidies ACLs and records).
+    consent_sweep_seconds: float = 60.0
     config: Path | None = field(default=None, compare=False)
 
     @property
@@ -251,6 +254,8 @@ def validate(settings: Settings) -> Settings:
     for name in notify_numbers:
         if name.startswith("notify_") and not getattr(settings, name) > 0:  # NaN too
             raise SettingsError(f"{name.replace('_', ' ')} must be positive")
+    if not settings.consent_sweep_seconds > 0:  # NaN too
+        raise SettingsError("consent sweep seconds must be positive")
     if settings.owner and urlsplit(settings.owner).scheme not in ("http", "https"):
         raise SettingsError(f"owner {settings.owner!r} must be a WebID (an http(s) URL)")
     if settings.vocab_base and (

@@ -108,9 +108,11 @@ class CONSENT(DefinedNamespace):
     _fail = True
     _NS = Namespace("https://w3id.org/solid-pods/vocab/consent#")
 
+    AccessGrant: URIRef  # Access grant
     AccessRequest: URIRef  # Access request
     BudgetManagement: URIRef  # Budget management
     Consent: URIRef  # Consent
+    ConsentEvent: URIRef  # Consent event
     DataReturn: URIRef  # Return of personal data
     EnergyManagement: URIRef  # Energy management
     HealthExpenseTracking: URIRef  # Health expense tracking
@@ -118,13 +120,26 @@ class CONSENT(DefinedNamespace):
     Purpose: URIRef  # Purpose
     Purposes: URIRef  # Purposes of personal data sharing
     UsagePolicy: URIRef  # Usage policy
+    client: URIRef  # client application
     controller: URIRef  # controller
+    copiedFrom: URIRef  # copied from
+    createdRule: URIRef  # created rule
+    credentialStatus: URIRef  # credential status
     dataSubject: URIRef  # data subject
     expiresAt: URIRef  # expires at
     givenAt: URIRef  # given at
+    grantedAccess: URIRef  # granted access
+    grantedBy: URIRef  # granted by
+    mode: URIRef  # access mode
     policy: URIRef  # usage policy
     purpose: URIRef  # purpose
+    requestedAccess: URIRef  # requested access
+    requestedUntil: URIRef  # requested until
     status: URIRef  # status
+    statusHistory: URIRef  # status history
+    target: URIRef  # target
+    until: URIRef  # valid until
+    verifiableCredential: URIRef  # verifiable credential
     withdrawnAt: URIRef  # withdrawn at
 
 
@@ -429,9 +444,11 @@ TERMS: dict[str, tuple[str, ...]] = {
         "valueDate",
     ),
     "consent": (
+        "AccessGrant",
         "AccessRequest",
         "BudgetManagement",
         "Consent",
+        "ConsentEvent",
         "DataReturn",
         "EnergyManagement",
         "HealthExpenseTracking",
@@ -439,13 +456,26 @@ TERMS: dict[str, tuple[str, ...]] = {
         "Purpose",
         "Purposes",
         "UsagePolicy",
+        "client",
         "controller",
+        "copiedFrom",
+        "createdRule",
+        "credentialStatus",
         "dataSubject",
         "expiresAt",
         "givenAt",
+        "grantedAccess",
+        "grantedBy",
+        "mode",
         "policy",
         "purpose",
+        "requestedAccess",
+        "requestedUntil",
         "status",
+        "statusHistory",
+        "target",
+        "until",
+        "verifiableCredential",
         "withdrawnAt",
     ),
     "contact": (

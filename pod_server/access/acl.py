@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from urllib.parse import urlsplit, urlunsplit
 
 from rdflib import RDF, BNode, Graph, URIRef
 from rdflib.namespace import FOAF
-from rdflib.term import Node
+from rdflib.term import Literal, Node
 
 from pod_server.access.modes import BY_VALUE, Mode
 from pod_server.errors import BadRequest
@@ -44,6 +45,8 @@ ACL_AGENT_CLASS = ACL.agentClass
 ACL_AGENT_GROUP = ACL.agentGroup
 ACL_ORIGIN = ACL.origin
 # Plain strings: compiled rules hold str IRIs, and a URIRef never equals a str.
+# A rule a consent created ends at this xsd:dateTime (vocab/consent; ``consent.rules``).
+CONSENT_UNTIL = URIRef("https://w3id.org/solid-pods/vocab/consent#until")
 AUTHENTICATED_AGENT = str(ACL.AuthenticatedAgent)
 FOAF_AGENT = str(FOAF.Agent)
 
@@ -63,7 +66,8 @@ class Rule:
     """One applicable authorization, reduced to sets of strings.
 
     ``bits`` is ``Mode.value`` (an int: cheaper to OR than ``enum.Flag``).
-    ``default`` only holds containers (IRIs ending in ``/``).
+    ``default`` only holds containers (IRIs ending in ``/``). ``until`` (POSIX seconds):
+    from then on the rule grants nothing (a consent's end, ``consent:until``).
     """
 
     node: str
@@ -75,6 +79,7 @@ class Rule:
     public: bool
     authenticated: bool
     origins: frozenset[str]
+    until: float | None = None
 
     @property
     def modes(self) -> Mode:
@@ -92,7 +97,7 @@ class Grants:
     public: int  # acl:agentClass foaf:Agent: everyone, whatever the Origin
     authenticated: int  # acl:agentClass acl:AuthenticatedAgent, no acl:origin
     agents: Mapping[str, int]  # acl:agent WebID -> modes, rules without acl:origin
-    conditional: tuple[Rule, ...]  # rules naming groups or origins
+    conditional: tuple[Rule, ...]  # rules naming groups or origins, or ending at a time
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,6 +166,7 @@ def _compile_rule(graph: Graph, node: Node) -> Rule:
         public=FOAF_AGENT in classes,
         authenticated=AUTHENTICATED_AGENT in classes,
         origins=_origins(graph, node),
+        until=_until(graph, node),
     )
 
 
@@ -188,6 +194,23 @@ def _origins(graph: Graph, node: Node) -> frozenset[str]:
     return frozenset(normalize_origin(o.n3() if isinstance(o, BNode) else str(o)) for o in values)
 
 
+def _until(graph: Graph, node: Node) -> float | None:
+    # Like acl:origin, consent:until only ever restricts: the earliest value counts, and a
+    # value that is not a date-time with a time zone ends the rule at once (-inf).
+    ends = [_instant(value) for value in graph.objects(node, CONSENT_UNTIL)]
+    return min(ends) if ends else None
+
+
+def _instant(value: Node) -> float:
+    if not isinstance(value, Literal):
+        return float("-inf")
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return float("-inf")
+    return at.timestamp() if at.tzinfo is not None else float("-inf")
+
+
 def _can_grant(rule: Rule) -> bool:
     has_target = bool(rule.access_to or rule.default)
     has_subject = bool(rule.agents or rule.groups or rule.public or rule.authenticated)
@@ -207,7 +230,9 @@ def _grants(rules: list[Rule]) -> Grants:
     agents: dict[str, int] = {}
     conditional: list[Rule] = []
     for rule in rules:
-        if rule.public:
+        if rule.until is not None:
+            conditional.append(rule)  # its end is checked against the request's time
+        elif rule.public:
             public |= rule.bits
         elif rule.origins or rule.groups:
             conditional.append(rule)

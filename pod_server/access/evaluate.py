@@ -31,8 +31,9 @@ def granted_modes(
     authenticated: bool,
     origin: str | None,
     groups: Mapping[str, frozenset[str]],
+    now: float | None = None,
 ) -> Mode:
-    """The modes ``acl`` grants this requester on ``target_url``.
+    """The modes ``acl`` grants this requester on ``target_url`` at time ``now``.
 
     ``default_for`` is ``None`` when ``acl`` is the target's own ACL, and otherwise
     the ancestor container whose ACL it is (the effective ACL found by the lookup).
@@ -47,6 +48,10 @@ def granted_modes(
     a group missing from it has no members. An anonymous request passes
     ``agent_webid=None, authenticated=False``; the ``public`` half of ``WAC-Allow``
     is this same call made anonymously.
+
+    ``now`` (POSIX seconds) is compared with the end of rules that have one (a consent's
+    ``consent:until``): from that instant on they grant nothing, whether or not anything
+    has removed them yet. Without ``now`` such rules grant nothing at all.
     """
     if agent_webid is not None and not authenticated:
         raise ValueError("an agent WebID is only known for an authenticated request")
@@ -54,8 +59,12 @@ def granted_modes(
     if not authenticated:
         # Only public rules can match an anonymous request: every other rule names
         # agents, groups or the authenticated class.
-        return BY_VALUE[grants.public]
-    return BY_VALUE[_authenticated_bits(grants, agent_webid, origin, groups)]
+        bits = grants.public
+        for rule in grants.conditional:
+            if rule.public and rule.bits & ~bits and _current(rule, now):
+                bits |= rule.bits
+        return BY_VALUE[bits]
+    return BY_VALUE[_authenticated_bits(grants, agent_webid, origin, groups, now)]
 
 
 _NOTHING = Grants(public=0, authenticated=0, agents=MappingProxyType({}), conditional=())
@@ -75,6 +84,7 @@ def _authenticated_bits(
     agent_webid: str | None,
     origin: str | None,
     groups: Mapping[str, frozenset[str]],
+    now: float | None,
 ) -> int:
     bits = grants.public | grants.authenticated
     if agent_webid is not None:
@@ -82,7 +92,7 @@ def _authenticated_bits(
     origin = None if origin is None else normalize_origin(origin)
     for rule in grants.conditional:
         # Skip rules that could add nothing new before doing the match.
-        if rule.bits & ~bits and _applies(rule, agent_webid, origin, groups):
+        if rule.bits & ~bits and _applies(rule, agent_webid, origin, groups, now):
             bits |= rule.bits
     return bits
 
@@ -92,14 +102,23 @@ def _applies(
     agent_webid: str | None,
     origin: str | None,
     groups: Mapping[str, frozenset[str]],
+    now: float | None,
 ) -> bool:
-    """Whether an authenticated requester matches a non-public rule with groups or origins."""
+    """Whether an authenticated requester matches a rule with groups, origins or an end."""
+    if not _current(rule, now):
+        return False
+    if rule.public:
+        return True  # as for untimed public rules: everyone, whatever the Origin
     agent_matches = (
         rule.authenticated
         or agent_webid in rule.agents
         or (bool(rule.groups) and _in_groups(agent_webid, rule.groups, groups))
     )
     return agent_matches and _origin_allowed(rule, origin)
+
+
+def _current(rule: Rule, now: float | None) -> bool:
+    return rule.until is None or (now is not None and now < rule.until)
 
 
 def _in_groups(

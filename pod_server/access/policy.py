@@ -18,6 +18,7 @@ by the root's etag the same way, so knowing them costs no query in the common ca
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -107,9 +108,11 @@ class AccessPolicy:
         cache_size: int = 4096,
         owner: str | None = None,
         app_limits: AppLimits | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """``owner``: the configured owner of a single-user storage (``--owner``); pods
-        name theirs in their roots. ``app_limits``: the grants of limited apps."""
+        name theirs in their roots. ``app_limits``: the grants of limited apps. ``clock``:
+        the time rules with an end are compared to."""
         self.store = store
         self._fetch_group = fetch_group
         self._challenge = challenge
@@ -118,6 +121,7 @@ class AccessPolicy:
         self._configured = frozenset({owner}) if owner and not store.multiuser else frozenset()
         self._owner_cache: OrderedDict[tuple[str, str], frozenset[str]] = OrderedDict()
         self._app_limits = app_limits
+        self._clock = clock
 
     async def authorize(
         self,
@@ -228,6 +232,7 @@ class AccessPolicy:
             authenticated=authenticated,
             origin=origin,
             groups=groups,
+            now=self._clock(),
         )
 
     async def _owner_modes(self, agent: Agent, root: str | None, found: dict[str, Meta]) -> Mode:

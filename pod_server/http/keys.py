@@ -14,6 +14,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from pod_server.access.policy import AccessPolicy
     from pod_server.auth import Authenticator
+    from pod_server.consent.service import ConsentService
     from pod_server.http.services import Services
     from pod_server.idp.provider import Provider
     from pod_server.ldp.store import ResourceStore
@@ -25,3 +26,4 @@ AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 IDP: web.AppKey[Provider] = web.AppKey("idp")
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
 SERVICES: web.AppKey[Services] = web.AppKey("services")
+CONSENT: web.AppKey[ConsentService] = web.AppKey("consent")

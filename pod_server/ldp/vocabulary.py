@@ -39,6 +39,7 @@ class LDP(DefinedNamespace):
     insertedContentRelation: URIRef
     constrainedBy: URIRef
     pageSortCriteria: URIRef
+    inbox: URIRef
 
 
 class ACL(DefinedNamespace):
@@ -118,14 +119,19 @@ class AS(DefinedNamespace):
     _fail = True
     _NS = Namespace("https://www.w3.org/ns/activitystreams#")
 
+    Accept: URIRef
     Add: URIRef
     Create: URIRef
     Delete: URIRef
+    Offer: URIRef
+    Reject: URIRef
     Remove: URIRef
+    Undo: URIRef
     Update: URIRef
     actor: URIRef
     object: URIRef
     published: URIRef
+    summary: URIRef
     target: URIRef
 
 
