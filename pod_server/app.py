@@ -30,6 +30,7 @@ from pod_server.auth import (
 from pod_server.components import INLINE_BYTES, open_backend, open_state
 from pod_server.consent.apps import AppGrants
 from pod_server.consent.service import ConsentService
+from pod_server.consent.wire.adapter import ServicePort
 from pod_server.consent.wire.routes import add_consent_wire
 from pod_server.http import handlers, middleware
 from pod_server.http.keys import AUTHENTICATOR, CONSENT, IDP, NOTIFIER, POLICY, SERVICES, STORE
@@ -126,9 +127,8 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     app[CONSENT] = consent
     # Services under each storage's .well-known/ (audit log, access requests, consent).
     app[SERVICES] = Services()
-    # Access requests, owners' decisions and the inbox hook; the consent service is
-    # plugged into the slot it returns (until then those services answer 503).
-    add_consent_wire(app, store)
+    # Access requests, owners' decisions and the inbox hook, over the consent service.
+    add_consent_wire(app, store).port = ServicePort(consent)
     # Response hooks run in this order: CORS on every response, then the IdP takes it off
     # its HTML pages again, then resource responses name the legacy WebSocket.
     app.on_response_prepare.append(middleware.add_cors_headers)

@@ -30,7 +30,7 @@ from pod_server.settings import Settings
 from tests.conftest import deployed, running_pod
 from vocab import bank_month
 
-pytestmark = pytest.mark.skip(reason="needs the consent server parts (merge)")
+pytestmark = pytest.mark.skip(reason="needs the audit log (merge)")
 
 CONSENT = "https://w3id.org/solid-pods/vocab/consent#"
 DATA_RETURN = CONSENT + "DataReturn"
