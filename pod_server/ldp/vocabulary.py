@@ -66,6 +66,25 @@ class ACL(DefinedNamespace):
     owner: URIRef
 
 
+class INTEROP(DefinedNamespace):
+    """Solid Application Interoperability: ``https://w3id.org/solid/interop#`` (access
+    requests and the access needs apps declare)."""
+
+    _fail = True
+    _NS = Namespace("https://w3id.org/solid/interop#")
+
+    AccessRequest: URIRef
+    accessMode: URIRef
+    fromSocialAgent: URIRef
+    hasAccessNeed: URIRef
+    hasAccessNeedGroup: URIRef
+    hasDataInstance: URIRef
+
+
+# The same vocabulary under its earlier namespace, still met in Client ID Documents.
+INTEROP_LEGACY = "http://www.w3.org/ns/solid/interop#"
+
+
 class SOLID(DefinedNamespace):
     """Solid terms (Solid Protocol, Solid-OIDC, N3 Patch, Notifications discovery)."""
 

@@ -157,13 +157,6 @@ async def test_other_methods_on_the_request_service(pod_world: World) -> None:
         assert headers["Allow"] == "POST"
 
 
-async def test_without_the_consent_service(pod_world: World) -> None:
-    status, _, text = await pod_world.call(
-        pod_world.bob, "POST", REQUESTS, lws_request(pod_world), "application/json"
-    )
-    assert status == 503 and "consent service" in text
-
-
 # --------------------------------------------------------------------------- decisions
 
 

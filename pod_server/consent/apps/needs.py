@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pod_server.access.modes import NO_MODES, Mode
+from pod_server.ldp import vocabulary
+from pod_server.ldp.vocabulary import INTEROP_LEGACY
 
-INTEROP = ("http://www.w3.org/ns/solid/interop#", "https://w3id.org/solid/interop#")
+INTEROP = (INTEROP_LEGACY, str(vocabulary.INTEROP))
 CONSENT = "https://w3id.org/solid-pods/vocab/consent#"
-ACL = "http://www.w3.org/ns/auth/acl#"
+ACL = str(vocabulary.ACL)
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 MAX_NEEDS = 32

@@ -37,6 +37,7 @@ from pod_server.errors import BadRequest, UnprocessableEntity, UnsupportedMediaT
 from pod_server.ldp import conneg, rdf
 from pod_server.ldp.layout import WELL_KNOWN, Layout
 from pod_server.ldp.media_types import JSON_LD
+from pod_server.ldp.vocabulary import ACL, INTEROP
 
 MODES = ("Read", "Write", "Append", "Control")  # WAC mode names, as acl: local names
 MAX_TARGETS = 100
@@ -47,8 +48,6 @@ LWS_JSON = "application/lws+json"
 LWS = "https://www.w3.org/ns/lws#"
 LWS_CONTEXT = "https://www.w3.org/ns/lws/v1"
 
-ACL = Namespace("http://www.w3.org/ns/auth/acl#")
-INTEROP = Namespace("https://w3id.org/solid/interop#")
 ODRL = Namespace("http://www.w3.org/ns/odrl/2/")
 DPV = Namespace("https://w3id.org/dpv#")
 CONSENT = Namespace(vocab.namespace("consent"))

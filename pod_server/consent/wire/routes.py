@@ -25,7 +25,7 @@ from typing import Protocol
 
 from aiohttp import web
 from rdflib import Graph
-from rdflib.namespace import RDF
+from rdflib.namespace import DCTERMS, RDF
 
 from pod_server.auth import Agent
 from pod_server.consent.wire.decisions import Decision, parse_decision
@@ -56,7 +56,7 @@ ACCESS_REQUESTS = "access-requests"
 CONSENT_RECORDS = "consent/"
 INBOX = "inbox/"  # below a storage root, as pods are provisioned
 _RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # secrets.token_urlsafe
-DCTERMS_CONFORMS_TO = "http://purl.org/dc/terms/conformsTo"
+DCTERMS_CONFORMS_TO = str(DCTERMS.conformsTo)
 
 
 @dataclass(frozen=True, slots=True)
