@@ -117,12 +117,17 @@ class CONSENT(DefinedNamespace):
     Purpose: URIRef  # Purpose
     Purposes: URIRef  # Purposes of personal data sharing
     UsagePolicy: URIRef  # Usage policy
+    auditLog: URIRef  # audit log
+    canonical: URIRef  # canonical form
     controller: URIRef  # controller
     dataSubject: URIRef  # data subject
     expiresAt: URIRef  # expires at
     givenAt: URIRef  # given at
+    hash: URIRef  # hash
     policy: URIRef  # usage policy
+    prevHash: URIRef  # previous hash
     purpose: URIRef  # purpose
+    seq: URIRef  # sequence number
     status: URIRef  # status
     withdrawnAt: URIRef  # withdrawn at
 
@@ -437,12 +442,17 @@ TERMS: dict[str, tuple[str, ...]] = {
         "Purpose",
         "Purposes",
         "UsagePolicy",
+        "auditLog",
+        "canonical",
         "controller",
         "dataSubject",
         "expiresAt",
         "givenAt",
+        "hash",
         "policy",
+        "prevHash",
         "purpose",
+        "seq",
         "status",
         "withdrawnAt",
     ),

@@ -13,6 +13,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from pod_server.access.policy import AccessPolicy
+    from pod_server.audit.hook import AuditHook
     from pod_server.auth import Authenticator
     from pod_server.http.services import Services
     from pod_server.idp.provider import Provider
@@ -25,3 +26,4 @@ AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 IDP: web.AppKey[Provider] = web.AppKey("idp")
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
 SERVICES: web.AppKey[Services] = web.AppKey("services")
+AUDIT: web.AppKey[AuditHook] = web.AppKey("audit")

@@ -132,7 +132,7 @@ MIGRATIONS = (
         "audit_log, audit_heads, audit_checkpoints",
         (
             # One hash chain per storage root (see storage.base); body is what is hashed.
-            """CREATE TABLE audit_log (
+            """CREATE TABLE IF NOT EXISTS audit_log (
         root TEXT NOT NULL,
         seq INTEGER NOT NULL,
         at REAL NOT NULL,
@@ -144,16 +144,16 @@ MIGRATIONS = (
         hash BLOB NOT NULL,
         PRIMARY KEY (root, seq)
     ) WITHOUT ROWID""",
-            "CREATE INDEX audit_log_agent ON audit_log (root, agent, seq)",
+            "CREATE INDEX IF NOT EXISTS audit_log_agent ON audit_log (root, agent, seq)",
             # The head (last seq and hash) and the anchor (last trimmed) of each chain.
-            """CREATE TABLE audit_heads (
+            """CREATE TABLE IF NOT EXISTS audit_heads (
         root TEXT PRIMARY KEY,
         seq INTEGER NOT NULL,
         hash BLOB NOT NULL,
         anchor_seq INTEGER NOT NULL,
         anchor_hash BLOB NOT NULL
     ) WITHOUT ROWID""",
-            """CREATE TABLE audit_checkpoints (
+            """CREATE TABLE IF NOT EXISTS audit_checkpoints (
         root TEXT NOT NULL,
         seq INTEGER NOT NULL,
         hash BLOB NOT NULL,
