@@ -18,6 +18,12 @@ from pod_server.access.groups import RemoteGroups
 from pod_server.access.policy import AccessPolicy
 from pod_server.access.rules import AccessRules
 from pod_server.access.seed import root_acl
+from pod_server.audit.hook import AuditHook, FullAccess, owner_has_full_access
+from pod_server.audit.service import NAME as AUDIT_SERVICE
+from pod_server.audit.service import audit_service, describe_audit_log
+from pod_server.audit.signing import load_or_create
+from pod_server.audit.upkeep import Upkeep
+from pod_server.audit.writer import AuditWriter, Checkpoints
 from pod_server.auth import (
     AiohttpFetcher,
     AuthConfig,
@@ -28,7 +34,7 @@ from pod_server.auth import (
 )
 from pod_server.components import INLINE_BYTES, open_backend, open_state
 from pod_server.http import handlers, middleware
-from pod_server.http.keys import AUTHENTICATOR, IDP, NOTIFIER, POLICY, SERVICES, STORE
+from pod_server.http.keys import AUDIT, AUTHENTICATOR, IDP, NOTIFIER, POLICY, SERVICES, STORE
 from pod_server.http.services import Services
 from pod_server.http.vocab_routes import add_vocab_routes
 from pod_server.idp import IdpConfig, add_idp_routes, build_provider, no_cors_on_pages, serving
@@ -49,8 +55,14 @@ log = logging.getLogger("pod_server")
 __all__ = ["INLINE_BYTES", "create_app", "open_backend", "open_state"]
 
 
-def create_app(settings: Settings, backend: Backend | None = None) -> web.Application:
-    """A ready-to-run aiohttp application; ``backend`` overrides the one settings name."""
+def create_app(
+    settings: Settings,
+    backend: Backend | None = None,
+    is_full_access: FullAccess = owner_has_full_access,
+) -> web.Application:
+    """A ready-to-run aiohttp application; ``backend`` overrides the one settings name.
+    ``is_full_access(agent, root)``: whether an owner's app acts with the owner's full
+    access, which keeps its requests out of the storage's audit log."""
     # -- components, each from the settings and the ones before it --------------------------
     backend = backend or open_backend(settings)
     store = ResourceStore(
@@ -89,6 +101,14 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     # The notifier reads the store, so it joins the store's listeners once both exist.
     store.listeners.append(notifier.on_changes)
     store.description_providers.append(notifier.describe_storage)
+    # The audit log: checkpoints signed with the deployment's key (beside the storage),
+    # reads and refusals appended in batches, writes' entries committed with the write.
+    checkpoints = Checkpoints(
+        backend, load_or_create(settings.root), settings.audit_checkpoint_every
+    )
+    audit_writer = AuditWriter(backend, checkpoints)
+    audit_upkeep = Upkeep(backend, checkpoints, settings.audit_retention_days)
+    store.description_providers.append(describe_audit_log(store))
     idp_config = IdpConfig(signup=settings.signup and settings.multiuser)
     idp_fetcher = AiohttpFetcher(  # Client ID Documents
         idp_config.dpop.fetch_timeout, idp_config.max_registration_bytes * 4
@@ -114,6 +134,11 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     app[IDP] = provider
     # Services under each storage's .well-known/ (audit log, access requests, consent).
     app[SERVICES] = Services()
+    app[SERVICES].add(
+        AUDIT_SERVICE,
+        audit_service(store, policy, authenticator, lambda a: www_authenticate(auth_config, a)),
+    )
+    app[AUDIT] = AuditHook(store, policy, audit_writer, is_full_access)
     # Response hooks run in this order: CORS on every response, then the IdP takes it off
     # its HTML pages again, then resource responses name the legacy WebSocket.
     app.on_response_prepare.append(middleware.add_cors_headers)
@@ -141,6 +166,9 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
             await started.enter_async_context(serving(provider))
             await notifier.start()
             started.push_async_callback(notifier.stop)
+            audit_upkeep.start()
+            started.push_async_callback(audit_upkeep.stop)
+            started.push_async_callback(audit_writer.close)
             yield
 
     app.cleanup_ctx.append(lifecycle)

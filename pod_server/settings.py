@@ -76,6 +76,11 @@ class Settings:
     notify_poll_interval: float = 0.02
     notify_event_retention: float = 600.0
     notify_legacy_websocket: bool = True
+    # Audit logs (pod_server/audit): days an entry is kept (0: forever), and how many
+    # entries a process appends to a log between two signed checkpoints (0: only the
+    # periodic ones).
+    audit_retention_days: int = 0
+    audit_checkpoint_every: int = 1000
     config: Path | None = field(default=None, compare=False)
 
     @property
@@ -251,6 +256,8 @@ def validate(settings: Settings) -> Settings:
     for name in notify_numbers:
         if name.startswith("notify_") and not getattr(settings, name) > 0:  # NaN too
             raise SettingsError(f"{name.replace('_', ' ')} must be positive")
+    if settings.audit_retention_days < 0 or settings.audit_checkpoint_every < 0:
+        raise SettingsError("audit retention days and checkpoint every must be 0 or more")
     if settings.owner and urlsplit(settings.owner).scheme not in ("http", "https"):
         raise SettingsError(f"owner {settings.owner!r} must be a WebID (an http(s) URL)")
     if settings.vocab_base and (

@@ -53,6 +53,13 @@ class CheckpointKey:
         return True
 
 
+def load_existing(directory: Path) -> CheckpointKey | None:
+    """The deployment's key if its file exists (verifying never creates one)."""
+    if not (directory / KEY_FILE).exists():
+        return None
+    return load_or_create(directory)
+
+
 def load_or_create(directory: Path) -> CheckpointKey:
     """The deployment's key from ``directory/audit-key.pem``, created if missing."""
     path = directory / KEY_FILE
