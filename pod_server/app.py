@@ -19,8 +19,6 @@ from pod_server.access.policy import AccessPolicy
 from pod_server.access.rules import AccessRules
 from pod_server.access.seed import root_acl
 from pod_server.audit.hook import AuditHook, FullAccess, owner_has_full_access
-from pod_server.audit.service import NAME as AUDIT_SERVICE
-from pod_server.audit.service import audit_service, describe_audit_log
 from pod_server.audit.signing import load_or_create
 from pod_server.audit.upkeep import Upkeep
 from pod_server.audit.writer import AuditWriter, Checkpoints
@@ -34,6 +32,8 @@ from pod_server.auth import (
 )
 from pod_server.components import INLINE_BYTES, open_backend, open_state
 from pod_server.http import handlers, middleware
+from pod_server.http.audit_log import NAME as AUDIT_SERVICE
+from pod_server.http.audit_log import audit_service, describe_audit_log
 from pod_server.http.keys import AUDIT, AUTHENTICATOR, IDP, NOTIFIER, POLICY, SERVICES, STORE
 from pod_server.http.services import Services
 from pod_server.http.vocab_routes import add_vocab_routes

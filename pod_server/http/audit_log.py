@@ -1,4 +1,4 @@
-"""``GET R.well-known/audit``: a storage's audit log, for its owners only (newest first,
+"""``GET R.well-known/audit`` (pod_server.audit): a storage's audit log, for its owners only (newest first,
 filtered and paged; see ``query`` and ``render``). Registered as the ``audit`` service."""
 
 from __future__ import annotations
