@@ -1,5 +1,6 @@
-"""``GET R.well-known/audit`` (pod_server.audit): a storage's audit log, for its owners only (newest first,
-filtered and paged; see ``query`` and ``render``). Registered as the ``audit`` service."""
+"""``GET R.well-known/audit``: a storage's audit log (``pod_server.audit``), for its owners
+only, newest first, filtered and paged (``audit.query``, ``audit.render``). Registered as
+the ``audit`` service."""
 
 from __future__ import annotations
 
