@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 
 from pod_server.audit.entry import AuditEntry
+from pod_server.ldp.vocabulary import AS
 from pod_server.storage.base import LogRow
+from vocab.namespaces import CONSENT
 
-AS = Namespace("https://www.w3.org/ns/activitystreams#")
-CONSENT = Namespace("https://w3id.org/solid-pods/vocab/consent#")
 PREFIXES = {"as": str(AS), "consent": str(CONSENT)}
 
 
