@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -67,11 +67,9 @@ class AuditEntry:
 
     def canonical(self) -> bytes:
         """The bytes hashed into the chain: every field, sorted keys, compact, UTF-8."""
-        fields = asdict(self)
-        fields["action"] = str(self.action)
-        return json.dumps(
-            fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode()
+        values = {name: getattr(self, name) for name in _FIELDS}  # asdict() deep-copies: slow
+        values["action"] = str(self.action)
+        return _ENCODER.encode(values).encode()
 
     def mutation(self) -> Log:
         """The storage step appending this entry to its root's log."""
@@ -95,3 +93,7 @@ class AuditEntry:
         if entry.canonical() != body:
             raise ValueError("not in canonical form")
         return entry
+
+
+_FIELDS = tuple(f.name for f in fields(AuditEntry))
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
