@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,10 @@ from rdflib.collection import Collection
 
 from pod_server.cli import main
 from pod_server.db.postgres import quote_ident
+from pod_server.errors import ServiceUnavailable
 from pod_server.settings import Settings
+from pod_server.storage.base import Expect, Log, Meta, Mutation, Quota
+from pod_server.storage.memory import MemoryBackend
 from tests.conftest import Pod, deployed, running_pod
 from tests.fake_issuer import Caller, running_issuer
 from tests.unit.storage.pg_support import session_dsn
@@ -129,6 +132,25 @@ async def test_others_are_logged_and_the_owner_is_not(world: World) -> None:
     assert await asyncio.to_thread(world.verify, "verify") == 0
 
 
+async def test_patches_and_deletes_are_logged_once_with_their_write(world: World) -> None:
+    patch = (
+        "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
+        "_:p a solid:InsertDeletePatch; solid:inserts { <#x> <#y> 3. }."
+    )
+    url = world.pod.url("/shared/doc.ttl")
+    headers = {**world.bob.headers("PATCH", url), "Content-Type": "text/n3"}
+    async with world.pod.session.patch(url, data=patch, headers=headers) as r:
+        assert r.status == 204
+    status, _, text = await world.call(world.alice, "GET", "/shared/doc.ttl")
+    assert status == 200 and "#x" in text
+    assert await world.status(world.bob, "DELETE", "/shared/doc.ttl") == 204
+    items, _ = await world.log()
+    assert [(i["type"], i["object"], i["result"]) for i in items] == [
+        ("Delete", url, 204),
+        ("Update", url, 204),
+    ]
+
+
 async def test_only_the_owner_reads_the_log(world: World) -> None:
     assert await world.status(world.bob, "GET", LOG) == 403
     status, headers, _ = await world.call(None, "GET", LOG)
@@ -166,6 +188,47 @@ async def test_the_owner_filters_and_pages(world: World) -> None:
         status, _, text = await world.call(world.alice, "GET", f"{LOG}?{bad}")
         assert status == 400, bad
         assert bad.split("=")[0] in text
+
+
+class NoLogBackend(MemoryBackend):
+    """Storage whose audit log cannot be written (a full disk, a lost database)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broken = False
+
+    async def apply(
+        self, expects: Sequence[Expect], steps: Sequence[Mutation | Log], quota: Quota | None = None
+    ) -> Mapping[str, Meta]:
+        if self.broken and any(isinstance(step, Log) for step in steps):
+            raise ServiceUnavailable("Storage is unavailable")
+        return await super().apply(expects, steps, quota)
+
+
+async def test_no_unaudited_access_when_the_log_cannot_be_written(tmp_path: Path) -> None:
+    backend = NoLogBackend()
+    async with running_issuer() as issuer:
+        alice_id = issuer.add_person("alice")
+        issuer.add_person("bob")
+        async with running_pod(tmp_path, backend, Settings(owner=alice_id)) as pod:
+            world = World(
+                pod, Settings(owner=alice_id), issuer.caller("alice"), issuer.caller("bob")
+            )
+            bob = issuer.caller("bob")
+            acl = (
+                f"<#owner> a acl:Authorization; acl:agent <{alice_id}>; acl:accessTo <./>;"
+                " acl:default <./>; acl:mode acl:Read, acl:Write, acl:Control.\n"
+                f"<#bob> a acl:Authorization; acl:agent <{bob.webid}>;"
+                " acl:accessTo <./>; acl:default <./>; acl:mode acl:Read, acl:Write.\n"
+            )
+            assert await world.status(world.alice, "PUT", "/d/.acl", PREFIXES + acl) == 201
+            assert await world.status(world.alice, "PUT", "/d/doc.ttl", "<#a> <#b> 1.") == 201
+            backend.broken = True
+            status, _, text = await world.call(bob, "GET", "/d/doc.ttl")
+            assert status == 503 and "#a" not in text
+            assert await world.status(bob, "PUT", "/d/new.ttl", "<#c> <#d> 2.") == 503
+            assert await backend.meta("/d/new.ttl") is None
+            assert await world.status(world.alice, "GET", "/d/doc.ttl") == 200  # not audited
 
 
 # -- tampering in storage, caught by `pod-server audit verify` ------------------------------
