@@ -729,10 +729,12 @@ class FileBackend:
             )
             for name in roots:
                 # The first entry to keep; everything before it goes (a prefix of the chain).
-                keep = conn.execute(
-                    "SELECT min(seq) AS seq FROM audit_log WHERE root = ? AND at >= ?",
+                # Walks the log from its oldest entry: after one trim, only a few steps.
+                first = conn.execute(
+                    "SELECT seq FROM audit_log WHERE root = ? AND at >= ? ORDER BY seq LIMIT 1",
                     (name, before),
-                ).fetchone()["seq"]
+                ).fetchone()
+                keep = None if first is None else first["seq"]
                 bound = "" if keep is None else " AND seq < ?"
                 args: tuple[object, ...] = (name,) if keep is None else (name, keep)
                 cut = conn.execute(

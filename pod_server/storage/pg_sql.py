@@ -121,7 +121,8 @@ LOG_TRIM = """WITH head AS (
         SELECT root FROM audit_heads WHERE ($1::text IS NULL OR root = $1) FOR UPDATE
     ), keep AS (
         SELECT h.root,
-            (SELECT min(k.seq) FROM audit_log k WHERE k.root = h.root AND k.at >= $2) AS first
+            (SELECT k.seq FROM audit_log k WHERE k.root = h.root AND k.at >= $2
+             ORDER BY k.seq LIMIT 1) AS first
         FROM head h
     ), cut AS (
         SELECT keep.root, l.seq, l.hash FROM keep CROSS JOIN LATERAL (
