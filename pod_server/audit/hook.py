@@ -141,6 +141,9 @@ async def around(audit: RequestAudit, call: Callable[[], Awaitable[R]]) -> R:
     except NotModified:
         await audit.failed(304)
         raise
+    except Exception:  # the error middleware answers 500
+        await audit.failed(500)
+        raise
     if audit.method in WRITES:
         await audit.wrote(response.status)
     else:
