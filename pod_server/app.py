@@ -19,6 +19,10 @@ from pod_server.access.groups import RemoteGroups
 from pod_server.access.policy import AccessPolicy
 from pod_server.access.rules import AccessRules
 from pod_server.access.seed import root_acl
+from pod_server.audit.hook import AuditHook, FullAccess
+from pod_server.audit.signing import load_or_create
+from pod_server.audit.upkeep import Upkeep
+from pod_server.audit.writer import AuditWriter, Checkpoints
 from pod_server.auth import (
     AiohttpFetcher,
     AuthConfig,
@@ -33,7 +37,18 @@ from pod_server.consent.service import ConsentService
 from pod_server.consent.wire.adapter import ServicePort
 from pod_server.consent.wire.routes import add_consent_wire
 from pod_server.http import handlers, middleware
-from pod_server.http.keys import AUTHENTICATOR, CONSENT, IDP, NOTIFIER, POLICY, SERVICES, STORE
+from pod_server.http.audit_log import NAME as AUDIT_SERVICE
+from pod_server.http.audit_log import audit_service, describe_audit_log
+from pod_server.http.keys import (
+    AUDIT,
+    AUTHENTICATOR,
+    CONSENT,
+    IDP,
+    NOTIFIER,
+    POLICY,
+    SERVICES,
+    STORE,
+)
 from pod_server.http.services import Services
 from pod_server.http.vocab_routes import add_vocab_routes
 from pod_server.idp import IdpConfig, add_idp_routes, build_provider, no_cors_on_pages, serving
@@ -54,8 +69,15 @@ log = logging.getLogger("pod_server")
 __all__ = ["INLINE_BYTES", "create_app", "open_backend", "open_state"]
 
 
-def create_app(settings: Settings, backend: Backend | None = None) -> web.Application:
-    """A ready-to-run aiohttp application; ``backend`` overrides the one settings name."""
+def create_app(
+    settings: Settings,
+    backend: Backend | None = None,
+    is_full_access: FullAccess | None = None,
+) -> web.Application:
+    """A ready-to-run aiohttp application; ``backend`` overrides the one settings name.
+    ``is_full_access(agent, root)``: whether an owner's app acts with the owner's full
+    access, which keeps its requests out of the storage's audit log (default: what the
+    owner chose for that app on the consent page)."""
     # -- components, each from the settings and the ones before it --------------------------
     backend = backend or open_backend(settings)
     store = ResourceStore(
@@ -99,6 +121,14 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     store.description_providers.append(notifier.describe_storage)
     # Consent records and the WAC rules they make (the wire protocols call it).
     consent = ConsentService(store, owner=settings.owner or None)
+    # The audit log: checkpoints signed with the deployment's key (beside the storage),
+    # reads and refusals appended in batches, writes' entries committed with the write.
+    checkpoints = Checkpoints(
+        backend, load_or_create(settings.root), settings.audit_checkpoint_every
+    )
+    audit_writer = AuditWriter(backend, checkpoints)
+    audit_upkeep = Upkeep(backend, checkpoints, settings.audit_retention_days)
+    store.description_providers.append(describe_audit_log(store))
     idp_config = IdpConfig(signup=settings.signup and settings.multiuser)
     idp_fetcher = AiohttpFetcher(  # Client ID Documents
         idp_config.dpop.fetch_timeout, idp_config.max_registration_bytes * 4
@@ -129,6 +159,13 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     app[SERVICES] = Services()
     # Access requests, owners' decisions and the inbox hook, over the consent service.
     add_consent_wire(app, store).port = ServicePort(consent)
+    app[SERVICES].add(
+        AUDIT_SERVICE,
+        audit_service(store, policy, authenticator, lambda a: www_authenticate(auth_config, a)),
+    )
+    app[AUDIT] = AuditHook(
+        store, policy, audit_writer, is_full_access or app_grants.is_full_access, settings.audit
+    )
     # Response hooks run in this order: CORS on every response, then the IdP takes it off
     # its HTML pages again, then resource responses name the legacy WebSocket.
     app.on_response_prepare.append(middleware.add_cors_headers)
@@ -159,6 +196,9 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
             started.push_async_callback(consent.close)
             sweeper = asyncio.create_task(consent.sweep(settings.consent_sweep_seconds))
             started.push_async_callback(stop_task, sweeper)
+            audit_upkeep.start()
+            started.push_async_callback(audit_upkeep.stop)
+            started.push_async_callback(audit_writer.close)
             yield
 
     app.cleanup_ctx.append(lifecycle)

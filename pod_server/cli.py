@@ -14,6 +14,7 @@ from aiohttp import web
 from pod_server import settings as settings_mod
 from pod_server import startup, transfer_cli
 from pod_server.app import create_app
+from pod_server.audit import cli as audit_cli
 from pod_server.db.schema import upgrade
 from pod_server.http import logs
 from pod_server.pods import base_url, users
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_actions = database.add_subparsers(dest="action", required=True)
     _common(db_actions.add_parser("upgrade", help="apply pending schema migrations"))
     transfer_cli.add_commands(sub, _common)
+    audit_cli.add_commands(sub, _common)
     return parser
 
 
@@ -124,6 +126,7 @@ def _user_commands(sub: Any) -> None:
 
 _NOT_SETTINGS = {"command", "action", "name", "email", "password_file", "webid", "label", "json"}
 _NOT_SETTINGS |= transfer_cli.NOT_SETTINGS  # migrate/export/import's own arguments
+_NOT_SETTINGS |= audit_cli.NOT_SETTINGS
 
 
 def _flags(ns: argparse.Namespace) -> dict[str, Any]:
@@ -205,6 +208,8 @@ def _run(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
         base_url.check(settings, record=args.command == "import")
         return transfer_cli.run(args, settings)
     startup.check_storage(settings)
+    if args.command == "audit":
+        return asyncio.run(audit_cli.run(args, settings))
     if settings.multiuser:  # (else users.run says what is missing)
         base_url.check(settings, record=args.action == "add")
     return asyncio.run(users.run(args, settings))

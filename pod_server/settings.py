@@ -79,6 +79,12 @@ class Settings:
     # Seconds between sweeps that record ended consents as expired and remove their rules
     # (access control already refuses an ended grant; this tidies ACLs and records).
     consent_sweep_seconds: float = 60.0
+    # Audit logs (pod_server/audit): days an entry is kept (0: forever), and how many
+    # entries a process appends to a log between two signed checkpoints (0: only the
+    # periodic ones).
+    audit: bool = True  # off only to measure what the audit log costs (bench/audit_bench.py)
+    audit_retention_days: int = 0
+    audit_checkpoint_every: int = 1000
     config: Path | None = field(default=None, compare=False)
 
     @property
@@ -256,6 +262,8 @@ def validate(settings: Settings) -> Settings:
             raise SettingsError(f"{name.replace('_', ' ')} must be positive")
     if not settings.consent_sweep_seconds > 0:  # NaN too
         raise SettingsError("consent sweep seconds must be positive")
+    if settings.audit_retention_days < 0 or settings.audit_checkpoint_every < 0:
+        raise SettingsError("audit retention days and checkpoint every must be 0 or more")
     if settings.owner and urlsplit(settings.owner).scheme not in ("http", "https"):
         raise SettingsError(f"owner {settings.owner!r} must be a WebID (an http(s) URL)")
     if settings.vocab_base and (

@@ -120,6 +120,8 @@ class CONSENT(DefinedNamespace):
     Purpose: URIRef  # Purpose
     Purposes: URIRef  # Purposes of personal data sharing
     UsagePolicy: URIRef  # Usage policy
+    auditLog: URIRef  # audit log
+    canonical: URIRef  # canonical form
     client: URIRef  # client application
     controller: URIRef  # controller
     copiedFrom: URIRef  # copied from
@@ -130,11 +132,14 @@ class CONSENT(DefinedNamespace):
     givenAt: URIRef  # given at
     grantedAccess: URIRef  # granted access
     grantedBy: URIRef  # granted by
+    hash: URIRef  # hash
     mode: URIRef  # access mode
     policy: URIRef  # usage policy
+    prevHash: URIRef  # previous hash
     purpose: URIRef  # purpose
     requestedAccess: URIRef  # requested access
     requestedUntil: URIRef  # requested until
+    seq: URIRef  # sequence number
     status: URIRef  # status
     statusHistory: URIRef  # status history
     target: URIRef  # target
@@ -456,6 +461,8 @@ TERMS: dict[str, tuple[str, ...]] = {
         "Purpose",
         "Purposes",
         "UsagePolicy",
+        "auditLog",
+        "canonical",
         "client",
         "controller",
         "copiedFrom",
@@ -466,11 +473,14 @@ TERMS: dict[str, tuple[str, ...]] = {
         "givenAt",
         "grantedAccess",
         "grantedBy",
+        "hash",
         "mode",
         "policy",
+        "prevHash",
         "purpose",
         "requestedAccess",
         "requestedUntil",
+        "seq",
         "status",
         "statusHistory",
         "target",

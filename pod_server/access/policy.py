@@ -89,6 +89,9 @@ class Access:
     target: Meta | None = None
     # The storage's owners when the target is its root, for Link rel=solid:owner.
     owners: frozenset[str] = frozenset()
+    # Whether the caller is an owner of the storage holding the target (for the audit log;
+    # learnt with the owner's Control, so it costs nothing).
+    is_owner: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +157,8 @@ class AccessPolicy:
             patch_where=patch is not None and patch.has_where,
         )
         user = await self._modes(effective, subject, agent, origin)
-        user |= await self._owner_modes(agent, root, found)
+        owned = await self._owner_modes(agent, root, found)
+        user |= owned
         app = await self._app_limits(agent) if self._app_limits and agent.authenticated else None
         public: Mode | None = None
         if app is not None:
@@ -180,7 +184,7 @@ class AccessPolicy:
                 else await self._modes(effective, subject, None, origin)
             )
         owners = await self._owners(path, found.get(path)) if path == root else frozenset()
-        return Access(user, public, found.get(path), owners)
+        return Access(user, public, found.get(path), owners, is_owner=bool(owned))
 
     async def modes(self, agent: Agent | None, origin: str | None, path: str) -> Mode:
         """The modes ``agent`` (None: the public) has on ``path``."""
@@ -207,6 +211,14 @@ class AccessPolicy:
         headers = {"WWW-Authenticate": self._challenge(agent)} if self._challenge else {}
         reason = f" ({agent.reason})" if agent.reason else ""
         return Unauthorized(f"Sign in to do this: {what}{reason}", headers=headers)
+
+    async def owns(self, agent: Agent, path: str) -> bool:
+        """Whether ``agent`` is an owner of the storage holding ``path`` (one lookup)."""
+        root = self.store.storage_root_of(path)
+        if not agent.authenticated or root is None:
+            return False
+        found = await self.store.metas([root])
+        return bool(await self._owner_modes(agent, root, found))
 
     # -- internals ---------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from rdflib import RDF, Graph, URIRef
 
 from pod_server.access.acl import canonical_resource
 from pod_server.access.owners import owners_in
+from pod_server.audit.entry import Action, AuditEntry
 from pod_server.consent import model, rules
 from pod_server.consent.inbox import LdnInbox
 from pod_server.consent.model import AccessRequest, ConsentRecord, Status, Target
@@ -442,16 +443,30 @@ class ConsentService:
         task.add_done_callback(self._pending.discard)
 
 
-def _audit(record: ConsentRecord, status: Status, by: str) -> list[Mutation]:
-    """The audit entry of a decision, committed with it.
+# Each status a decision records, as the audit log names it; a new request is "created".
+_ACTIONS = {
+    Status.REQUESTED: (Action.REQUEST, 201),
+    Status.GIVEN: (Action.GRANT, 200),
+    Status.REFUSED: (Action.REFUSE, 200),
+    Status.WITHDRAWN: (Action.WITHDRAW, 200),
+    Status.EXPIRED: (Action.EXPIRE, 200),
+}
 
-    TODO(consent-spec.md, "Consent model" / service: "Each decision = ONE store.commit of
-    record + ACL changes + the audit entry (AuditEntry(...).mutation())"): return
-    ``[AuditEntry(root=record.root, action=..., resource=record.url, outcome=..., agent=by,
-    consent=record.url).mutation()]`` once pod_server/audit/entry.py is on this branch.
-    """
-    del record, status, by
-    return []
+
+def _audit(record: ConsentRecord, status: Status, by: str) -> list[Mutation]:
+    """The audit entry of a decision, committed with it (``by``: who decided; for an
+    expiry, the storage itself)."""
+    action, outcome = _ACTIONS[status]
+    entry = AuditEntry(
+        root=record.root,
+        action=action,
+        resource=record.url,
+        outcome=outcome,
+        agent=by,
+        client=record.client,
+        consent=record.url,
+    )
+    return [entry.mutation()]
 
 
 def _readers_acl(url: str, readers: Sequence[str], *, default: bool = False) -> Graph:

@@ -1,7 +1,7 @@
 """The one PostgreSQL schema the stores share: every subsystem's migrations, in one order.
 
 Each subsystem has its own list of migrations for its own tables, in
-:mod:`pod_server.db.tables` (``storage``, ``idp_state``, ``notifications``). The stores
+:mod:`pod_server.db.tables` (``storage``, ``idp_state``, ``notifications``, ``audit``). The stores
 share one schema, so its one sequence is composed here, below every store: versions
 interleave into one sequence recorded in one ``schema_migrations`` table, applied in
 version order under one advisory lock by :func:`upgrade`, which every PostgreSQL store
@@ -15,6 +15,7 @@ from functools import cache
 
 from pod_server.db.migrations import Migration, in_order, latest
 from pod_server.db.postgres import apply_migrations
+from pod_server.db.tables.audit import MIGRATIONS as AUDIT
 from pod_server.db.tables.idp_state import MIGRATIONS as IDP_STATE
 from pod_server.db.tables.notifications import MIGRATIONS as NOTIFICATIONS
 from pod_server.db.tables.storage import MIGRATIONS as STORAGE
@@ -23,7 +24,7 @@ from pod_server.db.tables.storage import MIGRATIONS as STORAGE
 @cache
 def migrations() -> tuple[Migration, ...]:
     """Every subsystem's migrations, by version."""
-    return in_order(STORAGE, IDP_STATE, NOTIFICATIONS)
+    return in_order(STORAGE, IDP_STATE, NOTIFICATIONS, AUDIT)
 
 
 def schema_version() -> int:

@@ -9,10 +9,11 @@ from aiohttp import web
 
 from pod_server.access.modes import wac_allow
 from pod_server.access.policy import Access, AccessPolicy
+from pod_server.audit.hook import RequestAudit, around
 from pod_server.auth import Agent
 from pod_server.errors import MethodNotAllowed, NotFound
 from pod_server.http import headers as h
-from pod_server.http.keys import AUTHENTICATOR, POLICY, SERVICES, STORE
+from pod_server.http.keys import AUDIT, AUTHENTICATOR, POLICY, SERVICES, STORE
 from pod_server.ldp import conneg, paging, paths, rdf
 from pod_server.ldp.conditions import Conditions, http_date
 from pod_server.ldp.media_types import TURTLE
@@ -26,6 +27,7 @@ from pod_server.ldp.store import (
     negotiate,
 )
 from pod_server.ldp.vocabulary import SOLID_OWNER
+from pod_server.ldp.writing import LogFor
 from pod_server.storage.base import CHUNK_SIZE, Meta
 
 SERVER_DESCRIPTION = "/" + STORAGE_DESCRIPTION  # the multi-user server's own, at its root
@@ -40,13 +42,21 @@ class Context:
     path: str
     agent: Agent
     origin: str | None
+    audit: RequestAudit | None = None  # None: this request is not logged
 
     async def authorize(
         self, method: str, *, target_exists: bool | None = None, patch: Patch | None = None
     ) -> Access:
-        return await self.policy.authorize(
+        access = await self.policy.authorize(
             self.agent, self.origin, method, self.path, target_exists=target_exists, patch=patch
         )
+        if self.audit is not None:
+            await self.audit.decide(access.is_owner)
+        return access
+
+    def log_for(self) -> LogFor | None:
+        """What makes this request's write's audit entry (committed with the write)."""
+        return None if self.audit is None else self.audit.log_for()
 
 
 Handler = Callable[[web.Request, Context], Awaitable[web.StreamResponse]]
@@ -118,8 +128,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
         )
     # Authentication only identifies the caller; it never refuses (access decides).
     agent = await request.app[AUTHENTICATOR].identify(request.method, public_url, request.headers)
-    ctx = Context(store, request.app[POLICY], path, agent, request.headers.get("Origin"))
-    return await handler(request, ctx)
+    hook = request.app.get(AUDIT)
+    audit = None if hook is None else hook.begin(request.method, path, agent)
+    ctx = Context(store, request.app[POLICY], path, agent, request.headers.get("Origin"), audit)
+    if audit is None:
+        return await handler(request, ctx)
+    return await around(audit, lambda: handler(request, ctx))
 
 
 async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
@@ -189,6 +203,8 @@ async def _send(
     response.content_length = end - start
     if span:
         response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{rep.length}"
+    if ctx.audit is not None:  # durably logged before anything is sent
+        await ctx.audit.before_send(response.status)
     await response.prepare(request)
     if request.method == "HEAD":
         return response
@@ -212,7 +228,7 @@ async def put(request: web.Request, ctx: Context) -> web.StreamResponse:
     await ctx.authorize("PUT")  # whether the target exists comes with its ACLs
     types = h.link_types(request.headers.getall("Link", []))
     cond = h.request_conditions(request.headers)
-    result = await ctx.store.put(ctx.path, body_of(request), cond, types)
+    result = await ctx.store.put(ctx.path, body_of(request), cond, types, ctx.log_for())
     return _written(ctx, ctx.path, result.meta, result.created)
 
 
@@ -230,7 +246,8 @@ async def post(request: web.Request, ctx: Context) -> web.StreamResponse:
         if screened is not None:
             body, after = screened.body, screened.after
             break
-    result = await ctx.store.post(ctx.path, body, request.headers.get("Slug"), types)
+    slug = request.headers.get("Slug")
+    result = await ctx.store.post(ctx.path, body, slug, types, ctx.log_for())
     if after is not None:
         await after(result.meta.path)
     return _written(ctx, result.meta.path, result.meta, created=True)
@@ -239,14 +256,15 @@ async def post(request: web.Request, ctx: Context) -> web.StreamResponse:
 async def patch(request: web.Request, ctx: Context) -> web.StreamResponse:
     parsed = await ctx.store.read_patch(ctx.path, body_of(request))
     await ctx.authorize("PATCH", patch=parsed)
-    result = await ctx.store.patch(ctx.path, parsed, h.request_conditions(request.headers))
+    cond = h.request_conditions(request.headers)
+    result = await ctx.store.patch(ctx.path, parsed, cond, ctx.log_for())
     return _written(ctx, ctx.path, result.meta, result.created)
 
 
 async def delete(request: web.Request, ctx: Context) -> web.StreamResponse:
     ctx.store.check_deletable(ctx.path)  # a 405 comes before authorization
     await ctx.authorize("DELETE")
-    await ctx.store.delete(ctx.path, h.request_conditions(request.headers))
+    await ctx.store.delete(ctx.path, h.request_conditions(request.headers), ctx.log_for())
     response = web.Response(status=204)
     describe(response, ctx, None)
     return response

@@ -13,6 +13,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from pod_server.access.policy import AccessPolicy
+    from pod_server.audit.hook import AuditHook
     from pod_server.auth import Authenticator
     from pod_server.consent.service import ConsentService
     from pod_server.http.services import Services
@@ -27,3 +28,4 @@ IDP: web.AppKey[Provider] = web.AppKey("idp")
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
 SERVICES: web.AppKey[Services] = web.AppKey("services")
 CONSENT: web.AppKey[ConsentService] = web.AppKey("consent")
+AUDIT: web.AppKey[AuditHook] = web.AppKey("audit")

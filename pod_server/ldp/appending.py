@@ -13,7 +13,7 @@ from pod_server.ldp.locks import GroupCommit
 from pod_server.ldp.media_types import TURTLE
 from pod_server.ldp.patch import Patch, apply_patch
 from pod_server.ldp.reading import PARSE_ON_LOOP_UP_TO, stored_type
-from pod_server.ldp.writing import Writer, WriteResult, retrying
+from pod_server.ldp.writing import LogFor, Writer, WriteResult, retrying
 from pod_server.storage.base import Staged
 
 
@@ -49,11 +49,14 @@ class Appender:
         async with self.writer.locks(path):
             return await self.append(path, additions, conditions.NONE)
 
-    async def append(self, path: str, additions: list[bytes], cond: Conditions) -> WriteResult:
+    async def append(
+        self, path: str, additions: list[bytes], cond: Conditions, log: LogFor | None = None
+    ) -> WriteResult:
         """Apply insert-only patches by appending their triples as N-Triples, which is valid
         Turtle after any complete Turtle document: no parse and re-serialise of a document
         that grows with every insert. Same graph as the general path (RDF graphs are sets).
-        The caller holds ``path``'s lock."""
+        The caller holds ``path``'s lock. ``log``: the audit entry of this one request's
+        write (an audited patch is never grouped with others, each has its own entry)."""
         addition = b"".join(additions)
         writer = self.writer
 
@@ -63,7 +66,8 @@ class Appender:
                 cond, "PATCH", meta.etag if meta else None, None, meta.modified if meta else None
             )
             current, meta = await writer.reader.read_body(path) if meta else (b"", None)
-            return await writer.apply_write(path, Staged.of(current + addition), TURTLE, meta)
+            body = Staged.of(current + addition)
+            return await writer.apply_write(path, body, TURTLE, meta, log)
 
         return await retrying(
             attempt, "The resource kept changing while the patch was applied; try again"

@@ -39,11 +39,12 @@ from pod_server.ldp.rules import DocumentRules
 from pod_server.ldp.shapes import ShapeConstraints
 from pod_server.ldp.staging import Body, Limits, media_type, read_limited, sanitize_slug
 from pod_server.ldp.vocabulary import PIM_STORAGE, SOLID_OWNER
-from pod_server.ldp.writing import MAX_ATTEMPTS, Writer, WriteResult
+from pod_server.ldp.writing import MAX_ATTEMPTS, LogFor, Writer, WriteResult
 from pod_server.storage.base import (
     ABSENT,
     Backend,
     Expect,
+    Log,
     Meta,
     Mutation,
     Put,
@@ -212,18 +213,30 @@ class ResourceStore:
 
     # -- writing (see ``writing`` and ``appending``) ---------------------------------------
 
+    # ``log``, on each client write: its audit entry, committed with the write (``writing``).
+
     async def put(
-        self, path: str, body: Body, cond: Conditions, link_types: Sequence[str] = ()
+        self,
+        path: str,
+        body: Body,
+        cond: Conditions,
+        link_types: Sequence[str] = (),
+        log: LogFor | None = None,
     ) -> WriteResult:
         checks.check_writable(self.layout, path)
         checks.check_link_types(path, link_types)
-        return await self._writer.put(path, body, cond)
+        return await self._writer.put(path, body, cond, log)
 
     async def post(
-        self, container: str, body: Body, slug: str | None, link_types: Sequence[str] = ()
+        self,
+        container: str,
+        body: Body,
+        slug: str | None,
+        link_types: Sequence[str] = (),
+        log: LogFor | None = None,
     ) -> WriteResult:
         checks.check_writable(self.layout, container)
-        return await self._writer.post(container, body, slug, link_types)
+        return await self._writer.post(container, body, slug, link_types, log)
 
     async def read_patch(self, path: str, body: Body) -> Patch:
         """Parse a PATCH body first: which access modes it needs depends on what it does."""
@@ -242,19 +255,23 @@ class ResourceStore:
             inline=len(raw) <= small,
         )
 
-    async def patch(self, path: str, patch: Patch, cond: Conditions) -> WriteResult:
+    async def patch(
+        self, path: str, patch: Patch, cond: Conditions, log: LogFor | None = None
+    ) -> WriteResult:
         appender = self._appender
-        if patch.inserts_only and not cond.any and await appender.appendable(path):
+        # Grouped appends share one write, so an audited patch (its own entry) goes alone.
+        if patch.inserts_only and not cond.any and log is None and await appender.appendable(path):
             return await appender.submit(path, patch)
         async with self._writer.locks(path):
             if patch.inserts_only and await appender.appendable(path):
-                return await appender.append(path, [await appender.inserted(patch)], cond)
-            return await self._writer.patch(path, patch, cond)
+                added = await appender.inserted(patch)
+                return await appender.append(path, [added], cond, log)
+            return await self._writer.patch(path, patch, cond, log)
 
-    async def delete(self, path: str, cond: Conditions) -> None:
+    async def delete(self, path: str, cond: Conditions, log: LogFor | None = None) -> None:
         checks.check_deletable(self.layout, path)
         checks.check_writable(self.layout, path)
-        await self._writer.delete(path, cond)
+        await self._writer.delete(path, cond, log)
 
     async def create_internal(self, path: str, turtle: bytes) -> WriteResult:
         """Create an RDF resource on the server's own behalf (pod provisioning): the same
@@ -267,13 +284,14 @@ class ResourceStore:
         return await self.put(path, body, Conditions(if_none_match=("*",)))
 
     async def commit(
-        self, expects: Sequence[Expect], mutations: Sequence[Mutation], under: str
+        self, expects: Sequence[Expect], mutations: Sequence[Mutation | Log], under: str
     ) -> Mapping[str, Meta]:
         """The server's own atomic write of several resources (a consent decision writes its
         record and the ACLs it changes together): one backend step, counted against the
         quota of the storage holding ``under``, its changes announced to the listeners.
         The caller has validated what it writes (ACLs with ``check_acl``); client-facing
-        rules such as the read-only ``.well-known/`` do not apply to the server itself."""
+        rules such as the read-only ``.well-known/`` do not apply to the server itself.
+        ``mutations`` may include audit entries (``AuditEntry(...).mutation()``)."""
         return await self._writer.apply(list(expects), list(mutations), under=under)
 
     def check_acl(self, acl_path: str, graph: Graph) -> None:

@@ -133,23 +133,35 @@ class NOTIFY(DefinedNamespace):
 
 
 class AS(DefinedNamespace):
-    """Activity Streams 2.0: the activities notifications describe."""
+    """Activity Streams 2.0: the activities notifications and the audit log describe."""
 
     _fail = True
     _NS = Namespace("https://www.w3.org/ns/activitystreams#")
 
     Accept: URIRef
+    Activity: URIRef
     Add: URIRef
+    Announce: URIRef
     Create: URIRef
     Delete: URIRef
+    Join: URIRef
+    Move: URIRef
     Offer: URIRef
+    OrderedCollection: URIRef
+    OrderedCollectionPage: URIRef
     Reject: URIRef
     Remove: URIRef
     Undo: URIRef
     Update: URIRef
+    View: URIRef
     actor: URIRef
+    instrument: URIRef
+    next: URIRef
     object: URIRef
+    orderedItems: URIRef
+    partOf: URIRef
     published: URIRef
+    result: URIRef
     summary: URIRef
     target: URIRef
 

@@ -31,6 +31,7 @@ from pod_server.storage.base import (
     PRESENT,
     Backend,
     Expect,
+    Log,
     Meta,
     Mutation,
     Put,
@@ -42,6 +43,9 @@ from pod_server.storage.base import Delete as DeleteOp
 
 MAX_ATTEMPTS = 20
 T = TypeVar("T")
+# The audit entry of a write, given the path written and whether it was created: it is
+# committed in the same backend step as the write (see pod_server.audit).
+LogFor = Callable[[str, bool], Log]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,27 +87,41 @@ class Writer:
         self.locks = KeyedLock()
 
     async def apply(
-        self, expects: list[Expect], mutations: list[Mutation], under: str | None = None
+        self,
+        expects: list[Expect],
+        mutations: Sequence[Mutation | Log],
+        under: str | None = None,
+        log: Log | None = None,
     ) -> Mapping[str, Meta]:
-        """Commit, counting bytes against the quota of the storage holding ``under``."""
+        """Commit, counting bytes against the quota of the storage holding ``under``;
+        ``log`` (and any ``Log`` among ``mutations``) goes into the same atomic step."""
         root = self.layout.storage_root_of(under) if under is not None else None
         quota = Quota(root, self.limits.quota) if root is not None else None
+        steps = [*mutations, log] if log is not None else mutations
         # Shielded: once the backend starts a commit, a cancelled request must not leave
         # the backend's own bookkeeping half done; the commit completes either way.
-        written = await asyncio.shield(self.backend.apply(expects, mutations, quota))
+        written = await asyncio.shield(self.backend.apply(expects, steps, quota))
         if self.listeners:
-            changes = describe_changes(expects, mutations, written)
+            changed = [m for m in mutations if not isinstance(m, Log)]
+            changes = describe_changes(expects, changed, written)
             for listener in self.listeners:
                 listener(changes)  # after the commit: what listeners see is durable
         return written
 
-    async def put(self, path: str, body: Body, cond: Conditions) -> WriteResult:
+    async def put(
+        self, path: str, body: Body, cond: Conditions, log: LogFor | None = None
+    ) -> WriteResult:
         staged, content_type = await self._stage(path, body)
         async with self.locks(path):
-            return await self._commit(path, staged, content_type, cond, replace=True)
+            return await self._commit(path, staged, content_type, cond, replace=True, log=log)
 
     async def post(
-        self, container: str, body: Body, slug: str | None, link_types: Sequence[str]
+        self,
+        container: str,
+        body: Body,
+        slug: str | None,
+        link_types: Sequence[str],
+        log: LogFor | None = None,
     ) -> WriteResult:
         target = await self.backend.meta(container)
         if target is None:
@@ -124,11 +142,13 @@ class Writer:
                 # The body is consumed from here on; a clash with another process now is a 409.
                 staged, content_type = await self._stage(path, body)
                 return await self._commit(
-                    path, staged, content_type, conditions.NONE, replace=False
+                    path, staged, content_type, conditions.NONE, replace=False, log=log
                 )
         raise Conflict("Could not find a free name in the container; try again")
 
-    async def patch(self, path: str, patch: Patch, cond: Conditions) -> WriteResult:
+    async def patch(
+        self, path: str, patch: Patch, cond: Conditions, log: LogFor | None = None
+    ) -> WriteResult:
         """The general PATCH: parse, apply, check and store the whole graph (under the lock)."""
 
         async def attempt() -> WriteResult:
@@ -156,20 +176,21 @@ class Writer:
                     f"The patched document would exceed the {self.limits.max_rdf_size}-byte"
                     " limit for RDF"
                 )
-            return await self.apply_write(path, Staged.of(data), TURTLE, meta)
+            return await self.apply_write(path, Staged.of(data), TURTLE, meta, log)
 
         return await retrying(
             attempt, "The resource kept changing while the patch was applied; try again"
         )
 
-    async def delete(self, path: str, cond: Conditions) -> None:
+    async def delete(self, path: str, cond: Conditions, log: LogFor | None = None) -> None:
         async def attempt() -> None:
             meta = await self.backend.meta(path)
             if meta is None:
                 raise NotFound(f"No resource at {path}")
             conditions.evaluate(cond, "DELETE", meta.etag, None, meta.modified)
             expects, mutations = await self._deletion_plan(meta)
-            await self.apply(expects, mutations, under=path)
+            entry = log(path, False) if log is not None else None
+            await self.apply(expects, mutations, under=path, log=entry)
 
         async with self.locks(path):
             await retrying(attempt, "The resource kept changing while it was deleted; try again")
@@ -236,7 +257,14 @@ class Writer:
         return await stage(self.backend, self.reader, self.checks, self.limits, path, body)
 
     async def _commit(
-        self, path: str, staged: Staged, content_type: str, cond: Conditions, *, replace: bool
+        self,
+        path: str,
+        staged: Staged,
+        content_type: str,
+        cond: Conditions,
+        *,
+        replace: bool,
+        log: LogFor | None = None,
     ) -> WriteResult:
         async def attempt() -> WriteResult:
             meta = await self.backend.meta(path)
@@ -245,7 +273,7 @@ class Writer:
             conditions.evaluate(
                 cond, "PUT", meta.etag if meta else None, None, meta.modified if meta else None
             )
-            return await self.apply_write(path, staged, content_type, meta)
+            return await self.apply_write(path, staged, content_type, meta, log)
 
         try:
             return await retrying(
@@ -256,9 +284,15 @@ class Writer:
             raise
 
     async def apply_write(
-        self, path: str, staged: Staged, content_type: str, current: Meta | None
+        self,
+        path: str,
+        staged: Staged,
+        content_type: str,
+        current: Meta | None,
+        log: LogFor | None = None,
     ) -> WriteResult:
-        """Write one resource, creating missing ancestors, as a single atomic step."""
+        """Write one resource, creating missing ancestors, as a single atomic step (with
+        the write's audit entry, if ``log`` makes one)."""
         expects = [Expect(path, current.etag if current else ABSENT)]
         mutations: list[Mutation] = []
         if current is None:
@@ -268,7 +302,8 @@ class Writer:
         parent = paths.parent(path)
         if parent is not None and not paths.is_auxiliary(path):
             mutations.append(Touch(parent))
-        written = await self.apply(expects, mutations, under=path)
+        entry = log(path, current is None) if log is not None else None
+        written = await self.apply(expects, mutations, under=path, log=entry)
         return WriteResult(written[path], created=current is None)
 
     async def _plan_ancestors(

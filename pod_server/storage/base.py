@@ -36,12 +36,27 @@ Contract every backend honours (``tests/unit/storage`` runs one suite over each)
   ``quota``; deleting a root drops its counter (it is recounted if it comes back).
 - ``usage(root)`` returns the root's :class:`Usage` (counting it first if need be);
   ``set_limit(root, limit)`` sets or (with ``None``) removes the root's own limit.
+- Audit logs (``pod_server.audit`` builds the entries; a backend only chains them):
+  ``apply`` also takes :class:`Log` steps beside the mutations, appended in the same atomic
+  step to the log of ``Log.root``. The backend numbers them per root (``seq`` 1, 2, ... with
+  no gap) and chains them, ``hash = link_hash(prev, seq, body)`` with ``prev`` the hash of
+  the entry before (``GENESIS`` for the first), under the same lock as the write, so that
+  several processes (or hosts) keep one chain per root. Logs never count against quotas and
+  are not resources (no ``Meta``). ``log_page(root, query)`` is one page of entries, newest
+  first, filtered (:class:`LogQuery`; keyset ``before`` a seq); ``log_rows(root, after,
+  limit)`` the raw rows in seq order (for verification); ``log_state(root)`` its head and
+  its anchor (the last seq and hash removed by ``log_trim``, else 0 and ``GENESIS``);
+  ``log_trim(before, root=None)`` removes (of one root, or of all) the oldest entries up to
+  the first one at or after ``before`` (POSIX seconds): always a prefix of the chain, and
+  the anchor moves to the last one removed so that the rest still verifies.
+  ``add_checkpoint``/``checkpoints`` keep signed :class:`Checkpoint` s.
 - A backend never checks Solid rules (``a`` vs ``a/``, parents existing); that is
   ``ldp``'s job, which it makes race-free with ``Expect`` preconditions.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -132,6 +147,91 @@ class Touch:
 
 Mutation = Put | Delete | Touch
 
+GENESIS = bytes(32)  # the "previous hash" of a root's first audit entry
+
+
+def link_hash(prev: bytes, seq: int, body: bytes) -> bytes:
+    """One link of an audit chain: the entry's canonical ``body`` at ``seq`` after ``prev``."""
+    return hashlib.sha256(prev + seq.to_bytes(8, "big") + body).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """Append one entry to the audit log of the storage at ``root`` (see the contract).
+
+    ``body`` is the entry's canonical bytes (what is hashed); the other fields repeat
+    parts of it as columns for filtering only (readers render ``body``)."""
+
+    root: str
+    body: bytes
+    at: float
+    resource: str
+    outcome: int
+    agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """One stored audit entry, as the backend keeps it."""
+
+    root: str
+    seq: int
+    at: float
+    agent: str | None
+    resource: str
+    outcome: int
+    body: bytes
+    prev: bytes
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    """Which entries of a log to list: all filters optional, newest first."""
+
+    agent: str | None = None  # exactly this WebID
+    resource: str | None = None  # URLs starting with this
+    since: float | None = None  # at >= since
+    until: float | None = None  # at < until
+    outcomes: tuple[int, int] | None = None  # lowest and highest status, inclusive
+    before: int | None = None  # seq < before (keyset paging)
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class LogState:
+    """A log's head (last seq and hash; 0 and the anchor when empty) and anchor."""
+
+    seq: int = 0
+    hash: bytes = GENESIS
+    anchor_seq: int = 0
+    anchor_hash: bytes = GENESIS
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signature over a log's state at ``seq`` (``hash``): ``key`` names the public key."""
+
+    root: str
+    seq: int
+    hash: bytes
+    at: float
+    key: str
+    signature: bytes
+
+
+def split_logs(steps: Sequence[Mutation | Log]) -> tuple[list[Mutation], list[Log]]:
+    """A batch's resource mutations and its audit entries, each in order."""
+    mutations: list[Mutation] = []
+    logs: list[Log] = []
+    for step in steps:
+        if isinstance(step, Log):
+            check_root(step.root)
+            logs.append(step)
+        else:
+            mutations.append(step)
+    return mutations, logs
+
 
 def check_root(root: str) -> None:
     """A quota root is a container path: ``/`` or ``/.../``."""
@@ -211,9 +311,25 @@ class Backend(Protocol):
     async def apply(
         self,
         expects: Sequence[Expect],
-        mutations: Sequence[Mutation],
+        mutations: Sequence[Mutation | Log],
         quota: Quota | None = None,
     ) -> Mapping[str, Meta]: ...
+
+    async def log_page(self, root: str, query: LogQuery) -> list[LogRow]: ...
+
+    async def log_rows(self, root: str, after: int = 0, limit: int = 1000) -> list[LogRow]: ...
+
+    async def log_state(self, root: str) -> LogState: ...
+
+    async def log_trim(self, before: float, root: str | None = None) -> int:
+        """Remove entries older than ``before``; return how many went."""
+        ...
+
+    async def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    async def checkpoints(self, root: str) -> list[Checkpoint]:
+        """A root's checkpoints in seq order."""
+        ...
 
     async def usage(self, root: str) -> Usage: ...
 

@@ -15,6 +15,10 @@ from pod_server.storage.base import (
     PRESENT,
     Delete,
     Expect,
+    Log,
+    LogQuery,
+    LogRow,
+    LogState,
     Meta,
     Mutation,
     Put,
@@ -23,6 +27,7 @@ from pod_server.storage.base import (
     Staged,
     Touch,
     check_root,
+    link_hash,
 )
 
 K = TypeVar("K")  # how a backend names a staged blob
@@ -179,3 +184,71 @@ class BytesStored:
         view = memoryview(self._data)
         for pos in range(begin, stop, CHUNK_SIZE):
             yield bytes(view[pos : min(pos + CHUNK_SIZE, stop)])
+
+
+# -- audit logs ------------------------------------------------------------------------------
+
+MAX_LOG_PAGE = 10_000  # rows one log read may return
+
+
+def check_log_query(root: str, query: LogQuery) -> None:
+    check_root(root)
+    if not isinstance(query.limit, int) or not 0 < query.limit <= MAX_LOG_PAGE:
+        raise ValueError(f"A log page's limit must be 1 to {MAX_LOG_PAGE}, not {query.limit!r}")
+
+
+def check_log_rows(root: str, after: int, limit: int) -> None:
+    check_root(root)
+    if after < 0 or not 0 < limit <= MAX_LOG_PAGE:
+        raise ValueError(f"Bad log range: after {after!r}, limit {limit!r}")
+
+
+def log_matches(row: LogRow, query: LogQuery) -> bool:
+    """Whether ``row`` passes ``query``'s filters (the backends' SQL says the same)."""
+    if query.before is not None and row.seq >= query.before:
+        return False
+    if query.agent is not None and row.agent != query.agent:
+        return False
+    if query.resource is not None and not row.resource.startswith(query.resource):
+        return False
+    if query.since is not None and row.at < query.since:
+        return False
+    if query.until is not None and row.at >= query.until:
+        return False
+    low, high = query.outcomes or (row.outcome, row.outcome)
+    return low <= row.outcome <= high
+
+
+def chain_logs(logs: Iterable[Log], head: Callable[[str], LogState]) -> list[LogRow]:
+    """Number and chain ``logs`` after each root's ``head`` (read once per root)."""
+    heads: dict[str, LogState] = {}
+    rows: list[LogRow] = []
+    for log in logs:
+        state = heads.get(log.root) or head(log.root)
+        seq = state.seq + 1
+        digest = link_hash(state.hash, seq, log.body)
+        rows.append(
+            LogRow(
+                log.root,
+                seq,
+                log.at,
+                log.agent,
+                log.resource,
+                log.outcome,
+                log.body,
+                state.hash,
+                digest,
+            )
+        )
+        heads[log.root] = LogState(seq, digest, state.anchor_seq, state.anchor_hash)
+    return rows
+
+
+def trim_cut(rows: Iterable[LogRow], before: float) -> LogRow | None:
+    """The last row of the longest prefix of ``rows`` (in seq order) older than ``before``."""
+    cut = None
+    for row in rows:
+        if row.at >= before:
+            break
+        cut = row
+    return cut

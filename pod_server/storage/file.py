@@ -42,8 +42,14 @@ from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
 from pod_server.errors import NotFound, PayloadTooLarge, PodError, ServiceUnavailable
 from pod_server.storage.base import (
     CHUNK_SIZE,
+    GENESIS,
+    Checkpoint,
     Delete,
     Expect,
+    Log,
+    LogQuery,
+    LogRow,
+    LogState,
     Meta,
     Mutation,
     Put,
@@ -54,9 +60,13 @@ from pod_server.storage.base import (
     check_limit,
     check_page,
     check_root,
+    split_logs,
 )
 from pod_server.storage.common import (
     BytesStored,
+    chain_logs,
+    check_log_query,
+    check_log_rows,
     claim_blobs,
     clamp_range,
     covering_roots,
@@ -117,6 +127,43 @@ MIGRATIONS = (
     ) WITHOUT ROWID""",
         ),
     ),
+    Migration(
+        3,
+        "audit_log, audit_heads, audit_checkpoints",
+        (
+            # One hash chain per storage root (see storage.base); body is what is hashed.
+            """CREATE TABLE IF NOT EXISTS audit_log (
+        root TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at REAL NOT NULL,
+        agent TEXT,
+        resource TEXT NOT NULL,
+        outcome INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        prev BLOB NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (root, seq)
+    ) WITHOUT ROWID""",
+            "CREATE INDEX IF NOT EXISTS audit_log_agent ON audit_log (root, agent, seq)",
+            # The head (last seq and hash) and the anchor (last trimmed) of each chain.
+            """CREATE TABLE IF NOT EXISTS audit_heads (
+        root TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        anchor_seq INTEGER NOT NULL,
+        anchor_hash BLOB NOT NULL
+    ) WITHOUT ROWID""",
+            """CREATE TABLE IF NOT EXISTS audit_checkpoints (
+        root TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        at REAL NOT NULL,
+        key TEXT NOT NULL,
+        signature BLOB NOT NULL,
+        PRIMARY KEY (root, seq)
+    ) WITHOUT ROWID""",
+        ),
+    ),
 )
 SCHEMA_VERSION = latest(MIGRATIONS)
 _META_COLUMNS = "content_type, size, etag, modified"
@@ -129,6 +176,8 @@ _CHILDREN_QUERY = (
 _SCAN_QUERY = "SELECT COALESCE(SUM(size), 0) AS used FROM resources WHERE path >= ? AND path < ?"
 _USED_QUERY = "SELECT used FROM quota_usage WHERE root = ?"
 _LIMIT_QUERY = "SELECT byte_limit FROM quota_limits WHERE root = ?"
+_HEAD_QUERY = "SELECT seq, hash, anchor_seq, anchor_hash FROM audit_heads WHERE root = ?"
+_LOG_COLUMNS = "root, seq, at, agent, resource, outcome, body, prev, hash"
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -468,14 +517,17 @@ class FileBackend:
     async def apply(
         self,
         expects: Sequence[Expect],
-        mutations: Sequence[Mutation],
+        steps: Sequence[Mutation | Log],
         quota: Quota | None = None,
     ) -> Mapping[str, Meta]:
         if quota is not None and not isinstance(quota, Quota):
             raise TypeError(f"Not a Quota: {quota!r}")
-        mutations, spilled = await self._spill(mutations)
+        resource_steps, logs = split_logs(steps)
+        mutations, spilled = await self._spill(resource_steps)
         try:
-            return await self._on_writer(self._apply, tuple(expects), tuple(mutations), quota)
+            return await self._on_writer(
+                self._apply, tuple(expects), tuple(mutations), quota, tuple(logs)
+            )
         finally:
             # A no-op for spilled blobs the apply committed; deletes them if it failed.
             for staged in spilled:
@@ -509,7 +561,11 @@ class FileBackend:
         )
 
     def _apply(
-        self, expects: tuple[Expect, ...], mutations: tuple[Mutation, ...], quota: Quota | None
+        self,
+        expects: tuple[Expect, ...],
+        mutations: tuple[Mutation, ...],
+        quota: Quota | None,
+        logs: tuple[Log, ...] = (),
     ) -> dict[str, Meta]:
         conn = self._writer.conn
         claimed = self._claim(mutations)
@@ -523,6 +579,8 @@ class FileBackend:
             refused = self._count(conn, mutations, quota)
             if refused is None:
                 result, garbage = self._mutate(conn, mutations)
+                if logs:
+                    _append_logs(conn, logs)
         if refused is not None:
             # Only a newly created usage row committed; the staged blobs are still pending.
             raise refused
@@ -635,6 +693,94 @@ class FileBackend:
                     (root, limit),
                 )
 
+    # -- audit logs ------------------------------------------------------------------------
+    # Reads go through the loop's read connection like resource lookups (one indexed range).
+
+    async def log_page(self, root: str, query: LogQuery) -> list[LogRow]:
+        check_log_query(root, query)
+        where, args = _log_where(root, query)
+        sql = f"SELECT {_LOG_COLUMNS} FROM audit_log WHERE {where} ORDER BY seq DESC LIMIT ?"
+        return [_log_row(row) for row in self._reader().execute(sql, (*args, query.limit))]
+
+    async def log_rows(self, root: str, after: int = 0, limit: int = 1000) -> list[LogRow]:
+        check_log_rows(root, after, limit)
+        sql = (
+            f"SELECT {_LOG_COLUMNS} FROM audit_log WHERE root = ? AND seq > ? ORDER BY seq LIMIT ?"
+        )
+        return [_log_row(row) for row in self._reader().execute(sql, (root, after, limit))]
+
+    async def log_state(self, root: str) -> LogState:
+        check_root(root)
+        return _log_state(self._reader(), root)
+
+    async def log_trim(self, before: float, root: str | None = None) -> int:
+        if root is not None:
+            check_root(root)
+        return await self._on_writer(self._log_trim, before, root)
+
+    def _log_trim(self, before: float, root: str | None) -> int:
+        conn = self._writer.conn
+        removed = 0
+        with transaction(conn, _busy):
+            roots = (
+                [root]
+                if root is not None
+                else [r["root"] for r in conn.execute("SELECT root FROM audit_heads")]
+            )
+            for name in roots:
+                # The first entry to keep; everything before it goes (a prefix of the chain).
+                # Walks the log from its oldest entry: after one trim, only a few steps.
+                first = conn.execute(
+                    "SELECT seq FROM audit_log WHERE root = ? AND at >= ? ORDER BY seq LIMIT 1",
+                    (name, before),
+                ).fetchone()
+                keep = None if first is None else first["seq"]
+                bound = "" if keep is None else " AND seq < ?"
+                args: tuple[object, ...] = (name,) if keep is None else (name, keep)
+                cut = conn.execute(
+                    f"SELECT seq, hash FROM audit_log WHERE root = ?{bound}"
+                    " ORDER BY seq DESC LIMIT 1",
+                    args,
+                ).fetchone()
+                if cut is None:
+                    continue
+                gone = conn.execute(
+                    "DELETE FROM audit_log WHERE root = ? AND seq <= ?", (name, cut["seq"])
+                )
+                removed += gone.rowcount
+                conn.execute(
+                    "UPDATE audit_heads SET anchor_seq = ?, anchor_hash = ? WHERE root = ?",
+                    (cut["seq"], cut["hash"], name),
+                )
+        return removed
+
+    async def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        check_root(checkpoint.root)
+        await self._on_writer(self._add_checkpoint, checkpoint)
+
+    def _add_checkpoint(self, cp: Checkpoint) -> None:
+        conn = self._writer.conn
+        with transaction(conn, _busy):
+            conn.execute(
+                "INSERT OR REPLACE INTO audit_checkpoints (root, seq, hash, at, key, signature)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (cp.root, cp.seq, cp.hash, cp.at, cp.key, cp.signature),
+            )
+
+    async def checkpoints(self, root: str) -> list[Checkpoint]:
+        check_root(root)
+        rows = self._reader().execute(
+            "SELECT root, seq, hash, at, key, signature FROM audit_checkpoints"
+            " WHERE root = ? ORDER BY seq",
+            (root,),
+        )
+        return [
+            Checkpoint(
+                r["root"], r["seq"], bytes(r["hash"]), r["at"], r["key"], bytes(r["signature"])
+            )
+            for r in rows
+        ]
+
     def _claim(self, mutations: Iterable[Mutation]) -> list[str]:
         """Validate the batch; return the staged blobs it commits (all ours and distinct)."""
         return claim_blobs(mutations, self._pending_blob)
@@ -692,6 +838,71 @@ class FileBackend:
             ),
         )
         return meta
+
+
+def _append_logs(conn: sqlite3.Connection, logs: Sequence[Log]) -> None:
+    """Chain ``logs`` after their roots' heads (BEGIN IMMEDIATE holds every writer off)."""
+    rows = chain_logs(logs, lambda root: _log_state(conn, root))
+    conn.executemany(
+        "INSERT INTO audit_log (root, seq, at, agent, resource, outcome, body, prev, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (r.root, r.seq, r.at, r.agent, r.resource, r.outcome, r.body, r.prev, r.hash)
+            for r in rows
+        ],
+    )
+    heads = {row.root: row for row in rows}  # each root's last row
+    conn.executemany(
+        "INSERT INTO audit_heads (root, seq, hash, anchor_seq, anchor_hash)"
+        " VALUES (?, ?, ?, 0, ?) ON CONFLICT (root) DO UPDATE SET seq = excluded.seq,"
+        " hash = excluded.hash",
+        [(r.root, r.seq, r.hash, GENESIS) for r in heads.values()],
+    )
+
+
+def _log_state(conn: sqlite3.Connection, root: str) -> LogState:
+    row = conn.execute(_HEAD_QUERY, (root,)).fetchone()
+    if row is None:
+        return LogState()
+    return LogState(row["seq"], row["hash"], row["anchor_seq"], row["anchor_hash"])
+
+
+def _log_row(row: sqlite3.Row) -> LogRow:
+    return LogRow(
+        row["root"],
+        row["seq"],
+        row["at"],
+        row["agent"],
+        row["resource"],
+        row["outcome"],
+        bytes(row["body"]),
+        bytes(row["prev"]),
+        bytes(row["hash"]),
+    )
+
+
+def _log_where(root: str, query: LogQuery) -> tuple[str, list[object]]:
+    """The SQL filter of ``query`` (what ``common.log_matches`` says)."""
+    where, args = ["root = ?"], [root]
+    if query.before is not None:
+        where.append("seq < ?")
+        args.append(query.before)
+    if query.agent is not None:
+        where.append("agent = ?")
+        args.append(query.agent)
+    if query.resource is not None:
+        where.append("substr(resource, 1, ?) = ?")
+        args += [len(query.resource), query.resource]
+    if query.since is not None:
+        where.append("at >= ?")
+        args.append(query.since)
+    if query.until is not None:
+        where.append("at < ?")
+        args.append(query.until)
+    if query.outcomes is not None:
+        where.append("outcome BETWEEN ? AND ?")
+        args += list(query.outcomes)
+    return " AND ".join(where), args
 
 
 def _meta(path: str, row: sqlite3.Row) -> Meta:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 
 from pod_server.errors import NotFound, PayloadTooLarge
 from pod_server.storage.base import (
+    Checkpoint,
     Delete,
     Expect,
+    Log,
+    LogQuery,
+    LogRow,
+    LogState,
     Meta,
     Mutation,
     Put,
@@ -19,19 +25,25 @@ from pod_server.storage.base import (
     check_limit,
     check_page,
     check_root,
+    split_logs,
 )
 from pod_server.storage.common import (
     BytesStored,
+    chain_logs,
+    check_log_query,
+    check_log_rows,
     check_mutation,
     covering_roots,
     expect_holds,
     inline_body,
+    log_matches,
     new_etag,
     parent_of,
     refusal,
     root_deltas,
     size_changes,
     stale,
+    trim_cut,
 )
 
 
@@ -42,6 +54,9 @@ class MemoryBackend:
         self._rows: dict[str, tuple[Meta, bytes]] = {}
         self._used: dict[str, int] = {}  # quota root -> counted bytes under it
         self._limits: dict[str, int] = {}  # quota root -> its own byte limit
+        self._logs: dict[str, list[LogRow]] = {}  # audit root -> its rows in seq order
+        self._heads: dict[str, LogState] = {}
+        self._checkpoints: dict[str, dict[int, Checkpoint]] = {}
 
     async def start(self) -> None:
         return None
@@ -90,9 +105,10 @@ class MemoryBackend:
     async def apply(
         self,
         expects: Sequence[Expect],
-        mutations: Sequence[Mutation],
+        steps: Sequence[Mutation | Log],
         quota: Quota | None = None,
     ) -> Mapping[str, Meta]:
+        mutations, logs = split_logs(steps)
         # Validate everything first so a bad mutation cannot leave a half-applied batch.
         for mutation in mutations:
             check_mutation(mutation)
@@ -109,7 +125,50 @@ class MemoryBackend:
         result: dict[str, Meta] = {}
         for mutation in mutations:
             self._mutate(mutation, result)
+        for row in chain_logs(logs, self._head):
+            self._logs.setdefault(row.root, []).append(row)
+            self._heads[row.root] = replace(self._head(row.root), seq=row.seq, hash=row.hash)
         return result
+
+    # -- audit logs ------------------------------------------------------------------------
+
+    def _head(self, root: str) -> LogState:
+        return self._heads.get(root) or LogState()
+
+    async def log_page(self, root: str, query: LogQuery) -> list[LogRow]:
+        check_log_query(root, query)
+        rows = [row for row in reversed(self._logs.get(root, [])) if log_matches(row, query)]
+        return rows[: query.limit]
+
+    async def log_rows(self, root: str, after: int = 0, limit: int = 1000) -> list[LogRow]:
+        check_log_rows(root, after, limit)
+        return [row for row in self._logs.get(root, []) if row.seq > after][:limit]
+
+    async def log_state(self, root: str) -> LogState:
+        check_root(root)
+        return self._head(root)
+
+    async def log_trim(self, before: float, root: str | None = None) -> int:
+        removed = 0
+        for name in [root] if root is not None else list(self._logs):
+            rows = self._logs.get(name, [])
+            cut = trim_cut(rows, before)
+            if cut is None:
+                continue
+            kept = [row for row in rows if row.seq > cut.seq]
+            removed += len(rows) - len(kept)
+            self._logs[name] = kept
+            head = self._head(name)
+            self._heads[name] = LogState(head.seq, head.hash, cut.seq, cut.hash)
+        return removed
+
+    async def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        check_root(checkpoint.root)
+        self._checkpoints.setdefault(checkpoint.root, {})[checkpoint.seq] = checkpoint
+
+    async def checkpoints(self, root: str) -> list[Checkpoint]:
+        check_root(root)
+        return [cp for _, cp in sorted(self._checkpoints.get(root, {}).items())]
 
     async def usage(self, root: str) -> Usage:
         check_root(root)

@@ -91,3 +91,55 @@ CHUNK_RANGE = """SELECT seq, substring(data
         FOR (least($3::bigint - seq::bigint * $4::bigint, $4::bigint)
              - greatest($2::bigint - seq::bigint * $4::bigint, 0))::int) AS data
     FROM blob_chunks WHERE blob = $1 AND seq BETWEEN $5::int AND $6::int ORDER BY seq"""
+
+# Audit logs (db.tables.audit). The head upsert locks each root's head row, in root order.
+LOG_HEADS = """INSERT INTO audit_heads AS h (root, seq, hash, anchor_seq, anchor_hash)
+    SELECT r, 0, $2::bytea, 0, $2::bytea FROM unnest($1::text[]) AS r ORDER BY r
+    ON CONFLICT (root) DO UPDATE SET seq = h.seq
+    RETURNING root, seq, hash, anchor_seq, anchor_hash"""
+LOG_APPEND = """WITH added AS (
+        INSERT INTO audit_log (root, seq, at, agent, resource, outcome, body, prev, hash)
+        SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::text[], $5::text[],
+                             $6::int[], $7::bytea[], $8::bytea[], $9::bytea[])
+    )
+    UPDATE audit_heads h SET seq = t.seq, hash = t.hash
+    FROM unnest($10::text[], $11::bigint[], $12::bytea[]) AS t(root, seq, hash)
+    WHERE h.root = t.root"""
+LOG_COLUMNS = "root, seq, at, agent, resource, outcome, body, prev, hash"
+LOG_PAGE = f"""SELECT {LOG_COLUMNS} FROM audit_log
+    WHERE root = $1 AND ($2::bigint IS NULL OR seq < $2)
+    AND ($3::text IS NULL OR agent = $3)
+    AND ($4::text IS NULL OR left(resource, length($4)) = $4)
+    AND ($5::float8 IS NULL OR at >= $5) AND ($6::float8 IS NULL OR at < $6)
+    AND ($7::int IS NULL OR outcome BETWEEN $7 AND $8)
+    ORDER BY seq DESC LIMIT $9"""
+LOG_ROWS = f"""SELECT {LOG_COLUMNS} FROM audit_log WHERE root = $1 AND seq > $2
+    ORDER BY seq LIMIT $3"""
+LOG_STATE = "SELECT seq, hash, anchor_seq, anchor_hash FROM audit_heads WHERE root = $1"
+# A prefix of the chain: everything before the first entry at or after $2.
+LOG_TRIM = """WITH head AS (
+        SELECT root FROM audit_heads WHERE ($1::text IS NULL OR root = $1) FOR UPDATE
+    ), keep AS (
+        SELECT h.root,
+            (SELECT k.seq FROM audit_log k WHERE k.root = h.root AND k.at >= $2
+             ORDER BY k.seq LIMIT 1) AS first
+        FROM head h
+    ), cut AS (
+        SELECT keep.root, l.seq, l.hash FROM keep CROSS JOIN LATERAL (
+            SELECT seq, hash FROM audit_log l WHERE l.root = keep.root
+            AND (keep.first IS NULL OR l.seq < keep.first) ORDER BY seq DESC LIMIT 1
+        ) l
+    ), anchored AS (
+        UPDATE audit_heads h SET anchor_seq = cut.seq, anchor_hash = cut.hash
+        FROM cut WHERE h.root = cut.root
+    ), gone AS (
+        DELETE FROM audit_log l USING cut WHERE l.root = cut.root AND l.seq <= cut.seq
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone"""
+ADD_CHECKPOINT = """INSERT INTO audit_checkpoints (root, seq, hash, at, key, signature)
+    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (root, seq) DO UPDATE
+    SET hash = EXCLUDED.hash, at = EXCLUDED.at, key = EXCLUDED.key,
+        signature = EXCLUDED.signature"""
+CHECKPOINTS = """SELECT root, seq, hash, at, key, signature FROM audit_checkpoints
+    WHERE root = $1 ORDER BY seq"""

@@ -29,7 +29,12 @@ from pod_server.db.schema import schema_version as code_version
 from pod_server.db.schema import upgrade
 from pod_server.errors import NotFound, ServiceUnavailable
 from pod_server.storage.base import (
+    Checkpoint,
     Expect,
+    Log,
+    LogQuery,
+    LogRow,
+    LogState,
     Meta,
     Mutation,
     Quota,
@@ -39,14 +44,26 @@ from pod_server.storage.base import (
     check_limit,
     check_page,
     check_root,
+    split_logs,
 )
-from pod_server.storage.common import BytesStored, root_upper_bound
+from pod_server.storage.common import (
+    BytesStored,
+    check_log_query,
+    check_log_rows,
+    root_upper_bound,
+)
 from pod_server.storage.pg_batch import BatchWrites, Recount
 from pod_server.storage.pg_blobs import BLOB_CHUNK, ChunkedStored, StagedBlobs
 from pod_server.storage.pg_sql import (
+    ADD_CHECKPOINT,
     ANALYZED,
+    CHECKPOINTS,
     CHILDREN_QUERY,
     COLLECT,
+    LOG_PAGE,
+    LOG_ROWS,
+    LOG_STATE,
+    LOG_TRIM,
     META_QUERY,
     METAS_QUERY,
     READ_QUERY,
@@ -271,12 +288,13 @@ class PostgresBackend(BatchWrites):
     async def apply(
         self,
         expects: Sequence[Expect],
-        mutations: Sequence[Mutation],
+        steps: Sequence[Mutation | Log],
         quota: Quota | None = None,
     ) -> Mapping[str, Meta]:
         if quota is not None and not isinstance(quota, Quota):
             raise TypeError(f"Not a Quota: {quota!r}")
-        expects, mutations = tuple(expects), tuple(mutations)
+        resource_steps, log_steps = split_logs(steps)
+        expects, mutations, logs = tuple(expects), tuple(resource_steps), tuple(log_steps)
         claimed = self._claim(mutations)
         exclusive: str | None = None
         for attempt in range(APPLY_ATTEMPTS):
@@ -284,7 +302,7 @@ class PostgresBackend(BatchWrites):
                 with unavailable():
                     async with self._db().acquire() as conn:
                         outcome = await self._transaction(
-                            conn, expects, mutations, quota, claimed, exclusive
+                            conn, expects, mutations, quota, claimed, exclusive, logs
                         )
             except Recount:
                 assert quota is not None
@@ -300,6 +318,58 @@ class PostgresBackend(BatchWrites):
                 self._refresh_statistics_soon()
             return outcome
         raise ServiceUnavailable("Storage is too busy to commit this change; try again")
+
+    # -- audit logs ------------------------------------------------------------------------
+
+    async def log_page(self, root: str, query: LogQuery) -> list[LogRow]:
+        check_log_query(root, query)
+        low, high = query.outcomes or (None, None)
+        with unavailable():
+            rows = await self._db().fetch(
+                LOG_PAGE,
+                root,
+                query.before,
+                query.agent,
+                query.resource,
+                query.since,
+                query.until,
+                low,
+                high,
+                query.limit,
+            )
+        return [LogRow(**row) for row in rows]
+
+    async def log_rows(self, root: str, after: int = 0, limit: int = 1000) -> list[LogRow]:
+        check_log_rows(root, after, limit)
+        with unavailable():
+            rows = await self._db().fetch(LOG_ROWS, root, after, limit)
+        return [LogRow(**row) for row in rows]
+
+    async def log_state(self, root: str) -> LogState:
+        check_root(root)
+        with unavailable():
+            row = await self._db().fetchrow(LOG_STATE, root)
+        return LogState() if row is None else LogState(**row)
+
+    async def log_trim(self, before: float, root: str | None = None) -> int:
+        if root is not None:
+            check_root(root)
+        with unavailable():
+            return int(await self._db().fetchval(LOG_TRIM, root, before))
+
+    async def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        cp = checkpoint
+        check_root(cp.root)
+        with unavailable():
+            await self._db().execute(
+                ADD_CHECKPOINT, cp.root, cp.seq, cp.hash, cp.at, cp.key, cp.signature
+            )
+
+    async def checkpoints(self, root: str) -> list[Checkpoint]:
+        check_root(root)
+        with unavailable():
+            rows = await self._db().fetch(CHECKPOINTS, root)
+        return [Checkpoint(**row) for row in rows]
 
     # -- quotas ----------------------------------------------------------------------------
 

@@ -123,3 +123,12 @@ def test_bad_notification_settings(
     config.write_text(toml)
     with pytest.raises(SettingsError, match=message):
         load({"config": str(config)}, env=env)
+
+
+def test_audit_settings() -> None:
+    assert (Settings().audit_retention_days, Settings().audit_checkpoint_every) == (0, 1000)
+    env = {"POD_AUDIT_RETENTION_DAYS": "365", "POD_AUDIT_CHECKPOINT_EVERY": "50"}
+    s = load({}, env)
+    assert (s.audit_retention_days, s.audit_checkpoint_every) == (365, 50)
+    with pytest.raises(SettingsError, match="audit"):
+        load({"audit_retention_days": -1}, {})

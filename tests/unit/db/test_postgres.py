@@ -9,6 +9,7 @@ import pytest
 
 from pod_server.db.postgres import apply_migrations, quote_ident, schema_version
 from pod_server.db.schema import migrations, upgrade
+from pod_server.db.tables.audit import MIGRATIONS as AUDIT
 from pod_server.db.tables.idp_state import MIGRATIONS as IDP_STATE
 from pod_server.db.tables.notifications import MIGRATIONS as NOTIFICATIONS
 from pod_server.db.tables.storage import MIGRATIONS as STORAGE
@@ -20,7 +21,9 @@ def test_each_subsystem_owns_its_steps_and_together_they_number_one_to_n() -> No
     assert [m.version for m in STORAGE] == [1]
     assert [m.version for m in IDP_STATE] == [2, 4]
     assert [m.version for m in NOTIFICATIONS] == [3]
-    assert migrations() == (*STORAGE, IDP_STATE[0], *NOTIFICATIONS, IDP_STATE[1])
+    assert [m.version for m in AUDIT] == [5]
+    assert migrations() == (*STORAGE, IDP_STATE[0], *NOTIFICATIONS, IDP_STATE[1], *AUDIT)
+    assert all("audit_" in statement for statement in AUDIT[0].statements)
     assert all("idp_" in statement for step in IDP_STATE for statement in step.statements)
     assert all("notify_" in statement for statement in NOTIFICATIONS[0].statements)
 
@@ -49,13 +52,13 @@ async def test_a_database_at_an_older_version_is_brought_up_to_date(tmp_path: Pa
         assert await apply_migrations(dsn, STORAGE, schema=schema) == 1
         assert await versions(dsn, schema) == [1]
         store = PostgresBackend(dsn, schema=schema, auto_upgrade=False, gc_interval=0)
-        with pytest.raises(RuntimeError, match="at version 1, this server needs 4"):
+        with pytest.raises(RuntimeError, match="at version 1, this server needs 5"):
             await store.start()
-        assert await upgrade(dsn, schema=schema) == 4
-        assert await versions(dsn, schema) == [1, 2, 3, 4]
+        assert await upgrade(dsn, schema=schema) == 5
+        assert await versions(dsn, schema) == [1, 2, 3, 4, 5]
         await store.start()
         await store.close()
-        with pytest.raises(RuntimeError, match="version 4, newer than this server's 1"):
+        with pytest.raises(RuntimeError, match="version 5, newer than this server's 1"):
             await apply_migrations(dsn, STORAGE, schema=schema)
     finally:
         await pg_support.drop_schema(schema)
