@@ -47,6 +47,9 @@ ACL_ORIGIN = ACL.origin
 # Plain strings: compiled rules hold str IRIs, and a URIRef never equals a str.
 # A rule a consent created ends at this xsd:dateTime (vocab/consent; ``consent.rules``).
 CONSENT_UNTIL = URIRef("https://w3id.org/solid-pods/vocab/consent#until")
+# ... and names the consent record it came from (so the audit log can say what an access
+# relied on).
+CONSENT_GRANTED_BY = URIRef("https://w3id.org/solid-pods/vocab/consent#grantedBy")
 AUTHENTICATED_AGENT = str(ACL.AuthenticatedAgent)
 FOAF_AGENT = str(FOAF.Agent)
 
@@ -68,6 +71,7 @@ class Rule:
     ``bits`` is ``Mode.value`` (an int: cheaper to OR than ``enum.Flag``).
     ``default`` only holds containers (IRIs ending in ``/``). ``until`` (POSIX seconds):
     from then on the rule grants nothing (a consent's end, ``consent:until``).
+    ``granted_by``: the consent record that made the rule (``consent:grantedBy``), if any.
     """
 
     node: str
@@ -80,6 +84,7 @@ class Rule:
     authenticated: bool
     origins: frozenset[str]
     until: float | None = None
+    granted_by: str | None = None
 
     @property
     def modes(self) -> Mode:
@@ -109,6 +114,7 @@ class CompiledAcl:
     by_access_to: Mapping[str, Grants] = field(repr=False)
     by_default: Mapping[str, Grants] = field(repr=False)
     groups: frozenset[str]
+    consented: bool = False  # some rule came from a consent record
 
 
 def compile_acl(graph: Graph, acl_url: str) -> CompiledAcl:
@@ -121,6 +127,7 @@ def compile_acl(graph: Graph, acl_url: str) -> CompiledAcl:
         by_access_to=_index(rules, lambda rule: rule.access_to),
         by_default=_index(rules, lambda rule: rule.default),
         groups=frozenset().union(*(rule.groups for rule in rules)),
+        consented=any(rule.granted_by for rule in rules),
     )
 
 
@@ -167,6 +174,7 @@ def _compile_rule(graph: Graph, node: Node) -> Rule:
         authenticated=AUTHENTICATED_AGENT in classes,
         origins=_origins(graph, node),
         until=_until(graph, node),
+        granted_by=min(_iris(graph, node, CONSENT_GRANTED_BY), default=None),
     )
 
 
@@ -230,8 +238,10 @@ def _grants(rules: list[Rule]) -> Grants:
     agents: dict[str, int] = {}
     conditional: list[Rule] = []
     for rule in rules:
-        if rule.until is not None:
-            conditional.append(rule)  # its end is checked against the request's time
+        if rule.until is not None or rule.granted_by is not None:
+            # Its end is checked against the request's time; a consent's rule stays
+            # visible on its own so that evaluation can say which consent was used.
+            conditional.append(rule)
         elif rule.public:
             public |= rule.bits
         elif rule.origins or rule.groups:

@@ -67,6 +67,32 @@ def granted_modes(
     return BY_VALUE[_authenticated_bits(grants, agent_webid, origin, groups, now)]
 
 
+def consents_used(
+    acl: CompiledAcl,
+    target_url: str,
+    needed: Mode,
+    *,
+    default_for: str | None,
+    agent_webid: str,
+    origin: str | None,
+    groups: Mapping[str, frozenset[str]],
+    now: float | None,
+) -> frozenset[str]:
+    """The consent records (``consent:grantedBy``) of the rules in ``acl`` that give this
+    authenticated agent any of the ``needed`` modes on ``target_url`` now: what an
+    allowed access relied on, for the audit log. Arguments as for ``granted_modes``."""
+    if not acl.consented or not needed:
+        return frozenset()
+    origin = None if origin is None else normalize_origin(origin)
+    return frozenset(
+        rule.granted_by
+        for rule in _grants_for(acl, target_url, default_for).conditional
+        if rule.granted_by is not None
+        and rule.bits & needed.value
+        and _applies(rule, agent_webid, origin, groups, now)
+    )
+
+
 _NOTHING = Grants(public=0, authenticated=0, agents=MappingProxyType({}), conditional=())
 
 

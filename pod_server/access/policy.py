@@ -29,6 +29,7 @@ from rdflib import Graph
 from pod_server.access.acl import CompiledAcl, compile_acl
 from pod_server.access.evaluate import (
     Decision,
+    consents_used,
     decide,
     granted_modes,
     group_members,
@@ -92,6 +93,8 @@ class Access:
     # Whether the caller is an owner of the storage holding the target (for the audit log;
     # learnt with the owner's Control, so it costs nothing).
     is_owner: bool = False
+    # The consent records whose rules this access relied on (for the audit log).
+    consents: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +168,7 @@ class AccessPolicy:
             public = await self._modes(effective, subject, None, origin)
             user = app.limit(user, self.store.url(subject)) | public
         parent_modes = NO_MODES
+        parent_effective: _Effective | None = None
         parent = paths.parent(subject)
         if parent is None:  # the storage root has no container; the store refuses what needs one
             required = replace(required, parent=NO_MODES)
@@ -184,7 +188,16 @@ class AccessPolicy:
                 else await self._modes(effective, subject, None, origin)
             )
         owners = await self._owners(path, found.get(path)) if path == root else frozenset()
-        return Access(user, public, found.get(path), owners, is_owner=bool(owned))
+        consents = frozenset()
+        if not owned and agent.authenticated:
+            consents = await self._consents(effective, subject, agent, origin, required.target)
+            if parent is not None and required.parent:
+                consents |= await self._consents(
+                    parent_effective, parent, agent, origin, required.parent
+                )
+        return Access(
+            user, public, found.get(path), owners, is_owner=bool(owned), consents=consents
+        )
 
     async def modes(self, agent: Agent | None, origin: str | None, path: str) -> Mode:
         """The modes ``agent`` (None: the public) has on ``path``."""
@@ -242,6 +255,29 @@ class AccessPolicy:
             default_for=effective.default_for,
             agent_webid=agent.webid if authenticated and agent is not None else None,
             authenticated=authenticated,
+            origin=origin,
+            groups=groups,
+            now=self._clock(),
+        )
+
+    async def _consents(
+        self,
+        effective: _Effective | None,
+        path: str,
+        agent: Agent,
+        origin: str | None,
+        needed: Mode,
+    ) -> frozenset[str]:
+        """The consent records whose rules gave ``agent`` what it needed on ``path``."""
+        if effective is None or not effective.acl.consented or agent.webid is None:
+            return frozenset()
+        groups = await self._groups(effective.acl) if effective.acl.groups else {}
+        return consents_used(
+            effective.acl,
+            self.store.url(path),
+            needed,
+            default_for=effective.default_for,
+            agent_webid=agent.webid,
             origin=origin,
             groups=groups,
             now=self._clock(),

@@ -77,9 +77,13 @@ class RequestAudit:
     def __init__(self, hook: AuditHook, method: str, root: str, path: str, agent: Agent) -> None:
         self.hook, self.method, self.root, self.path, self.agent = hook, method, root, path, agent
         self.active: bool | None = None  # None: not decided yet
+        self.consent: str | None = None  # the consent record the access relied on
         self.logged = False  # an entry went (or goes, with the write) into the log
 
-    async def decide(self, is_owner: bool) -> None:
+    async def decide(self, is_owner: bool, consents: frozenset[str] = frozenset()) -> None:
+        """Whether this request is logged, once its authorization says who is calling;
+        ``consents``: the consent records its access relied on (the first is named)."""
+        self.consent = min(consents, default=self.consent)
         if self.active is None:
             full = is_owner and await self.hook.is_full_access(self.agent, self.root)
             self.active = not full
@@ -106,6 +110,7 @@ class RequestAudit:
             outcome=status,
             agent=self.agent.webid,
             client=self.agent.client_id,
+            consent=self.consent,
         )
 
     async def before_send(self, status: int) -> None:

@@ -56,7 +56,8 @@ def audit_service(
         if len(rows) > query.limit:
             rows = rows[: query.limit]
             following = f"{log_url}?{next_query(request.query, rows[-1].seq)}"
-        page_url = f"{log_url}?{request.query_string}" if request.query_string else log_url
+        raw = request.rel_url.raw_query_string  # as sent: a decoded "#" would cut the IRI
+        page_url = f"{log_url}?{raw}" if raw else log_url
         graph = page_graph(log_url, page_url, rows, following)
         body = rdf.serialize(graph, media, None, PREFIXES)
         response = web.Response(body=body, content_type=media)

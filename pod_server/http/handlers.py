@@ -51,7 +51,7 @@ class Context:
             self.agent, self.origin, method, self.path, target_exists=target_exists, patch=patch
         )
         if self.audit is not None:
-            await self.audit.decide(access.is_owner)
+            await self.audit.decide(access.is_owner, access.consents)
         return access
 
     def log_for(self) -> LogFor | None:
