@@ -43,6 +43,7 @@ from pod_server.notify.notifier import Notifier
 from pod_server.pods.hosting import pods_of, provisioner
 from pod_server.settings import Settings
 from pod_server.storage.base import Backend
+from pod_server.ui import render as ui_render
 
 log = logging.getLogger("pod_server")
 
@@ -118,6 +119,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     # its HTML pages again, then resource responses name the legacy WebSocket.
     app.on_response_prepare.append(middleware.add_cors_headers)
     app.on_response_prepare.append(no_cors_on_pages(provider))
+    app.on_response_prepare.append(ui_render.strip_cors)  # and the pod's pages too
     if notify_config.legacy_websocket:
         app.on_response_prepare.append(updates_via(notifier))
     # Routes: every fixed path before the catch-all resource route.

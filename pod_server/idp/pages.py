@@ -16,6 +16,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from pod_server.idp.sessions import CSRF_FIELD
+from pod_server.ui.style import STYLESHEET
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -29,6 +30,9 @@ PAGE_HEADERS = {
         "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+
+
+RETURN_FIELD = "return"
 
 
 class Safe(str):
@@ -54,17 +58,7 @@ _LAYOUT = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>$title</title>
 <style>
-body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;
-line-height:1.5;color:#1a1a1a}
-label{display:block;margin-top:1rem;font-weight:600}
-input[type=email],input[type=password],input[type=text]{width:100%;padding:.5rem;
-font-size:1rem;box-sizing:border-box}
-button{margin-top:1.25rem;margin-right:.5rem;padding:.55rem 1.2rem;font-size:1rem}
-.alert{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
-.note{color:#444;font-size:.95rem}
-fieldset{margin-top:1rem}
-:focus{outline:3px solid #1a5fb4;outline-offset:2px}
-</style>
+$style</style>
 </head>
 <body>
 <main>
@@ -77,7 +71,7 @@ $body
 
 
 def page(title: str, body: Safe, status: int = 200, heading: str | None = None) -> web.Response:
-    text = fill(_LAYOUT, title=title, heading=heading or title, body=body)
+    text = fill(_LAYOUT, title=title, heading=heading or title, body=body, style=Safe(STYLESHEET))
     return web.Response(
         status=status, text=text, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
     )
@@ -132,9 +126,12 @@ def sign_in(
     error: str | None = None,
     signup: bool = False,
     status: int = 200,
+    back: str = "",
 ) -> web.Response:
     context = fill("<p>Sign in to continue to <strong>$app</strong>.</p>\n", app=app) if app else ""
     hidden = join([_hidden(CSRF_FIELD, csrf), *([_hidden("authz", authz)] if authz else [])])
+    if back:  # a page of this server to return to (pod_server.ui's sign-in links)
+        hidden = join([hidden, _hidden(RETURN_FIELD, back)])
     link = ""
     if signup:
         href = paths.signup + ("?authz=" + _quote(authz) if authz else "")
