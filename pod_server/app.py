@@ -28,7 +28,7 @@ from pod_server.auth import (
 )
 from pod_server.components import INLINE_BYTES, open_backend, open_state
 from pod_server.http import handlers, middleware
-from pod_server.http.keys import AUTHENTICATOR, IDP, NOTIFIER, POLICY, SERVICES, STORE
+from pod_server.http.keys import AUTHENTICATOR, IDP, NOTIFIER, PAGES, POLICY, SERVICES, STORE
 from pod_server.http.services import Services
 from pod_server.http.vocab_routes import add_vocab_routes
 from pod_server.idp import IdpConfig, add_idp_routes, build_provider, no_cors_on_pages, serving
@@ -44,6 +44,7 @@ from pod_server.pods.hosting import pods_of, provisioner
 from pod_server.settings import Settings
 from pod_server.storage.base import Backend
 from pod_server.ui import render as ui_render
+from pod_server.ui.views import Pages
 
 log = logging.getLogger("pod_server")
 
@@ -113,6 +114,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     app[AUTHENTICATOR] = authenticator
     app[NOTIFIER] = notifier
     app[IDP] = provider
+    app[PAGES] = Pages()  # the pod's own pages, for browsers (see http.negotiation)
     # Services under each storage's .well-known/ (audit log, access requests, consent).
     app[SERVICES] = Services()
     # Response hooks run in this order: CORS on every response, then the IdP takes it off

@@ -12,7 +12,8 @@ from pod_server.access.policy import Access, AccessPolicy
 from pod_server.auth import Agent
 from pod_server.errors import MethodNotAllowed, NotFound
 from pod_server.http import headers as h
-from pod_server.http.keys import AUTHENTICATOR, POLICY, SERVICES, STORE
+from pod_server.http import negotiation
+from pod_server.http.keys import AUTHENTICATOR, PAGES, POLICY, SERVICES, STORE
 from pod_server.ldp import conneg, paging, paths, rdf
 from pod_server.ldp.conditions import Conditions, http_date
 from pod_server.ldp.media_types import TURTLE
@@ -27,7 +28,6 @@ from pod_server.ldp.store import (
 )
 from pod_server.ldp.vocabulary import SOLID_OWNER
 from pod_server.storage.base import CHUNK_SIZE, Meta
-from pod_server.ui import negotiation, views
 
 SERVER_DESCRIPTION = "/" + STORAGE_DESCRIPTION  # the multi-user server's own, at its root
 
@@ -125,7 +125,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
     if negotiation.wants_page(request.method, request.headers, request.query):
-        return await views.page_for(request, ctx.store, ctx.policy, ctx.path)  # for people
+        return await request.app[PAGES].page(request, ctx.store, ctx.policy, ctx.path)
     accept = negotiation.format_accept(request.query) or request.headers.get("Accept")
     access = await ctx.authorize(request.method)
     cond = h.request_conditions(request.headers)
@@ -227,8 +227,9 @@ async def put(request: web.Request, ctx: Context) -> web.StreamResponse:
 
 
 async def post(request: web.Request, ctx: Context) -> web.StreamResponse:
-    if views.is_form(request.method, request.query):  # the pages' forms (CSRF-checked)
-        return await views.form_for(request, ctx.store, ctx.policy, ctx.path)
+    pages = request.app[PAGES]
+    if pages.is_form(request.method, request.query):  # the pages' forms (CSRF-checked)
+        return await pages.form(request, ctx.store, ctx.policy, ctx.path)
     await ctx.authorize("POST")
     if not paths.is_container(ctx.path):
         if await ctx.store.meta(ctx.path) is None:

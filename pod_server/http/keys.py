@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pod_server.idp.provider import Provider
     from pod_server.ldp.store import ResourceStore
     from pod_server.notify.notifier import Notifier
+    from pod_server.ui.views import Pages
 
 STORE: web.AppKey[ResourceStore] = web.AppKey("store")
 POLICY: web.AppKey[AccessPolicy] = web.AppKey("policy")
@@ -25,3 +26,4 @@ AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 IDP: web.AppKey[Provider] = web.AppKey("idp")
 NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
 SERVICES: web.AppKey[Services] = web.AppKey("services")
+PAGES: web.AppKey[Pages] = web.AppKey("pages")

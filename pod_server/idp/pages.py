@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from pod_server.http.style import STYLESHEET
 from pod_server.idp.sessions import CSRF_FIELD
-from pod_server.ui.style import STYLESHEET
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store",

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 import jinja2
 from aiohttp import web
 
+from pod_server.http.style import STYLESHEET
 from pod_server.ui import i18n
-from pod_server.ui.style import STYLESHEET
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("pod_server.ui", "templates"),

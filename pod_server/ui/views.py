@@ -22,6 +22,7 @@ from pod_server.access.policy import Access, AccessPolicy
 from pod_server.auth import Agent
 from pod_server.errors import BadRequest, Forbidden, NotFound, PodError, Unauthorized
 from pod_server.http.keys import IDP
+from pod_server.http.negotiation import essence
 from pod_server.idp.bodies import read_form
 from pod_server.idp.provider import Provider
 from pod_server.idp.sessions import CSRF_FIELD, FormCheck
@@ -31,9 +32,29 @@ from pod_server.ldp.store import Body, ResourceStore
 from pod_server.ldp.vocabulary import LDP_BASIC_CONTAINER
 from pod_server.storage.base import CHUNK_SIZE, Meta
 from pod_server.ui import i18n, listing, statements
-from pod_server.ui.negotiation import essence
 from pod_server.ui.render import Chrome, new_nonce, page
 from pod_server.ui.viewer import viewer
+
+
+class Pages:
+    """The pages as the HTTP handlers reach them (``http.keys.PAGES``, set by create_app)."""
+
+    @staticmethod
+    def is_form(method: str, query: Mapping[str, str]) -> bool:
+        return is_form(method, query)
+
+    @staticmethod
+    async def page(
+        request: web.Request, store: ResourceStore, policy: AccessPolicy, path: str
+    ) -> web.StreamResponse:
+        return await page_for(request, store, policy, path)
+
+    @staticmethod
+    async def form(
+        request: web.Request, store: ResourceStore, policy: AccessPolicy, path: str
+    ) -> web.StreamResponse:
+        return await form_for(request, store, policy, path)
+
 
 ACTION = "ui"
 FORM_ACTIONS = frozenset({"upload", "mkdir", "delete"})

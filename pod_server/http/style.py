@@ -1,5 +1,6 @@
 """The one stylesheet of every HTML page the server makes (the identity provider's and
-the pod browser's), inline so the pages' Content-Security-Policy needs no style source.
+the pod's own pages, ``pod_server.ui``), inline so the pages' Content-Security-Policy
+needs no style source.
 
 Colours meet WCAG AA contrast on white (text #1a1a1a, links #0b57a4, muted #4a4a4a).
 """

@@ -1,4 +1,4 @@
-"""Which requests get a page for people, and which get the data (pure functions).
+"""Which requests get the pod's pages (pod_server.ui), which get the data (pure functions).
 
 Solid apps and RDF libraries must never see a page: a page is served only to a GET or
 HEAD that carries no credentials of the API (``Authorization``, ``DPoP``), names no
