@@ -25,7 +25,7 @@ _ENV = jinja2.Environment(
 )
 LANG_COOKIE_AGE = 365 * 24 * 3600
 # Marks a request answered with a page: the CORS hook's headers come off (see strip_cors).
-PAGE_KEY = "pod_server.ui.page"
+PAGE_KEY: web.RequestKey[bool] = web.RequestKey("pod_server.ui.page", bool)
 _CORS_HEADERS = (
     "Access-Control-Allow-Origin",
     "Access-Control-Allow-Credentials",

@@ -211,7 +211,7 @@ async def _container(r: _Request, meta: Meta, access: Access) -> web.Response:
     else:
         ordered = listing.sort_entries([listing.entry(m) for m in metas], sort)
         offset = listing.requested_offset(query)
-        rows, following_at = listing.window(ordered, offset)
+        rows, following_at = listing.window(ordered, offset, listing.PAGE_SIZE)
         total = len(ordered)
         if following_at is not None:
             next_link = listing.page_link(query, start=following_at)
@@ -396,7 +396,7 @@ async def form_for(
     action = request.query[ACTION]
     fields: dict[str, str] | None = None
     reader: web.multipart.MultipartReader | None = None
-    if action == "upload":
+    if action == "upload" and request.content_type == "multipart/form-data":
         reader = await request.multipart()
         token = await _first_field(reader, CSRF_FIELD)
         check = provider.sessions.check_form(request, {CSRF_FIELD: token})
@@ -411,7 +411,9 @@ async def form_for(
         return r.message(403, r.t("refused_title"), r.t(key))
     origin = provider.sessions.origin
     try:
-        if reader is not None:
+        if action == "upload":
+            if reader is None:
+                raise BadRequest(r.t("no_files"))
             return await _upload(r, reader, origin)
         if action == "mkdir":
             return await _mkdir(r, (fields or {}).get("name", ""), origin)
