@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
@@ -127,6 +127,8 @@ async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
     if negotiation.wants_page(request.method, request.headers, request.query):
         return await request.app[PAGES].page(request, ctx.store, ctx.policy, ctx.path)
     accept = negotiation.format_accept(request.query) or request.headers.get("Accept")
+    if negotiation.raw_for_pages(request.method, request.headers, request.query):
+        ctx = replace(ctx, agent=await request.app[PAGES].viewer(request))
     access = await ctx.authorize(request.method)
     cond = h.request_conditions(request.headers)
     if paths.is_container(ctx.path):

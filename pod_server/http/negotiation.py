@@ -60,6 +60,19 @@ def wants_page(method: str, headers: Mapping[str, str], query: Mapping[str, str]
     return prefers_html(headers.get("Accept"))
 
 
+def raw_for_pages(method: str, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
+    """A page's own link to the data (``?format=``: a preview, "open the file itself",
+    the Turtle link) that the browser session may name the person for: a read, with no
+    API credentials, that Fetch Metadata says came from this origin's pages or from the
+    person themselves (typed, bookmarked). Never another site's request, nor a browser
+    that does not say where a request came from."""
+    if method not in ("GET", "HEAD") or FORMAT_PARAM not in query:
+        return False
+    if "Authorization" in headers or "DPoP" in headers:
+        return False
+    return headers.get("Sec-Fetch-Site", "").lower() in ("same-origin", "none")
+
+
 def format_accept(query: Mapping[str, str]) -> str | None:
     """The Accept that ``?format=`` stands for (None: no such parameter, or unknown)."""
     return FORMATS.get(query.get(FORMAT_PARAM, ""))

@@ -46,7 +46,8 @@ def content_security_policy(nonce: str) -> str:
 def switch_link(raw_path: str, lang: str) -> str:
     """The current URL with ``lang`` set (the other query parameters kept)."""
     path, _, query = raw_path.partition("?")
-    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "lang"]
+    dropped = ("lang", "note", "n", "name")  # a note of what was just done is not repeated
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in dropped]
     return path + "?" + urlencode([*pairs, ("lang", lang)])
 
 
@@ -117,7 +118,12 @@ def page(
 
 
 async def strip_cors(request: web.Request, response: web.StreamResponse) -> None:
-    """Response hook (after the CORS hook): pages are for people, not other origins."""
+    """Response hook (after the CORS hook): what the session cookie was read for (pages,
+    their links to the data) is for people, not other origins, nor any shared cache."""
     if request.get(PAGE_KEY):
         for name in _CORS_HEADERS:
             response.headers.popall(name, None)
+        response.headers["Cache-Control"] = "no-store"
+        if "Cookie" not in response.headers.get("Vary", ""):
+            vary = response.headers.get("Vary")
+            response.headers["Vary"] = f"{vary}, Cookie" if vary else "Cookie"

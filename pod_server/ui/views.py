@@ -32,7 +32,7 @@ from pod_server.ldp.store import Body, ResourceStore
 from pod_server.ldp.vocabulary import LDP_BASIC_CONTAINER
 from pod_server.storage.base import CHUNK_SIZE, Meta
 from pod_server.ui import i18n, listing, statements
-from pod_server.ui.render import Chrome, new_nonce, page
+from pod_server.ui.render import PAGE_KEY, Chrome, new_nonce, page
 from pod_server.ui.viewer import viewer
 
 
@@ -42,6 +42,13 @@ class Pages:
     @staticmethod
     def is_form(method: str, query: Mapping[str, str]) -> bool:
         return is_form(method, query)
+
+    @staticmethod
+    async def viewer(request: web.Request) -> Agent:
+        """The person a page's own link to the data comes from (see
+        ``http.negotiation.raw_for_pages``); the response is then kept out of caches."""
+        request[PAGE_KEY] = True
+        return await viewer(request, request.app[IDP])
 
     @staticmethod
     async def page(

@@ -259,6 +259,16 @@ async def test_the_session_names_the_person_to_pages_only(host: tuple[Pod, objec
         "PUT", "/alice/x.txt", data=b"x", headers={"Content-Type": "text/plain"}
     ) as r:
         assert r.status == 401
+    # The pages' own links to the data: from this origin's pages, or typed by the person.
+    for site, expected in [("same-origin", 200), ("none", 200), ("cross-site", 401)]:
+        headers = {"Sec-Fetch-Site": site, "Origin": "https://other.example"}
+        status, hdrs, _ = await _get(pod, "/alice/?format=turtle", **headers)
+        assert status == expected, site
+        if status == 200:
+            assert hdrs["Cache-Control"] == "no-store" and "Cookie" in hdrs["Vary"]
+            assert "Access-Control-Allow-Origin" not in hdrs
+    status, _, _ = await _get(pod, "/alice/?format=turtle")  # no Fetch Metadata: no cookie
+    assert status == 401
     status, _, page = await _get(pod, "/bob/", **NAV)
     assert status == 403 and "do not have access" in page
     # A page's form acts as the person; the upload lands in their pod.

@@ -8,6 +8,7 @@ from pod_server.http.negotiation import (
     format_accept,
     is_navigation,
     prefers_html,
+    raw_for_pages,
     safety_headers,
     wants_page,
 )
@@ -59,6 +60,19 @@ def test_html_above_rdf_with_a_wildcard_for_the_rest() -> None:
 @pytest.mark.parametrize("header", ["Authorization", "DPoP"])
 def test_api_credentials_always_get_the_data(header: str) -> None:
     assert not wants_page("GET", {"Accept": CHROMIUM_NAVIGATION, header: "x"}, {})
+
+
+def test_the_pages_links_to_the_data_come_from_this_origin_only() -> None:
+    query = {"format": "raw"}
+    assert raw_for_pages("GET", {"Sec-Fetch-Site": "same-origin"}, query)
+    assert raw_for_pages("HEAD", {"Sec-Fetch-Site": "none"}, query)  # typed by the person
+    for site in ("cross-site", "same-site", ""):
+        assert not raw_for_pages("GET", {"Sec-Fetch-Site": site}, query)
+    assert not raw_for_pages("GET", {}, query)
+    assert not raw_for_pages("GET", {"Sec-Fetch-Site": "same-origin"}, {})
+    assert not raw_for_pages("POST", {"Sec-Fetch-Site": "same-origin"}, query)
+    headers = {"Sec-Fetch-Site": "same-origin", "Authorization": "DPoP x"}
+    assert not raw_for_pages("GET", headers, query)
 
 
 def test_a_format_link_gets_the_data() -> None:
