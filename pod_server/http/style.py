@@ -29,6 +29,8 @@ table{border-collapse:collapse;width:100%;margin-top:1rem}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd;vertical-align:top;
 overflow-wrap:anywhere}
 th{background:#f3f3f3}
+caption{text-align:left;caption-side:top;padding:.25rem 0}
+.done{border-left:4px solid #1a7f37;padding:.5rem 1rem;background:#eaf6ec}
 td.num{text-align:right;white-space:nowrap}
 .actions{display:flex;flex-wrap:wrap;gap:1rem 2rem;margin-top:1.5rem}
 .actions form{flex:1 1 14rem}

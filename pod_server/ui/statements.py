@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from pod_server.ui.labels import label, local_name
@@ -26,21 +26,20 @@ class Row:
     object: Cell
 
 
-def cell(node: Node, document: str, lang: str, vocab_base: str) -> Cell:
-    """How one term shows: a named IRI as its label (or its place in this document,
-    ``#me``, or its local name), a literal as its text, a blank node as a mark."""
+def cell(node: Node, document: str, lang: str, vocab_base: str, *, term: bool, this: str) -> Cell:
+    """How one term shows: a named IRI as its label, else the document itself as
+    ``this``, a place in it as ``#me``, a vocabulary ``term`` (a property, a class) by its
+    local name and any other IRI whole; a literal as its text, a blank node as a mark."""
     if isinstance(node, URIRef):
         iri = str(node)
         named = label(iri, lang, vocab_base)
         if named is None:
             if iri == document:
-                named = "<>"
+                named = this
             elif iri.startswith(document + "#"):
                 named = iri[len(document) :]
-            elif iri.startswith(document.rsplit("/", 1)[0] + "/"):
-                named = iri[len(document.rsplit("/", 1)[0]) + 1 :] or iri
             else:
-                named = local_name(iri)
+                named = local_name(iri) if term else iri
         return Cell(named, iri)
     if isinstance(node, Literal):
         return Cell(str(node), None, node.language)
@@ -49,7 +48,18 @@ def cell(node: Node, document: str, lang: str, vocab_base: str) -> Cell:
     return Cell(str(node))
 
 
-def rows(graph: Graph, document: str, lang: str, vocab_base: str) -> list[Row]:
-    """The statements in a stable order (by subject, property, value), at most MAX_ROWS."""
+def rows(graph: Graph, document: str, lang: str, vocab_base: str, this: str) -> list[Row]:
+    """The statements in a stable order (by subject, property, value), at most MAX_ROWS;
+    ``this`` names the document itself in the page's language."""
     triples = sorted(graph, key=lambda t: (str(t[0]), str(t[1]), str(t[2])))[:MAX_ROWS]
-    return [Row(*(cell(term, document, lang, vocab_base) for term in triple)) for triple in triples]
+    found = []
+    for s, p, o in triples:
+        a_class = p == RDF.type
+        found.append(
+            Row(
+                cell(s, document, lang, vocab_base, term=False, this=this),
+                cell(p, document, lang, vocab_base, term=True, this=this),
+                cell(o, document, lang, vocab_base, term=a_class, this=this),
+            )
+        )
+    return found

@@ -305,7 +305,7 @@ async def _document(r: _Request, meta: Meta, access: Access) -> web.Response:
     return r.render(
         "document.html",
         r.t("document", name=name),
-        statements=statements.rows(graph, url, r.chrome.lang, vocab_base),
+        statements=statements.rows(graph, url, r.chrome.lang, vocab_base, r.t("this_document")),
         raw_links=_raw_links(r),
         delete_url=_delete_url(r, access),
         kind_word="document",

@@ -10,6 +10,8 @@ stored HTML file runs in a context that does not, so the sandbox is really in fo
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,23 @@ AXE = Path(__file__).resolve().parents[1] / "js" / "node_modules" / "axe-core" /
 EVIL = b"""<!DOCTYPE html><title>stored page</title>
 <script>document.title = "ran"; fetch("/idp/account").then(function (r) { return r.text(); })
 .then(function (t) { document.title = "read " + t.length; });</script><p>hello</p>"""
+
+
+def tiny_png() -> bytes:
+    """A 2x2 red PNG, made here (no binary test file)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -94,6 +113,14 @@ def test_browse_upload_open_folder_delete_and_french(
     page.goto(home + "budget.csv")
     assert page.get_by_role("cell", name="February").count() == 1
     accessible(page, "csv-file", screens)
+    page.goto(home)
+    upload(page, ("red dot.png", "image/png", tiny_png()))
+    page.get_by_role("link", name="red dot.png", exact=True).click()
+    image = page.get_by_role("img", name="red dot.png")
+    image.wait_for()
+    page.wait_for_function("() => document.querySelector('.preview img').complete")
+    assert image.evaluate("img => img.naturalWidth") == 2  # the page's own link to the file
+    accessible(page, "image-file", screens)
 
     page.goto(home)
     page.fill("#folder-name", "Holiday photos")

@@ -18,9 +18,9 @@ def test_rows_name_terms_for_people() -> None:
             <http://example.org/v#knows> <https://other.example/bob#me>.""",
         format="turtle",
     )
-    rows = statements.rows(graph, DOC, "fr", DEFAULT_BASE)
+    rows = statements.rows(graph, DOC, "fr", DEFAULT_BASE, "ce document")
     assert [(r.subject.text, r.predicate.text, r.object.text) for r in rows] == [
-        ("#me", "knows", "me"),
+        ("#me", "knows", "https://other.example/bob#me"),
         ("#me", "type", "personne"),
         ("#me", "nom", "Alice"),
     ]
@@ -44,3 +44,15 @@ def test_local_names() -> None:
     assert local_name("http://x.example/ns#term") == "term"
     assert local_name("http://x.example/a/b") == "b"
     assert local_name("urn:x") == "urn:x"
+
+
+def test_the_document_itself_and_classes_by_name() -> None:
+    graph = Graph().parse(
+        data=f"<{DOC}> a <http://example.org/v#Card>; <http://example.org/v#next> <{DOC}>.",
+        format="turtle",
+    )
+    rows = statements.rows(graph, DOC, "en", DEFAULT_BASE, "this document")
+    assert [(r.subject.text, r.predicate.text, r.object.text) for r in rows] == [
+        ("this document", "next", "this document"),
+        ("this document", "type", "Card"),
+    ]
