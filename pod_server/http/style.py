@@ -10,6 +10,7 @@ body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0
 line-height:1.5;color:#1a1a1a;background:#fff}
 body.wide{max-width:64rem}
 a{color:#0b57a4}
+h1,header.site,.note{overflow-wrap:anywhere}
 label{display:block;margin-top:1rem;font-weight:600}
 input[type=email],input[type=password],input[type=text]{width:100%;padding:.5rem;
 font-size:1rem;box-sizing:border-box}
@@ -34,7 +35,7 @@ caption{text-align:left;caption-side:top;padding:.25rem 0}
 td.num{text-align:right;white-space:nowrap}
 .actions{display:flex;flex-wrap:wrap;gap:1rem 2rem;margin-top:1.5rem}
 .actions form{flex:1 1 14rem}
-.preview img{max-width:100%;height:auto}
+.preview img{max-width:100%;min-width:8rem;height:auto;image-rendering:pixelated}
 .preview iframe{width:100%;height:70vh;border:1px solid #ccc}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f6f6;padding:.75rem}
 meter{width:100%;max-width:20rem}

@@ -161,12 +161,14 @@ async def page_for(
             return await _confirm_delete(r)
         access = await policy.authorize(agent, None, "GET", path)
         meta = access.target
+        if meta is None and await _undescribed(store, path):
+            return await _document(r, access)  # an empty description, as the API answers
         if meta is None:
             raise NotFound()
         if meta.is_container:
             return await _container(r, meta, access)
         if rdf.is_rdf(meta.content_type):
-            return await _document(r, meta, access)
+            return await _document(r, access)
         return await _file(r, meta, access)
     except PodError as exc:
         return r.failed(exc)
@@ -297,7 +299,12 @@ async def _usage(r: _Request) -> dict[str, Any] | None:
     }
 
 
-async def _document(r: _Request, meta: Meta, access: Access) -> web.Response:
+async def _undescribed(store: ResourceStore, path: str) -> bool:
+    aux = paths.aux_subject(path)
+    return aux is not None and aux[0] == paths.META_SUFFIX and await store.meta(aux[1]) is not None
+
+
+async def _document(r: _Request, access: Access) -> web.Response:
     _, graph = await r.store.graph_of(r.path)
     url = r.store.url(r.path)
     vocab_base = r.store.shapes.vocab_base

@@ -151,6 +151,10 @@ def test_browse_upload_open_folder_delete_and_french(
     accessible(page, "french", screens)
     page.goto(home + "budget.csv")  # the choice is remembered
     assert page.locator("h1").inner_text() == "Fichier budget.csv"
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone
+    page.goto(home)
+    accessible(page, "narrow", screens)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
     del person
 
 

@@ -119,8 +119,11 @@ async def test_meta_of_a_resource_without_one_is_an_empty_description(pod: Pod) 
     assert len(Graph().parse(data=body, format="turtle")) == 0
     status, hdrs, body = await _get(pod, "/d.ttl.meta", Accept="application/ld+json")
     assert status == 200 and json.loads(body) in ([], {})
+    status, _, page = await _get(pod, "/d.ttl.meta", **NAV)
+    assert status == 200 and "holds no statements" in page
     status, _, _ = await _get(pod, "/missing.ttl.meta", Accept="text/turtle")
     assert status == 404  # nothing to describe
+    assert (await _get(pod, "/missing.ttl.meta", **NAV))[0] == 404
     status, _, _ = await _get(pod, "/missing.ttl.acl", Accept="text/turtle")
     assert status == 404
 
