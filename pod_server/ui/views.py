@@ -441,7 +441,10 @@ async def _first_field(reader: web.multipart.MultipartReader, name: str) -> str:
     part = await reader.next()
     if not isinstance(part, BodyPartReader) or part.name != name:
         return ""
-    return (await part.read(decode=False))[:200].decode("utf-8", errors="replace")
+    data = b""
+    while len(data) <= 256 and (chunk := await part.read_chunk(256)):
+        data += chunk  # a token is short: never read a huge part whole
+    return data[:256].decode("utf-8", errors="replace")
 
 
 def _see(url: str, **note: str | int) -> web.Response:
