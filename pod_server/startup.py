@@ -24,7 +24,9 @@ PG_CONNECT_TIMEOUT = 10.0  # seconds to reach PostgreSQL at start-up before givi
 def check_listen(host: str, port: int) -> None:
     """Bind (and release) every address ``host`` names on ``port``, as the server will."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
     except socket.gaierror as exc:
         raise StartupError(f"cannot listen on {host}: {exc.strerror}") from None
     for family, kind, proto, _name, address in infos:

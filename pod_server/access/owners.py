@@ -50,7 +50,9 @@ def owner_modes(agent_webid: str | None, owners: frozenset[str]) -> Mode:
     return NO_MODES
 
 
-def kept_owners(current: Graph | None, written: Graph, root_url: str, *, replace: bool) -> Graph:
+def kept_owners(
+    current: Graph | None, written: Graph, root_url: str, *, replace: bool
+) -> Graph:
     """``written`` as a client's PUT (``replace``) or PATCH of a storage root may store it.
 
     ``current`` is what the root holds now (None: it does not exist yet, so this write

@@ -52,8 +52,6 @@ class Documents(Protocol):
     def storage_root_of(self, path: str) -> str | None: ...
     async def metas(self, paths: Sequence[str]) -> dict[str, Meta]: ...
     async def graph_of(self, path: str) -> tuple[Meta | None, Graph]: ...
-
-
 MODE_NAMES = {
     Mode.READ: "Read",
     Mode.WRITE: "Write",
@@ -261,3 +259,5 @@ class AccessPolicy:
             except PodError:
                 return None  # not RDF, or unreadable: a group with no members
         return await self._fetch_group(url) if self._fetch_group else None
+
+

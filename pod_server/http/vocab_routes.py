@@ -53,7 +53,10 @@ class VocabularyDocuments:
         return rdf.serialize(rdf.parse(turtle, rdf.TURTLE, iri), media, iri)
 
     def index(self) -> bytes:
-        items = "".join(f'<li><a href="{self.base}{d}">{d}</a></li>\n' for d in vocab.domains())
+        items = "".join(
+            f'<li><a href="{self.base}{d}">{d}</a></li>\n'
+            for d in vocab.domains()
+        )
         return (
             '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             "<title>Vocabularies</title></head>\n<body><main><h1>Vocabularies</h1>\n"

@@ -72,7 +72,8 @@ class Sessions:
         self._clock = clock
         self._secure = parts.scheme == "https"
         # The whole server's path: the pod's own pages (pod_server.ui) read the session
-        # too, and only for page views and their CSRF-checked forms, never for the API.
+        # too, only for page views, their CSRF-checked forms and their same-origin links
+        # to the data (pod_server.http.negotiation), never for the API.
         self._path = parts.path or "/"
         self.origin = f"{parts.scheme}://{parts.netloc}"
 

@@ -577,7 +577,9 @@ _PARSERS: Mapping[str, _Parser] = MappingProxyType(
 )
 
 
-def parse(data: bytes, media_type: str, base: str, max_nesting: int = DEFAULT_MAX_NESTING) -> Graph:
+def parse(
+    data: bytes, media_type: str, base: str, max_nesting: int = DEFAULT_MAX_NESTING
+) -> Graph:
     """Parse ``data`` in ``media_type`` (parameters ignored) into a new graph.
 
     Relative IRIs resolve against ``base`` (the resource's absolute URL). Literals come

@@ -98,7 +98,6 @@ _FETCH = """SELECT id, origin, published, body FROM notify_events
     WHERE id > $1 ORDER BY id LIMIT $2"""
 _PRUNE = "DELETE FROM notify_events WHERE published < $1"
 
-
 class Row(NamedTuple):
     """An event as stored (and as a notification carries it: a JSON array)."""
 

@@ -91,3 +91,4 @@ CHUNK_RANGE = """SELECT seq, substring(data
         FOR (least($3::bigint - seq::bigint * $4::bigint, $4::bigint)
              - greatest($2::bigint - seq::bigint * $4::bigint, 0))::int) AS data
     FROM blob_chunks WHERE blob = $1 AND seq BETWEEN $5::int AND $6::int ORDER BY seq"""
+
