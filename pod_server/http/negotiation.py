@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pod_server.ldp import conneg
+from pod_server.ldp.media_types import JSON_LD, TURTLE
 from pod_server.ldp.rdf import RDF_TYPES
 
 HTML = "text/html"
 FORMAT_PARAM = "format"
 # ``?format=`` names what the page's "raw data" links fetch: an Accept to use instead.
 FORMATS: dict[str, str] = {
-    "turtle": "text/turtle",
-    "jsonld": "application/ld+json",
+    "turtle": TURTLE,
+    "jsonld": JSON_LD,
     "raw": "*/*",
 }
 # Types a browser would run or render as a document of the origin.

@@ -10,40 +10,37 @@ from __future__ import annotations
 from functools import cache
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import RDFS
+from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SDO
 
 import vocab.catalog as catalog
+from pod_server.ldp.vocabulary import LDP, PIM, POSIX, SOLID
 
-_LDP = "http://www.w3.org/ns/ldp#"
 _COMMON: dict[str, dict[str, str]] = {
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type": {"en": "type", "fr": "type"},
-    str(RDFS.label): {"en": "label", "fr": "libellé"},
-    str(RDFS.comment): {"en": "comment", "fr": "commentaire"},
-    _LDP + "contains": {"en": "contains", "fr": "contient"},
-    _LDP + "Container": {"en": "container", "fr": "conteneur"},
-    _LDP + "BasicContainer": {"en": "basic container", "fr": "conteneur simple"},
-    _LDP + "Resource": {"en": "resource", "fr": "ressource"},
-    "http://purl.org/dc/terms/modified": {"en": "modified", "fr": "modifié"},
-    "http://purl.org/dc/terms/title": {"en": "title", "fr": "titre"},
-    "http://purl.org/dc/terms/created": {"en": "created", "fr": "créé"},
-    "http://www.w3.org/ns/posix/stat#size": {"en": "size (bytes)", "fr": "taille (octets)"},
-    "http://www.w3.org/ns/posix/stat#mtime": {"en": "modified (POSIX)", "fr": "modifié (POSIX)"},
-    "http://xmlns.com/foaf/0.1/name": {"en": "name", "fr": "nom"},
-    "http://xmlns.com/foaf/0.1/Person": {"en": "person", "fr": "personne"},
-    "http://xmlns.com/foaf/0.1/primaryTopic": {"en": "primary topic", "fr": "sujet principal"},
-    "http://xmlns.com/foaf/0.1/maker": {"en": "maker", "fr": "auteur"},
-    "http://xmlns.com/foaf/0.1/PersonalProfileDocument": {
-        "en": "profile document",
-        "fr": "document de profil",
-    },
-    "http://www.w3.org/ns/solid/terms#oidcIssuer": {
-        "en": "identity provider",
-        "fr": "fournisseur d'identité",
-    },
-    "http://www.w3.org/ns/pim/space#storage": {"en": "storage", "fr": "stockage"},
-    "http://www.w3.org/ns/pim/space#Storage": {"en": "storage", "fr": "stockage"},
-    "http://www.w3.org/2006/vcard/ns#fn": {"en": "full name", "fr": "nom complet"},
-    "https://schema.org/name": {"en": "name", "fr": "nom"},
+    str(term): names
+    for term, names in (
+        (RDF.type, {"en": "type", "fr": "type"}),
+        (RDFS.label, {"en": "label", "fr": "libellé"}),
+        (RDFS.comment, {"en": "comment", "fr": "commentaire"}),
+        (LDP.contains, {"en": "contains", "fr": "contient"}),
+        (LDP.Container, {"en": "container", "fr": "conteneur"}),
+        (LDP.BasicContainer, {"en": "basic container", "fr": "conteneur simple"}),
+        (LDP.Resource, {"en": "resource", "fr": "ressource"}),
+        (DCTERMS.modified, {"en": "modified", "fr": "modifié"}),
+        (DCTERMS.title, {"en": "title", "fr": "titre"}),
+        (DCTERMS.created, {"en": "created", "fr": "créé"}),
+        (POSIX.size, {"en": "size (bytes)", "fr": "taille (octets)"}),
+        (POSIX.mtime, {"en": "modified (POSIX)", "fr": "modifié (POSIX)"}),
+        (FOAF.name, {"en": "name", "fr": "nom"}),
+        (FOAF.Person, {"en": "person", "fr": "personne"}),
+        (FOAF.primaryTopic, {"en": "primary topic", "fr": "sujet principal"}),
+        (FOAF.maker, {"en": "maker", "fr": "auteur"}),
+        (FOAF.PersonalProfileDocument, {"en": "profile document", "fr": "document de profil"}),
+        (SOLID.oidcIssuer, {"en": "identity provider", "fr": "fournisseur d'identité"}),
+        (PIM.storage, {"en": "storage", "fr": "stockage"}),
+        (PIM.Storage, {"en": "storage", "fr": "stockage"}),
+        (PIM.preferencesFile, {"en": "preferences", "fr": "préférences"}),
+        (SDO.name, {"en": "name", "fr": "nom"}),
+    )
 }
 
 

@@ -28,6 +28,7 @@ from pod_server.idp.provider import Provider
 from pod_server.idp.sessions import CSRF_FIELD, FormCheck
 from pod_server.ldp import conneg, paging, paths, rdf
 from pod_server.ldp.conditions import Conditions
+from pod_server.ldp.media_types import JSON_LD, OCTET_STREAM, TURTLE
 from pod_server.ldp.store import Body, ResourceStore
 from pod_server.ldp.vocabulary import LDP_BASIC_CONTAINER
 from pod_server.storage.base import CHUNK_SIZE, Meta
@@ -177,8 +178,8 @@ async def page_for(
 def _raw_links(r: _Request) -> list[dict[str, str]]:
     url = r.store.url(r.path)
     return [
-        {"url": url + "?format=turtle", "type": "text/turtle", "label": r.t("raw_turtle")},
-        {"url": url + "?format=jsonld", "type": "application/ld+json", "label": r.t("raw_jsonld")},
+        {"url": url + "?format=turtle", "type": TURTLE, "label": r.t("raw_turtle")},
+        {"url": url + "?format=jsonld", "type": JSON_LD, "label": r.t("raw_jsonld")},
     ]
 
 
@@ -468,7 +469,7 @@ async def _upload(r: _Request, reader: web.multipart.MultipartReader, origin: st
             if isinstance(part, BodyPartReader):
                 await part.release()
             continue
-        header = part.headers.get("Content-Type", "application/octet-stream")
+        header = part.headers.get("Content-Type", OCTET_STREAM)
         media, _ = conneg.parse_content_type(header)
         await r.store.post(r.path, Body(media, _chunks(part), None, header), part.filename, ())
         count += 1
@@ -489,7 +490,7 @@ async def _mkdir(r: _Request, name: str, origin: str) -> web.Response:
     if not paths.is_container(r.path):
         raise BadRequest("Folders are created inside a folder")
     await r.policy.authorize(r.agent, origin, "POST", r.path)
-    body = Body("text/turtle", _empty(), 0, "text/turtle")
+    body = Body(TURTLE, _empty(), 0, TURTLE)
     result = await r.store.post(r.path, body, name, (LDP_BASIC_CONTAINER,))
     return _see(r.store.url(result.meta.path), note="created", name=name)
 
