@@ -217,3 +217,27 @@ def test_a_stored_html_file_cannot_run_as_the_pages(
     page.wait_for_timeout(1000)
     assert page.title().startswith("Folder")
     assert account_reads == []
+
+
+def test_every_essential_action_works_without_javascript(
+    browser: Browser, server: Server, screens: Path
+) -> None:
+    plain = browser.new_context(java_script_enabled=False)
+    plain.set_default_timeout(15_000)
+    try:
+        page = plain.new_page()
+        sign_up(page, server, "hana")
+        home = server.url("hana/")
+        page.goto(home)
+        upload(page, ("plain.txt", "text/plain", b"no script needed"))
+        assert page.get_by_role("status").inner_text() == "1 file(s) uploaded."
+        page.fill("#folder-name", "Letters")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Create", exact=True).click()
+        assert page.locator("h1").inner_text() == "Folder Letters"
+        page.goto(home + "plain.txt?ui=delete")
+        assert press(page, "Delete") == 303
+        assert page.get_by_role("status").inner_text() == "plain.txt was deleted."
+        shoot(page, screens, "ui-no-javascript")
+    finally:
+        plain.close()
