@@ -31,6 +31,20 @@ EVIL = b"""<!DOCTYPE html><title>stored page</title>
 <script>document.title = "ran"; fetch("/idp/account").then(function (r) { return r.text(); })
 .then(function (t) { document.title = "read " + t.length; });</script><p>hello</p>"""
 
+# A one-page PDF saying "Hello PDF" (the cross-reference table is optional for viewers).
+PDF = b"""%PDF-1.4
+1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj
+2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj
+3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]/Contents 4 0 R
+/Resources<</Font<</F1 5 0 R>>>>>>endobj
+4 0 obj<</Length 44>>stream
+BT /F1 18 Tf 20 40 Td (Hello PDF) Tj ET
+endstream endobj
+5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj
+trailer<</Root 1 0 R>>
+%%EOF
+"""
+
 
 def tiny_png() -> bytes:
     """A 2x2 red PNG, made here (no binary test file)."""
@@ -121,6 +135,14 @@ def test_browse_upload_open_folder_delete_and_french(
     page.wait_for_function("() => document.querySelector('.preview img').complete")
     assert image.evaluate("img => img.naturalWidth") == 2  # the page's own link to the file
     accessible(page, "image-file", screens)
+    page.goto(home)
+    upload(page, ("letter.pdf", "application/pdf", PDF))
+    with page.expect_response(lambda r: r.url.endswith("letter.pdf?format=raw")) as shown:
+        page.goto(home + "letter.pdf")
+    assert shown.value.status == 200  # the preview frame got the file (sandboxed: the
+    # header is checked in test_pages; this context bypasses CSP for axe)
+    page.wait_for_timeout(500)
+    shoot(page, screens, "ui-pdf-file")
 
     page.goto(home)
     page.fill("#folder-name", "Holiday photos")
