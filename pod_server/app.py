@@ -45,6 +45,7 @@ from pod_server.http.keys import (
     CONSENT,
     IDP,
     NOTIFIER,
+    PAGES,
     POLICY,
     SERVICES,
     STORE,
@@ -63,6 +64,8 @@ from pod_server.notify.notifier import Notifier
 from pod_server.pods.hosting import pods_of, provisioner, storage_of
 from pod_server.settings import Settings
 from pod_server.storage.base import Backend
+from pod_server.ui import render as ui_render
+from pod_server.ui.views import Pages
 
 log = logging.getLogger("pod_server")
 
@@ -155,6 +158,7 @@ def create_app(
     app[NOTIFIER] = notifier
     app[IDP] = provider
     app[CONSENT] = consent
+    app[PAGES] = Pages()  # the pod's own pages, for browsers (see http.negotiation)
     # Services under each storage's .well-known/ (audit log, access requests, consent).
     app[SERVICES] = Services()
     # Access requests, owners' decisions and the inbox hook, over the consent service.
@@ -170,6 +174,7 @@ def create_app(
     # its HTML pages again, then resource responses name the legacy WebSocket.
     app.on_response_prepare.append(middleware.add_cors_headers)
     app.on_response_prepare.append(no_cors_on_pages(provider))
+    app.on_response_prepare.append(ui_render.strip_cors)  # and the pod's pages too
     if notify_config.legacy_websocket:
         app.on_response_prepare.append(updates_via(notifier))
     # Routes: every fixed path before the catch-all resource route.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
@@ -13,7 +13,8 @@ from pod_server.audit.hook import RequestAudit, around
 from pod_server.auth import Agent
 from pod_server.errors import MethodNotAllowed, NotFound
 from pod_server.http import headers as h
-from pod_server.http.keys import AUDIT, AUTHENTICATOR, POLICY, SERVICES, STORE
+from pod_server.http import negotiation
+from pod_server.http.keys import AUDIT, AUTHENTICATOR, PAGES, POLICY, SERVICES, STORE
 from pod_server.ldp import conneg, paging, paths, rdf
 from pod_server.ldp.conditions import Conditions, http_date
 from pod_server.ldp.media_types import TURTLE
@@ -137,12 +138,19 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 
 async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
+    if negotiation.wants_page(request.method, request.headers, request.query):
+        return await request.app[PAGES].page(request, ctx.store, ctx.policy, ctx.path)
+    accept = negotiation.format_accept(request.query) or request.headers.get("Accept")
+    if negotiation.raw_for_pages(request.method, request.headers, request.query):
+        ctx = replace(ctx, agent=await request.app[PAGES].viewer(request))
+        if ctx.audit is not None:  # the log names who is looking, as access judges them
+            ctx.audit.agent = ctx.agent
     access = await ctx.authorize(request.method)
     cond = h.request_conditions(request.headers)
     if paths.is_container(ctx.path):
         page = paging.requested_page(request.query)
         if page is not None:
-            return await _page(request, ctx, page, cond, access)
+            return await _page(request, ctx, page, cond, access, accept)
         size = paging.preferred_page_size(request.headers.getall("Prefer", []))
         if size is not None:  # LDP Paging §6.2: the client asked for pages: the first
             response = web.Response(status=303)
@@ -152,10 +160,10 @@ async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
     try:
         if access.target is None:
             raise NotFound(f"No resource at {ctx.path}")  # as of the lookup just made
-        rep = await ctx.store.get(
-            ctx.path, request.headers.get("Accept"), cond, request.method, known=access.target
-        )
+        rep = await ctx.store.get(ctx.path, accept, cond, request.method, known=access.target)
     except NotFound as exc:
+        if await _undescribed(ctx):  # as the reference server: an empty description
+            return _rdf_document(request, ctx.store.url(ctx.path), "", accept)
         response = web.Response(status=404, text=exc.message + "\n")
         describe(response, ctx, None, access)
         return response
@@ -167,11 +175,14 @@ async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
 
 
 async def _page(
-    request: web.Request, ctx: Context, page: paging.PageRequest, cond: Conditions, access: Access
+    request: web.Request,
+    ctx: Context,
+    page: paging.PageRequest,
+    cond: Conditions,
+    access: Access,
+    accept: str | None,
 ) -> web.StreamResponse:
-    rep, following = await ctx.store.get_page(
-        ctx.path, page, request.headers.get("Accept"), cond, request.method
-    )
+    rep, following = await ctx.store.get_page(ctx.path, page, accept, cond, request.method)
     url = ctx.store.url(ctx.path)
     links = [f'<{paging.LDP_PAGE}>; rel="type"', f'<{url}>; rel="canonical"']
     if following is not None:
@@ -199,6 +210,9 @@ async def _send(
     response.headers["Last-Modified"] = http_date(rep.meta.modified)
     if rep.stored is not None:
         response.headers["Accept-Ranges"] = "bytes"
+    if not rep.meta.is_container and not rdf.is_rdf(rep.content_type):  # a person's file
+        navigated = negotiation.is_navigation(request.headers)
+        response.headers.update(negotiation.safety_headers(rep.content_type, navigated))
     start, end = span or (0, rep.length)
     response.content_length = end - start
     if span:
@@ -233,6 +247,9 @@ async def put(request: web.Request, ctx: Context) -> web.StreamResponse:
 
 
 async def post(request: web.Request, ctx: Context) -> web.StreamResponse:
+    pages = request.app[PAGES]
+    if pages.is_form(request.method, request.query):  # the pages' forms (CSRF-checked)
+        return await pages.form(request, ctx.store, ctx.policy, ctx.path)
     await ctx.authorize("POST")
     if not paths.is_container(ctx.path):
         if await ctx.store.meta(ctx.path) is None:
@@ -303,9 +320,19 @@ def server_description(request: web.Request, store: ResourceStore) -> web.Respon
     return _rdf_document(request, store.url(SERVER_DESCRIPTION), turtle)
 
 
-def _rdf_document(request: web.Request, url: str, turtle: str) -> web.Response:
+async def _undescribed(ctx: Context) -> bool:
+    """Whether the target is the ``.meta`` of an existing resource that has none."""
+    aux = paths.aux_subject(ctx.path)
+    if aux is None or aux[0] != paths.META_SUFFIX:
+        return False
+    return await ctx.store.meta(aux[1]) is not None
+
+
+def _rdf_document(
+    request: web.Request, url: str, turtle: str, accept: str | None = None
+) -> web.Response:
     """A server-made RDF document, in the format the client prefers."""
-    media = negotiate(request.headers.get("Accept"), rdf.RDF_TYPES)
+    media = negotiate(accept or request.headers.get("Accept"), rdf.RDF_TYPES)
     body = turtle.encode()
     if media != TURTLE:
         body = rdf.serialize(rdf.parse(body, TURTLE, url), media, url)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pod_server.idp.provider import Provider
     from pod_server.ldp.store import ResourceStore
     from pod_server.notify.notifier import Notifier
+    from pod_server.ui.views import Pages
 
 STORE: web.AppKey[ResourceStore] = web.AppKey("store")
 POLICY: web.AppKey[AccessPolicy] = web.AppKey("policy")
@@ -29,3 +30,4 @@ NOTIFIER: web.AppKey[Notifier] = web.AppKey("notifier")
 SERVICES: web.AppKey[Services] = web.AppKey("services")
 CONSENT: web.AppKey[ConsentService] = web.AppKey("consent")
 AUDIT: web.AppKey[AuditHook] = web.AppKey("audit")
+PAGES: web.AppKey[Pages] = web.AppKey("pages")

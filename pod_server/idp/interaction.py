@@ -184,7 +184,8 @@ class Interaction:
 
     # -- sign in ----------------------------------------------------------------------------
     async def login_page(self, request: web.Request) -> web.StreamResponse:
-        return self._sign_in_page(request, request.query.get("authz", ""))
+        back = own_page(request.query.get(pages.RETURN_FIELD, ""), self.p.paths.account)
+        return self._sign_in_page(request, request.query.get("authz", ""), back=back or "")
 
     def _sign_in_page(
         self,
@@ -195,6 +196,7 @@ class Interaction:
         email: str = "",
         error: str | None = None,
         status: int = 200,
+        back: str = "",
     ) -> web.Response:
         p = self.p
 
@@ -208,6 +210,7 @@ class Interaction:
                 error=error,
                 signup=p.signup_enabled,
                 status=status,
+                back=back,
             )
 
         return self._form(request, render)
@@ -238,10 +241,16 @@ class Interaction:
             await p.limiter.count(p.login_per_ip, ip)
             await p.limiter.count(p.login_per_account, email)
             return self._sign_in_page(
-                request, authz, email=email, error="The email or password is wrong.", status=401
+                request,
+                authz,
+                email=email,
+                error="The email or password is wrong.",
+                status=401,
+                back=own_page(form.get(pages.RETURN_FIELD, ""), p.paths.account) or "",
             )
         await p.limiter.clear(p.login_per_account, email)
-        response = redirect(self._continue_url(authz), 303)
+        back = own_page(form.get(pages.RETURN_FIELD, ""), p.paths.account)
+        response = redirect(back if back and not authz else self._continue_url(authz), 303)
         await p.sessions.end(request, response)  # a fresh session id at every sign-in
         await p.sessions.begin(response, account.id)
         return response
@@ -396,6 +405,18 @@ class Interaction:
         )
         await p.sessions.begin(response, account.id)  # the old sessions all ended
         return response
+
+
+def own_page(value: str, account: str) -> str | None:
+    """``value`` if it is a path on this server (under the provider's base, which the
+    account page's path starts with) to return to after sign-in, else None: never
+    another site (``//host``, a scheme, backslashes browsers read as slashes)."""
+    base = account.removesuffix("idp/account")
+    if not value.startswith(base) or value.startswith("//") or len(value) > 2000:
+        return None
+    if "\\" in value or any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+        return None
+    return value
 
 
 def _origin(uri: str) -> str:

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from pod_server.access.modes import Mode
 from pod_server.consent.apps.needs import NO_NEEDS, AccessNeed, AppNeeds
+from pod_server.http.style import STYLESHEET
 from pod_server.idp.sessions import CSRF_FIELD
 
 PAGE_HEADERS = {
@@ -31,6 +32,9 @@ PAGE_HEADERS = {
         "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+
+
+RETURN_FIELD = "return"
 
 
 class Safe(str):
@@ -56,24 +60,7 @@ _LAYOUT = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>$title</title>
 <style>
-body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;
-line-height:1.5;color:#1a1a1a}
-label{display:block;margin-top:1rem;font-weight:600}
-input[type=email],input[type=password],input[type=text]{width:100%;padding:.5rem;
-font-size:1rem;box-sizing:border-box}
-button{margin-top:1.25rem;margin-right:.5rem;padding:.55rem 1.2rem;font-size:1rem}
-.alert{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
-.note{color:#444;font-size:.95rem}
-fieldset{margin-top:1rem}
-.choice{font-weight:400;margin-top:.6rem}
-.needs{list-style:none;padding-left:1.6rem;margin:.25rem 0}
-.needs li{margin:.4rem 0}
-.needs label{font-weight:400;margin:0}
-.tag{font-size:.8rem;padding:0 .35rem;border-radius:3px;background:#e8e8e8}
-.warn{background:#b35900;color:#fff;font-weight:600}
-.full{border-left:4px solid #b35900;padding:.5rem 1rem;background:#fff4e5}
-:focus{outline:3px solid #1a5fb4;outline-offset:2px}
-</style>
+$style</style>
 </head>
 <body>
 <main>
@@ -86,7 +73,7 @@ $body
 
 
 def page(title: str, body: Safe, status: int = 200, heading: str | None = None) -> web.Response:
-    text = fill(_LAYOUT, title=title, heading=heading or title, body=body)
+    text = fill(_LAYOUT, title=title, heading=heading or title, body=body, style=Safe(STYLESHEET))
     return web.Response(
         status=status, text=text, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
     )
@@ -141,9 +128,12 @@ def sign_in(
     error: str | None = None,
     signup: bool = False,
     status: int = 200,
+    back: str = "",
 ) -> web.Response:
     context = fill("<p>Sign in to continue to <strong>$app</strong>.</p>\n", app=app) if app else ""
     hidden = join([_hidden(CSRF_FIELD, csrf), *([_hidden("authz", authz)] if authz else [])])
+    if back:  # a page of this server to return to (pod_server.ui's sign-in links)
+        hidden = join([hidden, _hidden(RETURN_FIELD, back)])
     link = ""
     if signup:
         href = paths.signup + ("?authz=" + _quote(authz) if authz else "")

@@ -2,8 +2,8 @@
 
 The session cookie is HttpOnly and SameSite=Lax (so an app's top-level redirect to the
 authorization endpoint still carries it, while cross-site form posts do not), scoped to
-the provider's paths, and Secure on https. The cookie holds a random id; the store keeps
-only its digest.
+the server's base path (the pod's pages name the viewer by it), and Secure on https.
+The cookie holds a random id; the store keeps only its digest.
 
 Forms are protected against cross-site request forgery (OWASP CSRF cheat sheet) by what
 browsers really send: a post whose ``Sec-Fetch-Site`` says another site or origin, or
@@ -71,7 +71,10 @@ class Sessions:
         self._config = config
         self._clock = clock
         self._secure = parts.scheme == "https"
-        self._path = (parts.path or "/") + "idp/"
+        # The whole server's path: the pod's own pages (pod_server.ui) read the session
+        # too, only for page views, their CSRF-checked forms and their same-origin links
+        # to the data (pod_server.http.negotiation), never for the API.
+        self._path = parts.path or "/"
         self.origin = f"{parts.scheme}://{parts.netloc}"
 
     async def current(self, request: web.Request) -> LoginSession | None:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from rdflib import Graph, URIRef
 
 from pod_server.errors import StaleState
-from pod_server.ldp import checks, conneg, paths, rdf
+from pod_server.ldp import checks, conneg, containers, paths, rdf
 from pod_server.ldp.appending import Appender
 from pod_server.ldp.budget import Runner
 from pod_server.ldp.changes import Change, describe_changes
@@ -202,6 +202,14 @@ class ResourceStore:
         """One page of a container's listing (see ``ldp.paging``) and the name the next
         page starts after, None on the last page."""
         return await self._reader.get_page(path, page, accept, cond, method)
+
+    async def members(
+        self, container: str, after: str | None = None, limit: int | None = None
+    ) -> list[Meta]:
+        """A container's members in name order (auxiliary resources left out), from the
+        first whose path sorts after ``after``, at most ``limit`` read: the pages' listing."""
+        children = await self.backend.children(container, after=after, limit=limit)
+        return containers.visible_members(children)
 
     async def graph_of(self, path: str) -> tuple[Meta | None, Graph]:
         """The stored graph of an RDF resource (a container's own triples), or empty."""

@@ -1,0 +1,51 @@
+"""The one stylesheet of every HTML page the server makes (the identity provider's and
+the pod's own pages, ``pod_server.ui``), inline so the pages' Content-Security-Policy
+needs no style source.
+
+Colours meet WCAG AA contrast on white (text #1a1a1a, links #0b57a4, muted #4a4a4a).
+"""
+
+STYLESHEET = """
+body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;
+line-height:1.5;color:#1a1a1a;background:#fff}
+body.wide{max-width:64rem}
+a{color:#0b57a4}
+h1,header.site,.note{overflow-wrap:anywhere}
+label{display:block;margin-top:1rem;font-weight:600}
+input[type=email],input[type=password],input[type=text]{width:100%;padding:.5rem;
+font-size:1rem;box-sizing:border-box}
+button,.button{margin-top:1.25rem;margin-right:.5rem;padding:.55rem 1.2rem;font-size:1rem}
+.alert{border-left:4px solid #b00020;padding:.5rem 1rem;background:#fdecee}
+.note{color:#4a4a4a;font-size:.95rem}
+fieldset{margin-top:1rem}
+:focus{outline:3px solid #1a5fb4;outline-offset:2px}
+.skip{position:absolute;left:-999px}
+.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:1}
+header.site{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:baseline;
+justify-content:space-between;border-bottom:1px solid #ccc;padding-bottom:.5rem}
+header.site nav ul,nav.crumbs ol{list-style:none;margin:0;padding:0;display:flex;
+flex-wrap:wrap;gap:.25rem .75rem}
+nav.crumbs li+li::before{content:"/";margin-right:.75rem;color:#4a4a4a}
+table{border-collapse:collapse;width:100%;margin-top:1rem}
+th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #ddd;vertical-align:top;
+overflow-wrap:anywhere}
+th{background:#f3f3f3}
+caption{text-align:left;caption-side:top;padding:.25rem 0}
+.done{border-left:4px solid #1a7f37;padding:.5rem 1rem;background:#eaf6ec}
+td.num{text-align:right;white-space:nowrap}
+.actions{display:flex;flex-wrap:wrap;gap:1rem 2rem;margin-top:1.5rem}
+.actions form{flex:1 1 14rem}
+.preview img{max-width:100%;min-width:8rem;height:auto;image-rendering:pixelated}
+.preview iframe{width:100%;height:70vh;border:1px solid #ccc}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f6f6;padding:.75rem}
+meter{width:100%;max-width:20rem}
+progress{width:100%}
+@media (max-width:40rem){th.opt,td.opt{display:none}}
+.choice{font-weight:400;margin-top:.6rem}
+.needs{list-style:none;padding-left:1.6rem;margin:.25rem 0}
+.needs li{margin:.4rem 0}
+.needs label{font-weight:400;margin:0}
+.tag{font-size:.8rem;padding:0 .35rem;border-radius:3px;background:#e8e8e8}
+.warn{background:#b35900;color:#fff;font-weight:600}
+.full{border-left:4px solid #b35900;padding:.5rem 1rem;background:#fff4e5}
+"""

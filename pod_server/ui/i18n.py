@@ -1,0 +1,233 @@
+"""The pages' words in English and French, and which language a request gets.
+
+A small catalogue (no gettext machinery): every string a page shows has a key here in
+both languages, which a unit test checks. The language is the one the person chose (the
+``lang`` query or cookie the switch sets), else the best of ``Accept-Language``, else
+English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("en", "fr")
+DEFAULT = "en"
+COOKIE = "lang"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "skip": "Skip to content",
+        "site": "Pod",
+        "signed_in_as": "Signed in as {webid}",
+        "not_signed_in": "Not signed in",
+        "sign_in": "Sign in",
+        "sign_out": "Sign out",
+        "account": "Your account",
+        "language": "Language",
+        "switch_to": "Français",
+        "breadcrumbs": "You are here",
+        "container": "Folder {name}",
+        "document": "Document {name}",
+        "file": "File {name}",
+        "name": "Name",
+        "type": "Type",
+        "size": "Size",
+        "modified": "Modified",
+        "folder": "Folder",
+        "empty": "This folder is empty.",
+        "sort_by": "Sort by {column}",
+        "sorted_asc": "sorted ascending",
+        "sorted_desc": "sorted descending",
+        "next_page": "Next page",
+        "first_page": "First page",
+        "paged_note": "This folder is large: it is shown in pages, in name order.",
+        "members": "{count} items",
+        "raw_turtle": "Turtle",
+        "raw_jsonld": "JSON-LD",
+        "raw_data": "The data as",
+        "download": "Download",
+        "open_raw": "Open the file itself",
+        "upload": "Upload files",
+        "files": "Files",
+        "upload_button": "Upload",
+        "new_folder": "New folder",
+        "folder_name": "Folder name",
+        "create": "Create",
+        "delete": "Delete",
+        "delete_this": "Delete this {kind}",
+        "confirm_delete": "Delete {name}?",
+        "confirm_delete_text": "This deletes {url} for good. It cannot be undone.",
+        "confirm_delete_folder": "A folder can be deleted only once it is empty.",
+        "cancel": "Cancel",
+        "deleted": "{name} was deleted.",
+        "uploaded": "{count} file(s) uploaded.",
+        "created": "Folder {name} created.",
+        "storage": "Storage",
+        "storage_used": "{used} used of {limit}",
+        "storage_used_nolimit": "{used} used",
+        "statements": "Statements",
+        "this_document": "this document",
+        "subject": "Subject",
+        "predicate": "Property",
+        "object": "Value",
+        "no_statements": "This document holds no statements.",
+        "preview": "Preview",
+        "no_preview": "No preview for this type of file.",
+        "preview_truncated": "Only the beginning of the file is shown.",
+        "refused_title": "Access refused",
+        "unauthorized_text": "This page is not public. Sign in to see it if you have access.",
+        "forbidden_text": "You ({webid}) do not have access to this page.",
+        "sign_in_other": "Sign in as someone else",
+        "not_found_title": "Not found",
+        "not_found_text": "There is nothing at this address.",
+        "error_title": "Something went wrong",
+        "form_expired": "This form has expired. Go back, reload the page and try again.",
+        "cross_site": "This form was sent from another site, so nothing was done.",
+        "bad_name": "Choose a name without slashes.",
+        "no_files": "Choose at least one file.",
+        "bytes": "{n} bytes",
+        "progress": "Upload progress",
+    },
+    "fr": {
+        "skip": "Aller au contenu",
+        "site": "Pod",
+        "signed_in_as": "Connecté en tant que {webid}",
+        "not_signed_in": "Non connecté",
+        "sign_in": "Se connecter",
+        "sign_out": "Se déconnecter",
+        "account": "Votre compte",
+        "language": "Langue",
+        "switch_to": "English",
+        "breadcrumbs": "Vous êtes ici",
+        "container": "Dossier {name}",
+        "document": "Document {name}",
+        "file": "Fichier {name}",
+        "name": "Nom",
+        "type": "Type",
+        "size": "Taille",
+        "modified": "Modifié",
+        "folder": "Dossier",
+        "empty": "Ce dossier est vide.",
+        "sort_by": "Trier par {column}",
+        "sorted_asc": "tri croissant",
+        "sorted_desc": "tri décroissant",
+        "next_page": "Page suivante",
+        "first_page": "Première page",
+        "paged_note": "Ce dossier est grand : il est affiché par pages, dans l'ordre des noms.",
+        "members": "{count} éléments",
+        "raw_turtle": "Turtle",
+        "raw_jsonld": "JSON-LD",
+        "raw_data": "Les données en",
+        "download": "Télécharger",
+        "open_raw": "Ouvrir le fichier lui-même",
+        "upload": "Déposer des fichiers",
+        "files": "Fichiers",
+        "upload_button": "Déposer",
+        "new_folder": "Nouveau dossier",
+        "folder_name": "Nom du dossier",
+        "create": "Créer",
+        "delete": "Supprimer",
+        "delete_this": "Supprimer ce {kind}",
+        "confirm_delete": "Supprimer {name} ?",
+        "confirm_delete_text": "Ceci supprime {url} définitivement. C'est irréversible.",
+        "confirm_delete_folder": "Un dossier ne peut être supprimé que s'il est vide.",
+        "cancel": "Annuler",
+        "deleted": "{name} a été supprimé.",
+        "uploaded": "{count} fichier(s) déposé(s).",
+        "created": "Dossier {name} créé.",
+        "storage": "Stockage",
+        "storage_used": "{used} utilisés sur {limit}",
+        "storage_used_nolimit": "{used} utilisés",
+        "statements": "Déclarations",
+        "this_document": "ce document",
+        "subject": "Sujet",
+        "predicate": "Propriété",
+        "object": "Valeur",
+        "no_statements": "Ce document ne contient aucune déclaration.",
+        "preview": "Aperçu",
+        "no_preview": "Pas d'aperçu pour ce type de fichier.",
+        "preview_truncated": "Seul le début du fichier est affiché.",
+        "refused_title": "Accès refusé",
+        "unauthorized_text": (
+            "Cette page n'est pas publique. Connectez-vous pour la voir si vous y avez accès."
+        ),
+        "forbidden_text": "Vous ({webid}) n'avez pas accès à cette page.",
+        "sign_in_other": "Se connecter avec un autre compte",
+        "not_found_title": "Introuvable",
+        "not_found_text": "Il n'y a rien à cette adresse.",
+        "error_title": "Une erreur est survenue",
+        "form_expired": (
+            "Ce formulaire a expiré. Revenez en arrière, rechargez la page et réessayez."
+        ),
+        "cross_site": "Ce formulaire a été envoyé depuis un autre site : rien n'a été fait.",
+        "bad_name": "Choisissez un nom sans barre oblique.",
+        "no_files": "Choisissez au moins un fichier.",
+        "bytes": "{n} octets",
+        "progress": "Progression du dépôt",
+    },
+}
+
+Translate = Callable[..., str]
+
+
+def translator(lang: str) -> Translate:
+    """``t(key, **values)`` in ``lang``; an unknown key is a programming error (KeyError)."""
+    table = MESSAGES[lang if lang in MESSAGES else DEFAULT]
+
+    def t(key: str, **values: object) -> str:
+        text = table[key]
+        return text.format(**values) if values else text
+
+    return t
+
+
+def parse_accept_language(header: str | None) -> list[tuple[str, float]]:
+    """Language ranges with their weights, best first (RFC 9110 §12.5.4); ranges with a
+    malformed weight count as 0 (not acceptable) rather than failing the page."""
+    ranges: list[tuple[str, float]] = []
+    for index, item in enumerate((header or "").split(",")):
+        parts = [p.strip() for p in item.split(";")]
+        tag = parts[0].lower()
+        if not tag:
+            continue
+        weight = 1.0
+        for param in parts[1:]:
+            if param.lower().startswith("q="):
+                try:
+                    weight = max(0.0, min(1.0, float(param[2:])))
+                except ValueError:
+                    weight = 0.0
+        ranges.append((tag, weight - index * 1e-6))  # ties: the order written
+    return sorted(ranges, key=lambda r: -r[1])
+
+
+def choose_language(chosen: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """The page language: an explicit choice (query, then cookie), else Accept-Language."""
+    for value in (chosen, cookie):
+        if value in LANGUAGES:
+            return value
+    for tag, weight in parse_accept_language(accept_language):
+        if weight <= 0:
+            continue
+        primary = tag.split("-", 1)[0]
+        if primary in LANGUAGES:
+            return primary
+        if tag == "*":
+            return DEFAULT
+    return DEFAULT
+
+
+def human_size(count: int, lang: str) -> str:
+    """A byte count for people: 1.5 MB, in the language's decimal mark."""
+    if count < 1000:
+        return translator(lang)("bytes", n=count)
+    size = float(count)
+    for unit in ("KB", "MB", "GB", "TB"):
+        size /= 1000
+        if size < 1000 or unit == "TB":
+            break
+    text = f"{size:.1f}"
+    if lang == "fr":
+        text = text.replace(".", ",")
+        unit = {"KB": "ko", "MB": "Mo", "GB": "Go", "TB": "To"}[unit]
+    return f"{text} {unit}"
