@@ -216,8 +216,22 @@ async def _export_aux(
         except (Forbidden, Unauthorized) as exc:
             report.skipped.append({"path": arel, "reason": f"{kind}: {exc.status} {exc.message}"})
             continue
+        if kind == "meta" and _says_nothing(spool, size):
+            continue  # servers answer an empty description for every resource: not data
         entry = {"path": arel, "kind": kind, "of": rel, "media_type": ctype}
         sink.add_body(entry, spool, size, sha)
+
+
+def _says_nothing(spool: IO[bytes], size: int) -> bool:
+    """Whether the Turtle just spooled holds no statement (only whitespace or prefixes)."""
+    if size > 64 * 1024:
+        return False  # a description that large says something; no need to parse it
+    spool.seek(0)
+    data = spool.read(size)
+    try:
+        return len(Graph().parse(data=data, format="turtle")) == 0
+    except Exception:  # not Turtle after all: keep it as it is
+        return False
 
 
 def _keep_control(graph: Graph, acl_url: str, subject: str, webid: str | None) -> Graph:

@@ -659,9 +659,9 @@ async def test_archive_round_trip_and_interrupted_import(ours: Server, tmp_path:
         await pod.grant(base + "notes/", PUBLIC, "read")
         report = await archives.export_archive(pod, base, tmp_path / "pod.tar.gz")
         # Every resource has a description (empty unless written, as on the reference
-        # server): a.ttl's, and five empty ones.
+        # server); only a.ttl's says something, and the export keeps only that one.
         assert report.verified and report.counts == {
-            "container": 3, "rdf": 1, "file": 2, "meta": 6, "acl": 1,
+            "container": 3, "rdf": 1, "file": 2, "meta": 1, "acl": 1,
         }  # fmt: skip
         manifest = archives.verify_archive(tmp_path / "pod.tar.gz")
         assert manifest["source"] == base
