@@ -48,4 +48,14 @@ progress{width:100%}
 .tag{font-size:.8rem;padding:0 .35rem;border-radius:3px;background:#e8e8e8}
 .warn{background:#b35900;color:#fff;font-weight:600}
 .full{border-left:4px solid #b35900;padding:.5rem 1rem;background:#fff4e5}
+input[type=url],select{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
+td form button{margin:0}
+form.share{margin-top:1.5rem;padding:0 1rem 1rem;border:1px solid #ddd}
+.card{display:flex;flex-wrap:wrap;gap:1rem 1.5rem;align-items:center}
+.card .photo{width:8rem;height:8rem;object-fit:cover;border-radius:50%;background:#eee}
+.card h2{margin:.25rem 0}
+dl.links{display:grid;grid-template-columns:minmax(8rem,auto) 1fr;gap:.35rem 1rem}
+dl.links dt{font-weight:600}
+dl.links dd{margin:0;overflow-wrap:anywhere}
+@media (max-width:40rem){dl.links{grid-template-columns:1fr}dl.links dd{margin-bottom:.5rem}}
 """
