@@ -162,8 +162,8 @@ def _refused(r: _Request, refused: Refusal) -> web.Response:
     if refused.modes:
         values["modes"] = ", ".join(t(k) for k in acl_view.mode_keys(refused.modes))
     text = t(refused.key, **values) if values else t(refused.key)
-    back = {"url": r.store.url(r.path) + "?ui=sharing", "label": t("sharing")}
-    title = t("refused_title") if refused.status == 409 else t("error_title")
+    back = {"url": r.store.url(r.path) + "?ui=sharing", "label": t("back_to_sharing")}
+    title = t("not_changed") if refused.status == 409 else t("error_title")
     return r.message(refused.status, title, text, [back])
 
 

@@ -84,6 +84,8 @@ WORDS: dict[str, dict[str, str]] = {
         "lock_out_control": (
             "This change was not made: you would no longer be able to manage sharing of {url}."
         ),
+        "not_changed": "Change not made",
+        "back_to_sharing": "Back to the sharing page",
         "no_sharing_here": "The sharing settings themselves have no sharing page.",
         "back_to_item": "Back to {name}",
         "profile": "Profile of {name}",
@@ -185,6 +187,8 @@ WORDS: dict[str, dict[str, str]] = {
             "Cette modification n'a pas été faite : vous ne pourriez plus gérer le partage de"
             " {url}."
         ),
+        "not_changed": "Modification non faite",
+        "back_to_sharing": "Retour à la page de partage",
         "no_sharing_here": "Les réglages de partage eux-mêmes n'ont pas de page de partage.",
         "back_to_item": "Retour à {name}",
         "profile": "Profil de {name}",

@@ -256,3 +256,35 @@ async def test_profile_card_for_people_turtle_for_machines(host: tuple[Pod, Path
                 assert len(graph) > 5
         status, page = await _page(anonymous, card + "?lang=fr")
         assert "Profil de alice" in page and "Boîte de réception" in page
+
+
+async def test_profile_photo_from_this_server_only(host: tuple[Pod, Path]) -> None:  # noqa: F811
+    pod, root = host
+    alice_api = await _api(pod, root, "alice")
+    other = pod.url("/alice/people/other")
+    text = (
+        "@prefix foaf: <http://xmlns.com/foaf/0.1/>.\n"
+        "@prefix vcard: <http://www.w3.org/2006/vcard/ns#>.\n"
+        "<> a foaf:PersonalProfileDocument; foaf:primaryTopic <#i>.\n"
+        '<#i> foaf:name "Zoé <b>"; vcard:hasPhoto <{photo}>; foaf:knows <#friend>.\n'
+        '<#friend> foaf:name "Yann".\n'
+    )
+    local = pod.url("/alice/people/z.png")
+    assert await alice_api.call("PUT", "/alice/people/other", text.format(photo=local)) == 201
+    async with aiohttp.ClientSession() as anonymous:
+        status, page = await _page(anonymous, other)
+        assert status == 401  # the profile is private: the page says so
+    alice = pod.session
+    await _sign_in(pod, alice, "alice@example.org")
+    status, page = await _page(alice, other)
+    assert status == 200 and "<h1>Profile of Zoé &lt;b&gt;</h1>" in page
+    assert f'<img class="photo" src="{local}?format=raw" alt="Photo of Zoé &lt;b&gt;">' in page
+    assert f'<a href="{other}#friend">Yann</a>' in page
+    away = "https://cdn.example/z.png"
+    assert await alice_api.call("PUT", "/alice/people/other", text.format(photo=away)) in (
+        200,
+        204,
+    )
+    status, page = await _page(alice, other)
+    assert "<img" not in page and f'<a href="{away}">' in page  # nothing loaded from elsewhere
+    assert '<span class="photo initial" aria-hidden="true">Z</span>' in page
