@@ -55,7 +55,7 @@ table.sharing td:first-child{overflow-wrap:anywhere}
 @media (max-width:40rem){table.sharing thead{position:absolute;left:-999px}
 table.sharing tr,table.sharing td{display:block}table.sharing td{border:0;padding:.1rem 0}
 table.sharing tr{border-bottom:1px solid #ddd;padding:.5rem 0}}
-.card .initial{display:flex;align-items:center;justify-content:center;font-size:3rem;
+.card .photo.initial{display:flex;align-items:center;justify-content:center;font-size:3rem;
 font-weight:600;color:#fff;background:#0b57a4}
 section li{overflow-wrap:anywhere}
 form.share{margin-top:1.5rem;padding:0 1rem 1rem;border:1px solid #ddd}

@@ -131,7 +131,7 @@ WORDS: dict[str, dict[str, str]] = {
         "this_item": "les réglages de partage de cet élément",
         "inherited_from": "le dossier {folder} (hérité)",
         "change_there": "le modifier là-bas",
-        "copied_from": "copié des réglages du dossier",
+        "copied_from": "copiés des réglages du dossier",
         "consent_given": "votre consentement donné à {recipient}",
         "consent_until": "jusqu'au {date}",
         "consent_open": "voir le consentement",
