@@ -209,7 +209,9 @@ def _source(r: _Request, e: Entry) -> dict[str, Any]:
     if e.consent is not None:
         text = t("consent_given", recipient=e.who.iri or "")
         if e.until is not None:
-            text += " " + t("consent_until", date=e.until.strftime("%Y-%m-%d %H:%M"))
+            date = e.until.strftime("%Y-%m-%d %H:%M")
+            ended = e.until.timestamp() <= time.time()
+            text += " " + t("consent_ended" if ended else "consent_until", date=date)
         return {"text": text, "url": e.consent, "link": t("consent_open")}
     if e.inherited_from is not None:
         return {

@@ -165,13 +165,18 @@ async def test_consent_rules_are_shown_and_not_removed_here(host: tuple[Pod, Pat
         f" acl:accessTo <{doc}>; acl:mode acl:Read, acl:Write, acl:Control.\n"
         f"<#c> a acl:Authorization; acl:agent <{org}>; acl:accessTo <{doc}>; acl:mode acl:Read;"
         f' c:grantedBy <{record}>; c:until "2099-01-31T12:00:00+00:00"^^xsd:dateTime.\n'
+        f"<#old> a acl:Authorization; acl:agent <{org}>; acl:accessTo <{doc}>; acl:mode acl:Write;"
+        f' c:grantedBy <{record}2>; c:until "2001-01-31T12:00:00+00:00"^^xsd:dateTime.\n'
     )
     assert await alice_api.call("PUT", "/alice/health.ttl.acl", acl) == 201
+    ended = acl.replace("<#c>", "<#old>").replace("2099-01-31", "2001-01-31")
+    ended = ended.split("\n<#owner>")[0] + "\n" + ended.split("\n", 3)[-1].split("\n", 1)[1]
     alice = pod.session
     await _sign_in(pod, alice, "alice@example.org")
     status, page = await _page(alice, doc + "?ui=sharing")
     assert f"your consent to {org} until 2099-01-31 12:00" in page
     assert f'<a href="{record}">see the consent</a>' in page
+    assert "which ended on 2001-01-31 12:00 (it no longer gives access)" in page
     assert page.count('action="?ui=unshare"') == 1  # the owner's rule only
     csrf = Forms(page).forms[-1].fields["csrf"]
     form = {"csrf": csrf, "kind": "person", "who": org}
