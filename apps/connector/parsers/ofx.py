@@ -70,7 +70,8 @@ def parse_ofx(path: Path) -> Iterator[Statement]:
     text = raw.decode("latin-1")
     tree = OFXTree()
     try:
-        tree.parse(path.open("rb"))
+        with path.open("rb") as handle:
+            tree.parse(handle)
         ofx = tree.convert()
     except Exception as exc:  # header, SGML and value errors all mean "not a valid OFX"
         bad = _bad_transaction(tree, text) if tree.getroot() is not None else None
