@@ -194,7 +194,3 @@ async def test_bank_connector_pushes_under_consent_idempotently(
         assert fifth["dave"].outcome is Outcome.WITHDRAWN and fifth["dave"].written == 0
         assert len(await pod_transactions(d.clients["dave"], d.pod["dave"] + "bank/")) == 3
 
-
-@pytest.fixture
-def storage() -> str:  # the push logic does not depend on the backend: files suffice here
-    return "file"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,11 @@ def _bad_transaction(tree: OFXTree, text: str) -> tuple[str, int | None] | None:
             Aggregate.from_etree(element)
         except Exception as exc:  # ofxtools raises plain ValueError/InvalidOperation
             fitid = element.findtext("FITID") or ""
-            return f"transaction {fitid or '(no FITID)'}: {exc or type(exc).__name__}", (
+            if isinstance(exc, InvalidOperation):
+                why = f"amount {element.findtext('TRNAMT')!r} is not a number"
+            else:
+                why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return f"transaction {fitid or '(no FITID)'}: {why}", (
                 _line_of(text, f"<FITID>{fitid}") if fitid else None
             )
     return None
@@ -112,6 +116,6 @@ def parse_ofx(path: Path) -> Iterator[Statement]:
             iban=iban,
             currency=currency,
             transactions=tuple(txs),
-            balance=Decimal(ledger.balamt).quantize(Decimal("0.01")) if ledger else None,
-            balance_date=ledger.dtasof.date() if ledger else None,
+            balance=Decimal(ledger.balamt).quantize(Decimal("0.01")) if ledger is not None else None,
+            balance_date=ledger.dtasof.date() if ledger is not None else None,
         )
