@@ -33,6 +33,8 @@ class Journal:
                     continue  # the torn last line of a crash
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("a", encoding="utf-8")
+        if path.stat().st_size and _last_byte(path) != b"\n":
+            self._handle.write("\n")  # end the torn line, so the next event stands alone
 
     def _apply(self, event: dict[str, Any]) -> None:
         state = self.customers.setdefault(event["customer"], CustomerState())
@@ -66,3 +68,9 @@ class Journal:
 
     def close(self) -> None:
         self._handle.close()
+
+
+def _last_byte(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1)

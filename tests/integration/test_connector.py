@@ -117,7 +117,9 @@ async def test_bank_connector_pushes_under_consent_idempotently(
     tmp_path: Path, storage: str
 ) -> None:
     data = tmp_path / "data"
-    synthetic.generate(data, len(CUSTOMERS), 3, "2024-01", bank_format="ofx", energy=False, card_payments=20)
+    synthetic.generate(
+        data, len(CUSTOMERS), 3, "2024-01", bank_format="ofx", energy=False, card_payments=20
+    )
     journal = tmp_path / "journal.jsonl"
     async with deployment(tmp_path / "pods", storage) as d:
         # 1. The first run asks everyone; nobody has decided: nothing is written.
@@ -158,7 +160,9 @@ async def test_bank_connector_pushes_under_consent_idempotently(
                     assert graph.value(tx, PROV.generatedAtTime) is not None
                     source = graph.value(tx, PROV.wasDerivedFrom)
                     assert str(source).startswith("urn:sha256:")
-                    assert str(graph.value(source, URIRef("http://www.w3.org/2000/01/rdf-schema#label"))).endswith(".ofx")
+                    assert str(
+                        graph.value(source, URIRef("http://www.w3.org/2000/01/rdf-schema#label"))
+                    ).endswith(".ofx")
             assert per_month == expected
 
         # 3. A re-run writes nothing and asks nobody again.
@@ -187,10 +191,16 @@ async def test_bank_connector_pushes_under_consent_idempotently(
         for n in (1, 4):
             customer = synthetic.customers(len(CUSTOMERS))[n - 1]
             txs, balance = synthetic.bank_month(customer, 2024, 4, card_payments=20)
-            stmt = synthetic.Statement(Path(), customer.iban, "EUR", tuple(txs), balance=balance, balance_date=txs[-1].booking_date)
+            stmt = synthetic.Statement(
+                Path(),
+                customer.iban,
+                "EUR",
+                tuple(txs),
+                balance=balance,
+                balance_date=txs[-1].booking_date,
+            )
             synthetic.write_ofx(data / "bank" / customer.id / "statement-2024-04.ofx", stmt)
         fifth = await push(d, journal, data)
         assert fifth["alice"].outcome is Outcome.PUSHED and fifth["alice"].written == 1
         assert fifth["dave"].outcome is Outcome.WITHDRAWN and fifth["dave"].written == 0
         assert len(await pod_transactions(d.clients["dave"], d.pod["dave"] + "bank/")) == 3
-

@@ -116,6 +116,8 @@ def parse_ofx(path: Path) -> Iterator[Statement]:
             iban=iban,
             currency=currency,
             transactions=tuple(txs),
-            balance=Decimal(ledger.balamt).quantize(Decimal("0.01")) if ledger is not None else None,
+            balance=Decimal(ledger.balamt).quantize(Decimal("0.01"))
+            if ledger is not None
+            else None,
             balance_date=ledger.dtasof.date() if ledger is not None else None,
         )

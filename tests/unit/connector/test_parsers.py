@@ -56,7 +56,9 @@ def test_ofx_statement() -> None:
 def test_ofx_bad_amount_names_the_line(tmp_path: Path) -> None:
     path = variant(tmp_path, "statement.ofx", "<TRNAMT>-42.30", "<TRNAMT>-42,3O")
     caught = error(path)
-    assert caught.line == 18 and "transaction F-0002: amount '-42,3O' is not a number" in str(caught)
+    assert caught.line == 18 and "transaction F-0002: amount '-42,3O' is not a number" in str(
+        caught
+    )
 
 
 def test_ofx_not_ofx(tmp_path: Path) -> None:
@@ -92,7 +94,9 @@ def test_camt053_not_well_formed(tmp_path: Path) -> None:
 
 
 def test_camt053_bad_sign_names_the_entry_line(tmp_path: Path) -> None:
-    path = variant(tmp_path, "statement.xml", "<CdtDbtInd>CRDT</CdtDbtInd>\n", "<CdtDbtInd>X</CdtDbtInd>\n")
+    path = variant(
+        tmp_path, "statement.xml", "<CdtDbtInd>CRDT</CdtDbtInd>\n", "<CdtDbtInd>X</CdtDbtInd>\n"
+    )
     caught = error(path)
     assert caught.line == 38 and "CdtDbtInd 'X'" in str(caught)
 
@@ -104,7 +108,9 @@ def test_camt053_bad_iban(tmp_path: Path) -> None:
 
 def test_camt053_other_document(tmp_path: Path) -> None:
     path = tmp_path / "pain.xml"
-    path.write_text('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"><CstmrCdtTrfInitn/></Document>')
+    path.write_text(
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"><CstmrCdtTrfInitn/></Document>'
+    )
     assert "not a camt.053 document" in str(error(path))
 
 
@@ -137,7 +143,12 @@ def test_bank_csv_statement() -> None:
     [
         (";-5,48;", ";cinq;", 3, "amount 'cinq' is not a number"),
         ("03/01/2024;;-5", "2024-13-03;;-5", 3, "booking_date '2024-13-03' is not a date"),
-        ("TX-3;FR7612548029980001234567818", "TX-3;FR7612548029980001234567819", 4, "not a valid IBAN"),
+        (
+            "TX-3;FR7612548029980001234567818",
+            "TX-3;FR7612548029980001234567819",
+            4,
+            "not a valid IBAN",
+        ),
         ("TX-2;", "TX-1;", 3, "appears twice"),
         (";CardPayment;1017", ";Virement;1017", 3, "type 'Virement'"),
         ("JANVIER;SCI", "JANVIER;SCI;extra", 2, "13 fields, header has 12"),
@@ -151,7 +162,9 @@ def test_bank_csv_errors(tmp_path: Path, old: str, new: str, line: int, message:
 
 def test_bank_csv_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
-    path.write_bytes((FIXTURES / "statement.csv").read_text().replace("FNAC", "FNAC é").encode("latin-1"))
+    path.write_bytes(
+        (FIXTURES / "statement.csv").read_text().replace("FNAC", "FNAC é").encode("latin-1")
+    )
     assert "not UTF-8" in str(error(path))
 
 
