@@ -211,5 +211,5 @@ def test_sniff() -> None:
     assert parsers.sniff(FIXTURES / "load-curve.csv") == "load-curve"
     assert parsers.sniff(FIXTURES / "statement.csv") == "bank-csv"
     assert parsers.sniff(FIXTURES / "statement.xml") == "camt053"
-    with pytest.raises(SourceError, match="unknown file type .pdf"):
+    with pytest.raises(SourceError, match=r"unknown file type \.pdf"):
         parsers.sniff(Path("releve.pdf"))
