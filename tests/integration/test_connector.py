@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rdflib import RDF, Graph, URIRef
 
@@ -18,7 +19,7 @@ import vocab
 from apps.connector import parsers, synthetic
 from apps.connector.config import CustomerRef, OrgConfig
 from apps.connector.journal import Journal
-from apps.connector.mapping import BANK, PROV
+from apps.connector.mapping import BANK, ENERGY, PROV
 from apps.connector.push import Connector, Outcome, Summary
 from client import PodClient
 from pod_server.http.handlers import STORE
@@ -26,7 +27,13 @@ from pod_server.idp.routes import IDP
 from pod_server.pods.hosting import add_user, user_credentials
 from pod_server.settings import Settings
 from tests.conftest import deployed, running_pod
-from tests.integration.test_consent_flow import DATA_RETURN, PASSWORD, TRANSACTIONS, constrain
+from tests.integration.test_consent_flow import (
+    DATA_RETURN,
+    ENERGY_MANAGEMENT,
+    PASSWORD,
+    TRANSACTIONS,
+    constrain,
+)
 
 CUSTOMERS = ("alice", "bob", "carol", "dave")
 
@@ -40,47 +47,50 @@ class Deployment:
 
 
 @asynccontextmanager
-async def deployment(root: Path, storage: str) -> AsyncIterator[Deployment]:
-    """A multi-user server: four customers signed in, each with a bank/ container whose
-    members must pass the bank shapes, and the bank's connector settings."""
+async def deployment(root: Path, storage: str, domain: str = "bank") -> AsyncIterator[Deployment]:
+    """A multi-user server: four customers signed in, each with a ``domain``/ container
+    whose members must pass that domain's shapes, and the organisation's connector
+    settings."""
     root.mkdir()
     settings, backend = deployed(storage, root, Settings(multiuser=True))
     async with running_pod(root, backend, settings) as server, AsyncExitStack() as stack:
         store, state = server.app[STORE], server.app[IDP].state  # type: ignore[index]
         clients, webid, pod, made = {}, {}, {}, {}
-        for name in (*CUSTOMERS, "bank"):
+        for name in (*CUSTOMERS, "org"):
             await add_user(store, state, name, f"{name}@example.org", PASSWORD)
             made[name] = await user_credentials(store, state, name, "connector")
             webid[name], pod[name] = made[name]["webid"], made[name]["pod"]
-            if name == "bank":
+            if name == "org":
                 continue
             client = await stack.enter_async_context(PodClient())
             await client.login_client_credentials(
                 made[name]["issuer"], made[name]["client_id"], made[name]["client_secret"]
             )
             clients[name] = client
-            await client.create_container(pod[name] + "bank/")
-            await constrain(client, pod[name] + "bank/", "bank")
-        bank = made["bank"]
+            await client.create_container(pod[name] + f"{domain}/")
+            await constrain(client, pod[name] + f"{domain}/", domain)
+        made_org = made["org"]
         org = OrgConfig(
-            name="Banque Exemple",
-            webid=bank["webid"],
-            issuer=bank["issuer"],
-            client_id=bank["client_id"],
-            client_secret=bank["client_secret"],
-            domain="bank",
-            container="bank/",
-            purpose=DATA_RETURN,
-            data=(TRANSACTIONS,),
-            note="Your statements, every month",
+            name="Banque Exemple" if domain == "bank" else "Energie Exemple",
+            webid=made_org["webid"],
+            issuer=made_org["issuer"],
+            client_id=made_org["client_id"],
+            client_secret=made_org["client_secret"],
+            domain=domain,
+            container=f"{domain}/",
+            purpose=DATA_RETURN if domain == "bank" else ENERGY_MANAGEMENT,
+            data=(TRANSACTIONS,) if domain == "bank" else (),
+            note="Your data, every month",
             concurrency=3,
         )
         yield Deployment(clients, webid, pod, org)
 
 
-async def push(d: Deployment, journal: Path, data: Path) -> dict[str, object]:
-    """One run of the connector, as the bank; results by customer name."""
-    refs = [CustomerRef(f"C{n:06d}", d.webid[name]) for n, name in enumerate(CUSTOMERS, 1)]
+async def push(d: Deployment, journal: Path, data: Path, only: int = 4) -> dict[str, Any]:
+    """One run of the connector, as the organisation, for the first ``only`` customers;
+    results by customer name."""
+    names = CUSTOMERS[:only]
+    refs = [CustomerRef(f"C{n:06d}", d.webid[name]) for n, name in enumerate(names, 1)]
     log = Journal(journal, sync=False)
     try:
         async with PodClient() as client:
@@ -88,12 +98,11 @@ async def push(d: Deployment, journal: Path, data: Path) -> dict[str, object]:
                 d.org.issuer, d.org.client_id, d.org.client_secret
             )
             summary: Summary = await Connector(client, d.org, log).run(
-                refs, data / "bank", progress=False
+                refs, data / d.org.domain, progress=False
             )
     finally:
         log.close()
-    assert len(summary.results) == len(CUSTOMERS)
-    return {name: r for name, r in zip(CUSTOMERS, summary.results, strict=True)}
+    return dict(zip(names, summary.results, strict=True))
 
 
 def source_transactions(folder: Path) -> dict[str, int]:
@@ -203,3 +212,26 @@ async def test_bank_connector_pushes_under_consent_idempotently(
         assert fifth["alice"].outcome is Outcome.PUSHED and fifth["alice"].written == 1
         assert fifth["dave"].outcome is Outcome.WITHDRAWN and fifth["dave"].written == 0
         assert len(await pod_transactions(d.clients["dave"], d.pod["dave"] + "bank/")) == 3
+
+
+async def test_energy_connector_pushes_load_curves(tmp_path: Path, storage: str) -> None:
+    data = tmp_path / "data"
+    customers = synthetic.generate(data, 1, 2, "2024-01", energy=True)
+    journal = tmp_path / "journal.jsonl"
+    async with deployment(tmp_path / "pods", storage, "energy") as d:
+        [asked] = (await push(d, journal, data, only=1)).values()
+        assert asked.outcome is Outcome.PENDING
+        await d.clients["alice"].approve(asked.consent)
+        [done] = (await push(d, journal, data, only=1)).values()
+        assert done.outcome is Outcome.PUSHED and done.written == 2
+        assert done.records == (31 + 29) * 48  # every half hour of January and February 2024
+        box = d.pod["alice"] + "energy/"
+        prm = customers[0].prm
+        for month, days in (("01", 31), ("02", 29)):
+            graph = await d.clients["alice"].read_graph(f"{box}load-curve-{prm}-2024-{month}")
+            assert vocab.validate(graph, "energy").conforms
+            [curve] = graph.subjects(RDF.type, ENERGY.LoadCurve)
+            assert len(list(graph.objects(curve, ENERGY.point))) == days * 48
+            assert graph.value(curve, PROV.wasAttributedTo) == URIRef(d.org.webid)
+        [again] = (await push(d, journal, data, only=1)).values()
+        assert (again.outcome, again.written, again.already) == (Outcome.PUSHED, 0, 2)
