@@ -6,7 +6,11 @@ and the next month is not pushed to him. Accounts and consent as in test_consent
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +40,7 @@ from tests.integration.test_consent_flow import (
 )
 
 CUSTOMERS = ("alice", "bob", "carol", "dave")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -235,3 +240,81 @@ async def test_energy_connector_pushes_load_curves(tmp_path: Path, storage: str)
             assert graph.value(curve, PROV.wasAttributedTo) == URIRef(d.org.webid)
         [again] = (await push(d, journal, data, only=1)).values()
         assert (again.outcome, again.written, again.already) == (Outcome.PUSHED, 0, 2)
+
+
+async def run_cli(args: list[str], secret: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ORG_SECRET": secret}
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "apps.connector",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_killed_connector_resumes_without_duplicates(tmp_path: Path, storage: str) -> None:
+    """The command line, killed (SIGKILL) in the middle of a push, then run again: every
+    pod ends with exactly the transactions of its source files."""
+    data = tmp_path / "data"
+    synthetic.generate(data, 2, 6, "2024-01", energy=False, card_payments=20)
+    async with deployment(tmp_path / "pods", storage) as d:
+        org = tmp_path / "bank.toml"
+        org.write_text(
+            f'[organisation]\nwebid = "{d.org.webid}"\nissuer = "{d.org.issuer}"\n'
+            f'client_id = "{d.org.client_id}"\nclient_secret_env = "ORG_SECRET"\n'
+            f'[consent]\ncontainer = "bank/"\npurpose = "{DATA_RETURN}"\n'
+            '[push]\ndomain = "bank"\nconcurrency = 2\n'
+        )
+        customers = tmp_path / "customers.csv"
+        customers.write_text(
+            f"customer_id,webid\nC000001,{d.webid['alice']}\nC000002,{d.webid['bob']}\n"
+        )
+        journal, report = tmp_path / "journal.jsonl", tmp_path / "report.json"
+        argv = [
+            "push",
+            "--org",
+            str(org),
+            "--input",
+            str(data / "bank"),
+            "--quiet",
+            "--customers",
+            str(customers),
+            "--journal",
+            str(journal),
+            "--report",
+            str(report),
+        ]
+        first = await run_cli(argv, d.org.client_secret)
+        out, err = await first.communicate()
+        assert first.returncode == 0, err.decode()
+        assert "pending consent  2" in out.decode()
+        for name in ("alice", "bob"):
+            [asked] = await d.clients[name].access_requests("requested")
+            await d.clients[name].approve(asked.url)
+
+        killed = await run_cli(argv, d.org.client_secret)
+        while killed.returncode is None and '"pushed"' not in (
+            journal.read_text() if journal.exists() else ""
+        ):
+            await asyncio.sleep(0.01)
+        killed.send_signal(signal.SIGKILL)
+        await killed.communicate()
+        done_before = journal.read_text().count('"pushed"')
+        assert 1 <= done_before < 12, "the connector was not stopped midway"
+
+        last = await run_cli(argv, d.org.client_secret)
+        out, err = await last.communicate()
+        assert last.returncode == 0, err.decode()
+        assert "pushed           2" in out.decode(), out.decode()
+        outcomes = {c["customer"]: c for c in json.loads(report.read_text())["customers"]}
+        assert sum(c["written"] + c["already"] for c in outcomes.values()) == 12
+        for n, name in enumerate(("alice", "bob"), 1):
+            written = await pod_transactions(d.clients[name], d.pod[name] + "bank/")
+            per_month = {
+                url[-7:]: len(set(g.subjects(RDF.type, BANK.Transaction)))
+                for url, g in written.items()
+            }
+            assert per_month == source_transactions(data / "bank" / f"C{n:06d}")
