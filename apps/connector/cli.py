@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--format", choices=synthetic.BANK_FORMATS, default="ofx")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--no-energy", action="store_true")
+    gen.add_argument(
+        "--webids", default=synthetic.WEBIDS, help="WebID template for customers.csv ({id})"
+    )
     push = sub.add_parser("push", help="push each customer's files into their pod")
     push.add_argument("--org", type=Path, required=True, help="the organisation's TOML")
     push.add_argument("--input", type=Path, required=True, help="a folder per customer id")
@@ -72,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             args.seed,
             args.format,
             energy=not args.no_energy,
+            webids=args.webids,
         )
         print(f"{len(made)} customers x {args.months} months in {args.out}")
         return 0

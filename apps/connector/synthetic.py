@@ -27,6 +27,8 @@ from vocab.checks import french_iban
 
 PARIS = ZoneInfo("Europe/Paris")
 BANK_FORMATS = ("ofx", "camt053", "csv")
+# The pods a host would make with `pod-server user add c000001` on a local server.
+WEBIDS = "http://127.0.0.1:3000/{id}/profile/card#me"
 
 _LANDLORDS = ["SCI Les Tilleuls", "Foncia Gestion", "Nexity Lamy", "M. Bernard Durand"]
 _EMPLOYERS = ["ACME Industries", "Mairie de Lyon", "Clinique du Parc", "Transports Martin"]
@@ -349,10 +351,12 @@ def generate(
     bank_format: str = "ofx",
     energy: bool = True,
     card_payments: int = 45,
+    webids: str = WEBIDS,
 ) -> list[Customer]:
     """Files for ``count`` customers over ``month_count`` months: ``out/bank/<id>/`` (one
     statement per month in ``bank_format``) and ``out/energy/<id>/`` (one load curve per
-    month), plus ``out/customers.csv`` (``customer_id,iban,prm``)."""
+    month), plus ``out/customers.csv`` (``customer_id,webid,iban,prm``, the WebIDs from
+    the ``webids`` template and the lower-cased id, ready for ``push --customers``)."""
     if bank_format not in BANK_FORMATS:
         raise ValueError(f"bank format {bank_format!r}: one of {', '.join(BANK_FORMATS)}")
     made = customers(count, seed)
@@ -376,6 +380,6 @@ def generate(
                 )
     with (out / "customers.csv").open("w", newline="", encoding="utf-8") as handle:
         writer_ = csv.writer(handle)
-        writer_.writerow(["customer_id", "iban", "prm"])
-        writer_.writerows((c.id, c.iban, c.prm) for c in made)
+        writer_.writerow(["customer_id", "webid", "iban", "prm"])
+        writer_.writerows((c.id, webids.format(id=c.id.lower()), c.iban, c.prm) for c in made)
     return made

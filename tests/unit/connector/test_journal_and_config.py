@@ -103,3 +103,11 @@ def test_customers(tmp_path: Path) -> None:
     path.write_text("id,who\n")
     with pytest.raises(ConfigError, match=r":1: the header must name"):
         load_customers(path)
+
+
+def test_shipped_examples_load() -> None:
+    examples = Path(__file__).resolve().parents[3] / "apps" / "connector" / "examples"
+    bank = load_org(examples / "bank.toml", env={"BANK_CLIENT_SECRET": "x"})
+    energy = load_org(examples / "energy.toml", env={"ENERGY_CLIENT_SECRET": "x"})
+    assert (bank.domain, energy.domain) == ("bank", "energy")
+    assert bank.categories["LOYER"] == "Rent"
