@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -169,7 +169,7 @@ def bank_documents(
     files (overlapping statements) is written once."""
     months: dict[tuple[str, str], dict[str, tuple[Transaction, Path]]] = defaultdict(dict)
     accounts: dict[str, Statement] = {}
-    balances: dict[tuple[str, str], tuple[object, Decimal]] = {}
+    balances: dict[tuple[str, str], tuple[date, Decimal]] = {}
     for stmt in statements:
         accounts.setdefault(stmt.iban, stmt)
         for tx in stmt.transactions:
@@ -178,7 +178,7 @@ def bank_documents(
             )
         if stmt.balance is not None and stmt.balance_date is not None:
             key = (stmt.iban, stmt.balance_date.strftime("%Y-%m"))
-            if key not in balances or balances[key][0] < stmt.balance_date:  # type: ignore[operator]
+            if key not in balances or balances[key][0] < stmt.balance_date:
                 balances[key] = (stmt.balance_date, stmt.balance)
     docs = []
     for (iban, period), txs in sorted(months.items()):

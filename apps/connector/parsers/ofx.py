@@ -42,7 +42,7 @@ def _line_of(text: str, needle: str) -> int | None:
 
 def _account_iban(account: Any, path: Path) -> str:
     acctid = re.sub(r"\s", "", str(account.acctid or "")).upper()
-    if iban_valid(acctid) if len(acctid) >= 15 else False:
+    if len(acctid) >= 15 and iban_valid(acctid):
         return acctid
     bank, branch = str(getattr(account, "bankid", "") or ""), str(account.branchid or "")
     if len(bank) == 5 and len(branch) == 5 and len(acctid) == 11:

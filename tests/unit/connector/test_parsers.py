@@ -53,6 +53,18 @@ def test_ofx_statement() -> None:
     assert stmt.transactions[2].kind is None  # CREDIT says nothing of the means
 
 
+def test_ofx_2_xml_with_an_iban_as_account() -> None:
+    stmt = statement(FIXTURES / "statement-v2.ofx")  # a German IBAN fits OFX's 22 characters
+    assert stmt.iban == "DE89370400440532013000" and (stmt.balance, stmt.balance_date) == (
+        Decimal("-12.50"),
+        date(2024, 2, 29),
+    )
+    assert [(t.id, t.kind, t.amount) for t in stmt.transactions] == [
+        ("V2-1", "CashWithdrawal", Decimal("-40.00")),
+        ("V2-2", "BankCharge", Decimal("-8.00")),
+    ]
+
+
 def test_ofx_bad_amount_names_the_line(tmp_path: Path) -> None:
     path = variant(tmp_path, "statement.ofx", "<TRNAMT>-42.30", "<TRNAMT>-42,3O")
     caught = error(path)
