@@ -1,6 +1,7 @@
 """OFX bank statements (1.x SGML and 2.x XML) read with ``ofxtools``.
 
-The account is named by IBAN: ``ACCTID`` when it is one, else the French RIB
+The account is named by IBAN: ``ACCTID`` when it is one (OFX allows 22 characters: a
+German IBAN fits, a French one does not), else the French RIB
 (``BANKID`` + ``BRANCHID`` + ``ACCTID``) turned into an IBAN. ``FITID`` is the
 transaction's stable identifier.
 """
