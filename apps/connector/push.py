@@ -35,7 +35,7 @@ from apps.connector.config import CustomerRef, OrgConfig
 from apps.connector.journal import Journal
 from apps.connector.mapping import Document, Provenance
 from apps.connector.records import LoadCurve, Source, SourceError, Statement
-from client import PodClient
+from client import ConsentRecord, PodClient
 from client.errors import BadRequest, ConnectionFailed, Forbidden, NotFound, PodClientError
 
 RETRY_STATUSES = (429, 503)
@@ -119,6 +119,15 @@ class Summary:
                 for r in self.results
             ],
         }
+
+
+def status_of(record: ConsentRecord, now: datetime | None = None) -> str | None:
+    """The record's status, a given consent whose end has passed counting as expired
+    (the pod refuses it at once, before any sweeper records the expiry)."""
+    now = now or datetime.now(UTC)
+    if record.status == "ConsentGiven" and record.until is not None and record.until <= now:
+        return "ConsentExpired"
+    return record.status
 
 
 def retry_delay(value: str | None, attempt: int, now: float | None = None) -> float:
@@ -211,10 +220,11 @@ class Connector:
         while record.status == "ConsentRequested" and time.monotonic() < deadline:
             await self.sleep(self.poll)
             record = await self.client.consent(record.url)
-        if record.status != "ConsentGiven":
-            result.outcome = _BY_STATUS.get(record.status or "", Outcome.ERROR)
+        status = status_of(record)
+        if status != "ConsentGiven":
+            result.outcome = _BY_STATUS.get(status or "", Outcome.ERROR)
             if result.outcome is Outcome.ERROR:
-                result.detail = f"consent record in state {record.status}"
+                result.detail = f"consent record in state {status}"
             return None
         asked = self.journal.state(customer.id).container
         writable = [t.url for t in record.granted if t.modes & WRITABLE and t.url.endswith("/")]
@@ -292,10 +302,10 @@ class Connector:
                 status = await self._send(url, body, result)
             except Forbidden:
                 # Most likely withdrawn (or expired) since it was read: say which.
-                record = await self.client.consent(result.consent or "")
-                result.outcome = _BY_STATUS.get(record.status or "", Outcome.ERROR)
+                status = status_of(await self.client.consent(result.consent or ""))
+                result.outcome = _BY_STATUS.get(status or "", Outcome.ERROR)
                 if result.outcome is Outcome.ERROR:
-                    result.detail = f"403 on {url} with consent {record.status}"
+                    result.detail = f"403 on {url} with consent {status}"
                 return
             except BadRequest as exc:
                 invalid.append(f"{doc.name}: {exc}")

@@ -3,6 +3,8 @@ what it asks, what it remembers, how long it waits, where it then writes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 
 from apps.connector.config import CustomerRef
 from apps.connector.journal import Journal
-from apps.connector.push import Connector, Outcome, Result
+from apps.connector.push import Connector, Outcome, Result, status_of
 from client import ConsentRecord, Target
 from client.errors import NotFound
 from tests.unit.connector.test_push import ORG
@@ -134,3 +136,11 @@ async def test_a_lost_record_is_asked_again(tmp_path: Path) -> None:
     )
     assert container is None and result.outcome is Outcome.PENDING and len(client.asked) == 1
     assert journal.state("C1").consent == "https://p/alice/.well-known/consent/new"
+
+
+async def test_a_given_consent_past_its_end_is_expired(tmp_path: Path) -> None:
+    client = FakeClient(["ConsentGiven"])
+    record = await client.consent("https://p/alice/.well-known/consent/old")
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    assert status_of(replace(record, until=past)) == "ConsentExpired"
+    assert status_of(replace(record, until=past + timedelta(days=1))) == "ConsentGiven"
