@@ -1,7 +1,9 @@
 """Issue 19's connector through a real server: a bank pushes three months of OFX
 statements into its customers' pods. Alice and Dave approve, Bob never answers, Carol
 refuses; re-runs add nothing (the journal, then the pod's 412, say so); Dave withdraws
-and the next month is not pushed to him. Accounts and consent as in test_consent_flow.
+and the next month is not pushed to him. An energy supplier pushes load curves. The
+command line, killed with SIGKILL mid-push and run again, leaves every pod with exactly
+its source transactions. Accounts and consent as in test_consent_flow, on both storages.
 """
 
 from __future__ import annotations
