@@ -1,5 +1,5 @@
-"""Which top-level packages may import which: the server never imports the client, and
-the archive format (``pod_archive``) imports neither. Read from the source (every import
+"""Which top-level packages may import which: the server never imports the client, the
+archive format (``pod_archive``) imports neither, and apps never import the server. Read from the source (every import
 statement, including those inside functions, and ``import_module``/``__import__`` with a
 literal name), not from what happens to be loaded."""
 
@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = {
     "pod_server": ("client",),
     "pod_archive": ("client", "pod_server"),
+    "apps": ("pod_server",),  # apps and connectors speak to pods over HTTP, via client/
 }
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from apps.connector.cli import main
+
+sys.exit(main())

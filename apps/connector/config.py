@@ -1,0 +1,143 @@
+"""An organisation's connector settings (a TOML file a data engineer edits) and its
+customer list (CSV).
+
+::
+
+    [organisation]
+    name = "Banque Exemple"
+    webid = "https://pods.example/banque/profile/card#me"
+    issuer = "https://pods.example/"
+    client_id = "..."
+    client_secret_env = "BANK_CLIENT_SECRET"   # or client_secret = "..." (not advised)
+
+    [consent]
+    container = "bank/"          # below each customer's storage; Append is asked on it
+    purpose = "https://w3id.org/solid-pods/vocab/consent#DataReturn"
+    data = ["https://w3id.org/solid-pods/vocab/bank#Transaction"]
+    until = "365d"
+    note = "Your statements, every month"
+
+    [push]
+    domain = "bank"              # bank | energy: the shapes records are checked against
+    concurrency = 8              # customers handled at once (one request each at a time)
+    institution = "https://banque.example/id#org"   # bank:institution; default the WebID
+
+    [categories]                 # label keyword -> bank category (replaces the defaults)
+    "LOYER" = "Rent"
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from apps.connector.mapping import DEFAULT_RULES, check_rules
+
+DOMAINS = ("bank", "energy")
+
+
+class ConfigError(ValueError):
+    """A settings or customers file that cannot be used; says which and why."""
+
+
+@dataclass(frozen=True)
+class OrgConfig:
+    name: str
+    webid: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    domain: str
+    container: str
+    purpose: str
+    data: tuple[str, ...] = ()
+    until: str = "365d"
+    note: str | None = None
+    concurrency: int = 8
+    institution: str | None = None
+    categories: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RULES))
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    id: str
+    webid: str
+    storage: str | None = None  # skips the profile lookup when known
+
+
+def _need(table: dict[str, Any], key: str, where: str, path: Path) -> Any:
+    if key not in table or table[key] in ("", None):
+        raise ConfigError(f"{path}: [{where}] needs {key}")
+    return table[key]
+
+
+def load_org(path: Path, env: dict[str, str] | None = None) -> OrgConfig:
+    env = dict(os.environ) if env is None else env
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    org, consent, push = doc.get("organisation", {}), doc.get("consent", {}), doc.get("push", {})
+    secret = org.get("client_secret")
+    if not secret and org.get("client_secret_env"):
+        secret = env.get(org["client_secret_env"])
+        if not secret:
+            raise ConfigError(f"{path}: the variable {org['client_secret_env']} is not set")
+    if not secret:
+        raise ConfigError(f"{path}: [organisation] needs client_secret_env (or client_secret)")
+    domain = _need(push, "domain", "push", path)
+    if domain not in DOMAINS:
+        raise ConfigError(f"{path}: [push] domain {domain!r} is not one of {DOMAINS}")
+    container = str(_need(consent, "container", "consent", path))
+    if container.startswith("/") or "://" in container or not container.endswith("/"):
+        raise ConfigError(f"{path}: [consent] container is a relative path ending in /")
+    concurrency = int(push.get("concurrency", 8))
+    if not 1 <= concurrency <= 256:
+        raise ConfigError(f"{path}: [push] concurrency must be 1..256")
+    try:
+        rules = check_rules(doc["categories"]) if "categories" in doc else dict(DEFAULT_RULES)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [categories] {exc}") from None
+    return OrgConfig(
+        name=str(org.get("name", "")),
+        webid=_need(org, "webid", "organisation", path),
+        issuer=_need(org, "issuer", "organisation", path),
+        client_id=_need(org, "client_id", "organisation", path),
+        client_secret=secret,
+        domain=domain,
+        container=container,
+        purpose=_need(consent, "purpose", "consent", path),
+        data=tuple(consent.get("data", ())),
+        until=str(consent.get("until", "365d")),
+        note=consent.get("note"),
+        concurrency=concurrency,
+        institution=push.get("institution"),
+        categories=rules,
+    )
+
+
+def load_customers(path: Path) -> list[CustomerRef]:
+    """``customer_id,webid[,storage]`` with a header row; ids unique."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    reader = csv.DictReader(text.splitlines())
+    if not {"customer_id", "webid"} <= set(reader.fieldnames or []):
+        raise ConfigError(f"{path}:1: the header must name customer_id and webid")
+    found: list[CustomerRef] = []
+    seen: set[str] = set()
+    for row in reader:
+        line = reader.line_num
+        cid, webid = (row.get("customer_id") or "").strip(), (row.get("webid") or "").strip()
+        if not cid or not webid.startswith(("http://", "https://")):
+            raise ConfigError(f"{path}:{line}: a customer_id and an http(s) WebID are needed")
+        if cid in seen or "/" in cid or cid.startswith("."):
+            raise ConfigError(f"{path}:{line}: customer_id {cid!r} is repeated or not a name")
+        seen.add(cid)
+        found.append(CustomerRef(cid, webid, (row.get("storage") or "").strip() or None))
+    return found

@@ -1,0 +1,347 @@
+"""Pushing an organisation's data into its customers' pods, customer by customer.
+
+For each customer: parse their source files, find the consent asked before (the journal
+holds its URL; the record is readable by its recipient) or ask for it (Append on the
+organisation's container in the customer's storage), and once it is given write one
+resource per account (or meter) and month. Each write is an N3 Patch that creates the
+resource only if absent (``If-None-Match: *``), so a resource written before (by this
+run, a crashed one, or before the journal noted it) answers 412 and is counted as
+already there: nothing is written twice. Documents are checked against the vocabulary's
+shapes before sending; the pod checks them again.
+
+One customer's refusal, withdrawal, invalid file or error never stops the others; each
+ends with one outcome in the summary. Concurrency is bounded (customers at once; one
+request at a time per pod); 429/503 are retried honouring ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from apps.connector import mapping, parsers
+from apps.connector.config import CustomerRef, OrgConfig
+from apps.connector.journal import Journal
+from apps.connector.mapping import Document, Provenance
+from apps.connector.records import LoadCurve, Source, SourceError, Statement
+from client import ConsentRecord, PodClient
+from client.errors import BadRequest, ConnectionFailed, Forbidden, NotFound, PodClientError
+
+RETRY_STATUSES = (429, 503)
+WRITABLE = frozenset({"Append", "Write"})
+
+
+class Outcome(StrEnum):
+    PUSHED = "pushed"  # everything is in the pod (written now or before)
+    PENDING = "pending consent"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    INVALID = "invalid"  # a document failed the shapes (here or on the pod)
+    ERROR = "error"
+    NO_DATA = "no data"
+
+
+_BY_STATUS = {
+    "ConsentRequested": Outcome.PENDING,
+    "ConsentRefused": Outcome.REFUSED,
+    "ConsentWithdrawn": Outcome.WITHDRAWN,
+    "ConsentExpired": Outcome.EXPIRED,
+}
+
+
+@dataclass
+class Result:
+    customer: str
+    outcome: Outcome = Outcome.ERROR
+    written: int = 0  # resources written by this run
+    already: int = 0  # resources written before (journal or pod said so)
+    records: int = 0  # records in the resources written by this run
+    retries: int = 0
+    consent: str | None = None
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Summary:
+    results: list[Result]
+    seconds: float
+    batch: str = ""
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(r.outcome.value for r in self.results)
+        return {o.value: found[o.value] for o in Outcome if found[o.value]}
+
+    @property
+    def records(self) -> int:
+        return sum(r.records for r in self.results)
+
+    @property
+    def written(self) -> int:
+        return sum(r.written for r in self.results)
+
+    def table(self) -> str:
+        """The end-of-run report: outcomes, totals, then each customer not pushed."""
+        lines = [f"{'outcome':<16} customers", *(f"{k:<16} {v}" for k, v in self.counts().items())]
+        rate = len(self.results) / self.seconds if self.seconds else 0.0
+        lines.append(
+            f"{len(self.results)} customers in {self.seconds:.1f} s ({rate:.1f}/s): "
+            f"{self.written} resources, {self.records} records written, "
+            f"{sum(r.already for r in self.results)} already there, "
+            f"{sum(r.retries for r in self.results)} retries"
+        )
+        for r in self.results:
+            if r.outcome is not Outcome.PUSHED:
+                lines.append(
+                    f"  {r.customer}: {r.outcome.value}{' - ' + r.detail if r.detail else ''}"
+                )
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "seconds": round(self.seconds, 3),
+            "counts": self.counts(),
+            "customers": [
+                {**asdict(r), "outcome": r.outcome.value, "seconds": round(r.seconds, 3)}
+                for r in self.results
+            ],
+        }
+
+
+def status_of(record: ConsentRecord, now: datetime | None = None) -> str | None:
+    """The record's status, a given consent whose end has passed counting as expired
+    (the pod refuses it at once, before any sweeper records the expiry)."""
+    now = now or datetime.now(UTC)
+    if record.status == "ConsentGiven" and record.until is not None and record.until <= now:
+        return "ConsentExpired"
+    return record.status
+
+
+def retry_delay(value: str | None, attempt: int, now: float | None = None) -> float:
+    """Seconds to wait: ``Retry-After`` (seconds or an HTTP date), else exponential."""
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            from email.utils import parsedate_to_datetime
+
+            return max(0.0, parsedate_to_datetime(value).timestamp() - (now or time.time()))
+        except (TypeError, ValueError):
+            pass
+    return min(30.0, 0.5 * 2**attempt)
+
+
+def customer_files(root: Path, customer: str) -> list[Path]:
+    """The source files of a customer: everything in ``root/<customer id>/``."""
+    folder = root / customer
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+class Connector:
+    """One organisation pushing to many pods through one signed-in :class:`PodClient`."""
+
+    def __init__(
+        self,
+        client: PodClient,
+        org: OrgConfig,
+        journal: Journal,
+        *,
+        wait: float = 0.0,
+        poll: float = 1.0,
+        max_retries: int = 5,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        batch: str | None = None,
+    ) -> None:
+        self.client, self.org, self.journal = client, org, journal
+        self.wait, self.poll, self.max_retries, self.sleep = wait, poll, max_retries, sleep
+        self.batch = batch or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+    # -- documents (no HTTP) ------------------------------------------------------------
+    def documents(self, sources: Sequence[Source], container: str, holder: str) -> list[Document]:
+        """Map parsed ``sources`` to this organisation's documents in ``container``."""
+        prov = Provenance(self.org.webid, datetime.now(UTC).replace(microsecond=0), self.batch)
+        if self.org.domain == "bank":
+            statements = [s for s in sources if isinstance(s, Statement)]
+            return mapping.bank_documents(
+                statements, container, holder, prov, self.org.categories, self.org.institution
+            )
+        curves = [s for s in sources if isinstance(s, LoadCurve)]
+        return mapping.load_curve_documents(curves, container, prov)
+
+    # -- consent ------------------------------------------------------------------------
+    async def consent(self, customer: CustomerRef, result: Result) -> str | None:
+        """The container to write to when the customer's consent is given; else None
+        with ``result.outcome`` saying why. Asks for consent the first time."""
+        state = self.journal.state(customer.id)
+        record = None
+        if state.consent:
+            try:
+                record = await self.client.consent(state.consent)
+            except NotFound:  # the pod lost it (or was reset): ask again
+                self.journal.forget_consent(customer.id)
+        if record is None:
+            storage = customer.storage or await self.client.owner_storage(customer.webid)
+            storage = storage if storage.endswith("/") else storage + "/"
+            container = storage + self.org.container
+            url = await self.client.request_access(
+                customer.webid,
+                [container],
+                "Append",
+                self.org.purpose,
+                self.org.until,
+                data=list(self.org.data),
+                note=self.org.note,
+                storage=storage,
+            )
+            self.journal.consent_asked(customer.id, url, container)
+            result.consent = url
+            if self.wait <= 0:
+                result.outcome = Outcome.PENDING
+                return None
+            record = await self.client.consent(url)
+        result.consent = record.url
+        deadline = time.monotonic() + self.wait
+        while record.status == "ConsentRequested" and time.monotonic() < deadline:
+            await self.sleep(self.poll)
+            record = await self.client.consent(record.url)
+        status = status_of(record)
+        if status != "ConsentGiven":
+            result.outcome = _BY_STATUS.get(status or "", Outcome.ERROR)
+            if result.outcome is Outcome.ERROR:
+                result.detail = f"consent record in state {status}"
+            return None
+        asked = self.journal.state(customer.id).container
+        writable = [t.url for t in record.granted if t.modes & WRITABLE and t.url.endswith("/")]
+        if not writable:
+            result.outcome, result.detail = Outcome.REFUSED, "nothing writable was granted"
+            return None
+        return asked if asked in writable else writable[0]
+
+    # -- writing ------------------------------------------------------------------------
+    async def _send(self, url: str, body: bytes, result: Result) -> int:
+        """PATCH-create ``url``; the status (201/204/205/200 written, 412 already there)."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                response = await self.client.request(
+                    "PATCH",
+                    url,
+                    headers={"Content-Type": "text/n3", "If-None-Match": "*"},
+                    body=body,
+                    ok=(412, *RETRY_STATUSES),
+                )
+            except ConnectionFailed:
+                if attempt == self.max_retries:
+                    raise
+                result.retries += 1
+                await self.sleep(retry_delay(None, attempt))
+                continue
+            await response.aclose()
+            if response.status in RETRY_STATUSES and attempt < self.max_retries:
+                result.retries += 1
+                await self.sleep(
+                    min(60.0, retry_delay(response.headers.get("Retry-After"), attempt))
+                )
+                continue
+            if response.status in RETRY_STATUSES:
+                raise PodClientError(f"still {response.status} after {attempt} retries", url=url)
+            return response.status
+        raise AssertionError("unreachable")
+
+    async def push_customer(self, customer: CustomerRef, files: Sequence[Path]) -> Result:
+        result = Result(customer.id)
+        started = time.monotonic()
+        try:
+            await self._push(customer, files, result)
+        except SourceError as exc:
+            result.outcome, result.detail = Outcome.ERROR, str(exc)
+        except PodClientError as exc:
+            result.outcome, result.detail = Outcome.ERROR, str(exc)
+        result.seconds = time.monotonic() - started
+        return result
+
+    async def _push(self, customer: CustomerRef, files: Sequence[Path], result: Result) -> None:
+        if not files:
+            result.outcome = Outcome.NO_DATA
+            return
+        # The sources are read before asking anything: a broken file is the
+        # organisation's problem, not a reason to bother the customer.
+        sources = await asyncio.to_thread(lambda: [s for f in files for s in parsers.parse(f)])
+        container = await self.consent(customer, result)
+        if container is None:
+            return
+        docs = await asyncio.to_thread(self.documents, sources, container, customer.webid)
+        done = self.journal.state(customer.id).pushed
+        invalid: list[str] = []
+        for doc in docs:
+            url = container + doc.name
+            if url in done:
+                result.already += 1
+                continue
+            problems = await asyncio.to_thread(mapping.validate, doc, self.org.domain)
+            if problems is not None:
+                invalid.append(f"{doc.name}: {problems}")
+                continue
+            body = (await asyncio.to_thread(mapping.n3_insert, doc.graph)).encode()
+            try:
+                status = await self._send(url, body, result)
+            except Forbidden:
+                # Most likely withdrawn (or expired) since it was read: say which.
+                status = status_of(await self.client.consent(result.consent or ""))
+                result.outcome = _BY_STATUS.get(status or "", Outcome.ERROR)
+                if result.outcome is Outcome.ERROR:
+                    result.detail = f"403 on {url} with consent {status}"
+                return
+            except BadRequest as exc:
+                invalid.append(f"{doc.name}: {exc}")
+                continue
+            if status == 412:
+                result.already += 1
+            else:
+                result.written += 1
+                result.records += doc.records
+            self.journal.pushed(customer.id, url, doc.records)
+        if invalid:
+            result.outcome, result.detail = Outcome.INVALID, "; ".join(invalid)[:2000]
+        else:
+            result.outcome = Outcome.PUSHED
+
+    async def run(
+        self, customers: Sequence[CustomerRef], input_dir: Path, *, progress: bool = True
+    ) -> Summary:
+        """Every customer, at most ``org.concurrency`` at once, in the input order."""
+        gate = asyncio.Semaphore(self.org.concurrency)
+        started = time.monotonic()
+        bar = tqdm(total=len(customers), unit="customer", disable=not progress, leave=False)
+
+        async def one(customer: CustomerRef) -> Result:
+            async with gate:
+                result = await self.push_customer(customer, customer_files(input_dir, customer.id))
+            bar.update(1)
+            bar.set_postfix_str(result.outcome.value, refresh=False)
+            return result
+
+        try:
+            results = await asyncio.gather(*(one(c) for c in customers))
+        finally:
+            bar.close()
+        return Summary(list(results), time.monotonic() - started, self.batch)
+
+
+def write_report(summary: Summary, path: Path) -> None:
+    path.write_text(json.dumps(summary.to_json(), indent=2) + "\n", encoding="utf-8")
