@@ -51,6 +51,9 @@ from pod_server.http.keys import (
     STORE,
 )
 from pod_server.http.services import Services
+from pod_server.query.pool import QueryPool
+from pod_server.query.service import NAME as QUERY_SERVICE
+from pod_server.query.service import describe_endpoint, query_service
 from pod_server.http.vocab_routes import add_vocab_routes
 from pod_server.idp import IdpConfig, add_idp_routes, build_provider, no_cors_on_pages, serving
 from pod_server.idp.accounts import PASSWORDS
@@ -132,6 +135,9 @@ def create_app(
     audit_writer = AuditWriter(backend, checkpoints)
     audit_upkeep = Upkeep(backend, checkpoints, settings.audit_retention_days)
     store.description_providers.append(describe_audit_log(store))
+    # SPARQL over what each caller may read, in engine processes bounded like heavy work.
+    query_pool = QueryPool(store.limits.work)
+    store.description_providers.append(describe_endpoint(store))
     idp_config = IdpConfig(signup=settings.signup and settings.multiuser)
     idp_fetcher = AiohttpFetcher(  # Client ID Documents
         idp_config.dpop.fetch_timeout, idp_config.max_registration_bytes * 4
@@ -167,6 +173,7 @@ def create_app(
         AUDIT_SERVICE,
         audit_service(store, policy, authenticator, lambda a: www_authenticate(auth_config, a)),
     )
+    app[SERVICES].add(QUERY_SERVICE, query_service(store, policy, authenticator, query_pool))
     app[AUDIT] = AuditHook(
         store, policy, audit_writer, is_full_access or app_grants.is_full_access, settings.audit
     )
@@ -187,6 +194,7 @@ def create_app(
         """Start every component in order; close them in reverse, however far start got."""
         async with contextlib.AsyncExitStack() as started:
             started.callback(store.runner.close)
+            started.push_async_callback(query_pool.close)
             await backend.start()
             started.push_async_callback(backend.close)
             started.push_async_callback(group_fetcher.close)
