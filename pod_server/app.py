@@ -51,9 +51,6 @@ from pod_server.http.keys import (
     STORE,
 )
 from pod_server.http.services import Services
-from pod_server.query.pool import QueryPool
-from pod_server.query.service import NAME as QUERY_SERVICE
-from pod_server.query.service import describe_endpoint, query_service
 from pod_server.http.vocab_routes import add_vocab_routes
 from pod_server.idp import IdpConfig, add_idp_routes, build_provider, no_cors_on_pages, serving
 from pod_server.idp.accounts import PASSWORDS
@@ -65,6 +62,9 @@ from pod_server.notify import NotifyConfig, add_notifications, updates_via
 from pod_server.notify.deploy import open_hub, webhook_targets
 from pod_server.notify.notifier import Notifier
 from pod_server.pods.hosting import pods_of, provisioner, storage_of
+from pod_server.query.pool import QueryPool
+from pod_server.query.service import NAME as QUERY_SERVICE
+from pod_server.query.service import describe_endpoint, query_service
 from pod_server.settings import Settings
 from pod_server.storage.base import Backend
 from pod_server.ui import render as ui_render

@@ -44,7 +44,10 @@ class QueryRequest:
 
 
 def parse_request(
-    method: str, query: Mapping[str, str] | Iterable[tuple[str, str]], content_type: str, body: bytes
+    method: str,
+    query: Mapping[str, str] | Iterable[tuple[str, str]],
+    content_type: str,
+    body: bytes,
 ) -> QueryRequest:
     """The query a protocol request carries, or 400/415 saying what is wrong with it."""
     params = list(query.items() if isinstance(query, Mapping) else query)
@@ -57,7 +60,9 @@ def parse_request(
                 raise BadRequest("A query is sent once: in the body or as ?query=, not both")
             params.append(("query", _text(body)))
         else:
-            raise UnsupportedMediaType(f"Send a query as {SPARQL_QUERY} or as an HTML form ({FORM})")
+            raise UnsupportedMediaType(
+                f"Send a query as {SPARQL_QUERY} or as an HTML form ({FORM})"
+            )
     texts = [value for name, value in params if name == "query"]
     if len(texts) != 1 or not texts[0].strip():
         raise BadRequest("Send exactly one SPARQL query (the 'query' parameter)")

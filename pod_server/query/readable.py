@@ -35,7 +35,9 @@ def is_document(meta: Meta) -> bool:
     """A resource that is a named graph: an RDF document, not a container or an .acl/.meta
     (ACLs need Control, not Read; descriptions belong to their subject's page)."""
     return (
-        not meta.is_container and not paths.is_auxiliary(meta.path) and rdf.is_rdf(meta.content_type)
+        not meta.is_container
+        and not paths.is_auxiliary(meta.path)
+        and rdf.is_rdf(meta.content_type)
     )
 
 

@@ -97,7 +97,8 @@ def query_service(
         root_url = store.url(call.root)
 
         async def prepare(worker: Worker) -> Job:
-            load = [await _document(m, worker) for m in used if _stale(store.url(m.path), m, worker)]
+            stale = [m for m in used if worker.held.get(store.url(m.path)) != m.etag]
+            load = [await _document(m) for m in stale]
             drop = [u for u in worker.held if u.startswith(root_url) and u not in listed]
             return Job(
                 asked.text,
@@ -117,10 +118,7 @@ def query_service(
             result = await pool.run(prepare)
         return _response(result)
 
-    def _stale(url: str, meta: Meta, worker: Worker) -> bool:
-        return worker.held.get(url) != meta.etag
-
-    async def _document(meta: Meta, worker: Worker) -> Document | None:
+    async def _document(meta: Meta) -> Document | None:
         """A document's current bytes for ``worker`` (None: gone since it was listed)."""
         url = store.url(meta.path)
         media = conneg.parse_content_type(meta.content_type)[0]
@@ -207,4 +205,3 @@ def describe_endpoint(store: ResourceStore) -> Callable[[str], str]:
         )
 
     return line
-

@@ -18,7 +18,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
-import pytest
 
 from client import PodClient
 from pod_server.http.handlers import STORE
@@ -98,13 +97,21 @@ async def ask(
         url, body = endpoint, query.encode()
         headers["Content-Type"] = "application/sparql-query"
     if isinstance(client, PodClient):
-        response = await client.request(method, url, headers=headers, body=body, ok=(400, 401, 403, 406, 415, 422, 503))
-        return response.status, response.headers.get("Content-Type", ""), (await response.read()).decode()
+        response = await client.request(
+            method, url, headers=headers, body=body, ok=(400, 401, 403, 406, 415, 422, 503)
+        )
+        return (
+            response.status,
+            response.headers.get("Content-Type", ""),
+            (await response.read()).decode(),
+        )
     async with client.request(method, url, headers=headers, data=body) as r:
         return r.status, r.headers.get("Content-Type", ""), await r.text()
 
 
-async def rows(client: PodClient | aiohttp.ClientSession, endpoint: str, query: str) -> list[dict[str, str]]:
+async def rows(
+    client: PodClient | aiohttp.ClientSession, endpoint: str, query: str
+) -> list[dict[str, str]]:
     status, _, body = await ask(client, endpoint, query)
     assert status == 200, body
     return [
@@ -147,13 +154,9 @@ async def test_each_caller_sees_exactly_what_it_may_read(tmp_path: Path, storage
         assert await rows(w.bob, w.endpoint, from_private) == []
 
         # OPTIONAL, FILTER EXISTS and aggregates see no triple of an unreadable document.
-        optional = (
-            f"PREFIX ex: <{EX}> SELECT ?s ?a WHERE {{ ?s a ex:Payment OPTIONAL {{ ?s ex:amount ?a }} }}"
-        )
+        optional = f"PREFIX ex: <{EX}> SELECT ?s ?a WHERE {{ ?s a ex:Payment OPTIONAL {{ ?s ex:amount ?a }} }}"
         assert {r["a"] for r in await rows(w.bob, w.endpoint, optional)} == {"10", "20", "1"}
-        exists = (
-            f"PREFIX ex: <{EX}> ASK {{ FILTER EXISTS {{ ?s ex:amount 99 }} }}"
-        )
+        exists = f"PREFIX ex: <{EX}> ASK {{ FILTER EXISTS {{ ?s ex:amount 99 }} }}"
         status, _, body = await ask(w.bob, w.endpoint, exists)
         assert status == 200 and json.loads(body)["boolean"] is False
         status, _, body = await ask(w.alice, w.endpoint, exists)
@@ -180,7 +183,9 @@ async def test_results_by_content_negotiation_and_post_forms(tmp_path: Path, sto
         assert [r["a"] for r in csv.DictReader(io.StringIO(body))] == ["1", "10", "20", "99"]
         status, media, body = await ask(w.alice, w.endpoint, query, "text/tab-separated-values")
         assert media.startswith("text/tab-separated-values") and body.splitlines()[0] == "?a"
-        status, media, body = await ask(w.alice, w.endpoint, query, "application/sparql-results+xml")
+        status, media, body = await ask(
+            w.alice, w.endpoint, query, "application/sparql-results+xml"
+        )
         assert media.startswith("application/sparql-results+xml") and "<sparql" in body
         status, media, body = await ask(
             w.alice, w.endpoint, "CONSTRUCT WHERE { ?s ?p ?o }", "application/ld+json"
