@@ -84,7 +84,8 @@ def query_service(
             default, named = await store.runner.run(dataset_clauses, asked.text, endpoint)
         results_type, graph_type = formats(request.headers.get("Accept"))
         origin = request.headers.get("Origin")
-        allowed = await readable(policy, agent, origin, await documents(store.backend, call.root))
+        everything = await documents(store.backend, call.root)
+        allowed = await readable(policy, agent, origin, everything)
         by_url = {store.url(m.path): m for m in allowed}
         dataset = protocol.narrow(list(by_url), default, named)
         used = [by_url[u] for u in dict.fromkeys((*dataset.default, *dataset.named))]
@@ -93,13 +94,19 @@ def query_service(
                 f"The documents this query ranges over hold more than {MAX_DATASET_BYTES} bytes;"
                 " name fewer of them (FROM / FROM NAMED)"
             )
-        listed = {store.url(m.path) for m in allowed}
+        # Versions now, readable or not: a worker keeps other callers' documents (the dataset
+        # leaves them out) and drops only those deleted or changed since it loaded them.
+        current = {store.url(m.path): m.etag for m in everything}
         root_url = store.url(call.root)
 
         async def prepare(worker: Worker) -> Job:
             stale = [m for m in used if worker.held.get(store.url(m.path)) != m.etag]
             load = [await _document(m) for m in stale]
-            drop = [u for u in worker.held if u.startswith(root_url) and u not in listed]
+            drop = [
+                u
+                for u, etag in worker.held.items()
+                if u.startswith(root_url) and current.get(u) != etag
+            ]
             return Job(
                 asked.text,
                 endpoint,

@@ -260,3 +260,24 @@ async def test_a_heavy_query_is_stopped_without_stalling_a_reader(
         assert status in (422, 503), body
         # The engine was stopped and replaced: the next query is answered.
         assert len(await rows(w.alice, w.endpoint, ALL)) == 4
+
+
+async def test_each_query_is_audited_like_a_read_of_the_endpoint(
+    tmp_path: Path, storage: str
+) -> None:
+    async with world(tmp_path / "pods", storage) as w:
+        await fill(w)
+        await rows(w.bob, w.endpoint, ALL)
+        status, _, _ = await ask(w.bob, w.endpoint, ALL, method="POST")
+        assert status == 200
+        assert (await ask(w.bob, w.endpoint, "SELEC"))[0] == 400
+        await rows(w.alice, w.endpoint, ALL)  # the owner's own queries are not logged
+        entries = [
+            e
+            async for e in w.alice.audit(resource=w.endpoint)  # type: ignore[attr-defined]
+        ]
+        assert [(e.action, e.outcome, e.agent) for e in reversed(entries)] == [
+            ("View", 200, w.webid["bob"]),
+            ("View", 200, w.webid["bob"]),
+            ("View", 400, w.webid["bob"]),
+        ]
