@@ -11,34 +11,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
+import socket
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 
 from pod_server.errors import ServiceUnavailable
 from pod_server.ldp.budget import RETRY_AFTER_SECONDS, OverTime, WorkLimits
-from pod_server.query.worker import Answer, Job, serve
-
-_SPAWN = multiprocessing.get_context("spawn")  # never fork a process running an event loop
+from pod_server.query.worker import Answer, Job
 
 
 @dataclass(eq=False)  # a worker is itself, hashed by identity
 class Worker:
     """One engine process, and what the server knows it holds (document URL -> etag)."""
 
-    process: BaseProcess
+    process: subprocess.Popen[bytes]
     conn: Connection
     held: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def start(cls) -> Worker:
-        ours, theirs = _SPAWN.Pipe()
-        process = _SPAWN.Process(target=serve, args=(theirs,), daemon=True, name="pod-query")
-        process.start()
-        theirs.close()
-        return cls(process, ours)
+        """A fresh ``python -m pod_server.query.worker`` (not multiprocessing's spawn,
+        which would import the server's main module again in the child), talking over a
+        socket pair."""
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "pod_server.query.worker", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+            )
+            return cls(process, Connection(ours.detach()))
 
     def ask(self, job: Job, seconds: float) -> Answer | None:
         """Send ``job``; its answer, or None when none came within ``seconds``."""
@@ -50,7 +55,7 @@ class Worker:
 
     def kill(self) -> None:
         self.process.kill()
-        self.process.join(1)
+        self.process.wait()
         self.conn.close()
 
 

@@ -108,6 +108,7 @@ def query_service(
                 if u.startswith(root_url) and current.get(u) != etag
             ]
             return Job(
+                root_url,
                 asked.text,
                 endpoint,
                 dataset.default,

@@ -10,7 +10,7 @@ import pytest
 
 from pod_server.query.worker import Document, Engine, Job
 
-OPEN, SECRET = "http://p/open", "http://p/secret"
+ROOT, OPEN, SECRET = "http://p/", "http://p/open", "http://p/secret"
 DOCS = (
     Document(OPEN, "1", "text/turtle", b"<#a> <http://ex/v> 1 ; <http://ex/knows> <secret#b> ."),
     Document(SECRET, "1", "text/turtle", b"<#b> <http://ex/v> 99 . <open#a> <http://ex/v> 7 ."),
@@ -19,7 +19,9 @@ JSON = "application/sparql-results+json"
 
 
 def run(engine: Engine, query: str, graphs: tuple[str, ...] = (OPEN,), **kw: object) -> object:
-    job = Job(query, "http://p/sparql", graphs, graphs, JSON, "application/n-triples", 10**6, **kw)  # type: ignore[arg-type]
+    job = Job(
+        ROOT, query, "http://p/sparql", graphs, graphs, JSON, "application/n-triples", 10**6, **kw
+    )  # type: ignore[arg-type]
     answer = engine.run(job)
     assert answer.kind == "ok", answer
     return json.loads(answer.body) if answer.media_type == JSON else answer.body.decode()
@@ -89,14 +91,51 @@ def test_reloading_replaces_a_document_and_dropping_removes_it(engine: Engine) -
 
 
 def test_malformed_query_large_result_and_unparsable_document(engine: Engine) -> None:
-    job = Job("SELEC *", "http://p/q", (OPEN,), (OPEN,), JSON, "text/turtle", 100)
+    job = Job(ROOT, "SELEC *", "http://p/q", (OPEN,), (OPEN,), JSON, "text/turtle", 100)
     answer = engine.run(job)
     assert answer.kind == "syntax" and answer.message
     job = Job(
-        "CONSTRUCT WHERE { ?s ?p ?o }", "http://p/q", (OPEN,), (OPEN,), JSON, "text/turtle", 10
+        ROOT,
+        "CONSTRUCT WHERE { ?s ?p ?o }",
+        "http://p/q",
+        (OPEN,),
+        (OPEN,),
+        JSON,
+        "text/turtle",
+        10,
     )
     assert engine.run(job).kind == "large"
     bad = Document("http://p/bad", "1", "text/turtle", b"<a> <b> .")
-    answer = engine.run(Job("ASK {}", "http://p/q", (), (), JSON, "text/turtle", 100, (bad,)))
+    answer = engine.run(Job(ROOT, "ASK {}", "http://p/q", (), (), JSON, "text/turtle", 100, (bad,)))
     assert answer.kind == "unparsable" and answer.unparsable == ("http://p/bad",)
     assert "http://p/bad" not in engine.held
+
+
+def test_the_whole_storage_is_its_union_graph_and_a_part_is_listed(engine: Engine) -> None:
+    both = (OPEN, SECRET)
+    job = Job(ROOT, "ASK {}", "http://p/q", both, both, JSON, "text/turtle", 100)
+    assert engine._dataset(job) == {"use_default_graph_as_union": True}
+    assert values(run(engine, "SELECT ?v { ?s <http://ex/v> ?v }", graphs=both), "v") == {
+        "1",
+        "7",
+        "99",
+    }
+    assert values(run(engine, "SELECT ?g { GRAPH ?g { } }", graphs=both), "g") == set(both)
+    part = Job(ROOT, "ASK {}", "http://p/q", (OPEN,), both, JSON, "text/turtle", 100)
+    assert "default_graph" in engine._dataset(part)
+    other = Engine()
+    run(other, "ASK {}", load=DOCS)
+    elsewhere = Document("http://q/x", "1", "text/turtle", b"<#x> <http://ex/v> 5 .")
+    job = Job(
+        "http://q/",
+        "ASK {}",
+        "http://q/q",
+        ("http://q/x",),
+        ("http://q/x",),
+        JSON,
+        "text/turtle",
+        100,
+        (elsewhere,),
+    )
+    assert other.run(job).kind == "ok"
+    assert other._dataset(job) == {"use_default_graph_as_union": True}  # other storage's alone
