@@ -31,6 +31,10 @@ GRAPHS = {
     "application/n-triples": ox.RdfFormat.N_TRIPLES,
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
 }
+# A dataset of this many graphs or more, part of a storage, gets a store of its own (a view):
+# Oxigraph scans a list of graphs as one scan per graph, a store's union graph as one.
+VIEW_MIN_GRAPHS = 4
+MAX_VIEWS = 4  # per worker, least recently used dropped first
 # Stored syntaxes the worker parses itself; others come as N-Triples from the server.
 PARSED = {
     "text/turtle": ox.RdfFormat.TURTLE,
@@ -110,6 +114,8 @@ class Engine:
 
     stores: dict[str, ox.Store] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)
+    # Views: stores of part of a storage (what one caller may read), by documents' versions.
+    views: dict[tuple[str, frozenset[tuple[str, str]]], ox.Store] = field(default_factory=dict)
 
     def run(self, job: Job) -> Answer:
         store = self.stores.setdefault(job.root, ox.Store())
@@ -133,7 +139,8 @@ class Engine:
         if unparsable:
             return Answer("unparsable", unparsable=tuple(unparsable))
         try:
-            result = store.query(job.query, base_iri=job.base, **self._dataset(job))
+            target, dataset = self._target(store, job)
+            result = target.query(job.query, base_iri=job.base, **dataset)
         except SyntaxError as exc:
             return Answer("syntax", message=str(exc))
         sink = _Capped(job.max_bytes)
@@ -148,13 +155,28 @@ class Engine:
             return Answer("large")
         return Answer("ok", b"".join(sink.parts), media)
 
-    def _dataset(self, job: Job) -> dict[str, object]:
-        """The query's dataset as Oxigraph's arguments: the store's own union graph and
-        all its graphs when the dataset is every graph it holds, else the lists."""
+    def _target(self, store: ox.Store, job: Job) -> tuple[ox.Store, dict[str, object]]:
+        """Where to run ``job`` and its dataset as Oxigraph's arguments: a store's own
+        union graph when the dataset is every graph it holds (the storage's, or a view of
+        the documents a caller may read, kept for the next queries); the lists otherwise
+        (a dataset the query narrowed)."""
+        union: dict[str, object] = {"use_default_graph_as_union": True}
         held = {url for url in self.held if url.startswith(job.root)}
-        if set(job.default) == held and set(job.named) == held and len(job.default) == len(held):
-            return {"use_default_graph_as_union": True}
-        return {
+        wanted = set(job.default)
+        if wanted == held and set(job.named) == held:
+            return store, union
+        if wanted == set(job.named) and len(wanted) >= VIEW_MIN_GRAPHS:
+            key = (job.root, frozenset((url, self.held[url]) for url in wanted))
+            view = self.views.pop(key, None)
+            if view is None:
+                view = ox.Store()
+                for url in wanted:
+                    view.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(url)))
+            self.views[key] = view  # the most recently used last
+            while len(self.views) > MAX_VIEWS:
+                del self.views[next(iter(self.views))]
+            return view, union
+        return store, {
             "default_graph": [ox.NamedNode(g) for g in job.default],
             "named_graphs": [ox.NamedNode(g) for g in job.named],
         }

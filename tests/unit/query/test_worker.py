@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from pod_server.query.worker import Document, Engine, Job
+from pod_server.query.worker import MAX_VIEWS, Document, Engine, Job
 
 ROOT, OPEN, SECRET = "http://p/", "http://p/open", "http://p/secret"
 DOCS = (
@@ -114,7 +114,10 @@ def test_malformed_query_large_result_and_unparsable_document(engine: Engine) ->
 def test_the_whole_storage_is_its_union_graph_and_a_part_is_listed(engine: Engine) -> None:
     both = (OPEN, SECRET)
     job = Job(ROOT, "ASK {}", "http://p/q", both, both, JSON, "text/turtle", 100)
-    assert engine._dataset(job) == {"use_default_graph_as_union": True}
+    assert engine._target(engine.stores[ROOT], job) == (
+        engine.stores[ROOT],
+        {"use_default_graph_as_union": True},
+    )
     assert values(run(engine, "SELECT ?v { ?s <http://ex/v> ?v }", graphs=both), "v") == {
         "1",
         "7",
@@ -122,7 +125,7 @@ def test_the_whole_storage_is_its_union_graph_and_a_part_is_listed(engine: Engin
     }
     assert values(run(engine, "SELECT ?g { GRAPH ?g { } }", graphs=both), "g") == set(both)
     part = Job(ROOT, "ASK {}", "http://p/q", (OPEN,), both, JSON, "text/turtle", 100)
-    assert "default_graph" in engine._dataset(part)
+    assert "default_graph" in engine._target(engine.stores[ROOT], part)[1]
     other = Engine()
     run(other, "ASK {}", load=DOCS)
     elsewhere = Document("http://q/x", "1", "text/turtle", b"<#x> <http://ex/v> 5 .")
@@ -138,4 +141,25 @@ def test_the_whole_storage_is_its_union_graph_and_a_part_is_listed(engine: Engin
         (elsewhere,),
     )
     assert other.run(job).kind == "ok"
-    assert other._dataset(job) == {"use_default_graph_as_union": True}  # other storage's alone
+    assert other._target(other.stores["http://q/"], job)[1] == {"use_default_graph_as_union": True}
+
+
+def test_a_callers_part_of_a_storage_becomes_a_view_rebuilt_when_a_document_changes() -> None:
+    engine = Engine()
+    docs = tuple(
+        Document(f"http://p/d{i}", "1", "text/turtle", f"<#s> <http://ex/v> {i} .".encode())
+        for i in range(6)
+    )
+    part = tuple(d.url for d in docs[:4])
+    query = "SELECT ?v ?g { { ?s <http://ex/v> ?v } UNION { GRAPH ?g { } } }"
+    found = run(engine, query, graphs=part, load=docs)
+    assert values(found, "v") == {"0", "1", "2", "3"} and values(found, "g") == set(part)
+    assert len(engine.views) == 1
+    changed = Document("http://p/d0", "2", "text/turtle", b"<#s> <http://ex/v> 42 .")
+    assert values(run(engine, query, graphs=part, load=(changed,)), "v") == {"42", "1", "2", "3"}
+    assert len(engine.views) == 2  # a new version, a new view (the old one ages out)
+    for i in range(5):  # five different parts: at most MAX_VIEWS views are kept
+        narrow = tuple(d.url for d in docs if d.url != f"http://p/d{i}")[:4]
+        expected = {"42" if url == "http://p/d0" else url[-1] for url in narrow}
+        assert values(run(engine, query, graphs=narrow), "v") == expected
+    assert len(engine.views) == MAX_VIEWS
