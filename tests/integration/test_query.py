@@ -281,3 +281,17 @@ async def test_each_query_is_audited_like_a_read_of_the_endpoint(
             ("View", 200, w.webid["bob"]),
             ("View", 400, w.webid["bob"]),
         ]
+
+
+async def test_the_sdk_asks_and_reads_rows_booleans_and_graphs(
+    tmp_path: Path, storage: str
+) -> None:
+    async with world(tmp_path / "pods", storage) as w:
+        await fill(w)
+        total = f"PREFIX ex: <{EX}> SELECT (SUM(?a) AS ?sum) WHERE {{ ?s ex:amount ?a }}"
+        found = await w.bob.query(total, storage=w.pod)
+        assert found.variables == ["sum"] and [r["sum"].toPython() for r in found.rows] == [31]
+        assert (await w.alice.query("ASK { ?s ?p 99 }")).boolean is True  # her own storage
+        graph = (await w.bob.query("CONSTRUCT WHERE { ?s ?p ?o }", storage=w.pod)).graph
+        assert graph is not None and len(graph) > 0
+        assert not any("/private/" in str(s) for s in graph.subjects())
