@@ -295,3 +295,23 @@ async def test_the_sdk_asks_and_reads_rows_booleans_and_graphs(
         graph = (await w.bob.query("CONSTRUCT WHERE { ?s ?p ?o }", storage=w.pod)).graph
         assert graph is not None and len(graph) > 0
         assert not any("/private/" in str(s) for s in graph.subjects())
+
+
+async def test_two_servers_of_one_deployment_answer_every_acknowledged_write(
+    tmp_path: Path, storage: str
+) -> None:
+    settings_a, backend_a = deployed(storage, tmp_path, Settings(open=True))
+    settings_b, backend_b = deployed(storage, tmp_path, Settings(open=True))
+    async with (
+        running_pod(tmp_path, backend_a, settings_a) as a,
+        running_pod(tmp_path, backend_b, settings_b) as b,
+    ):
+        count = "SELECT (COUNT(*) AS ?n) WHERE { ?s <https://example.org/ns#v> ?v }"
+        for n in range(1, 4):  # a write through one, the query through the other (both ways)
+            writer, reader = (a, b) if n % 2 else (b, a)
+            assert await writer.put(f"/d{n}.ttl", f"<#x> <{EX}v> {n} .") == 201
+            assert await rows(reader.session, reader.url(".well-known/sparql"), count) == [
+                {"n": str(n)}
+            ]
+        assert await a.put("/d1.ttl", f"<#x> <{EX}v> 1, 11 .") == 204
+        assert await rows(b.session, b.url(".well-known/sparql"), count) == [{"n": "4"}]
