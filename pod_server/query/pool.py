@@ -90,7 +90,13 @@ class QueryPool:
         try:
             worker = self._idle.pop() if self._idle else await asyncio.to_thread(Worker.start)
             self._busy.add(worker)
-            job = await prepare(worker)
+            try:
+                job = await prepare(worker)
+            except BaseException:  # nothing was sent: the worker is as it was
+                self._busy.discard(worker)
+                self._idle.append(worker)
+                worker = None
+                raise
             answer = await asyncio.to_thread(worker.ask, job, self.limits.seconds)
             if answer is None:
                 raise OverTime(self.limits.seconds)

@@ -107,6 +107,8 @@ def query_service(
                 for u, etag in worker.held.items()
                 if u.startswith(root_url) and current.get(u) != etag
             ]
+            # Gone since the listing: its older version must not answer either.
+            drop += [store.url(m.path) for m, d in zip(stale, load, strict=True) if d is None]
             return Job(
                 root_url,
                 asked.text,
@@ -127,7 +129,7 @@ def query_service(
         return _response(result)
 
     async def _document(meta: Meta) -> Document | None:
-        """A document's current bytes for ``worker`` (None: gone since it was listed)."""
+        """A document's current bytes (None: gone since it was listed)."""
         url = store.url(meta.path)
         media = conneg.parse_content_type(meta.content_type)[0]
         if media in PARSED and (url, meta.etag) not in as_ntriples:
