@@ -246,18 +246,20 @@ CROSS = (
 async def test_a_heavy_query_is_stopped_without_stalling_a_reader(
     tmp_path: Path, storage: str
 ) -> None:
-    async with world(tmp_path / "pods", storage, work_timeout=1.0, heavy_jobs=1) as w:
+    async with world(tmp_path / "pods", storage, work_timeout=3, heavy_jobs=1) as w:
         await fill(w)
         big = "".join(f"<#s{i}> <{EX}v> {i} .\n" for i in range(300))
         await w.alice.put(w.pod + "private/big", big)
-        heavy = asyncio.create_task(ask(w.alice, w.endpoint, CROSS))
-        await asyncio.sleep(0.3)
         started = time.monotonic()
+        heavy = asyncio.create_task(ask(w.alice, w.endpoint, CROSS))
+        await asyncio.sleep(0.5)
+        read_at = time.monotonic()
         resource = await w.alice.get(w.pod + "shared/jan")  # a concurrent reader
-        assert resource.status == 200 if hasattr(resource, "status") else True
-        assert time.monotonic() - started < 0.5
+        assert "p1" in resource.text()
+        assert time.monotonic() - read_at < 1  # while the query runs on for seconds
         status, _, body = await heavy
         assert status in (422, 503), body
+        assert 3 <= time.monotonic() - started < 8  # stopped at the limit, not at its end
         # The engine was stopped and replaced: the next query is answered.
         assert len(await rows(w.alice, w.endpoint, ALL)) == 4
 
