@@ -27,8 +27,10 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -41,6 +43,7 @@ from servers import start_ours, wait_ready
 
 from vocab import bank_month
 
+T = TypeVar("T")
 BANK = Namespace("https://w3id.org/solid-pods/vocab/bank#")
 JSON = "application/sparql-results+json"
 PER_CATEGORY_MONTH = """PREFIX bank: <https://w3id.org/solid-pods/vocab/bank#>
@@ -131,11 +134,12 @@ def answered(found: list[dict[str, str]]) -> dict[tuple[str, str], Decimal]:
     return {(r["month"], r["category"]): Decimal(r["spent"]) for r in found}
 
 
-async def timed(rounds: int, step: object) -> tuple[object, list[float]]:
-    times, result = [], None
+async def timed(rounds: int, step: Callable[[], Awaitable[T]]) -> tuple[T, list[float]]:
+    """The last result of ``rounds`` calls of ``step`` and each call's milliseconds."""
+    times = []
     for _ in range(rounds):
         started = time.perf_counter()
-        result = await step()  # type: ignore[operator]
+        result = await step()
         times.append((time.perf_counter() - started) * 1000)
     return result, times
 
@@ -153,15 +157,17 @@ async def bench(base: str, count: int, rounds: int, year: int) -> None:
         print(f"wrote {count} statements in {seconds:.2f} s ({count / seconds:.1f} PUT/s)")
         started = time.perf_counter()
         cold = await query(session, endpoint, PER_CATEGORY_MONTH)
-        print(f"{'query, cold (engine loads the pod)':<34} {1000 * (time.perf_counter() - started):8.1f} ms")
+        cold_ms = 1000 * (time.perf_counter() - started)
+        print(f"{'query, cold (engine loads the pod)':<34} {cold_ms:8.1f} ms")
         found, asked = await timed(rounds, lambda: query(session, endpoint, PER_CATEGORY_MONTH))
         graphs, crawled = await timed(max(3, rounds // 10), lambda: crawl(session, pod))
-        expected = per_category_month(graphs)  # type: ignore[arg-type]
-        assert answered(found) == answered(cold) == expected, "the two answers differ"  # type: ignore[arg-type]
+        expected = per_category_month(graphs)
+        assert answered(found) == answered(cold) == expected, "the two answers differ"
         energy = ENERGY_THIS_YEAR.replace("%YEAR%", str(year))
         _, energy_times = await timed(rounds, lambda: query(session, endpoint, energy))
-        transactions = sum(len(set(g.subjects(RDF.type, BANK.Transaction))) for g in graphs)  # type: ignore[union-attr]
-        print(f"{transactions} transactions in {count} documents; {len(expected)} (month, category) sums")
+        transactions = sum(len(set(g.subjects(RDF.type, BANK.Transaction))) for g in graphs)
+        sums = len(expected)
+        print(f"{transactions} transactions in {count} documents; {sums} (month, category) sums")
         print(summary("spending per category per month", asked))
         print(summary("energy this year", energy_times))
         print(summary("crawl + rdflib + sum (client)", crawled))

@@ -8,6 +8,7 @@ origins, expiring consent rules and app limits, its compiled ACLs cached by ACL 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -19,6 +20,7 @@ from pod_server.storage.base import Meta
 
 # Resources walked per query: past this a storage is too large for this design (see README).
 MAX_LISTED = 100_000
+CONCURRENT_CHECKS = 8  # access lookups in flight at once (each a metadata query)
 
 
 class Lister(Protocol):
@@ -65,5 +67,13 @@ async def documents(backend: Lister, root: str, limit: int = MAX_LISTED) -> list
 async def readable(
     policy: Modes, agent: Agent, origin: str | None, candidates: Sequence[Meta]
 ) -> list[Meta]:
-    """The ``candidates`` ``agent`` (from ``origin``) may Read."""
-    return [m for m in candidates if Mode.READ in await policy.modes(agent, origin, m.path)]
+    """The ``candidates`` ``agent`` (from ``origin``) may Read. The lookups run a few at a
+    time: on PostgreSQL each is a round trip, which would otherwise add up."""
+    gate = asyncio.Semaphore(CONCURRENT_CHECKS)
+
+    async def may_read(meta: Meta) -> bool:
+        async with gate:
+            return Mode.READ in await policy.modes(agent, origin, meta.path)
+
+    verdicts = await asyncio.gather(*(may_read(m) for m in candidates))
+    return [m for m, ok in zip(candidates, verdicts, strict=True) if ok]
