@@ -19,13 +19,14 @@ FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 
 # Strings, IRIs and comments of a SPARQL text (as ldp.budget's scan): keywords inside
-# them are no keywords. An IRI holds no whitespace, so "?a < ?b" is no IRI.
+# them are no keywords. IRIs as SPARQL's IRIREF (no space or control character), so that
+# nothing the engine reads as code is taken for an IRI here: "?a < ?b" is no IRI.
 _OPAQUE = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""'
     r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
     r'|"(?:[^"\\\n\r]|\\.)*"'
     r"|'(?:[^'\\\n\r]|\\.)*'"
-    r'|<[^<>"{}|^`\\\s]*>'
+    r'|<[^<>"{}|^`\\\x00-\x20]*>'
     r"|#[^\n\r]*",
     re.DOTALL,
 )
