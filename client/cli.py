@@ -672,6 +672,33 @@ async def cmd_audit(pod: PodClient, args: argparse.Namespace, ui: Ui) -> int:
     return EXIT_OK if check is None or check.ok else EXIT_INCOMPLETE
 
 
+async def cmd_query(pod: PodClient, args: argparse.Namespace, ui: Ui) -> int:
+    try:
+        with open(args.file, encoding="utf-8") if args.file != "-" else _stdin() as f:
+            sparql = f.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    result = await pod.query(sparql, storage=args.storage)
+    if result.graph is not None:
+        text = result.graph.serialize(format="turtle")
+        ui.result(text.rstrip("\n"), {"graph": text})
+    elif result.boolean is not None:
+        ui.result("true" if result.boolean else "false", {"boolean": result.boolean})
+    else:
+        rows = [[str(row.get(v, "")) for v in result.variables] for row in result.rows]
+        human = _table(result.variables, rows) if rows else "No results."
+        data = {
+            "vars": result.variables,
+            "rows": [dict(zip(result.variables, r, strict=True)) for r in rows],
+        }
+        ui.result(human, data)
+    return EXIT_OK
+
+
+def _stdin() -> Any:
+    return open(sys.stdin.fileno(), encoding="utf-8", closefd=False)
+
+
 COMMANDS = {
     "login": cmd_login,
     "logout": cmd_logout,
@@ -688,6 +715,7 @@ COMMANDS = {
     "consent": cmd_consent,
     "request-access": cmd_request_access,
     "audit": cmd_audit,
+    "query": cmd_query,
 }
 
 
@@ -833,6 +861,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", action="append", metavar="IRI", help="a data category (repeatable)")
     p.add_argument("--note", help="a word for the owner")
     p.add_argument("--storage", metavar="URL", help="the owner's storage (default: from the WebID)")
+    p = command("query", "ask a pod a SPARQL query (over what you may read there)")
+    p.add_argument("file", metavar="FILE.rq", help="the query ('-': stdin)")
+    p.add_argument("--storage", metavar="URL", help=storage_help)
     p = command("audit", "read your pod's audit log (newest first)")
     p.add_argument("--agent", metavar="WEBID")
     p.add_argument("--resource", metavar="URL", help="this URL and what is below it")

@@ -9,10 +9,11 @@ from client import auth
 from client.audit import Audit
 from client.auth import Clock, OpenBrowser, Session
 from client.profiles import ProfileStore
+from client.query import Query
 from client.transport import Transport
 
 
-class PodClient(Audit):
+class PodClient(Audit, Query):
     """An async client for Solid pods, anonymous or signed in.
 
     ::

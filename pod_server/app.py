@@ -62,6 +62,9 @@ from pod_server.notify import NotifyConfig, add_notifications, updates_via
 from pod_server.notify.deploy import open_hub, webhook_targets
 from pod_server.notify.notifier import Notifier
 from pod_server.pods.hosting import pods_of, provisioner, storage_of
+from pod_server.query.pool import QueryPool
+from pod_server.query.service import NAME as QUERY_SERVICE
+from pod_server.query.service import describe_endpoint, query_service
 from pod_server.settings import Settings
 from pod_server.storage.base import Backend
 from pod_server.ui import render as ui_render
@@ -132,6 +135,9 @@ def create_app(
     audit_writer = AuditWriter(backend, checkpoints)
     audit_upkeep = Upkeep(backend, checkpoints, settings.audit_retention_days)
     store.description_providers.append(describe_audit_log(store))
+    # SPARQL over what each caller may read, in engine processes bounded like heavy work.
+    query_pool = QueryPool(store.limits.work)
+    store.description_providers.append(describe_endpoint(store))
     idp_config = IdpConfig(signup=settings.signup and settings.multiuser)
     idp_fetcher = AiohttpFetcher(  # Client ID Documents
         idp_config.dpop.fetch_timeout, idp_config.max_registration_bytes * 4
@@ -167,6 +173,7 @@ def create_app(
         AUDIT_SERVICE,
         audit_service(store, policy, authenticator, lambda a: www_authenticate(auth_config, a)),
     )
+    app[SERVICES].add(QUERY_SERVICE, query_service(store, policy, authenticator, query_pool))
     app[AUDIT] = AuditHook(
         store, policy, audit_writer, is_full_access or app_grants.is_full_access, settings.audit
     )
@@ -187,6 +194,7 @@ def create_app(
         """Start every component in order; close them in reverse, however far start got."""
         async with contextlib.AsyncExitStack() as started:
             started.callback(store.runner.close)
+            started.push_async_callback(query_pool.close)
             await backend.start()
             started.push_async_callback(backend.close)
             started.push_async_callback(group_fetcher.close)

@@ -1,0 +1,1 @@
+"""SPARQL over exactly the data the caller may read (see README.md here)."""
