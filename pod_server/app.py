@@ -20,6 +20,7 @@ from pod_server.access.policy import AccessPolicy
 from pod_server.access.rules import AccessRules
 from pod_server.access.seed import root_acl
 from pod_server.audit.hook import AuditHook, FullAccess
+from pod_server.audit.sign_in import sign_in_recorder
 from pod_server.audit.signing import load_or_create
 from pod_server.audit.upkeep import Upkeep
 from pod_server.audit.writer import AuditWriter, Checkpoints
@@ -65,6 +66,7 @@ from pod_server.pods.hosting import pods_of, provisioner, storage_of
 from pod_server.settings import Settings
 from pod_server.storage.base import Backend
 from pod_server.ui import render as ui_render
+from pod_server.ui.account import add_account_pages
 from pod_server.ui.views import Pages
 
 log = logging.getLogger("pod_server")
@@ -148,6 +150,9 @@ def create_app(
         storage_of=storage_of(store),
     )
 
+    # The owner's sign-ins are recorded in their pods' audit logs.
+    provider.on_sign_in = sign_in_recorder(backend, storage_of(store), store.local_path)
+
     # -- the application ----------------------------------------------------------------------
     # Order matters: preflights are answered before anything else; errors of every later
     # stage (and of the handlers) become responses in one place.
@@ -179,6 +184,7 @@ def create_app(
         app.on_response_prepare.append(updates_via(notifier))
     # Routes: every fixed path before the catch-all resource route.
     add_idp_routes(app, provider)
+    add_account_pages(app, provider)  # the account's pods, credentials, deletion
     add_vocab_routes(app, settings.base_path, settings.vocab_iri_base)
     add_notifications(app, notifier, authenticator, settings)
     app.router.add_route("*", "/{tail:.*}", handlers.handle)
