@@ -71,8 +71,6 @@ async def page(r: PageRequest, root: str) -> web.Response:
     names = await display_names(
         r.store, r.policy, [e.agent for e in entries if e.agent] + ([agent] if agent else [])
     )
-    if r.agent.webid:
-        names[r.agent.webid] = t("you")
     lines = [
         {
             "when": summaries.moment_text(e.at),
