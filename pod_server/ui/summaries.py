@@ -11,8 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from urllib.parse import unquote
 
+from rdflib import Literal, URIRef
+from rdflib.namespace import SKOS
+
+import vocab.catalog as catalog
 from pod_server.access.modes import Mode
 from pod_server.audit.entry import Action, AuditEntry
 from pod_server.consent.model import MODE_NAMES, ConsentRecord, Status, Target
@@ -69,7 +74,24 @@ def moment_text(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+@cache
+def concept_labels(base: str) -> dict[str, dict[str, str]]:
+    """Every ``skos:prefLabel`` of our vocabularies (purposes and data categories are
+    SKOS concepts), by language."""
+    found: dict[str, dict[str, str]] = {}
+    for domain in catalog.domains():
+        graph = catalog.ontology(domain, base)
+        for term, text in graph.subject_objects(SKOS.prefLabel):
+            if isinstance(term, URIRef) and isinstance(text, Literal):
+                found.setdefault(str(term), {}).setdefault(text.language or "en", str(text))
+    return found
+
+
 def term_label(iri: str, lang: str, vocab_base: str) -> str:
+    """A purpose or data category for people: its label in ``lang``, else its local name."""
+    names = concept_labels(vocab_base).get(iri)
+    if names:
+        return names.get(lang) or names.get("en") or next(iter(names.values()))
     return labels.label(iri, lang, vocab_base) or labels.local_name(iri)
 
 
@@ -167,6 +189,7 @@ def activity_line(entry: AuditEntry, root_url: str, t: Translate, names: Mapping
         where = relative(parent + "/", root_url, t)
         name = unquote(last) + ("/" if entry.resource.endswith("/") else "")
     sentence = t(key, who=who(entry.agent, names, t), what=what, where=where, name=name)
-    if entry.client:
+    if entry.client and entry.client.startswith(("https://", "http://")):  # an app (a
+        # Client ID Document); client credentials are the agent's own script, not named
         sentence += " (" + t("with_app", client=entry.client) + ")"
     return sentence + " — " + t("outcome_allowed" if ok else "outcome_refused")

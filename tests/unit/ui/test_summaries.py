@@ -45,13 +45,14 @@ def test_a_request_in_plain_words() -> None:
         "Read " + ROOT + "notes/a.ttl",
     ]
     assert [c.label for c in view.choices] == ["see bank/", "add to bank/", "see notes/a.ttl"]
-    assert view.purposes and view.purposes[0] != PURPOSE  # a label, not the IRI
+    assert view.purposes == ["Return of personal data"]  # its label, not the IRI
     assert view.note == "Monthly statements"
 
 
 def test_a_request_in_french_and_without_an_end() -> None:
     view = summaries.request_view(record(None), ROOT, FR, "fr", VOCAB, {})
     assert view.who == BANK  # no readable name: the WebID
+    assert view.purposes == ["Restitution des données personnelles"]
     assert view.targets == ["voir et ajouter à bank/", "voir notes/a.ttl"]
     assert view.until_text == "sans date de fin" and view.until_max == ""
 
@@ -116,6 +117,8 @@ def test_an_app_is_named_in_the_line() -> None:
     assert summaries.activity_line(made, ROOT, EN, {}) == (
         f"{BANK} changed a.ttl (with the app https://app.example/id) — allowed"
     )
+    script = AuditEntry("/alice/", Action.UPDATE, ROOT + "a.ttl", 200, BANK, "cred_x")
+    assert summaries.activity_line(script, ROOT, EN, {}) == f"{BANK} changed a.ttl — allowed"
 
 
 def test_every_action_status_and_mode_has_words_in_both_languages() -> None:
