@@ -48,4 +48,17 @@ progress{width:100%}
 .tag{font-size:.8rem;padding:0 .35rem;border-radius:3px;background:#e8e8e8}
 .warn{background:#b35900;color:#fff;font-weight:600}
 .full{border-left:4px solid #b35900;padding:.5rem 1rem;background:#fff4e5}
+.request{border:1px solid #ccc;border-radius:4px;padding:0 1rem 1rem;margin-top:1rem}
+.request dt,.facts dt{font-weight:600;margin-top:.4rem}
+.request dd,.facts dd{margin-left:0}
+dd ul{margin:0;padding-left:1.2rem}
+input[type=date],select{display:block;padding:.4rem;font-size:1rem}
+.filters fieldset{display:flex;flex-wrap:wrap;gap:0 1.25rem;align-items:flex-end}
+.filters .field{flex:1 1 12rem}
+.filters .wide{flex:2 1 20rem}
+td.when{white-space:nowrap;width:11rem}
+tr.refused td:first-child{border-left:4px solid #b00020}
+tr.ok td:first-child{border-left:4px solid #1a7f37}
+.pods li{margin:.3rem 0}
+.pods form button{margin-top:.25rem}
 """

@@ -312,6 +312,7 @@ async def delete_form(request: web.Request) -> web.StreamResponse:
     if form.get("confirm") != "yes":
         return await _delete_page(visit, t("must_confirm"), 400)
     removed = await erase_account(visit.store, visit.p, visit.account.id, await visit.pods())
+    visit.chrome.webid = None  # nobody is signed in any more
     response = visit.render(
         "message.html",
         t("deleted_title"),
