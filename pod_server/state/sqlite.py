@@ -368,6 +368,25 @@ class SqliteState:
         row = await self._row(sql, (account_id, client_id))
         return Consent(**dict(row)) if row else None
 
+    async def list_consents(self, account_id: str) -> list[Consent]:
+        sql = "SELECT * FROM consents WHERE account_id = ? ORDER BY created, client_id"
+        return [Consent(**dict(r)) for r in await self._rows(sql, (account_id,))]
+
+    async def forget_app(self, account_id: str, client_id: str) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            both = (account_id, client_id)
+            gone = conn.execute(
+                "DELETE FROM consents WHERE account_id = ? AND client_id = ?", both
+            ).rowcount
+            gone += conn.execute(
+                "UPDATE families SET revoked = 1 "
+                "WHERE account_id = ? AND client_id = ? AND revoked = 0",
+                both,
+            ).rowcount
+            return gone > 0
+
+        return await self._atomic(work)
+
     async def set_app_access(self, access: AppAccess) -> None:
         a = access
         await self._write(

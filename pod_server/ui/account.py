@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from pod_server.audit.entry import Action, AuditEntry
+from pod_server.consent.apps.grant import AppGrant
 from pod_server.errors import PodError
 from pod_server.http.keys import IDP, POLICY, STORE
 from pod_server.idp.accounts import AccountError, create_credentials, revoke_credentials
@@ -178,9 +179,22 @@ async def _settings(visit: _Visit, made: dict[str, str] | None = None) -> web.Re
         }
         for c in await visit.p.state.list_credentials(visit.account.id)
     ]
+    apps = [
+        {
+            "client": c.client_id,
+            "as": t(
+                "app_as",
+                webid=c.webid,
+                date=summaries.long_date(datetime.fromtimestamp(c.created, UTC), lang),
+            ),
+        }
+        for c in await visit.p.state.list_consents(visit.account.id)
+    ]
     query = visit.request.query
     note = None
-    if query.get("note") == "revoked":
+    if query.get("note") == "forgotten":
+        note = t("app_forgotten_note", client=query.get("name", ""))
+    elif query.get("note") == "revoked":
         note = t("revoked_note", id=query.get("name", ""))
     elif query.get("note") == "signed_out":
         note = t("signed_out_all")
@@ -191,6 +205,7 @@ async def _settings(visit: _Visit, made: dict[str, str] | None = None) -> web.Re
         email=visit.account.email,
         pods=pods,
         credentials=credentials,
+        apps=apps,
         made=made,
         action=visit.p.paths.account + SETTINGS,
         delete_url=visit.p.paths.account + DELETE,
@@ -213,6 +228,10 @@ async def settings_form(request: web.Request) -> web.StreamResponse:
         response = _see(visit.p.paths.login)
         await visit.p.sessions.end(request, response)
         return response
+    if do == "forget_app":
+        client_id = form.get("client_id", "")
+        await forget_app(visit.p, visit.account.id, visit.webids, client_id)
+        return _see(settings, note="forgotten", name=client_id)
     if do == "create_credentials":
         webid = form.get("webid") or (visit.webids[0] if visit.webids else "")
         try:
@@ -232,6 +251,17 @@ async def settings_form(request: web.Request) -> web.StreamResponse:
     if do == "export":
         return await _export(visit, form.get("pod", ""))
     return visit.message(400, visit.t("error_title"), f"Unknown action {do!r}")
+
+
+async def forget_app(p: Provider, account_id: str, webids: list[str], client_id: str) -> None:
+    """Sign the account out of one app: its remembered consent and refresh tokens go, and
+    what it may do with each WebID becomes nothing now (an absent choice would mean full
+    access for the access tokens it still holds), until the person signs in to it again."""
+    await p.state.forget_app(account_id, client_id)
+    if p.app_grants is None or not client_id:
+        return
+    for webid in webids:
+        await p.app_grants.save(AppGrant(webid, client_id, (), False, until=time.time()))
 
 
 async def _export(visit: _Visit, name: str) -> web.StreamResponse:

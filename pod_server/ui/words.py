@@ -117,6 +117,15 @@ MESSAGES: dict[str, dict[str, str]] = {
             " this one too. Apps keep the access they already have until it expires."
         ),
         "sign_out_all": "Sign out everywhere",
+        "apps": "Apps you signed in to",
+        "apps_text": (
+            "Signing out of an app ends what it may do in your pods now, stops it from"
+            " renewing its sign-in, and asks you again the next time it wants to sign in."
+        ),
+        "no_apps": "You have not signed in to any app with this account.",
+        "app_as": "as {webid}, since {date}",
+        "forget_app": "Sign out of this app",
+        "app_forgotten_note": "Signed out of {client}.",
         "credentials": "Client credentials",
         "credentials_text": (
             "Scripts and servers sign in as you with a client id and secret (the"
@@ -267,6 +276,16 @@ MESSAGES: dict[str, dict[str, str]] = {
             " expiration."
         ),
         "sign_out_all": "Se déconnecter partout",
+        "apps": "Applications auxquelles vous vous êtes connecté",
+        "apps_text": (
+            "Se déconnecter d'une application met fin dès maintenant à ce qu'elle peut faire"
+            " dans vos pods, l'empêche de renouveler sa connexion, et vous serez de nouveau"
+            " consulté la prochaine fois qu'elle voudra se connecter."
+        ),
+        "no_apps": "Vous ne vous êtes connecté à aucune application avec ce compte.",
+        "app_as": "en tant que {webid}, depuis le {date}",
+        "forget_app": "Se déconnecter de cette application",
+        "app_forgotten_note": "Déconnecté de {client}.",
         "credentials": "Identifiants client",
         "credentials_text": (
             "Les scripts et serveurs se connectent en votre nom avec un identifiant et un"

@@ -27,6 +27,7 @@ from pod_server.http.keys import IDP, STORE
 from pod_server.ldp.vocabulary import ACL
 from pod_server.pods.hosting import add_user, pod_owner, user_credentials
 from pod_server.settings import Settings
+from pod_server.state.base import Consent, RefreshFamily
 from pod_server.storage.base import LogQuery
 from pod_server.storage.file import FileBackend
 from tests.conftest import Pod, running_pod
@@ -337,3 +338,35 @@ async def test_account_credentials_export_and_deletion(world: World) -> None:
     assert await store.backend.meta("/alice/") is None
     async with w.pod.request("GET", "/idp/account/settings", allow_redirects=False) as r:
         assert r.status == 303  # signed out: to the sign-in page
+
+
+async def test_sign_out_of_an_app_and_everywhere(world: World) -> None:
+    w = world
+    state = w.pod.app[IDP].state  # type: ignore[index]
+    account_id = await state.webid_owner(w.webid["alice"])
+    app = "https://app.example/id"
+    now = datetime.now(UTC).timestamp()
+    await state.remember_consent(Consent(account_id, app, "openid webid", w.webid["alice"], now))
+    family = RefreshFamily(
+        "fam1", app, account_id, w.webid["alice"], "openid", "jkt", now, now + 600
+    )
+    await state.add_refresh_token(family, "rt1", now + 600)
+    page = unescape(await w.page("/idp/account/settings"))
+    assert app in page and "Sign out of this app" in page
+    csrf = Forms(page).forms[-1].fields["csrf"]
+    response = await w.post(
+        "/idp/account/settings", {"csrf": csrf, "do": "forget_app", "client_id": app}
+    )
+    assert response.status == 303
+    assert await state.list_consents(account_id) == []
+    assert (await state.get_refresh_token("rt1")).family.revoked
+    # What the app may do is nothing now, for the tokens it still holds.
+    grant = await w.pod.app[IDP].app_grants.get(w.webid["alice"], app)  # type: ignore[index]
+    assert grant is not None and not grant.full and grant.targets == ()
+    page = unescape(await w.page(response.headers["Location"]))
+    assert "Signed out of " + app in page and "You have not signed in to any app" in page
+    # Sign out everywhere: this browser too.
+    response = await w.post("/idp/account/settings", {"csrf": csrf, "do": "signout_all"})
+    assert response.status == 303
+    async with w.pod.request("GET", "/idp/account/settings", allow_redirects=False) as r:
+        assert r.status == 303 and "/idp/login" in r.headers["Location"]
