@@ -57,6 +57,7 @@ input[type=date],select{display:block;padding:.4rem;font-size:1rem}
 .filters .field{flex:1 1 12rem}
 .filters .wide{flex:2 1 20rem}
 td.when{white-space:nowrap;width:11rem}
+@media (max-width:40rem){td.when{white-space:normal;width:6rem}}
 tr.refused td:first-child{border-left:4px solid #b00020}
 tr.ok td:first-child{border-left:4px solid #1a7f37}
 .pods li{margin:.3rem 0}

@@ -126,6 +126,13 @@ def test_an_organisation_asks_alice_approves_in_part_and_sees_its_write(
     page.goto(home + "?ui=requests")
     assert page.locator("h1").inner_text() == "Demandes d'accès et accès accordés"
     accessible(page, "requests-fr", screens)
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone
+    page.goto(home + "?ui=activity&lang=en")
+    accessible(page, "activity-narrow", screens)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.goto(home + "?ui=requests")
+    accessible(page, "requests-narrow", screens)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
     alice_context.close()
 
 
