@@ -23,6 +23,7 @@ import pytest
 from rdflib import Graph, URIRef
 
 from client import Forbidden, PodClient, PodClientError
+from pod_server.audit.entry import Action, AuditEntry
 from pod_server.http.keys import IDP, STORE
 from pod_server.ldp.vocabulary import ACL
 from pod_server.pods.hosting import add_user, pod_owner, user_credentials
@@ -255,6 +256,16 @@ async def test_activity_filters_and_the_organisations_view(world: World) -> None
     page = unescape(await w.page(f"/alice/?ui=activity&until={today}&lang=fr"))
     assert "bank a ajouté jan.ttl dans bank/ — autorisé" in page
     await w.page("/alice/?ui=activity&since=yesterday", 400)
+    # Paged: 50 lines a page, the older ones one link away.
+    for _ in range(52):
+        with pytest.raises(Forbidden):
+            await w.energy.get(w.box + "energy/")
+    page = unescape(await w.page("/alice/?ui=activity&lang=en"))
+    assert page.count("energy tried to look at energy/") == 50
+    older = re.search(r'<a href="([^"]+)" rel="next">Older</a>', page)
+    assert older is not None and "before=" in older.group(1)
+    page = unescape(await w.page(older.group(1).replace(w.pod.base, "/")))
+    assert page.count("energy tried to look at energy/") == 2 and "bank added jan.ttl" in page
     # The requests page links each grant to what its recipient did.
     page = unescape(await w.page("/alice/?ui=requests"))
     assert "ui=activity&agent=" + quote(agent, safe="") in page
@@ -307,6 +318,9 @@ async def test_account_credentials_export_and_deletion(world: World) -> None:
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         names = tar.getnames()
     assert "manifest.json" in names and "data/profile/card" in names
+    rows = await w.pod.app[STORE].backend.log_page("/alice/", LogQuery())  # type: ignore[index]
+    entries = [AuditEntry.parse(row.body) for row in rows]
+    assert any(e.action is Action.EXPORT and e.agent == w.webid["alice"] for e in entries)
     async with w.pod.request(
         "POST",
         "/idp/account/settings",
