@@ -32,6 +32,7 @@ from pod_server.auth import (
     SharedReplayCache,
     www_authenticate,
 )
+from pod_server.auth.fetch import GuardedFetcher
 from pod_server.components import INLINE_BYTES, open_backend, open_state
 from pod_server.consent.apps import AppGrants
 from pod_server.consent.service import ConsentService
@@ -67,6 +68,7 @@ from pod_server.settings import Settings
 from pod_server.storage.base import Backend
 from pod_server.ui import render as ui_render
 from pod_server.ui.account import add_account_pages
+from pod_server.ui.profile_names import REMOTE_NAMES, RemoteNames
 from pod_server.ui.views import Pages
 
 log = logging.getLogger("pod_server")
@@ -164,6 +166,15 @@ def create_app(
     app[IDP] = provider
     app[CONSENT] = consent
     app[PAGES] = Pages()  # the pod's own pages, for browsers (see http.negotiation)
+    # Requesters' names from their WebID profiles elsewhere, for the owner's pages.
+    app[REMOTE_NAMES] = RemoteNames(
+        GuardedFetcher(
+            idp_fetcher,
+            idp_config.dpop.fetch_timeout,
+            idp_config.max_registration_bytes * 4,
+            idp_config.dpop.max_concurrent_fetches,
+        ).get
+    )
     # Services under each storage's .well-known/ (audit log, access requests, consent).
     app[SERVICES] = Services()
     # Access requests, owners' decisions and the inbox hook, over the consent service.

@@ -18,7 +18,7 @@ from aiohttp import web
 from pod_server.audit.entry import AuditEntry
 from pod_server.audit.query import PARAMETERS, parse_query
 from pod_server.ui import summaries
-from pod_server.ui.owner import PageRequest, display_names, translate
+from pod_server.ui.owner import PageRequest, display_names, remote_names, translate
 
 PAGE_SIZE = 50
 FILTERS = ("agent", "resource", "outcome", "since", "until")
@@ -69,7 +69,10 @@ async def page(r: PageRequest, root: str) -> web.Response:
     entries = [AuditEntry.parse(row.body) for row in rows]
     agent = form.get("agent") or None
     names = await display_names(
-        r.store, r.policy, [e.agent for e in entries if e.agent] + ([agent] if agent else [])
+        r.store,
+        r.policy,
+        [e.agent for e in entries if e.agent] + ([agent] if agent else []),
+        remote_names(r),
     )
     lines = [
         {

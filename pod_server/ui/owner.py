@@ -8,8 +8,6 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from aiohttp import web
-from rdflib import URIRef
-from rdflib.namespace import FOAF, SDO, Namespace
 
 from pod_server.access.modes import Mode
 from pod_server.access.policy import AccessPolicy
@@ -18,10 +16,8 @@ from pod_server.errors import Forbidden, NotFound, PodError, Unauthorized
 from pod_server.idp.provider import Provider
 from pod_server.ldp.store import ResourceStore
 from pod_server.ui import i18n, words
+from pod_server.ui.profile_names import REMOTE_NAMES, RemoteNames, name_in
 from pod_server.ui.render import Chrome
-
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
-_NAME_TERMS = (FOAF.name, VCARD.fn, SDO.name)
 
 
 class PageRequest(Protocol):
@@ -63,14 +59,19 @@ async def require_owner(r: PageRequest) -> str:
 
 
 async def display_names(
-    store: ResourceStore, policy: AccessPolicy, webids: Iterable[str]
+    store: ResourceStore,
+    policy: AccessPolicy,
+    webids: Iterable[str],
+    remote: RemoteNames | None = None,
 ) -> dict[str, str]:
-    """The names WebID profiles on this server give, where anyone may read them (a
-    profile elsewhere is not fetched: the page does not make the server call out)."""
+    """The names WebID profiles give, where anyone may read them: on this server from the
+    store, elsewhere through ``remote`` (if given)."""
     found: dict[str, str] = {}
+    elsewhere: list[str] = []
     for webid in set(webids):
         path = store.local_path(webid.split("#", 1)[0])
         if path is None:
+            elsewhere.append(webid)
             continue
         try:
             if Mode.READ not in await policy.modes(Agent(), None, path):
@@ -80,9 +81,13 @@ async def display_names(
             continue
         if meta is None:
             continue
-        for term in _NAME_TERMS:
-            name = graph.value(URIRef(webid), term)
-            if name is not None and str(name).strip():
-                found[webid] = str(name).strip()
-                break
+        name = name_in(graph, webid)
+        if name is not None:
+            found[webid] = name
+    if remote is not None and elsewhere:
+        found.update(await remote.names(elsewhere))
     return found
+
+
+def remote_names(r: PageRequest) -> RemoteNames | None:
+    return r.request.app.get(REMOTE_NAMES)

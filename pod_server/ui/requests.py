@@ -22,7 +22,7 @@ from pod_server.consent.wire.requests import Scope, invalid
 from pod_server.errors import BadRequest
 from pod_server.http.keys import CONSENT
 from pod_server.ui import summaries
-from pod_server.ui.owner import PageRequest, display_names, translate
+from pod_server.ui.owner import PageRequest, display_names, remote_names, translate
 
 ID_FIELD = "id"
 _RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -56,7 +56,8 @@ async def page(r: PageRequest, root: str) -> web.Response:
     lang = r.chrome.lang
     root_url = r.store.url(root)
     records = await r.request.app[CONSENT].records(root)
-    names = await display_names(r.store, r.policy, (x.recipient for x in records))
+    recipients = [x.recipient for x in records]
+    names = await display_names(r.store, r.policy, recipients, remote_names(r))
     vocab_base = r.store.shapes.vocab_base
 
     def view(record: ConsentRecord) -> dict[str, object]:
@@ -109,7 +110,7 @@ async def decide(r: PageRequest, root: str, body: bytes) -> web.Response:
     else:
         record = await service.withdraw(root, record_id, by)
         note = "withdrawn"
-    names = await display_names(r.store, r.policy, [record.recipient])
+    names = await display_names(r.store, r.policy, [record.recipient], remote_names(r))
     who = names.get(record.recipient, record.recipient)
     location = page_url(r.store.url(root), note=note, name=who)
     return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
