@@ -241,6 +241,9 @@ class IdpState(Protocol):
 
     async def delete_session(self, id_hash: str) -> None: ...
 
+    async def list_sessions(self, account_id: str, now: float) -> list[LoginSession]:
+        """The account's sign-in sessions that have not expired, oldest first."""
+
     async def end_sessions(self, account_id: str) -> None:
         """Every sign-in session of the account ends (after a password change)."""
 

@@ -215,6 +215,12 @@ class MemoryState:
     async def delete_session(self, id_hash: str) -> None:
         self.sessions.pop(id_hash, None)
 
+    async def list_sessions(self, account_id: str, now: float) -> list[LoginSession]:
+        found = [
+            s for s in self.sessions.values() if s.account_id == account_id and s.expires_at > now
+        ]
+        return sorted(found, key=lambda s: (s.auth_time, s.id_hash))
+
     async def end_sessions(self, account_id: str) -> None:
         self._drop(self.sessions, lambda s: s.account_id == account_id)
 

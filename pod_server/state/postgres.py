@@ -443,6 +443,15 @@ class PostgresState:
     async def delete_session(self, id_hash: str) -> None:
         await self._write("DELETE FROM idp_sessions WHERE id_hash = $1", id_hash)
 
+    async def list_sessions(self, account_id: str, now: float) -> list[LoginSession]:
+        rows = await self._rows(
+            "SELECT id_hash, account_id, auth_time, expires_at FROM idp_sessions "
+            "WHERE account_id = $1 AND expires_at > $2 ORDER BY auth_time, id_hash",
+            account_id,
+            now,
+        )
+        return [LoginSession(**dict(r)) for r in rows]
+
     async def end_sessions(self, account_id: str) -> None:
         await self._write("DELETE FROM idp_sessions WHERE account_id = $1", account_id)
 

@@ -420,6 +420,13 @@ class SqliteState:
     async def delete_session(self, id_hash: str) -> None:
         await self._write("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
 
+    async def list_sessions(self, account_id: str, now: float) -> list[LoginSession]:
+        sql = (
+            "SELECT * FROM sessions WHERE account_id = ? AND expires_at > ?"
+            " ORDER BY auth_time, id_hash"
+        )
+        return [LoginSession(**dict(r)) for r in await self._rows(sql, (account_id, now))]
+
     async def end_sessions(self, account_id: str) -> None:
         await self._write("DELETE FROM sessions WHERE account_id = ?", (account_id,))
 

@@ -36,7 +36,7 @@ from pod_server.idp.sessions import FormCheck
 from pod_server.ldp.store import ResourceStore
 from pod_server.pods.hosting import HostingError, delete_user, pods_of, storage_of
 from pod_server.pods.transfer import TransferError, export_pod
-from pod_server.state.base import Account
+from pod_server.state.base import Account, LoginSession
 from pod_server.ui import i18n, summaries, words
 from pod_server.ui.render import Chrome, new_nonce, page, sign_in_link
 
@@ -59,8 +59,11 @@ def add_account_pages(app: web.Application, provider: Provider) -> None:
 class _Visit:
     """One request to these pages: who is signed in, the chrome, the words."""
 
-    def __init__(self, request: web.Request, account: Account, webids: list[str]) -> None:
+    def __init__(
+        self, request: web.Request, account: Account, webids: list[str], session: LoginSession
+    ) -> None:
         self.request = request
+        self.session = session
         self.p: Provider = request.app[IDP]
         self.store: ResourceStore = request.app[STORE]
         self.account = account
@@ -116,7 +119,8 @@ async def _visit(request: web.Request) -> _Visit | None:
     account = await p.state.get_account(session.account_id) if session else None
     if account is None:
         return None
-    return _Visit(request, account, await p.state.account_webids(account.id))
+    assert session is not None
+    return _Visit(request, account, await p.state.account_webids(account.id), session)
 
 
 def _to_sign_in(request: web.Request) -> web.Response:
@@ -179,6 +183,14 @@ async def _settings(visit: _Visit, made: dict[str, str] | None = None) -> web.Re
         }
         for c in await visit.p.state.list_credentials(visit.account.id)
     ]
+    sessions = [
+        {
+            "id": s.id_hash,
+            "since": summaries.moment_text(s.auth_time),
+            "this": s.id_hash == visit.session.id_hash,
+        }
+        for s in await visit.p.state.list_sessions(visit.account.id, visit.p.clock())
+    ]
     apps = [
         {
             "client": c.client_id,
@@ -196,8 +208,8 @@ async def _settings(visit: _Visit, made: dict[str, str] | None = None) -> web.Re
         note = t("app_forgotten_note", client=query.get("name", ""))
     elif query.get("note") == "revoked":
         note = t("revoked_note", id=query.get("name", ""))
-    elif query.get("note") == "signed_out":
-        note = t("signed_out_all")
+    elif query.get("note") == "session_ended":
+        note = t("session_ended")
     title = t("credentials_made") if made else t("settings_title")
     return visit.render(
         "account.html",
@@ -206,6 +218,7 @@ async def _settings(visit: _Visit, made: dict[str, str] | None = None) -> web.Re
         pods=pods,
         credentials=credentials,
         apps=apps,
+        sessions=sessions,
         made=made,
         action=visit.p.paths.account + SETTINGS,
         delete_url=visit.p.paths.account + DELETE,
@@ -228,6 +241,17 @@ async def settings_form(request: web.Request) -> web.StreamResponse:
         response = _see(visit.p.paths.login)
         await visit.p.sessions.end(request, response)
         return response
+    if do == "end_session":
+        wanted = form.get("session", "")
+        mine = await visit.p.state.list_sessions(visit.account.id, visit.p.clock())
+        if wanted not in {s.id_hash for s in mine}:
+            return visit.message(404, visit.t("not_found_title"), visit.t("not_found_text"))
+        await visit.p.state.delete_session(wanted)
+        if wanted == visit.session.id_hash:  # this browser: signed out here too
+            response = _see(visit.p.paths.login)
+            await visit.p.sessions.end(request, response)
+            return response
+        return _see(settings, note="session_ended")
     if do == "forget_app":
         client_id = form.get("client_id", "")
         await forget_app(visit.p, visit.account.id, visit.webids, client_id)

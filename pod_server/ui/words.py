@@ -118,6 +118,10 @@ MESSAGES: dict[str, dict[str, str]] = {
             " this one too. Apps keep the access they already have until it expires."
         ),
         "sign_out_all": "Sign out everywhere",
+        "signed_in_since": "Signed in since {date}",
+        "this_browser": "this browser",
+        "sign_out_session": "Sign out",
+        "session_ended": "That sign-in ended.",
         "apps": "Apps you signed in to",
         "apps_text": (
             "Signing out of an app ends what it may do in your pods now, stops it from"
@@ -165,7 +169,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "must_confirm": "Tick the box to confirm. Nothing was deleted.",
         "single_user": "This server holds a single pod: its operator deletes it.",
         "account_page": "Email and password",
-        "signed_out_all": "Every sign-in of this account ended.",
     },
     "fr": {
         "requester": "Qui",
@@ -278,6 +281,10 @@ MESSAGES: dict[str, dict[str, str]] = {
             " expiration."
         ),
         "sign_out_all": "Se déconnecter partout",
+        "signed_in_since": "Connecté depuis le {date}",
+        "this_browser": "ce navigateur",
+        "sign_out_session": "Déconnecter",
+        "session_ended": "Cette connexion est terminée.",
         "apps": "Applications auxquelles vous vous êtes connecté",
         "apps_text": (
             "Se déconnecter d'une application met fin dès maintenant à ce qu'elle peut faire"
@@ -326,7 +333,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "must_confirm": "Cochez la case pour confirmer. Rien n'a été supprimé.",
         "single_user": "Ce serveur n'héberge qu'un pod : c'est son opérateur qui le supprime.",
         "account_page": "E-mail et mot de passe",
-        "signed_out_all": "Toutes les connexions de ce compte sont terminées.",
     },
 }
 

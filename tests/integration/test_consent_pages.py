@@ -12,7 +12,7 @@ import re
 import tarfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
@@ -379,6 +379,30 @@ async def test_sign_out_of_an_app_and_everywhere(world: World) -> None:
     assert grant is not None and not grant.full and grant.targets == ()
     page = unescape(await w.page(response.headers["Location"]))
     assert "Signed out of " + app in page and "You have not signed in to any app" in page
+    # Another browser signs in; this one ends that sign-in only.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
+        elsewhere = World(replace(w.pod, session=other), w.alice, w.bank, w.energy, w.webid, w.box)
+        await sign_in(elsewhere, "alice@example.org")
+        await elsewhere.page("/idp/account/settings")
+        page = unescape(await w.page("/idp/account/settings"))
+        assert page.count('name="session"') == 2 and page.count("(this browser)") == 1
+        items = [item for item in page.split("<li>") if 'name="session"' in item]
+        others = [
+            re.search(r'name="session" value="([^"]+)"', item).group(1)  # type: ignore[union-attr]
+            for item in items
+            if "(this browser)" not in item
+        ]
+        assert len(others) == 1
+        ended = await w.post(
+            "/idp/account/settings", {"csrf": csrf, "do": "end_session", "session": others[0]}
+        )
+        assert ended.status == 303 and "note=session_ended" in ended.headers["Location"]
+        await elsewhere.page("/idp/account/settings", 303)  # signed out there
+        await w.page("/idp/account/settings")  # not here
+        bad = await w.post(
+            "/idp/account/settings", {"csrf": csrf, "do": "end_session", "session": "x" * 43}
+        )
+        assert bad.status == 404
     # Sign out everywhere: this browser too.
     response = await w.post("/idp/account/settings", {"csrf": csrf, "do": "signout_all"})
     assert response.status == 303

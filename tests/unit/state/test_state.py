@@ -128,7 +128,14 @@ async def test_consents_and_sessions(state: IdpState) -> None:
     assert await state.get_session("s1", NOW + 5) == session
     assert await state.get_session("s1", NOW + 10) is None  # expired
     await state.add_session(LoginSession("s2", "acct1", NOW, NOW + 10))
+    await state.add_account(account(2))
+    await state.add_session(LoginSession("s3", "acct2", NOW, NOW + 10))
+    await state.add_session(LoginSession("s0", "acct1", NOW - 5, NOW + 20))
+    assert [s.id_hash for s in await state.list_sessions("acct1", NOW + 5)] == ["s0", "s1", "s2"]
+    assert [s.id_hash for s in await state.list_sessions("acct1", NOW + 15)] == ["s0"]
     await state.end_sessions("acct1")
+    assert await state.list_sessions("acct1", NOW) == []
+    assert [s.id_hash for s in await state.list_sessions("acct2", NOW)] == ["s3"]
     assert await state.get_session("s2", NOW) is None
 
 
