@@ -153,7 +153,9 @@ def create_app(
     )
 
     # The owner's sign-ins are recorded in their pods' audit logs.
-    provider.on_sign_in = sign_in_recorder(backend, storage_of(store), store.local_path)
+    provider.on_sign_in = sign_in_recorder(
+        backend, storage_of(store), store.local_path, policy.owners_of
+    )
 
     # -- the application ----------------------------------------------------------------------
     # Order matters: preflights are answered before anything else; errors of every later
