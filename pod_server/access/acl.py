@@ -35,6 +35,7 @@ from pod_server.access.modes import BY_VALUE, Mode
 from pod_server.errors import BadRequest
 from pod_server.ldp import paths
 from pod_server.ldp.vocabulary import ACL
+from vocab.namespaces import CONSENT
 
 ACL_AUTHORIZATION = ACL.Authorization
 ACL_ACCESS_TO = ACL.accessTo
@@ -46,10 +47,10 @@ ACL_AGENT_GROUP = ACL.agentGroup
 ACL_ORIGIN = ACL.origin
 # Plain strings: compiled rules hold str IRIs, and a URIRef never equals a str.
 # A rule a consent created ends at this xsd:dateTime (vocab/consent; ``consent.rules``).
-CONSENT_UNTIL = URIRef("https://w3id.org/solid-pods/vocab/consent#until")
+CONSENT_UNTIL = CONSENT.until
 # ... and names the consent record it came from (so the audit log can say what an access
 # relied on).
-CONSENT_GRANTED_BY = URIRef("https://w3id.org/solid-pods/vocab/consent#grantedBy")
+CONSENT_GRANTED_BY = CONSENT.grantedBy
 AUTHENTICATED_AGENT = str(ACL.AuthenticatedAgent)
 FOAF_AGENT = str(FOAF.Agent)
 

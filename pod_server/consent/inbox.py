@@ -17,9 +17,9 @@ import aiohttp
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 
 from pod_server.consent.model import ConsentRecord, Status
-from pod_server.consent.vocab import AS2
 from pod_server.ldp import paths
 from pod_server.ldp.media_types import TURTLE
+from pod_server.ldp.vocabulary import AS as AS2
 from pod_server.ldp.vocabulary import LDP
 from pod_server.storage.base import ABSENT, PRESENT, Expect, Put, Staged, Touch
 

@@ -1,11 +1,12 @@
-"""The terms consent records and their WAC rules are written with."""
+"""The terms consent records and their WAC rules are written with: DPV here; our own
+``consent:`` terms are the generated ``vocab.namespaces.CONSENT``."""
 
 from __future__ import annotations
 
 from rdflib.namespace import DefinedNamespace, Namespace
 from rdflib.term import URIRef
 
-from pod_server.ldp.vocabulary import AS
+from vocab.namespaces import CONSENT  # generated from vocab/consent/ontology.ttl
 
 
 class DPV(DefinedNamespace):
@@ -33,28 +34,4 @@ class DPV(DefinedNamespace):
     isIndicatedBy: URIRef
 
 
-class CONSENT(DefinedNamespace):
-    """This project's consent vocabulary (vocab/consent/ontology.ttl)."""
-
-    _fail = True
-    _NS = Namespace("https://w3id.org/solid-pods/vocab/consent#")
-
-    AccessGrant: URIRef
-    ConsentEvent: URIRef
-    requestedAccess: URIRef
-    grantedAccess: URIRef
-    target: URIRef
-    mode: URIRef
-    statusHistory: URIRef
-    requestedUntil: URIRef
-    client: URIRef
-    createdRule: URIRef
-    grantedBy: URIRef
-    until: URIRef
-    copiedFrom: URIRef
-    verifiableCredential: URIRef
-    credentialStatus: URIRef
-
-
-# Activity Streams 2.0, for the activities announced to a requester's inbox.
-AS2 = AS
+__all__ = ["CONSENT", "DPV"]

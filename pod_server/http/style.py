@@ -48,11 +48,29 @@ progress{width:100%}
 .tag{font-size:.8rem;padding:0 .35rem;border-radius:3px;background:#e8e8e8}
 .warn{background:#b35900;color:#fff;font-weight:600}
 .full{border-left:4px solid #b35900;padding:.5rem 1rem;background:#fff4e5}
+input[type=url],select{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
+td form button{margin:0;white-space:nowrap}
+table.sharing td{overflow-wrap:normal}
+table.sharing td:first-child{overflow-wrap:anywhere}
+@media (max-width:40rem){table.sharing thead{position:absolute;left:-999px}
+table.sharing tr,table.sharing td{display:block}table.sharing td{border:0;padding:.1rem 0}
+table.sharing tr{border-bottom:1px solid #ddd;padding:.5rem 0}}
+.card .photo.initial{display:flex;align-items:center;justify-content:center;font-size:3rem;
+font-weight:600;color:#fff;background:#0b57a4}
+section li{overflow-wrap:anywhere}
+form.share{margin-top:1.5rem;padding:0 1rem 1rem;border:1px solid #ddd}
+.card{display:flex;flex-wrap:wrap;gap:1rem 1.5rem;align-items:center}
+.card .photo{width:8rem;height:8rem;object-fit:cover;border-radius:50%;background:#eee}
+.card h2{margin:.25rem 0}
+dl.links{display:grid;grid-template-columns:minmax(8rem,auto) 1fr;gap:.35rem 1rem}
+dl.links dt{font-weight:600}
+dl.links dd{margin:0;overflow-wrap:anywhere}
+@media (max-width:40rem){dl.links{grid-template-columns:1fr}dl.links dd{margin-bottom:.5rem}}
 .request{border:1px solid #ccc;border-radius:4px;padding:0 1rem 1rem;margin-top:1rem}
 .request dt,.facts dt{font-weight:600;margin-top:.4rem}
 .request dd,.facts dd{margin-left:0}
 dd ul{margin:0;padding-left:1.2rem}
-input[type=date],select{display:block;padding:.4rem;font-size:1rem}
+input[type=date]{display:block;padding:.4rem;font-size:1rem}
 .filters fieldset{display:flex;flex-wrap:wrap;gap:0 1.25rem;align-items:flex-end}
 .filters .field{flex:1 1 12rem}
 .filters .wide{flex:2 1 20rem}

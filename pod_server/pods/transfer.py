@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 import pod_archive
 from pod_archive import FORMAT, KINDS, MANIFEST, MAX_RDF, VERSION, Report, check_path
+from pod_server.audit.entry import Action, AuditEntry
 from pod_server.errors import NotFound, PayloadTooLarge, PodError, StaleState
 from pod_server.ldp import paths, rdf
 from pod_server.ldp.media_types import OCTET_STREAM, TURTLE
@@ -523,6 +524,15 @@ async def export_pod(
         _checked_entries(verify_archive(partial))  # raises on any mismatch
         os.replace(partial, target)
         report.verified = done = True
+        # A copy of the pod left the server: its owner reads that in the pod's log.
+        exported = AuditEntry(
+            root=root,
+            action=Action.EXPORT,
+            resource=source,
+            outcome=200,
+            detail=f"exported by the host to {target.name}",
+        )
+        await backend.apply([], [exported.mutation()])
     finally:
         progress.end()
         if not done:

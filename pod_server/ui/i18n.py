@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pod_server.ui.sharing_words import WORDS
+
 LANGUAGES = ("en", "fr")
 DEFAULT = "en"
 COOKIE = "lang"
@@ -168,6 +170,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "progress": "Progression du dépôt",
     },
 }
+
+for _lang, _words in WORDS.items():  # the sharing page's and profile card's words
+    MESSAGES[_lang].update(_words)
 
 Translate = Callable[..., str]
 

@@ -32,7 +32,7 @@ from pod_server.ldp.media_types import JSON_LD, OCTET_STREAM, TURTLE
 from pod_server.ldp.store import Body, ResourceStore
 from pod_server.ldp.vocabulary import LDP_BASIC_CONTAINER
 from pod_server.storage.base import CHUNK_SIZE, Meta
-from pod_server.ui import i18n, listing, owner_pages, statements
+from pod_server.ui import i18n, listing, owner_pages, profile, sharing, statements
 from pod_server.ui.render import PAGE_KEY, Chrome, new_nonce, page
 from pod_server.ui.viewer import viewer
 
@@ -65,7 +65,7 @@ class Pages:
 
 
 ACTION = "ui"
-FORM_ACTIONS = frozenset({"upload", "mkdir", "delete", *owner_pages.FORM_ACTIONS})
+FORM_ACTIONS = frozenset({"upload", "mkdir", "delete", *sharing.FORMS, *owner_pages.FORM_ACTIONS})
 PREVIEW_BYTES = 64 * 1024
 CSV_ROWS = 200
 NOTES = {"uploaded": "uploaded", "created": "created", "deleted": "deleted"}
@@ -96,6 +96,7 @@ class _Request:
             self.store.base_url, self.store.storage_root_of(self.path), self.path
         )
         values.setdefault("crumbs", crumbs)
+        values.setdefault("sharing_url", None)
         response = page(self.chrome, template, title, status, **values)
         self.provider.sessions.set_csrf(response, self.chrome.csrf)
         return response
@@ -162,6 +163,8 @@ async def page_for(
     try:
         if request.query.get(ACTION) == "delete":
             return await _confirm_delete(r)
+        if request.query.get(ACTION) == sharing.PAGE:
+            return await sharing.page(r)
         access = await policy.authorize(agent, None, "GET", path)
         meta = access.target
         if meta is None and await _undescribed(store, path):
@@ -189,6 +192,11 @@ def _delete_url(r: _Request, access: Access) -> str | None:
     if Mode.WRITE not in access.user or r.store.is_storage_root(r.path):
         return None
     return r.store.url(r.path) + "?ui=delete"
+
+
+def _sharing_url(r: _Request, access: Access) -> str | None:
+    """The link to the sharing page, for whoever may see and change who has access."""
+    return r.store.url(r.path) + "?ui=sharing" if Mode.CONTROL in access.user else None
 
 
 def _note(r: _Request) -> str | None:
@@ -245,6 +253,7 @@ async def _container(r: _Request, meta: Meta, access: Access) -> web.Response:
         can_delete=Mode.WRITE in access.user,
         raw_links=_raw_links(r),
         delete_url=_delete_url(r, access),
+        sharing_url=_sharing_url(r, access),
         kind_word=r.t("folder").lower(),
         note=_note(r),
     )
@@ -312,12 +321,40 @@ async def _document(r: _Request, access: Access) -> web.Response:
     url = r.store.url(r.path)
     vocab_base = r.store.shapes.vocab_base
     name = unquote(paths.name(r.path))
+    card = profile.card(graph, url)
+    if card is not None:
+        return _profile(r, access, card, graph)
     return r.render(
         "document.html",
         r.t("document", name=name),
         statements=statements.rows(graph, url, r.chrome.lang, vocab_base, r.t("this_document")),
         raw_links=_raw_links(r),
         delete_url=_delete_url(r, access),
+        sharing_url=_sharing_url(r, access),
+        kind_word="document",
+    )
+
+
+def _profile(r: _Request, access: Access, card: profile.Card, graph: Any) -> web.Response:
+    """A WebID profile as a card (its statements still listed below, folded)."""
+    name = card.name or card.webid
+    url = r.store.url(r.path)
+    photo = card.photo
+    local_photo = photo if photo and profile.same_origin(photo, url) else None
+    return r.render(
+        "profile.html",
+        r.t("profile", name=name),
+        card=card,
+        name=name,
+        # Only images of this server: the pages load nothing from other sites (CSP).
+        photo_src=local_photo + "?format=raw" if local_photo else None,
+        photo_link=photo if photo and not local_photo else None,
+        statements=statements.rows(
+            graph, url, r.chrome.lang, r.store.shapes.vocab_base, r.t("this_document")
+        ),
+        raw_links=_raw_links(r),
+        delete_url=None,
+        sharing_url=_sharing_url(r, access),
         kind_word="document",
     )
 
@@ -370,6 +407,7 @@ async def _file(r: _Request, meta: Meta, access: Access) -> web.Response:
         raw_url=r.store.url(r.path) + "?format=raw",
         raw_links=[],
         delete_url=_delete_url(r, access),
+        sharing_url=_sharing_url(r, access),
         kind_word=r.t("file", name="").strip().lower(),
     )
 
@@ -443,6 +481,8 @@ async def form_for(
             return await _upload(r, reader, origin)
         if action == "mkdir":
             return await _mkdir(r, (fields or {}).get("name", ""), origin)
+        if action in sharing.FORMS:
+            return await sharing.form(r, action, fields or {}, origin)
         return await _delete(r, origin)
     except PodError as exc:
         return r.failed(exc)

@@ -155,6 +155,7 @@ def test_browse_upload_open_folder_delete_and_french(
     page.wait_for_url(home)
 
     page.goto(server.url("carol/profile/card"))
+    page.locator("summary").click()  # the card's statements are folded below it
     assert page.get_by_role("cell", name="identity provider").count() >= 1
     accessible(page, "profile-document", screens)
 

@@ -3,11 +3,13 @@ PostgreSQL: a bank and an energy supplier (two organisation WebIDs with client
 credentials) ask alice for access; she lets the bank append to her bank container for 90
 days and refuses the supplier; the bank writes three months of transactions that pass the
 bank shapes and can read nothing; the supplier's write is refused and alice's audit log
-says so; alice withdraws and the bank's next write is refused; the log's chain verifies.
+says so; alice withdraws and the bank's next write is refused; a grant that has ended is
+refused before any sweeper runs; the log's chain verifies.
 """
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import re
 from collections.abc import AsyncIterator
@@ -189,7 +191,17 @@ async def test_organisations_get_what_alice_allowed_and_her_log_says_so(
                 slug="transactions-2024-04",
             )
 
-        # 7. Requests, decisions, withdrawal in the log too; its hash chain verifies.
+        # 7. A grant that has ended is refused at once, before any sweeper has run.
+        short = await w.bank.request_access(
+            w.webid["alice"], [bank_box], "Append", DATA_RETURN, timedelta(seconds=2)
+        )
+        await w.alice.approve(short)
+        await w.bank.post(bank_box, "<#ping> a <http://schema.org/Thing> .", slug="ping")
+        await asyncio.sleep(2.1)
+        with pytest.raises(Forbidden):
+            await w.bank.post(bank_box, "<#late> a <http://schema.org/Thing> .", slug="late")
+
+        # 8. Requests, decisions, withdrawal in the log too; its hash chain verifies.
         actions = {e.action for e in await w.log()}
         assert {"Offer", "Accept", "Reject", "Undo", "Create"} <= actions, actions
         check = await w.alice.verify_audit()

@@ -22,10 +22,11 @@ from pod_server.consent import model
 from pod_server.consent.inbox import LdnInbox
 from pod_server.consent.model import AccessRequest, ConsentRecord, Status, Target
 from pod_server.consent.service import ConsentService
-from pod_server.consent.vocab import AS2, CONSENT
+from pod_server.consent.vocab import CONSENT
 from pod_server.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from pod_server.ldp.conditions import NONE
 from pod_server.ldp.store import Limits, ResourceStore
+from pod_server.ldp.vocabulary import AS as AS2
 from pod_server.pods.provision import provision
 from pod_server.settings import Settings, SettingsError, validate
 from pod_server.storage.base import Backend, Expect, Meta, Mutation

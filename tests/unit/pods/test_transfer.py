@@ -35,7 +35,7 @@ from pod_server.state import (
     SqliteState,
     StoredKey,
 )
-from pod_server.storage.base import Backend, Expect, Meta, Mutation, Put, Staged
+from pod_server.storage.base import Backend, Expect, LogQuery, LogRow, Meta, Mutation, Put, Staged
 from pod_server.storage.file import FileBackend
 from tests.unit.storage.pg_support import postgres_backend, schema_for, session_dsn
 
@@ -568,3 +568,16 @@ def test_an_archive_written_by_the_pod_client_imports(tmp_path: Path, source: Pa
     assert set(after) == set(before)
     assert after[""][1] == 0  # the root's own triples were not in the archive
     assert after["photos/2024/summer/beach.jpg"] == before["photos/2024/summer/beach.jpg"]
+
+
+def test_a_host_export_is_in_the_pod_s_audit_log(tmp_path: Path, source: Path) -> None:
+    """A copy of the pod leaving the server is something its owner reads in their log."""
+    assert main("export", "alice", tmp_path / "alice.tar", "--root", source, "--base-url", OLD) == 0
+
+    async def alice_log(backend: Backend) -> list[LogRow]:
+        return await backend.log_page("/alice/", LogQuery())
+
+    rows = run(FileBackend(source), alice_log)
+    assert [json.loads(r.body)["action"] for r in rows] == ["Move"]  # AS2 Move: it left
+    assert rows[0].resource == OLD.rstrip("/") + "/alice/" and rows[0].agent is None
+    assert "alice.tar" in json.loads(rows[0].body)["detail"]
