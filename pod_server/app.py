@@ -20,6 +20,7 @@ from pod_server.access.policy import AccessPolicy
 from pod_server.access.rules import AccessRules
 from pod_server.access.seed import root_acl
 from pod_server.audit.hook import AuditHook, FullAccess
+from pod_server.audit.sign_in import sign_in_recorder
 from pod_server.audit.signing import load_or_create
 from pod_server.audit.upkeep import Upkeep
 from pod_server.audit.writer import AuditWriter, Checkpoints
@@ -31,6 +32,7 @@ from pod_server.auth import (
     SharedReplayCache,
     www_authenticate,
 )
+from pod_server.auth.fetch import GuardedFetcher
 from pod_server.components import INLINE_BYTES, open_backend, open_state
 from pod_server.consent.apps import AppGrants
 from pod_server.consent.service import ConsentService
@@ -68,6 +70,8 @@ from pod_server.query.service import describe_endpoint, query_service
 from pod_server.settings import Settings
 from pod_server.storage.base import Backend
 from pod_server.ui import render as ui_render
+from pod_server.ui.account import add_account_pages
+from pod_server.ui.profile_names import REMOTE_NAMES, RemoteNames
 from pod_server.ui.views import Pages
 
 log = logging.getLogger("pod_server")
@@ -154,6 +158,11 @@ def create_app(
         storage_of=storage_of(store),
     )
 
+    # The owner's sign-ins are recorded in their pods' audit logs.
+    provider.on_sign_in = sign_in_recorder(
+        backend, storage_of(store), store.local_path, policy.owners_of
+    )
+
     # -- the application ----------------------------------------------------------------------
     # Order matters: preflights are answered before anything else; errors of every later
     # stage (and of the handlers) become responses in one place.
@@ -165,6 +174,15 @@ def create_app(
     app[IDP] = provider
     app[CONSENT] = consent
     app[PAGES] = Pages()  # the pod's own pages, for browsers (see http.negotiation)
+    # Requesters' names from their WebID profiles elsewhere, for the owner's pages.
+    app[REMOTE_NAMES] = RemoteNames(
+        GuardedFetcher(
+            idp_fetcher,
+            idp_config.dpop.fetch_timeout,
+            idp_config.max_registration_bytes * 4,
+            idp_config.dpop.max_concurrent_fetches,
+        ).get
+    )
     # Services under each storage's .well-known/ (audit log, access requests, consent).
     app[SERVICES] = Services()
     # Access requests, owners' decisions and the inbox hook, over the consent service.
@@ -186,6 +204,7 @@ def create_app(
         app.on_response_prepare.append(updates_via(notifier))
     # Routes: every fixed path before the catch-all resource route.
     add_idp_routes(app, provider)
+    add_account_pages(app, provider)  # the account's pods, credentials, deletion
     add_vocab_routes(app, settings.base_path, settings.vocab_iri_base)
     add_notifications(app, notifier, authenticator, settings)
     app.router.add_route("*", "/{tail:.*}", handlers.handle)

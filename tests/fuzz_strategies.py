@@ -45,15 +45,43 @@ def one_in(n: int) -> st.SearchStrategy[bool]:
 KNOWN = ("f", "doc.ttl", "bin", "sub", "x.jsonld", "new", "new.ttl", "storage", SENTINEL_NAME)
 AUX = (".acl", ".meta", "doc.ttl.acl", "doc.ttl.meta", "bin.meta", "x.acl.acl", ".meta.acl")
 TRICKY = (
-    "..", ".", "%2e%2e", "%2E%2e", ".%2e", "%2e.", "%2e", "..%2f..", "%2f", "%2F", "%5c",
-    "..%5c..", "%00", "a%00b", "%c0%ae%c0%ae", "%ff", "%", "%g1", "%2", "~", "%7e", "a;b=c",
-    "%25", "%252e%252e", "caf%C3%A9", "café", "%e2%80%ae", "x%0d%0ay", "%20", "+", "@:$&'()*,=",
+    "..",
+    ".",
+    "%2e%2e",
+    "%2E%2e",
+    ".%2e",
+    "%2e.",
+    "%2e",
+    "..%2f..",
+    "%2f",
+    "%2F",
+    "%5c",
+    "..%5c..",
+    "%00",
+    "a%00b",
+    "%c0%ae%c0%ae",
+    "%ff",
+    "%",
+    "%g1",
+    "%2",
+    "~",
+    "%7e",
+    "a;b=c",
+    "%25",
+    "%252e%252e",
+    "caf%C3%A9",
+    "café",
+    "%e2%80%ae",
+    "x%0d%0ay",
+    "%20",
+    "+",
+    "@:$&'()*,=",
 )
 # A text segment that needs no encoding, and one that does (unicode, spaces, reserved).
 _PLAIN = st.text("abcdefghijklmnopqrstuvwxyz0123456789-._~", min_size=1, max_size=12)
-_UNICODE = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12).map(
-    lambda s: quote(s, safe="")
-)
+_UNICODE = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12
+).map(lambda s: quote(s, safe=""))
 # Around the 255-byte segment limit, past the 2048-byte path limit, past aiohttp's 8190-byte
 # request line.
 _LONG = st.one_of(
@@ -83,8 +111,20 @@ def paths(draw: st.DrawFn) -> str:
         path += "/"
     query = draw(
         st.sampled_from(
-            ("", "", "", "", "", "?page-size=2", "?page-size=0", "?page-size=x", "?after=..",
-             "?page-size=1&after=doc.ttl", "?x=%2e%2e", "?")
+            (
+                "",
+                "",
+                "",
+                "",
+                "",
+                "?page-size=2",
+                "?page-size=0",
+                "?page-size=x",
+                "?after=..",
+                "?page-size=1&after=doc.ttl",
+                "?x=%2e%2e",
+                "?",
+            )
         )
     )
     return path + query
@@ -93,18 +133,44 @@ def paths(draw: st.DrawFn) -> str:
 # --- headers -----------------------------------------------------------------------------
 
 # What a client may put in a header value: printable ASCII, plus some Latin-1.
-_header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=40)
+_header_text = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=40
+)
 
 RDF_TYPES = (
-    "text/turtle", "text/n3", "application/n-triples", "application/n-quads",
-    "application/ld+json", "application/rdf+xml",
+    "text/turtle",
+    "text/n3",
+    "application/n-triples",
+    "application/n-quads",
+    "application/ld+json",
+    "application/rdf+xml",
 )
 PATCH_TYPES = ("application/sparql-update", "text/n3")
-OTHER_TYPES = ("text/plain", "application/octet-stream", "image/png", "application/json", "text/html", "multipart/form-data; boundary=x")
+OTHER_TYPES = (
+    "text/plain",
+    "application/octet-stream",
+    "image/png",
+    "application/json",
+    "text/html",
+    "multipart/form-data; boundary=x",
+)
 CT_ODD = (
-    "text/turtle; charset=utf-8", "text/turtle;charset=\"UTF-8\"", "TEXT/Turtle", "text/turtle ;", "text/turtle;;",
-    "text/turtle; q=0.5; foo", "text/turtle; charset=", "text/turtle; a=\"unterminated", "text/", "/turtle", "text",
-    "*/*", "text/*", "application/ld+json; profile=\"http://www.w3.org/ns/json-ld#expanded\"", ";", "",
+    "text/turtle; charset=utf-8",
+    'text/turtle;charset="UTF-8"',
+    "TEXT/Turtle",
+    "text/turtle ;",
+    "text/turtle;;",
+    "text/turtle; q=0.5; foo",
+    "text/turtle; charset=",
+    'text/turtle; a="unterminated',
+    "text/",
+    "/turtle",
+    "text",
+    "*/*",
+    "text/*",
+    'application/ld+json; profile="http://www.w3.org/ns/json-ld#expanded"',
+    ";",
+    "",
     "text/turtle, application/ld+json",
 )
 content_types = st.one_of(
@@ -113,49 +179,118 @@ content_types = st.one_of(
 
 _TYPE_LINKS = tuple(
     f'<{LDP}{t}>; rel="type"'
-    for t in ("BasicContainer", "Container", "Resource", "RDFSource", "NonRDFSource", "DirectContainer", "IndirectContainer")
+    for t in (
+        "BasicContainer",
+        "Container",
+        "Resource",
+        "RDFSource",
+        "NonRDFSource",
+        "DirectContainer",
+        "IndirectContainer",
+    )
 )
 links = st.one_of(
     st.sampled_from(_TYPE_LINKS),
-    st.sampled_from((
-        f"<{LDP}BasicContainer>; rel=type", f"<{LDP}BasicContainer>", "<>; rel=\"type\"", "<x", "; rel=\"type\"",
-        f'<{LDP}Resource>; rel="type", <{LDP}BasicContainer>; rel="type"', "<http://example.org/acl>; rel=\"acl\"",
-        f'<{LDP}BasicContainer>; rel="type"; rel="type"', f'<{LDP}BasicContainer>; rel="TYPE"',
-    )),
+    st.sampled_from(
+        (
+            f"<{LDP}BasicContainer>; rel=type",
+            f"<{LDP}BasicContainer>",
+            '<>; rel="type"',
+            "<x",
+            '; rel="type"',
+            f'<{LDP}Resource>; rel="type", <{LDP}BasicContainer>; rel="type"',
+            '<http://example.org/acl>; rel="acl"',
+            f'<{LDP}BasicContainer>; rel="type"; rel="type"',
+            f'<{LDP}BasicContainer>; rel="TYPE"',
+        )
+    ),
     _header_text,
 )
-slugs = st.one_of(st.sampled_from(KNOWN + AUX + TRICKY + ("a/b", "../x", "/", "", "x/")), _header_text, _LONG)
+slugs = st.one_of(
+    st.sampled_from(KNOWN + AUX + TRICKY + ("a/b", "../x", "/", "", "x/")), _header_text, _LONG
+)
 etags = st.one_of(
-    st.sampled_from((CURRENT_ETAG, "*", '"x"', 'W/"x"', f'"x", {CURRENT_ETAG}', '"a", "b"', "*, \"x\"", '"', "W/", "x", "")),
+    st.sampled_from(
+        (
+            CURRENT_ETAG,
+            "*",
+            '"x"',
+            'W/"x"',
+            f'"x", {CURRENT_ETAG}',
+            '"a", "b"',
+            '*, "x"',
+            '"',
+            "W/",
+            "x",
+            "",
+        )
+    ),
     _header_text,
 )
 ranges = st.one_of(
-    st.sampled_from((
-        "bytes=0-0", "bytes=0-", "bytes=-5", "bytes=0-1,3-4", "bytes=5-1", "bytes=99999-", "bytes=", "bytes=-0",
-        "chars=0-1", "bytes=0-99999999999999999999999", "bytes=--1", "bytes=1-2,", "bytes = 0-1", "bytes=0-0,-1",
-    )),
+    st.sampled_from(
+        (
+            "bytes=0-0",
+            "bytes=0-",
+            "bytes=-5",
+            "bytes=0-1,3-4",
+            "bytes=5-1",
+            "bytes=99999-",
+            "bytes=",
+            "bytes=-0",
+            "chars=0-1",
+            "bytes=0-99999999999999999999999",
+            "bytes=--1",
+            "bytes=1-2,",
+            "bytes = 0-1",
+            "bytes=0-0,-1",
+        )
+    ),
     _header_text,
 )
 prefers = st.one_of(
-    st.sampled_from((
-        f'return=representation; include="{LDP}PreferContainment"',
-        f'return=representation; omit="{LDP}PreferContainment"',
-        "return=representation; page-size=2", "return=representation; max-page-size=0",
-        "return=representation; page-size=99999999999999999999", "return=minimal", "respond-async, wait=1",
-        "return=representation; page-size=\"", "return=representation; page-size=-1",
-    )),
+    st.sampled_from(
+        (
+            f'return=representation; include="{LDP}PreferContainment"',
+            f'return=representation; omit="{LDP}PreferContainment"',
+            "return=representation; page-size=2",
+            "return=representation; max-page-size=0",
+            "return=representation; page-size=99999999999999999999",
+            "return=minimal",
+            "respond-async, wait=1",
+            'return=representation; page-size="',
+            "return=representation; page-size=-1",
+        )
+    ),
     _header_text,
 )
 accepts = st.one_of(
     st.sampled_from((*RDF_TYPES, "*/*", "text/*", "text/html", "application/json", "image/png")),
-    st.sampled_from((
-        "text/turtle;q=0", "text/turtle;q=abc", "*/*;q=0", "application/ld+json;q=0.9, text/turtle;q=0.1",
-        "application/ld+json; profile=\"http://www.w3.org/ns/json-ld#compacted\"", ",,,", "text/turtle;q=1.0001",
-    )),
+    st.sampled_from(
+        (
+            "text/turtle;q=0",
+            "text/turtle;q=abc",
+            "*/*;q=0",
+            "application/ld+json;q=0.9, text/turtle;q=0.1",
+            'application/ld+json; profile="http://www.w3.org/ns/json-ld#compacted"',
+            ",,,",
+            "text/turtle;q=1.0001",
+        )
+    ),
     _header_text,
 )
-dates = st.sampled_from(("Mon, 01 Jan 2001 00:00:00 GMT", "Fri, 01 Jan 2100 00:00:00 GMT", "garbage", "", "Sun, 06 Nov 1994 08:49:37 GMT x"))
-auths = st.sampled_from(("Bearer x", "DPoP x", "DPoP", "Basic Zm9vOmJhcg==", "Bearer " + "a." * 40, "x"))
+dates = st.sampled_from(
+    (
+        "Mon, 01 Jan 2001 00:00:00 GMT",
+        "Fri, 01 Jan 2100 00:00:00 GMT",
+        "garbage",
+        "",
+        "Sun, 06 Nov 1994 08:49:37 GMT x",
+    )
+)
+auths = st.sampled_from(
+    ("Bearer x", "DPoP x", "DPoP", "Basic Zm9vOmJhcg==", "Bearer " + "a." * 40, "x")
+)
 
 # Each header is present or not; some may repeat (Link, Prefer).
 optional_headers: dict[str, st.SearchStrategy[str]] = {
@@ -196,7 +331,9 @@ VALID_BODIES: dict[str, tuple[str, ...]] = {
     ),
     "text/n3": ("<#a> <#b> <#c>.", "@prefix : <#>. { :a :b :c } => { :a :d :e }."),
     "application/n-triples": ('<http://a.example/s> <http://a.example/p> "o" .\n',),
-    "application/n-quads": ('<http://a.example/s> <http://a.example/p> "o" <http://a.example/g> .\n',),
+    "application/n-quads": (
+        '<http://a.example/s> <http://a.example/p> "o" <http://a.example/g> .\n',
+    ),
     "application/ld+json": (
         '{"@id": "#a", "http://example.org/p": "x"}',
         '{"@context": {"ex": "http://example.org/"}, "@graph": [{"@id": "ex:a", "ex:p": {"@id": "ex:b"}}]}',
@@ -219,7 +356,26 @@ VALID_BODIES: dict[str, tuple[str, ...]] = {
         " solid:where { ?s <#b> ?o. }; solid:deletes { ?s <#b> ?o. }.",
     ),
 }
-_GARBAGE = ("{", "}", "<", ">", ".", ";", "@prefix", "\"", "'''", "[", "(", "\\u0000", "\x00", "ä", "?x", "_:", "]]>", "<!--")
+_GARBAGE = (
+    "{",
+    "}",
+    "<",
+    ">",
+    ".",
+    ";",
+    "@prefix",
+    '"',
+    "'''",
+    "[",
+    "(",
+    "\\u0000",
+    "\x00",
+    "ä",
+    "?x",
+    "_:",
+    "]]>",
+    "<!--",
+)
 
 
 @st.composite
@@ -236,7 +392,13 @@ def nested(kind: str, depth: int) -> str:
     if kind == "text/turtle":
         return "<#a> <#b> " + "[ <#p> " * depth + "1" + " ]" * depth + "."
     if kind == "application/ld+json":
-        return '{"@id": "#a", "http://example.org/p": ' + '{"http://example.org/p": ' * depth + "1" + "}" * depth + "}"
+        return (
+            '{"@id": "#a", "http://example.org/p": '
+            + '{"http://example.org/p": ' * depth
+            + "1"
+            + "}" * depth
+            + "}"
+        )
     if kind == "application/rdf+xml":
         head = '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://example.org/">'
         inner = '<ex:p rdf:parseType="Resource">' * depth + "</ex:p>" * depth
@@ -252,8 +414,12 @@ def nested(kind: str, depth: int) -> str:
 
 
 NESTABLE = (
-    "text/turtle", "application/ld+json", "application/rdf+xml", "application/sparql-update",
-    "text/n3", "text/n3+patch",
+    "text/turtle",
+    "application/ld+json",
+    "application/rdf+xml",
+    "application/sparql-update",
+    "text/n3",
+    "text/n3+patch",
 )
 
 

@@ -66,4 +66,18 @@ dl.links{display:grid;grid-template-columns:minmax(8rem,auto) 1fr;gap:.35rem 1re
 dl.links dt{font-weight:600}
 dl.links dd{margin:0;overflow-wrap:anywhere}
 @media (max-width:40rem){dl.links{grid-template-columns:1fr}dl.links dd{margin-bottom:.5rem}}
+.request{border:1px solid #ccc;border-radius:4px;padding:0 1rem 1rem;margin-top:1rem}
+.request dt,.facts dt{font-weight:600;margin-top:.4rem}
+.request dd,.facts dd{margin-left:0}
+dd ul{margin:0;padding-left:1.2rem}
+input[type=date]{display:block;padding:.4rem;font-size:1rem}
+.filters fieldset{display:flex;flex-wrap:wrap;gap:0 1.25rem;align-items:flex-end}
+.filters .field{flex:1 1 12rem}
+.filters .wide{flex:2 1 20rem}
+td.when{white-space:nowrap;width:11rem}
+@media (max-width:40rem){td.when{white-space:normal;width:6rem}}
+tr.refused td:first-child{border-left:4px solid #b00020}
+tr.ok td:first-child{border-left:4px solid #1a7f37}
+.pods li{margin:.3rem 0}
+.pods form button{margin-top:.25rem}
 """

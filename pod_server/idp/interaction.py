@@ -253,6 +253,8 @@ class Interaction:
         response = redirect(back if back and not authz else self._continue_url(authz), 303)
         await p.sessions.end(request, response)  # a fresh session id at every sign-in
         await p.sessions.begin(response, account.id)
+        if p.on_sign_in is not None:
+            await p.on_sign_in(await p.state.account_webids(account.id))
         return response
 
     def _continue_url(self, authz: str) -> str:

@@ -398,7 +398,8 @@ def error(title: str, text: str, status: int = 400) -> web.Response:
 
 
 _ACCOUNT = """<p>Signed in as <strong>$email</strong>.</p>
-$webids$pods<p><a href="$password">Change password</a></p>
+$webids$pods<p><a href="$settings">Your pods: access requests, activity, apps and data</a></p>
+<p><a href="$password">Change password</a></p>
 <form method="post" action="$logout">$hidden<button type="submit">Sign out</button></form>"""
 
 
@@ -417,6 +418,7 @@ def account(
         webids=Safe(listing),
         pods=_pods(pods),
         password=paths.password,
+        settings=paths.account + "/settings",
         logout=paths.logout,
         hidden=_hidden(CSRF_FIELD, csrf),
     )

@@ -63,6 +63,8 @@ class Provider:
     pods_of: PodsOf | None = None
     app_grants: AppGrants | None = None  # what each person let each app do
     storage_of: StorageOf | None = None
+    # Called with the account's WebIDs after each sign-in (the audit log records it).
+    on_sign_in: Callable[[list[str]], Awaitable[None]] | None = None
 
     @property
     def signup_enabled(self) -> bool:

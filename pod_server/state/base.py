@@ -221,6 +221,14 @@ class IdpState(Protocol):
 
     async def get_consent(self, account_id: str, client_id: str) -> Consent | None: ...
 
+    async def list_consents(self, account_id: str) -> list[Consent]:
+        """The apps the account signed in to (its remembered consents), oldest first."""
+
+    async def forget_app(self, account_id: str, client_id: str) -> bool:
+        """Sign the account out of one app: its remembered consent goes (the consent page
+        asks again) and its refresh tokens are revoked. True if there was either. (What
+        the app may do, ``AppAccess``, is the caller's to narrow: absent means full.)"""
+
     async def set_app_access(self, access: AppAccess) -> None:
         """Keep ``access`` for its (webid, client_id), replacing any earlier choice."""
 
@@ -232,6 +240,9 @@ class IdpState(Protocol):
         """The session unless it has expired."""
 
     async def delete_session(self, id_hash: str) -> None: ...
+
+    async def list_sessions(self, account_id: str, now: float) -> list[LoginSession]:
+        """The account's sign-in sessions that have not expired, oldest first."""
 
     async def end_sessions(self, account_id: str) -> None:
         """Every sign-in session of the account ends (after a password change)."""

@@ -187,6 +187,18 @@ class MemoryState:
     async def get_consent(self, account_id: str, client_id: str) -> Consent | None:
         return self.consents.get((account_id, client_id))
 
+    async def list_consents(self, account_id: str) -> list[Consent]:
+        found = [c for c in self.consents.values() if c.account_id == account_id]
+        return sorted(found, key=lambda c: (c.created, c.client_id))
+
+    async def forget_app(self, account_id: str, client_id: str) -> bool:
+        had = self.consents.pop((account_id, client_id), None) is not None
+        for family in list(self.families.values()):
+            if family.account_id == account_id and family.client_id == client_id:
+                self.families[family.id] = replace(family, revoked=True)
+                had = had or not family.revoked
+        return had
+
     async def set_app_access(self, access: AppAccess) -> None:
         self.app_access[access.webid, access.client_id] = access
 
@@ -202,6 +214,12 @@ class MemoryState:
 
     async def delete_session(self, id_hash: str) -> None:
         self.sessions.pop(id_hash, None)
+
+    async def list_sessions(self, account_id: str, now: float) -> list[LoginSession]:
+        found = [
+            s for s in self.sessions.values() if s.account_id == account_id and s.expires_at > now
+        ]
+        return sorted(found, key=lambda s: (s.auth_time, s.id_hash))
 
     async def end_sessions(self, account_id: str) -> None:
         self._drop(self.sessions, lambda s: s.account_id == account_id)

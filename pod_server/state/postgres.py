@@ -360,6 +360,35 @@ class PostgresState:
             c.account_id, c.client_id, c.scope, c.webid, c.created,
         )  # fmt: skip
 
+    async def list_consents(self, account_id: str) -> list[Consent]:
+        rows = await self._rows(
+            "SELECT account_id, client_id, scope, webid, created FROM idp_consents "
+            "WHERE account_id = $1 ORDER BY created, client_id",
+            account_id,
+        )
+        return [Consent(**dict(r)) for r in rows]
+
+    async def forget_app(self, account_id: str, client_id: str) -> bool:
+        async def work(conn: asyncpg.Connection) -> bool:
+            gone = _changed(
+                await conn.execute(
+                    "DELETE FROM idp_consents WHERE account_id = $1 AND client_id = $2",
+                    account_id,
+                    client_id,
+                )
+            )
+            gone += _changed(
+                await conn.execute(
+                    "UPDATE idp_refresh_families SET revoked = true "
+                    "WHERE account_id = $1 AND client_id = $2 AND NOT revoked",
+                    account_id,
+                    client_id,
+                )
+            )
+            return gone > 0
+
+        return await self._atomic(work)
+
     async def get_consent(self, account_id: str, client_id: str) -> Consent | None:
         row = await self._row(
             "SELECT account_id, client_id, scope, webid, created FROM idp_consents "
@@ -413,6 +442,15 @@ class PostgresState:
 
     async def delete_session(self, id_hash: str) -> None:
         await self._write("DELETE FROM idp_sessions WHERE id_hash = $1", id_hash)
+
+    async def list_sessions(self, account_id: str, now: float) -> list[LoginSession]:
+        rows = await self._rows(
+            "SELECT id_hash, account_id, auth_time, expires_at FROM idp_sessions "
+            "WHERE account_id = $1 AND expires_at > $2 ORDER BY auth_time, id_hash",
+            account_id,
+            now,
+        )
+        return [LoginSession(**dict(r)) for r in rows]
 
     async def end_sessions(self, account_id: str) -> None:
         await self._write("DELETE FROM idp_sessions WHERE account_id = $1", account_id)

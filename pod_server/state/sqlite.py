@@ -368,6 +368,25 @@ class SqliteState:
         row = await self._row(sql, (account_id, client_id))
         return Consent(**dict(row)) if row else None
 
+    async def list_consents(self, account_id: str) -> list[Consent]:
+        sql = "SELECT * FROM consents WHERE account_id = ? ORDER BY created, client_id"
+        return [Consent(**dict(r)) for r in await self._rows(sql, (account_id,))]
+
+    async def forget_app(self, account_id: str, client_id: str) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            both = (account_id, client_id)
+            gone = conn.execute(
+                "DELETE FROM consents WHERE account_id = ? AND client_id = ?", both
+            ).rowcount
+            gone += conn.execute(
+                "UPDATE families SET revoked = 1 "
+                "WHERE account_id = ? AND client_id = ? AND revoked = 0",
+                both,
+            ).rowcount
+            return gone > 0
+
+        return await self._atomic(work)
+
     async def set_app_access(self, access: AppAccess) -> None:
         a = access
         await self._write(
@@ -400,6 +419,13 @@ class SqliteState:
 
     async def delete_session(self, id_hash: str) -> None:
         await self._write("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
+
+    async def list_sessions(self, account_id: str, now: float) -> list[LoginSession]:
+        sql = (
+            "SELECT * FROM sessions WHERE account_id = ? AND expires_at > ?"
+            " ORDER BY auth_time, id_hash"
+        )
+        return [LoginSession(**dict(r)) for r in await self._rows(sql, (account_id, now))]
 
     async def end_sessions(self, account_id: str) -> None:
         await self._write("DELETE FROM sessions WHERE account_id = ?", (account_id,))

@@ -13,7 +13,7 @@ import io
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from aiohttp import BodyPartReader, web
 
@@ -23,7 +23,7 @@ from pod_server.auth import Agent
 from pod_server.errors import BadRequest, Forbidden, NotFound, PodError, Unauthorized
 from pod_server.http.keys import IDP
 from pod_server.http.negotiation import essence
-from pod_server.idp.bodies import read_form
+from pod_server.idp.bodies import read_body, read_form
 from pod_server.idp.provider import Provider
 from pod_server.idp.sessions import CSRF_FIELD, FormCheck
 from pod_server.ldp import conneg, paging, paths, rdf
@@ -32,7 +32,7 @@ from pod_server.ldp.media_types import JSON_LD, OCTET_STREAM, TURTLE
 from pod_server.ldp.store import Body, ResourceStore
 from pod_server.ldp.vocabulary import LDP_BASIC_CONTAINER
 from pod_server.storage.base import CHUNK_SIZE, Meta
-from pod_server.ui import i18n, listing, profile, sharing, statements
+from pod_server.ui import i18n, listing, owner_pages, profile, sharing, statements
 from pod_server.ui.render import PAGE_KEY, Chrome, new_nonce, page
 from pod_server.ui.viewer import viewer
 
@@ -65,7 +65,7 @@ class Pages:
 
 
 ACTION = "ui"
-FORM_ACTIONS = frozenset({"upload", "mkdir", "delete", *sharing.FORMS})
+FORM_ACTIONS = frozenset({"upload", "mkdir", "delete", *sharing.FORMS, *owner_pages.FORM_ACTIONS})
 PREVIEW_BYTES = 64 * 1024
 CSV_ROWS = 200
 NOTES = {"uploaded": "uploaded", "created": "created", "deleted": "deleted"}
@@ -158,6 +158,8 @@ async def page_for(
     """The page of the resource at ``path`` for the person the session names."""
     agent = await viewer(request, request.app[IDP])
     r = await _start(request, store, policy, path, agent)
+    if request.query.get(ACTION) in owner_pages.PAGE_ACTIONS:  # requests, activity
+        return await owner_pages.page(r, request.query[ACTION])
     try:
         if request.query.get(ACTION) == "delete":
             return await _confirm_delete(r)
@@ -449,9 +451,16 @@ async def form_for(
     action = request.query[ACTION]
     fields: dict[str, str] | None = None
     reader: web.multipart.MultipartReader | None = None
+    raw = b""
     if action == "upload" and request.content_type == "multipart/form-data":
         reader = await request.multipart()
         token = await _first_field(reader, CSRF_FIELD)
+        check = provider.sessions.check_form(request, {CSRF_FIELD: token})
+    elif action in owner_pages.FORM_ACTIONS:  # fields given more than once (checkboxes)
+        raw = await read_body(request, provider.config.max_form_bytes) or b""
+        token = next(
+            (v for k, v in parse_qsl(raw.decode("utf-8", "replace")) if k == CSRF_FIELD), ""
+        )
         check = provider.sessions.check_form(request, {CSRF_FIELD: token})
     else:
         fields = await read_form(request, provider.config.max_form_bytes) or {}
@@ -463,6 +472,8 @@ async def form_for(
         key = "cross_site" if check is FormCheck.CROSS_SITE else "form_expired"
         return r.message(403, r.t("refused_title"), r.t(key))
     origin = provider.sessions.origin
+    if action in owner_pages.FORM_ACTIONS:
+        return await owner_pages.form(r, action, raw)
     try:
         if action == "upload":
             if reader is None:

@@ -19,7 +19,7 @@ from tests.integration.test_server_lifecycle import _wait_until_up
 
 REPO = Path(__file__).resolve().parents[2]
 CLF = re.compile(
-    r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
+    r"^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "
     r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/1\.1" (?P<status>\d{3}) (?P<bytes>\d+|-) '
     r"(?P<ms>\d+\.\d)$"
 )

@@ -60,7 +60,9 @@ def test_first_user_add_records_the_base_url(tmp_path: Path) -> None:
     made = add_bob(tmp_path, "--root", str(root), "--base-url", "https://pods.example/")
     assert made.returncode == 0, made.stderr
     assert (root / base_url.FILE_NAME).read_text().strip() == "https://pods.example/"
-    refused = pod_server("serve", "--multiuser", "--root", str(root), "--port", "4100", cwd=tmp_path)
+    refused = pod_server(
+        "serve", "--multiuser", "--root", str(root), "--port", "4100", cwd=tmp_path
+    )
     assert_one_line(refused, 1, "https://pods.example/", "http://127.0.0.1:4100/")
 
 
@@ -77,7 +79,9 @@ def test_postgresql_storage_keeps_its_base_url(tmp_path: Path, pg_storage: str) 
     base_url.check(replace_base(mine, "HTTPS://A.example/pods"), record=False)
     with pytest.raises(StartupError, match=r"made for https://a\.example/pods/, not https://b"):
         base_url.check(replace_base(mine, "https://b.example/"), record=True)
-    refused = pod_server("serve", "--multiuser", "--storage", pg_storage, "--port", "4101", cwd=tmp_path)
+    refused = pod_server(
+        "serve", "--multiuser", "--storage", pg_storage, "--port", "4101", cwd=tmp_path
+    )
     assert_one_line(refused, 1, "https://a.example/pods/", "http://127.0.0.1:4101/")
     refused = add_bob(tmp_path, "--storage", pg_storage)
     assert_one_line(refused, 1, "https://a.example/pods/", "http://127.0.0.1:3000/")

@@ -94,33 +94,98 @@ def _n3_patch(where: str) -> bytes:
 def _pathological(base: str) -> list[tuple[str, str, str, str, bytes, int, str]]:
     four = "?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l"
     return [
-        ("sparql-solutions", "PATCH", "doc.ttl", SPARQL,
-         f"DELETE {{}} INSERT {{}} WHERE {{ {four} }}".encode(), 422, "more than 1000 solutions"),
-        ("sparql-time", "PATCH", "doc.ttl", SPARQL,
-         f"INSERT {{ <#x> <#y> 1 }} WHERE {{ {four} FILTER(STR(?a) = \"none\") }}".encode(), 422,
-         "processing limit"),
+        (
+            "sparql-solutions",
+            "PATCH",
+            "doc.ttl",
+            SPARQL,
+            f"DELETE {{}} INSERT {{}} WHERE {{ {four} }}".encode(),
+            422,
+            "more than 1000 solutions",
+        ),
+        (
+            "sparql-time",
+            "PATCH",
+            "doc.ttl",
+            SPARQL,
+            f'INSERT {{ <#x> <#y> 1 }} WHERE {{ {four} FILTER(STR(?a) = "none") }}'.encode(),
+            422,
+            "processing limit",
+        ),
         # Five patterns of ten matches each, then one that never matches (subject ==
         # object) and, having the most free terms, is tried last: 10^5 dead ends.
-        ("n3-where", "PATCH", "doc.ttl", "text/n3",
-         _n3_patch(" ".join(f"?a{i} <#p{i}> ?b{i} ." for i in range(5)) + " ?x ?y ?x ."),
-         422, "too expensive"),
-        ("n3-where-long", "PATCH", "doc.ttl", "text/n3",
-         _n3_patch(" ".join(f"?a{i} <#p{i % 5}> ?b{i} ." for i in range(3000))),
-         422, "limit is 100"),
-        ("jsonld-deep", "PUT", "deep.jsonld", "application/ld+json",
-         ('{"http://ex.org/p":' * DEPTH + "1" + "}" * DEPTH).encode(), 400, "nested too deeply"),
-        ("jsonld-deep-arrays", "PUT", "deep2.jsonld", "application/ld+json",
-         ("[" * DEPTH + "]" * DEPTH).encode(), 400, "nested too deeply"),
-        ("turtle-brackets", "PUT", "deep.ttl", "text/turtle",
-         ("<#a> <#b> " + "[ <#p> " * DEPTH + "1" + " ]" * DEPTH + " .").encode(), 400,
-         "nested too deeply"),
-        ("turtle-lists", "PUT", "lists.ttl", "text/turtle",
-         ("<#a> <#b> " + "( " * DEPTH + ")" * DEPTH + " .").encode(), 400, "nested too deeply"),
-        ("rdfxml-deep", "PUT", "deep.rdf", "application/rdf+xml", _deep_rdfxml(DEPTH // 10),
-         400, "nested too deeply"),
-        ("sparql-deep", "PATCH", "doc.ttl", SPARQL,
-         ("INSERT { <#x> <#y> 1 } WHERE " + "{ " * DEPTH + "}" * DEPTH).encode(), 400,
-         "nested too deeply"),
+        (
+            "n3-where",
+            "PATCH",
+            "doc.ttl",
+            "text/n3",
+            _n3_patch(" ".join(f"?a{i} <#p{i}> ?b{i} ." for i in range(5)) + " ?x ?y ?x ."),
+            422,
+            "too expensive",
+        ),
+        (
+            "n3-where-long",
+            "PATCH",
+            "doc.ttl",
+            "text/n3",
+            _n3_patch(" ".join(f"?a{i} <#p{i % 5}> ?b{i} ." for i in range(3000))),
+            422,
+            "limit is 100",
+        ),
+        (
+            "jsonld-deep",
+            "PUT",
+            "deep.jsonld",
+            "application/ld+json",
+            ('{"http://ex.org/p":' * DEPTH + "1" + "}" * DEPTH).encode(),
+            400,
+            "nested too deeply",
+        ),
+        (
+            "jsonld-deep-arrays",
+            "PUT",
+            "deep2.jsonld",
+            "application/ld+json",
+            ("[" * DEPTH + "]" * DEPTH).encode(),
+            400,
+            "nested too deeply",
+        ),
+        (
+            "turtle-brackets",
+            "PUT",
+            "deep.ttl",
+            "text/turtle",
+            ("<#a> <#b> " + "[ <#p> " * DEPTH + "1" + " ]" * DEPTH + " .").encode(),
+            400,
+            "nested too deeply",
+        ),
+        (
+            "turtle-lists",
+            "PUT",
+            "lists.ttl",
+            "text/turtle",
+            ("<#a> <#b> " + "( " * DEPTH + ")" * DEPTH + " .").encode(),
+            400,
+            "nested too deeply",
+        ),
+        (
+            "rdfxml-deep",
+            "PUT",
+            "deep.rdf",
+            "application/rdf+xml",
+            _deep_rdfxml(DEPTH // 10),
+            400,
+            "nested too deeply",
+        ),
+        (
+            "sparql-deep",
+            "PATCH",
+            "doc.ttl",
+            SPARQL,
+            ("INSERT { <#x> <#y> 1 } WHERE " + "{ " * DEPTH + "}" * DEPTH).encode(),
+            400,
+            "nested too deeply",
+        ),
     ]
 
 
@@ -159,7 +224,11 @@ async def test_pathological_bodies_do_not_stall_readers(server: str) -> None:
             for name, method, path, ctype, body, status, words in _pathological(base):
                 started = time.perf_counter()
                 got, message = await send(method, path, ctype, body)
-                outcomes[name] = (got, message.strip()[:120], round(time.perf_counter() - started, 1))
+                outcomes[name] = (
+                    got,
+                    message.strip()[:120],
+                    round(time.perf_counter() - started, 1),
+                )
                 assert got == status, outcomes
                 assert words in message, outcomes
             # A large graph within the limits is accepted meanwhile.
@@ -203,8 +272,9 @@ async def test_patch_growing_a_document_past_the_rdf_size_limit_is_413(tmp_path:
         headers = {"Content-Type": SPARQL}
         async with pod.request("PATCH", "doc.ttl", data=grow, headers=headers) as r:
             assert r.status == 204
-        async with pod.request("PATCH", "doc.ttl", data=grow.replace(b"#note", b"#more"),
-                               headers=headers) as r:
+        async with pod.request(
+            "PATCH", "doc.ttl", data=grow.replace(b"#note", b"#more"), headers=headers
+        ) as r:
             assert r.status == 413
             assert "4000-byte limit" in await r.text()
         async with pod.request("GET", "doc.ttl") as r:

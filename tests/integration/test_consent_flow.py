@@ -174,7 +174,9 @@ async def test_organisations_get_what_alice_allowed_and_her_log_says_so(
             e.outcome == 403 and (e.resource or "").startswith(energy_box) for e in refusals
         ), refusals
         bank_writes = [
-            e for e in await w.log(agent=w.webid["bank"]) if e.outcome == 201 and e.action == "Create"
+            e
+            for e in await w.log(agent=w.webid["bank"])
+            if e.outcome == 201 and e.action == "Create"
         ]
         assert len(bank_writes) == 3 and {e.consent for e in bank_writes} == {bank_asks}
 

@@ -48,7 +48,11 @@ async def test_multiuser_root_describes_the_server_to_anyone(tmp_path: Path) -> 
 
 async def test_single_storage_description_names_the_gateway_first(pod: Pod) -> None:
     graph, text = await _description(pod)
-    assert (URIRef(pod.base), GATEWAY, URIRef(pod.url("/.well-known/notifications/gateway"))) in graph
+    assert (
+        URIRef(pod.base),
+        GATEWAY,
+        URIRef(pod.url("/.well-known/notifications/gateway")),
+    ) in graph
     first = next(line for line in text.splitlines() if line.startswith("<"))
     assert first.startswith(f"<{pod.base}>")  # Inrupt's SDK reads the first subject
 
@@ -74,7 +78,9 @@ async def test_gateway_negotiates_then_subscribes_a_websocket(pod: Pod) -> None:
         "features": ["state"],
     }
     assert await pod.put("/box/doc.ttl", "<#a> <#b> 0.") == 201
-    info = await _post(pod, "/.well-known/notifications/gateway/ws", {"topic": pod.url("/box/doc.ttl")})
+    info = await _post(
+        pod, "/.well-known/notifications/gateway/ws", {"topic": pod.url("/box/doc.ttl")}
+    )
     endpoint = str(info["endpoint"])
     assert endpoint.startswith("ws://") and info["receiveFrom"] == endpoint
     assert info["type"] == "WebSocketChannel2023" and info["topic"] == pod.url("/box/doc.ttl")
@@ -87,7 +93,9 @@ async def test_gateway_negotiates_then_subscribes_a_websocket(pod: Pod) -> None:
 
 async def test_gateway_refuses_bad_requests(pod: Pod) -> None:
     gateway = "/.well-known/notifications/gateway"
-    assert "'ws' protocol only" in str((await _post(pod, gateway, {"protocols": ["sse"]}, 422))["message"])
+    assert "'ws' protocol only" in str(
+        (await _post(pod, gateway, {"protocols": ["sse"]}, 422))["message"]
+    )
     await _post(pod, gateway, {}, 422)
     await _post(pod, gateway, b"not json", 400)
     await _post(pod, gateway, ["ws"], 400)

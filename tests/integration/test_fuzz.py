@@ -168,7 +168,9 @@ class Fuzzed:
 
 
 @pytest.fixture(scope="module", params=["file", "postgres"])
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Fuzzed]:
     """One server for all examples of a storage, so state builds up as a client's would."""
     # The storage root is a subdirectory; sentinels lie beside it, where no request may reach.
     base = tmp_path_factory.mktemp(f"fuzz-{request.param}")
@@ -225,7 +227,9 @@ async def _check(server: LiveServer, req: Request) -> int:
 
 def _diff(before: Any, after: Any) -> str:
     """What changed, line by line, for the failure message."""
-    lines = difflib.unified_diff(pformat(before).splitlines(), pformat(after).splitlines(), lineterm="")
+    lines = difflib.unified_diff(
+        pformat(before).splitlines(), pformat(after).splitlines(), lineterm=""
+    )
     return "\n".join(lines)
 
 

@@ -51,7 +51,9 @@ def taken_port() -> Iterator[int]:
 
 
 def test_port_in_use(tmp_path: Path, taken_port: int) -> None:
-    result = pod_server("serve", "--root", str(tmp_path / "d"), "--port", str(taken_port), cwd=tmp_path)
+    result = pod_server(
+        "serve", "--root", str(tmp_path / "d"), "--port", str(taken_port), cwd=tmp_path
+    )
     assert_one_line(result, 1, f"127.0.0.1:{taken_port}", "address already in use")
 
 
@@ -84,7 +86,9 @@ def test_unusable_root(
 ) -> None:
     root = make_root(tmp_path)
     port = str(_free_port())
-    assert_one_line(pod_server("serve", "--root", str(root), "--port", port, cwd=tmp_path), 1, *words)
+    assert_one_line(
+        pod_server("serve", "--root", str(root), "--port", port, cwd=tmp_path), 1, *words
+    )
     # The account commands open the same storage and say the same.
     listing = pod_server("user", "list", "--multiuser", "--root", str(root), cwd=tmp_path)
     assert_one_line(listing, 1, *words)

@@ -54,12 +54,16 @@ def test_the_record_behind_the_modes_used_is_named() -> None:
         (Mode.APPEND, BOB, END),  # ended: it gave nothing
     ],
 )
-def test_nothing_is_named_when_the_consent_gave_nothing(needed: Mode, agent: str, now: float) -> None:
+def test_nothing_is_named_when_the_consent_gave_nothing(
+    needed: Mode, agent: str, now: float
+) -> None:
     assert used(needed, agent, now) == frozenset()
 
 
 def test_an_acl_without_consents_costs_nothing() -> None:
-    plain = compile_ttl(f"<#o> a acl:Authorization; acl:agent <{BOB}>; acl:accessTo <./>;"
-                        " acl:mode acl:Append.", ACL_URL)
+    plain = compile_ttl(
+        f"<#o> a acl:Authorization; acl:agent <{BOB}>; acl:accessTo <./>; acl:mode acl:Append.",
+        ACL_URL,
+    )
     assert not plain.consented
     assert compile_ttl(GRANTED, ACL_URL).consented

@@ -36,7 +36,9 @@ class CountingStore(ResourceStore):
 
 @pytest.fixture
 async def store() -> CountingStore:
-    store = CountingStore(MemoryBackend(), BASE, Limits(1 << 20, 1 << 20), rules=AccessRules(), multiuser=True)
+    store = CountingStore(
+        MemoryBackend(), BASE, Limits(1 << 20, 1 << 20), rules=AccessRules(), multiuser=True
+    )
     await store.ensure_root()
     await provision(store, "alice", "https://issuer.example/", ALICE)
     only_bob = (
@@ -55,7 +57,9 @@ async def set_owner(store: ResourceStore, webid: str) -> None:
     meta = await store.meta("/alice/")
     assert meta is not None
     data = f"<> <{OWNER}> <{webid}>.".encode()
-    await store.backend.apply([Expect("/alice/", meta.etag)], [Put("/alice/", TURTLE, Staged.of(data))])
+    await store.backend.apply(
+        [Expect("/alice/", meta.etag)], [Put("/alice/", TURTLE, Staged.of(data))]
+    )
 
 
 async def test_owner_controls_what_the_acl_withholds(store: CountingStore) -> None:
@@ -100,8 +104,12 @@ async def test_single_user_owner_comes_from_the_settings() -> None:
     with pytest.raises(Forbidden):
         await policy.authorize(Agent(webid=ALICE), None, "GET", "/")
     # On a multi-user server the setting names no pod's owner.
-    multi = ResourceStore(MemoryBackend(), BASE, Limits(1 << 20, 1 << 20), rules=AccessRules(), multiuser=True)
+    multi = ResourceStore(
+        MemoryBackend(), BASE, Limits(1 << 20, 1 << 20), rules=AccessRules(), multiuser=True
+    )
     await multi.ensure_root()
     await multi.create_internal("/bob/", b"")
     with pytest.raises(Forbidden):
-        await AccessPolicy(multi, owner=ALICE).authorize(Agent(webid=ALICE), None, "GET", "/bob/.acl")
+        await AccessPolicy(multi, owner=ALICE).authorize(
+            Agent(webid=ALICE), None, "GET", "/bob/.acl"
+        )

@@ -180,20 +180,20 @@ OWNERS = frozenset({ALICE})
 # (``target``: what the ACL alone gives the requester); Control, and nothing more.
 OWNER_TABLE = [
     # operation,            exists, parent, target, is_acl, requester, verdict
-    ("GET",                 True,   "-",    "-",    True,   ALICE,     ALLOW),   # her ACL, though it names only bob
-    ("HEAD",                True,   "-",    "-",    True,   ALICE,     ALLOW),
-    ("PUT",                 True,   "-",    "-",    True,   ALICE,     ALLOW),   # repair it
-    ("PUT",                 False,  "-",    "-",    True,   ALICE,     ALLOW),   # or create one
-    ("PATCH delete+insert", True,   "-",    "-",    True,   ALICE,     ALLOW),
-    ("DELETE",              True,   "-",    "-",    True,   ALICE,     ALLOW),
-    ("GET",                 True,   "-",    "-",    False,  ALICE,     E403),    # Control is not Read
-    ("PUT",                 True,   "-",    "-",    False,  ALICE,     E403),
-    ("DELETE",              True,   "w",    "-",    False,  ALICE,     E403),
-    ("POST",                True,   "-",    "-",    False,  ALICE,     E403),
-    ("GET",                 True,   "-",    "r",    False,  ALICE,     ALLOW),   # what the ACL gives still counts
-    ("GET",                 True,   "-",    "-",    True,   BOB,       E403),    # not an owner
-    ("PUT",                 True,   "-",    "-",    True,   BOB,       E403),
-    ("DELETE",              True,   "-",    "-",    True,   None,      E401),    # anonymous: never an owner
+    ("GET", True, "-", "-", True, ALICE, ALLOW),  # her ACL, though it names only bob
+    ("HEAD", True, "-", "-", True, ALICE, ALLOW),
+    ("PUT", True, "-", "-", True, ALICE, ALLOW),  # repair it
+    ("PUT", False, "-", "-", True, ALICE, ALLOW),  # or create one
+    ("PATCH delete+insert", True, "-", "-", True, ALICE, ALLOW),
+    ("DELETE", True, "-", "-", True, ALICE, ALLOW),
+    ("GET", True, "-", "-", False, ALICE, E403),  # Control is not Read
+    ("PUT", True, "-", "-", False, ALICE, E403),
+    ("DELETE", True, "w", "-", False, ALICE, E403),
+    ("POST", True, "-", "-", False, ALICE, E403),
+    ("GET", True, "-", "r", False, ALICE, ALLOW),  # what the ACL gives still counts
+    ("GET", True, "-", "-", True, BOB, E403),  # not an owner
+    ("PUT", True, "-", "-", True, BOB, E403),
+    ("DELETE", True, "-", "-", True, None, E401),  # anonymous: never an owner
 ]
 
 

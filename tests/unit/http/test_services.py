@@ -39,7 +39,12 @@ def test_single_storage_uses_the_server_root(services: Services) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/alice/audit", "/alice/.well-known/audits", "/alice/x/.well-known/audit", "/.well-known/solid"],
+    [
+        "/alice/audit",
+        "/alice/.well-known/audits",
+        "/alice/x/.well-known/audit",
+        "/.well-known/solid",
+    ],
 )
 def test_other_paths_reach_no_service(services: Services, path: str) -> None:
     assert services.find(Layout("http://pods.test/", multiuser=True), path) is None

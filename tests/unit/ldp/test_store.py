@@ -297,7 +297,7 @@ async def test_converting_stored_data_past_the_time_limit_is_a_503_not_a_422() -
     limits = Limits(1 << 26, 1 << 26, work=WorkLimits(seconds=0.05, jobs=1))
     heavy = ResourceStore(backend, BASE, limits, rules=AccessRules())
     await heavy.ensure_root()
-    turtle = "".join(f"<#s{i}> <#p> <#o{i}>, {i}, \"v{i}\".\n" for i in range(40_000)).encode()
+    turtle = "".join(f'<#s{i}> <#p> <#o{i}>, {i}, "v{i}".\n' for i in range(40_000)).encode()
     await backend.apply([], [Put("/big.ttl", TURTLE, Staged.of(turtle))])
     try:
         with pytest.raises(ServiceUnavailable, match="ask for it as text/turtle"):

@@ -109,7 +109,9 @@ async def put(store: ResourceStore, path: str, data: bytes, ctype: str) -> None:
 async def populate(backend: Backend) -> None:
     """Two pods as the server makes them (profiles, ACLs, type indexes), plus nested
     containers, binary and RDF bodies, a container with its own triples, .acl and .meta."""
-    store = ResourceStore(backend, OLD, Limits(1 << 30, 1 << 22), rules=AccessRules(), multiuser=True)
+    store = ResourceStore(
+        backend, OLD, Limits(1 << 30, 1 << 22), rules=AccessRules(), multiuser=True
+    )
     await store.ensure_root()
     for name in ("alice", "bob"):
         await provision(store, name, OLD)
@@ -229,7 +231,9 @@ def test_migrate_into_an_empty_root_is_allowed(tmp_path: Path, source: Path) -> 
     target = tmp_path / "target"
 
     async def empty_root(backend: Backend) -> None:
-        await ResourceStore(backend, OLD, Limits(1 << 30, 1 << 22), rules=AccessRules()).ensure_root()
+        await ResourceStore(
+            backend, OLD, Limits(1 << 30, 1 << 22), rules=AccessRules()
+        ).ensure_root()
 
     run(FileBackend(target), empty_root)
     assert main("migrate", "--from", source, "--to", target) == 0
@@ -391,7 +395,9 @@ def test_export_import_with_a_new_base_rebases_iris(
         profile = await graph("/carol/profile/card")
         storage_of = URIRef("http://www.w3.org/ns/pim/space#storage")
         assert profile.value(URIRef(carol + "profile/card#me"), storage_of) == URIRef(carol)
-        store = ResourceStore(backend, NEW, Limits(1 << 30, 1 << 22), rules=AccessRules(), multiuser=True)
+        store = ResourceStore(
+            backend, NEW, Limits(1 << 30, 1 << 22), rules=AccessRules(), multiuser=True
+        )
         assert await pod_owner(store, "carol") == carol + "profile/card#me"  # the root's triples
         assert (await backend.usage("/carol/")).limit == 10_000_000
 
@@ -484,7 +490,9 @@ def test_a_broken_archive_is_refused_and_writes_nothing(
     target = tmp_path / "target"
 
     async def serving(backend: Backend) -> Listing:  # a storage a server has started on
-        await ResourceStore(backend, NEW, Limits(1 << 30, 1 << 22), rules=AccessRules(), multiuser=True).ensure_root()
+        await ResourceStore(
+            backend, NEW, Limits(1 << 30, 1 << 22), rules=AccessRules(), multiuser=True
+        ).ensure_root()
         return await listing(backend)
 
     before = run(FileBackend(target), serving)

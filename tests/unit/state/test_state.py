@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -127,8 +128,35 @@ async def test_consents_and_sessions(state: IdpState) -> None:
     assert await state.get_session("s1", NOW + 5) == session
     assert await state.get_session("s1", NOW + 10) is None  # expired
     await state.add_session(LoginSession("s2", "acct1", NOW, NOW + 10))
+    await state.add_account(account(2))
+    await state.add_session(LoginSession("s3", "acct2", NOW, NOW + 10))
+    await state.add_session(LoginSession("s0", "acct1", NOW - 5, NOW + 20))
+    assert [s.id_hash for s in await state.list_sessions("acct1", NOW + 5)] == ["s0", "s1", "s2"]
+    assert [s.id_hash for s in await state.list_sessions("acct1", NOW + 15)] == ["s0"]
     await state.end_sessions("acct1")
+    assert await state.list_sessions("acct1", NOW) == []
+    assert [s.id_hash for s in await state.list_sessions("acct2", NOW)] == ["s3"]
     assert await state.get_session("s2", NOW) is None
+
+
+async def test_apps_signed_in_are_listed_and_forgotten(state: IdpState) -> None:
+    await state.add_account(account(1))
+    await state.add_account(account(2))
+    webid = "https://a.example/#me"
+    await state.remember_consent(Consent("acct1", "app-b", "openid", webid, NOW + 1))
+    await state.remember_consent(Consent("acct1", "app-a", "openid", webid, NOW))
+    await state.remember_consent(Consent("acct2", "app-a", "openid", "https://b.example/#me", NOW))
+    assert [c.client_id for c in await state.list_consents("acct1")] == ["app-a", "app-b"]
+    mine, theirs = family("f1"), family("f2", "acct2")
+    await state.add_refresh_token(replace(mine, client_id="app-a"), "r1", NOW + 100)
+    await state.add_refresh_token(replace(theirs, client_id="app-a"), "r2", NOW + 100)
+    assert await state.forget_app("acct1", "app-a")
+    assert [c.client_id for c in await state.list_consents("acct1")] == ["app-b"]
+    assert (await state.get_refresh_token("r1")).family.revoked  # type: ignore[union-attr]
+    assert not (await state.get_refresh_token("r2")).family.revoked  # type: ignore[union-attr]
+    assert await state.get_consent("acct2", "app-a") is not None  # another account's
+    assert not await state.forget_app("acct1", "app-a")  # nothing left to forget
+    assert await state.list_consents("acct3") == []
 
 
 async def test_app_access_is_kept_per_webid_and_client_and_replaced(state: IdpState) -> None:
