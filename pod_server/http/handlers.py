@@ -139,7 +139,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 async def get(request: web.Request, ctx: Context) -> web.StreamResponse:
     if negotiation.wants_page(request.method, request.headers, request.query):
-        return await request.app[PAGES].page(request, ctx.store, ctx.policy, ctx.path)
+        return await request.app[PAGES].page(request, ctx.store, ctx.policy, ctx.path, ctx.audit)
     accept = negotiation.format_accept(request.query) or request.headers.get("Accept")
     if negotiation.raw_for_pages(request.method, request.headers, request.query):
         ctx = replace(ctx, agent=await request.app[PAGES].viewer(request))
@@ -249,7 +249,7 @@ async def put(request: web.Request, ctx: Context) -> web.StreamResponse:
 async def post(request: web.Request, ctx: Context) -> web.StreamResponse:
     pages = request.app[PAGES]
     if pages.is_form(request.method, request.query):  # the pages' forms (CSRF-checked)
-        return await pages.form(request, ctx.store, ctx.policy, ctx.path)
+        return await pages.form(request, ctx.store, ctx.policy, ctx.path, ctx.audit)
     await ctx.authorize("POST")
     if not paths.is_container(ctx.path):
         if await ctx.store.meta(ctx.path) is None:

@@ -109,14 +109,15 @@ async def form(r: _Request, action: str, fields: dict[str, str], origin: str) ->
         )
     except Refusal as refused:
         return _refused(r, refused)
-    await r.policy.authorize(r.agent, origin, "PUT", s.acl_path)
+    await r.authorize(origin, "PUT", s.acl_path)
     r.store.check_acl(s.acl_path, after)
     data = after.serialize(format="turtle", encoding="utf-8")
     if s.own_meta is not None:  # changed meanwhile: 412, nothing written
         cond = Conditions(if_match=(f'"{s.own_meta.etag}"',))
     else:
         cond = Conditions(if_none_match=("*",))
-    await r.store.put(s.acl_path, Body(TURTLE, _once(data), len(data), TURTLE), cond)
+    await r.store.put(s.acl_path, Body(TURTLE, _once(data), len(data), TURTLE), cond, (), r.log())
+    r.wrote()
     note = "shared" if action == SHARE else "unshared"
     return web.Response(
         status=303,
@@ -132,7 +133,7 @@ async def _load(r: _Request, origin: str | None) -> _Sharing:
     if paths.aux_subject(r.path) is not None:
         raise BadRequest(r.t("no_sharing_here"))
     acl_path = r.path + paths.ACL_SUFFIX
-    await r.policy.authorize(r.agent, origin, "GET", acl_path)  # Control of the item
+    await r.authorize(origin, "GET", acl_path)  # Control of the item
     if await r.store.meta(r.path) is None:
         raise NotFound()
     own_meta, own = await r.store.graph_of(acl_path)

@@ -19,6 +19,7 @@ from aiohttp import BodyPartReader, web
 
 from pod_server.access.modes import Mode
 from pod_server.access.policy import Access, AccessPolicy
+from pod_server.audit.hook import RequestAudit
 from pod_server.auth import Agent
 from pod_server.errors import BadRequest, Forbidden, NotFound, PodError, Unauthorized
 from pod_server.http.keys import IDP
@@ -31,6 +32,7 @@ from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.media_types import JSON_LD, OCTET_STREAM, TURTLE
 from pod_server.ldp.store import Body, ResourceStore
 from pod_server.ldp.vocabulary import LDP_BASIC_CONTAINER
+from pod_server.ldp.writing import LogFor
 from pod_server.storage.base import CHUNK_SIZE, Meta
 from pod_server.ui import i18n, listing, owner_pages, profile, sharing, statements
 from pod_server.ui.render import PAGE_KEY, Chrome, new_nonce, page
@@ -53,15 +55,23 @@ class Pages:
 
     @staticmethod
     async def page(
-        request: web.Request, store: ResourceStore, policy: AccessPolicy, path: str
+        request: web.Request,
+        store: ResourceStore,
+        policy: AccessPolicy,
+        path: str,
+        audit: RequestAudit | None = None,
     ) -> web.StreamResponse:
-        return await page_for(request, store, policy, path)
+        return await page_for(request, store, policy, path, audit)
 
     @staticmethod
     async def form(
-        request: web.Request, store: ResourceStore, policy: AccessPolicy, path: str
+        request: web.Request,
+        store: ResourceStore,
+        policy: AccessPolicy,
+        path: str,
+        audit: RequestAudit | None = None,
     ) -> web.StreamResponse:
-        return await form_for(request, store, policy, path)
+        return await form_for(request, store, policy, path, audit)
 
 
 ACTION = "ui"
@@ -86,10 +96,36 @@ class _Request:
     path: str
     agent: Agent
     chrome: Chrome
+    # The request's audit (None: not logged, as for an owner's own pages); the pages judge
+    # access themselves, so they tell it who was looking and what that relied on.
+    audit: RequestAudit | None = None
 
     @property
     def t(self) -> i18n.Translate:
         return self.chrome.t
+
+    async def authorize(self, origin: str | None, method: str, path: str) -> Access:
+        """Access control's verdict for the person looking, as the API would give it."""
+        if self.audit is not None:
+            self.audit.agent = self.agent
+        try:
+            access = await self.policy.authorize(self.agent, origin, method, path)
+        except (Unauthorized, Forbidden) as exc:
+            if self.audit is not None:  # the page shows the refusal: log it now
+                await self.audit.failed(exc.status)
+            raise
+        if self.audit is not None:
+            await self.audit.decide(access.is_owner, access.consents)
+        return access
+
+    def log(self) -> LogFor | None:
+        """What commits a write's audit entry with the write (see ``store.put``)."""
+        return None if self.audit is None else self.audit.log_for()
+
+    def wrote(self) -> None:
+        """A write committed its entry: the redirect that follows is not another one."""
+        if self.audit is not None and self.audit.active:
+            self.audit.logged = True
 
     def render(self, template: str, title: str, status: int = 200, **values: Any) -> web.Response:
         crumbs = listing.breadcrumbs(
@@ -127,7 +163,12 @@ class _Request:
 
 
 async def _start(
-    request: web.Request, store: ResourceStore, policy: AccessPolicy, path: str, agent: Agent
+    request: web.Request,
+    store: ResourceStore,
+    policy: AccessPolicy,
+    path: str,
+    agent: Agent,
+    audit: RequestAudit | None = None,
 ) -> _Request:
     provider = request.app[IDP]
     lang = i18n.choose_language(
@@ -146,18 +187,22 @@ async def _start(
         provider.sessions.csrf_token(request),
         new_nonce(),
     )
-    return _Request(request, store, policy, provider, path, agent, chrome)
+    return _Request(request, store, policy, provider, path, agent, chrome, audit)
 
 
 # -- pages ------------------------------------------------------------------------------------
 
 
 async def page_for(
-    request: web.Request, store: ResourceStore, policy: AccessPolicy, path: str
+    request: web.Request,
+    store: ResourceStore,
+    policy: AccessPolicy,
+    path: str,
+    audit: RequestAudit | None = None,
 ) -> web.StreamResponse:
     """The page of the resource at ``path`` for the person the session names."""
     agent = await viewer(request, request.app[IDP])
-    r = await _start(request, store, policy, path, agent)
+    r = await _start(request, store, policy, path, agent, audit)
     if request.query.get(ACTION) in owner_pages.PAGE_ACTIONS:  # requests, activity
         return await owner_pages.page(r, request.query[ACTION])
     try:
@@ -165,7 +210,7 @@ async def page_for(
             return await _confirm_delete(r)
         if request.query.get(ACTION) == sharing.PAGE:
             return await sharing.page(r)
-        access = await policy.authorize(agent, None, "GET", path)
+        access = await r.authorize(None, "GET", path)
         meta = access.target
         if meta is None and await _undescribed(store, path):
             return await _document(r, access)  # an empty description, as the API answers
@@ -428,7 +473,7 @@ async def _head_of(store: ResourceStore, path: str, meta: Meta) -> bytes:
 
 async def _confirm_delete(r: _Request) -> web.Response:
     r.store.check_deletable(r.path)
-    await r.policy.authorize(r.agent, None, "DELETE", r.path)
+    await r.authorize(None, "DELETE", r.path)
     name = unquote(paths.name(r.path)) or r.store.url(r.path)
     parent = paths.parent(r.path) or "/"
     return r.render(
@@ -444,7 +489,11 @@ async def _confirm_delete(r: _Request) -> web.Response:
 
 
 async def form_for(
-    request: web.Request, store: ResourceStore, policy: AccessPolicy, path: str
+    request: web.Request,
+    store: ResourceStore,
+    policy: AccessPolicy,
+    path: str,
+    audit: RequestAudit | None = None,
 ) -> web.StreamResponse:
     """One of the pages' forms, posted to ``path?ui=ACTION``."""
     provider = request.app[IDP]
@@ -467,7 +516,7 @@ async def form_for(
         check = provider.sessions.check_form(request, fields)
     # Only a form of our own pages may act as the person its session names.
     agent = await viewer(request, provider) if check is FormCheck.TRUSTED else Agent()
-    r = await _start(request, store, policy, path, agent)
+    r = await _start(request, store, policy, path, agent, audit)
     if check is not FormCheck.TRUSTED:
         key = "cross_site" if check is FormCheck.CROSS_SITE else "form_expired"
         return r.message(403, r.t("refused_title"), r.t(key))
@@ -513,7 +562,7 @@ async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
 async def _upload(r: _Request, reader: web.multipart.MultipartReader, origin: str) -> web.Response:
     if not paths.is_container(r.path):
         raise BadRequest("Files are uploaded into a folder")
-    await r.policy.authorize(r.agent, origin, "POST", r.path)
+    await r.authorize(origin, "POST", r.path)
     count = 0
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader) or part.name != "files" or not part.filename:
@@ -522,7 +571,9 @@ async def _upload(r: _Request, reader: web.multipart.MultipartReader, origin: st
             continue
         header = part.headers.get("Content-Type", OCTET_STREAM)
         media, _ = conneg.parse_content_type(header)
-        await r.store.post(r.path, Body(media, _chunks(part), None, header), part.filename, ())
+        body = Body(media, _chunks(part), None, header)
+        await r.store.post(r.path, body, part.filename, (), r.log())
+        r.wrote()
         count += 1
     if count == 0:
         raise BadRequest(r.t("no_files"))
@@ -540,15 +591,17 @@ async def _mkdir(r: _Request, name: str, origin: str) -> web.Response:
         raise BadRequest(r.t("bad_name"))
     if not paths.is_container(r.path):
         raise BadRequest("Folders are created inside a folder")
-    await r.policy.authorize(r.agent, origin, "POST", r.path)
+    await r.authorize(origin, "POST", r.path)
     body = Body(TURTLE, _empty(), 0, TURTLE)
-    result = await r.store.post(r.path, body, name, (LDP_BASIC_CONTAINER,))
+    result = await r.store.post(r.path, body, name, (LDP_BASIC_CONTAINER,), r.log())
+    r.wrote()
     return _see(r.store.url(result.meta.path), note="created", name=name)
 
 
 async def _delete(r: _Request, origin: str) -> web.Response:
     r.store.check_deletable(r.path)
-    await r.policy.authorize(r.agent, origin, "DELETE", r.path)
-    await r.store.delete(r.path, Conditions())
+    await r.authorize(origin, "DELETE", r.path)
+    await r.store.delete(r.path, Conditions(), r.log())
+    r.wrote()
     name = unquote(paths.name(r.path))
     return _see(r.store.url(paths.parent(r.path) or "/"), note="deleted", name=name)

@@ -7,11 +7,14 @@ card, RDF clients the profile's Turtle.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import aiohttp
 from rdflib import Graph
 
+from pod_server.http.keys import STORE
+from pod_server.storage.base import LogQuery
 from tests.conftest import Pod
 from tests.integration.test_hosting import PASSWORD, Client, credentials, host  # noqa: F401
 from tests.integration.test_idp import Forms
@@ -293,3 +296,39 @@ async def test_profile_photo_from_this_server_only(host: tuple[Pod, Path]) -> No
     status, page = await _page(alice, other)
     assert "<img" not in page and f'<a href="{away}">' in page  # nothing loaded from elsewhere
     assert '<span class="photo initial" aria-hidden="true">Z</span>' in page
+
+
+async def test_what_others_do_through_the_pages_is_in_the_owner_s_log(
+    host: tuple[Pod, Path],  # noqa: F811
+) -> None:
+    """The pages judge access themselves; what bob reads, makes or is refused through
+    them is in alice's audit log, once each, writes in the write's own commit."""
+    pod, root = host
+    alice_api = await _api(pod, root, "alice")
+    assert await alice_api.call("PUT", "/alice/notes/plan.ttl", "<#a> <#b> 1.") == 201
+    folder, bob = pod.url("/alice/notes/"), pod.url("/bob/profile/card#me")
+    await _sign_in(pod, pod.session, "alice@example.org")
+    form = {"csrf": await _csrf(pod.session, folder), "kind": "person", "who": bob}
+    assert (await _post(pod.session, pod, folder + "?ui=share", {**form, "level": "edit"}))[0] == 303
+    assert pod.app is not None
+    backend = pod.app[STORE].backend
+
+    async def bobs_entries() -> list[tuple[str, int, str]]:
+        rows = await backend.log_page("/alice/", LogQuery(agent=bob))
+        return [(json.loads(r.body)["action"], r.outcome, r.resource) for r in rows]
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as bobs:
+        await _sign_in(pod, bobs, "bob@example.org")
+        assert (await _page(bobs, folder + "plan.ttl"))[0] == 200
+        assert (await _page(bobs, pod.url("/alice/")))[0] == 403
+        status, page = await _page(bobs, folder)
+        assert status == 200
+        csrf = Forms(page).forms[-1].fields["csrf"]
+        made = await _post(bobs, pod, folder + "?ui=mkdir", {"csrf": csrf, "name": "ideas"})
+        assert made[0] == 303, made
+    assert await bobs_entries() == [
+        ("Create", 201, folder + "ideas/"),
+        ("View", 200, folder),
+        ("View", 403, pod.url("/alice/")),
+        ("View", 200, folder + "plan.ttl"),
+    ]
