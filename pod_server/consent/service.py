@@ -416,6 +416,13 @@ class ConsentService:
             )
         return Target(self.store.url(path), target.modes)
 
+    async def owners(self, root: str) -> frozenset[str]:
+        """The storage's owners (the people who decide on its consents)."""
+        return await self._owners(root)
+
+    async def roots(self) -> list[str]:
+        return await self._roots()
+
     async def _owners(self, root: str) -> frozenset[str]:
         meta, graph = await self.store.graph_of(root)
         found = owners_in(graph, self.store.url(root)) if meta is not None else frozenset()
