@@ -5,7 +5,7 @@
 import { Session } from "@inrupt/solid-client-authn-node";
 import {
   buildThing, createSolidDataset, createThing, overwriteFile, saveSolidDatasetAt, setThing,
-  getThing, getStringNoLocale,
+  getThing, getStringNoLocale, getSolidDataset as ownDataset,
 } from "@inrupt/solid-client";
 import {
   approveAccessRequest, denyAccessRequest, getAccessApiEndpoint, getAccessGrant,
@@ -79,7 +79,7 @@ await attempt("written", async () => {
   const ds = await getSolidDataset(doc, writeGrant, { fetch: requester.fetch });
   const it = getThing(ds, `${doc}#it`);
   await saveWithGrant(doc, setThing(ds, buildThing(it).setStringNoLocale(NAME, "two").build()), writeGrant, { fetch: requester.fetch });
-  return getStringNoLocale(getThing(await getSolidDataset(doc, { fetch: owner.fetch }), `${doc}#it`), NAME);
+  return getStringNoLocale(getThing(await ownDataset(doc, { fetch: owner.fetch }), `${doc}#it`), NAME);
 });
 
 // Denial of a third request.

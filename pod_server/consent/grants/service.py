@@ -68,9 +68,12 @@ class Grants:
             raise NotFound(f"{credential_id} is not a credential of this server")
         return Located(root, record, _KIND_OF_SEGMENT[segment])
 
-    def root_of_url(self, url: str) -> str:
+    def _root_or_none(self, url: str) -> str | None:
         path = self.store.local_path(url)
-        root = None if path is None else self.store.storage_root_of(path)
+        return None if path is None else self.store.storage_root_of(path)
+
+    def root_of_url(self, url: str) -> str:
+        root = self._root_or_none(url)
         if root is None:
             raise BadRequest(f"{url} is not a resource of this server")
         return root
@@ -232,8 +235,9 @@ class Grants:
         resources = consent.get("forPersonalData") or []
         resources = resources if isinstance(resources, list) else [resources]
         provided_to = consent.get("isProvidedTo")
+        # The client asks once per ancestor container; one outside any storage finds nothing.
         roots = (
-            {self.root_of_url(r) for r in resources if isinstance(r, str)}
+            {root for r in resources if isinstance(r, str) and (root := self._root_or_none(r))}
             if resources
             else set(await self.consent.roots())
         )
