@@ -217,6 +217,16 @@ class ConsentService:
 
         return await self._decide(root, id, decide, Status.WITHDRAWN, by)
 
+    async def cancel(self, root: str, id: str, by: str) -> ConsentRecord:
+        """The requester takes back a pending request (recorded as withdrawn)."""
+
+        async def decide(record: ConsentRecord, plan: _Plan) -> ConsentRecord:
+            if by != record.recipient:
+                raise Forbidden("Only the requester can cancel a pending request")
+            return model.cancel(record, by, self.clock())
+
+        return await self._decide(root, id, decide, Status.WITHDRAWN, by)
+
     async def expire(self, root: str, id: str, now: datetime | None = None) -> ConsentRecord:
         """Record that a consent reached its end and remove its rules."""
         at = now or self.clock()

@@ -286,3 +286,18 @@ async def test_bad_issues_are_refused_and_store_nothing(world: World) -> None:
     assert (await world.issue(world.alice, grant_body(world, request, modes=("Write",))))[0] == 400
     [record] = await world.pod.app[CONSENT].records("/")  # type: ignore[index]
     assert record.status is Status.REQUESTED
+
+
+async def test_the_requester_cancels_a_pending_request(world: World) -> None:
+    status, request = await world.issue(world.bob, request_body(world, "/shared/doc.ttl"))
+    assert status == 201
+    cancel = {"credentialId": request["id"]}
+    assert (await world.call(world.carol, "POST", VC + "status", cancel))[0] == 403
+    assert (await world.call(world.bob, "POST", VC + "status", cancel))[0] == 204
+    [record] = await world.pod.app[CONSENT].records("/")  # type: ignore[index]
+    assert record.status is Status.WITHDRAWN
+    _, _, text = await world.call(None, "POST", VC + "verify", {"verifiableCredential": request})
+    assert json.loads(text)["errors"] == ["the request was cancelled by its requester"]
+    # Nothing left to approve.
+    assert (await world.issue(world.alice, grant_body(world, request)))[0] == 409
+    assert (await world.call(world.bob, "POST", VC + "status", {"credentialId": "x"}))[0] == 404

@@ -80,6 +80,7 @@ async def test_request_approve_use_revoke_with_the_inrupt_sdk(
     assert result["alteredValid"] >= 1
     assert result["written"] == "two"
     assert "SolidAccessDenial" in result["denial"]
+    assert result["cancelled"] == "not approvable"
     assert result["issuedDirectly"] == "a shared note"
     assert "error" in result["afterRevoke"]
     assert result["validAfterRevoke"] >= 1

@@ -8,7 +8,7 @@ import {
   getThing, getStringNoLocale, getSolidDataset as ownDataset,
 } from "@inrupt/solid-client";
 import {
-  approveAccessRequest, denyAccessRequest, getAccessApiEndpoint, getAccessGrant,
+  approveAccessRequest, cancelAccessRequest, denyAccessRequest, getAccessApiEndpoint, getAccessGrant,
   getAccessGrantAll, getAccessRequest, getFile, getSolidDataset, isValidAccessGrant,
   issueAccessGrant, issueAccessRequest, revokeAccessGrant,
   saveSolidDatasetAt as saveWithGrant,
@@ -88,6 +88,21 @@ const denied = await issueAccessRequest(
   { fetch: requester.fetch },
 );
 await attempt("denial", async () => (await denyAccessRequest(denied.id, { fetch: owner.fetch })).type);
+
+// cancelAccessRequest: the requester takes back a pending request; it can no longer be approved.
+await attempt("cancelled", async () => {
+  const pending = await issueAccessRequest(
+    { access: { read: true }, resources: [note], resourceOwner: owner.info.webId },
+    { fetch: requester.fetch },
+  );
+  await cancelAccessRequest(pending, { fetch: requester.fetch });
+  try {
+    await approveAccessRequest(pending.id, undefined, { fetch: owner.fetch, updateAcr: false });
+    return "approved after cancel";
+  } catch (e) {
+    return "not approvable";
+  }
+});
 
 // issueAccessGrant: the owner grants without a request.
 await attempt("issuedDirectly", async () => {

@@ -165,7 +165,8 @@ class Grants:
     # -- status ----------------------------------------------------------------------------
 
     async def revoke(self, agent: Agent, body: Any) -> None:
-        """Revoke a grant (withdraw), or a denial (nothing left to end); idempotent."""
+        """Revoke a grant (withdraw), cancel a pending request (its requester) or refuse it
+        (an owner); a credential already ended or denied is left as it is."""
         if not agent.authenticated or agent.webid is None:
             raise Unauthorized("Sign in to change a credential's status")
         credential_id = body.get("credentialId") if isinstance(body, dict) else None
@@ -174,13 +175,9 @@ class Grants:
         await self._require_party(agent, record, "revoke this credential")
         if record.status is Status.GIVEN:
             await self.consent.withdraw(located.root, located.record, agent.webid)
+        elif record.status is Status.REQUESTED and agent.webid == record.recipient:
+            await self.consent.cancel(located.root, located.record, agent.webid)  # cancel
         elif record.status is Status.REQUESTED:
-            if agent.webid == record.recipient and agent.webid != record.subject:
-                # The consent model has no requester-side cancel of a pending request.
-                raise BadRequest(
-                    "A pending request cannot be cancelled by its requester here; "
-                    "the owner can deny it"
-                )
             await self.consent.deny(located.root, located.record, agent.webid)
 
     # -- verifying -------------------------------------------------------------------------
@@ -204,6 +201,8 @@ class Grants:
             errors.append("the credential's consent record no longer exists")
         elif vc.GRANT in credential.get("type", []) and not record.active(now):
             errors.append(f"the grant is no longer in force ({record.status.value})")
+        elif vc.REQUEST in credential.get("type", []) and _cancelled(record):
+            errors.append("the request was cancelled by its requester")
         return {"checks": checks, "warnings": [], "errors": errors}
 
     async def _record_of(self, credential_id: Any) -> ConsentRecord | None:
@@ -256,6 +255,11 @@ class Grants:
                         continue
                     found.append(self.signed(record, kind))
         return found
+
+
+def _cancelled(record: ConsentRecord) -> bool:
+    statuses = [e.status for e in record.events]
+    return Status.WITHDRAWN in statuses and Status.GIVEN not in statuses
 
 
 def _matches(
