@@ -22,7 +22,7 @@ from pod_server.consent.grants import credentials as vc
 from pod_server.consent.grants import proof
 from pod_server.consent.grants.service import Grants
 from pod_server.consent.grants.tokens import TOKEN_PREFIX, covers
-from pod_server.errors import BadRequest, Forbidden, PodError
+from pod_server.errors import BadRequest, Forbidden, MethodNotAllowed, PodError
 from pod_server.http.handlers import target
 from pod_server.http.keys import AUTHENTICATOR, POLICY
 from pod_server.http.services import Call
@@ -252,7 +252,7 @@ def _oauth_error(code: str, description: str, status: int = 400) -> web.Response
 async def credential_service(request: web.Request, call: Call) -> web.StreamResponse | None:
     """GET ``R.well-known/credentials/<id>/<kind>``: the signed credential."""
     if request.method not in ("GET", "HEAD"):
-        raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"])
+        raise MethodNotAllowed(f"{request.method} is not supported", allowed=("GET", "HEAD"))
     grants = request.app[GRANTS]
     agent = await _caller(request)
     if not agent.authenticated:
