@@ -301,3 +301,25 @@ async def test_the_requester_cancels_a_pending_request(world: World) -> None:
     # Nothing left to approve.
     assert (await world.issue(world.alice, grant_body(world, request)))[0] == 409
     assert (await world.call(world.bob, "POST", VC + "status", {"credentialId": "x"}))[0] == 404
+
+
+async def test_query_filters_and_pages_the_callers_credentials(world: World) -> None:
+    for _ in range(3):
+        await granted(world)
+    status, headers, text = await world.call(
+        world.bob, "GET", VC + "query?type=SolidAccessGrant&status=Active&pageSize=2"
+    )
+    assert status == 200
+    first = json.loads(text)["items"]
+    assert len(first) == 2 and all("SolidAccessGrant" in c["type"] for c in first)
+    assert 'rel="next"' in headers["Link"] and "page=2" in headers["Link"]
+    _, _, text = await world.call(
+        world.bob, "GET", VC + "query?type=SolidAccessGrant&status=Active&pageSize=2&page=2"
+    )
+    rest = json.loads(text)["items"]
+    assert len(rest) == 1 and rest[0]["id"] not in {c["id"] for c in first}
+    # Only the parties see them; bad filters are refused.
+    _, _, text = await world.call(world.carol, "GET", VC + "query?type=SolidAccessGrant")
+    assert json.loads(text)["items"] == []
+    assert (await world.call(world.bob, "GET", VC + "query?status=Nope"))[0] == 400
+    assert (await world.call(None, "GET", VC + "query"))[0] == 401

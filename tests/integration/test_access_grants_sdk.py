@@ -39,6 +39,7 @@ def grants_sdk() -> None:
         pytest.skip(reason)
 
 
+@pytest.mark.timeout(170)
 async def test_request_approve_use_revoke_with_the_inrupt_sdk(
     tmp_path: Path, grants_sdk: None
 ) -> None:
@@ -62,7 +63,12 @@ async def test_request_approve_use_revoke_with_the_inrupt_sdk(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), 150)
+        except TimeoutError:
+            proc.kill()
+            out, err = await proc.communicate()
+            pytest.fail("the SDK script hung after: " + err.decode()[-1500:])
         assert proc.returncode == 0, err.decode()[-3000:]
         result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
         consent = pod.app[CONSENT]  # type: ignore[index]
@@ -81,6 +87,10 @@ async def test_request_approve_use_revoke_with_the_inrupt_sdk(
     assert result["written"] == "two"
     assert "SolidAccessDenial" in result["denial"]
     assert result["cancelled"] == "not approvable"
+    assert result["activeGrants"] == 3  # the partial, the write, the direct one
+    # Five requests then (the direct grant's included), two a page, followed by next Links.
+    assert result["pagedRequests"] == [2, 2, 1]
+    assert result["redirects"] == {"sameRequest": True, "sameGrant": True}
     assert result["issuedDirectly"] == "a shared note"
     assert "error" in result["afterRevoke"]
     assert result["validAfterRevoke"] >= 1

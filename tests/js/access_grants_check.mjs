@@ -10,7 +10,9 @@ import {
 import {
   approveAccessRequest, cancelAccessRequest, denyAccessRequest, getAccessApiEndpoint, getAccessGrant,
   getAccessGrantAll, getAccessRequest, getFile, getSolidDataset, isValidAccessGrant,
-  issueAccessGrant, issueAccessRequest, revokeAccessGrant,
+  issueAccessGrant, issueAccessRequest, revokeAccessGrant, query, paginatedQuery,
+  redirectToAccessManagementUi, getAccessRequestFromRedirectUrl, redirectToRequestor,
+  getAccessGrantFromRedirectUrl,
   saveSolidDatasetAt as saveWithGrant,
 } from "@inrupt/solid-client-access-grants";
 
@@ -111,6 +113,42 @@ await attempt("issuedDirectly", async () => {
     { fetch: owner.fetch },
   );
   return (await (await getFile(note, direct, { fetch: requester.fetch })).text());
+});
+
+// query and paginatedQuery (the VC service's filtered GET with paging Links).
+const queryEndpoint = new URL(`${result.endpoint}query`);
+await attempt("activeGrants", async () => (await query({ type: "SolidAccessGrant", status: "Active" }, { fetch: requester.fetch, queryEndpoint })).items.length);
+await attempt("pagedRequests", async () => {
+  const sizes = [];
+  for await (const page of paginatedQuery({ type: "SolidAccessRequest", pageSize: 2 }, { fetch: owner.fetch, queryEndpoint })) {
+    sizes.push(page.items.length);
+  }
+  return sizes;
+});
+
+// The redirect helpers: to the owner's access management page and back to the requester.
+// No page is advertised yet, so the requester names one; the callbacks catch the URLs.
+await attempt("redirects", async () => {
+  const pending = await issueAccessRequest(
+    { access: { read: true }, resources: [doc], resourceOwner: owner.info.webId },
+    { fetch: requester.fetch },
+  );
+  // Both helpers redirect and never resolve (a browser leaves the page): the callback is
+  // the result.
+  const toOwner = await new Promise((resolve, reject) => {
+    redirectToAccessManagementUi(pending.id, "https://app.example/back", {
+      fetch: requester.fetch,
+      fallbackAccessManagementUi: `${pod}consent-page`,
+      redirectCallback: resolve,
+    }).catch(reject);
+  });
+  const seen = await getAccessRequestFromRedirectUrl(toOwner, { fetch: owner.fetch });
+  const approved = await approveAccessRequest(seen.accessRequest, undefined, { fetch: owner.fetch, updateAcr: false });
+  const back = await new Promise((resolve, reject) => {
+    redirectToRequestor(approved.id, seen.requestorRedirectUrl, { redirectCallback: resolve }).catch(reject);
+  });
+  const returned = await getAccessGrantFromRedirectUrl(back, { fetch: requester.fetch });
+  return { sameRequest: seen.accessRequest.id === pending.id, sameGrant: returned.id === approved.id };
 });
 
 // Revocation ends the grant at once.

@@ -20,6 +20,7 @@ from aiohttp import web
 from pod_server.auth.agent import INVALID_TOKEN, Agent
 from pod_server.consent.grants import credentials as vc
 from pod_server.consent.grants import proof
+from pod_server.consent.grants import query as q
 from pod_server.consent.grants.service import Grants
 from pod_server.consent.grants.tokens import TOKEN_PREFIX, covers
 from pod_server.errors import BadRequest, Forbidden, MethodNotAllowed, PodError
@@ -49,6 +50,7 @@ def add_access_grants(app: web.Application, grants: Grants, base_path: str) -> N
     app.router.add_get(well_known + "vc-configuration", vc_configuration)
     app.router.add_get(well_known + "vc/.well-known/vc-configuration", vc_configuration)
     app.router.add_get(well_known + "vc/key", verification_key)
+    app.router.add_get(well_known + "vc/query", query_filtered)
     for name, handler in (
         ("issue", issue),
         ("status", status),
@@ -195,6 +197,16 @@ async def query(request: web.Request) -> web.Response:
             "Expected a QueryByExample request with a credentialQuery example"
         ) from None
     return await _presentation(request, shape, False)
+
+
+async def query_filtered(request: web.Request) -> web.Response:
+    """The client's ``query``/``paginatedQuery``: ``{items}`` and paging ``Link``s."""
+    grants = request.app[GRANTS]
+    agent = await _signed_in(request, "look up access credentials")
+    wanted = q.parse_filter(request.query)
+    found, total = await grants.query(agent, wanted, datetime.now(UTC))
+    links = q.page_links(grants.service_url + "query", request.query, wanted, total)
+    return web.json_response({"items": found}, headers={"Link": ", ".join(links)})
 
 
 async def _presentation(request: web.Request, shape: Any, include_expired: bool) -> web.Response:

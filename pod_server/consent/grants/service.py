@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pod_server.auth.agent import Agent
 from pod_server.consent.grants import credentials as vc
 from pod_server.consent.grants import proof
+from pod_server.consent.grants import query as q
 from pod_server.consent.grants.tokens import Minter
 from pod_server.consent.model import AccessRequest, ConsentRecord, Status
 from pod_server.consent.service import ConsentService
@@ -213,6 +214,29 @@ class Grants:
             return None
 
     # -- finding ---------------------------------------------------------------------------
+
+    async def query(
+        self, agent: Agent, wanted: q.Filter, now: datetime
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the caller's credentials matching ``wanted``, and how many match."""
+        if not agent.authenticated:
+            raise Unauthorized("Sign in to look up access credentials")
+        if wanted.resource is not None:
+            root = self._root_or_none(wanted.resource)
+            roots = [] if root is None else [root]
+        else:
+            roots = await self.consent.roots()
+        visible: list[ConsentRecord] = []
+        for root in roots:
+            owner = agent.webid in await self.consent.owners(root)
+            visible += [
+                record
+                for record in await self.consent.records(root)
+                if owner or agent.webid in (record.recipient, record.subject)
+            ]
+        selected = [item for item in q.items(visible) if q.matches(item, wanted, now)]
+        page = selected[wanted.offset : wanted.offset + wanted.page_size]
+        return [self.signed(item.record, item.kind) for item in page], len(selected)
 
     async def find(
         self, agent: Agent, shape: Any, now: datetime, include_expired: bool
