@@ -84,12 +84,15 @@ async def test_request_approve_use_revoke_with_the_inrupt_sdk(
     assert "error" in result["writeWithReadGrant"]
     assert "error" in result["otherHolder"]
     assert result["alteredValid"] >= 1
+    assert result["forgedValid"] >= 1 and "error" in result["forgedUse"]
+    assert result["expired"] == ["a shared note", "refused"]
     assert result["written"] == "two"
     assert "SolidAccessDenial" in result["denial"]
     assert result["cancelled"] == "not approvable"
-    assert result["activeGrants"] == 3  # the partial, the write, the direct one
-    # Five requests then (the direct grant's included), two a page, followed by next Links.
-    assert result["pagedRequests"] == [2, 2, 1]
+    # The partial, the write and the direct grant (the brief one has expired by then).
+    assert result["activeGrants"] == 3
+    # Six requests then (the direct grant's included), two a page, followed by next Links.
+    assert result["pagedRequests"] == [2, 2, 2]
     assert result["redirects"] == {"sameRequest": True, "sameGrant": True}
     assert result["issuedDirectly"] == "a shared note"
     assert "error" in result["afterRevoke"]

@@ -71,6 +71,29 @@ const altered = JSON.parse(JSON.stringify(grant));
 altered.credentialSubject.providedConsent.forPersonalData = [`${pod}`];
 await attempt("alteredValid", async () => (await isValidAccessGrant(altered, { fetch: requester.fetch })).errors.length);
 
+// A forged proof (another signature value) fails verification and gets no token.
+const forged = JSON.parse(JSON.stringify(grant));
+forged.proof.proofValue = `z${"3".repeat(86)}`;
+await attempt("forgedValid", async () => (await isValidAccessGrant(forged, { fetch: requester.fetch })).errors.length);
+await attempt("forgedUse", async () => (await (await getFile(note, forged, { fetch: requester.fetch })).text()));
+
+// An expired grant: granted for two seconds, used after three.
+await attempt("expired", async () => {
+  const soon = await issueAccessRequest(
+    { access: { read: true }, resources: [note], resourceOwner: owner.info.webId, expirationDate: new Date(Date.now() + 2000) },
+    { fetch: requester.fetch },
+  );
+  const brief = await approveAccessRequest(soon.id, undefined, { fetch: owner.fetch, updateAcr: false });
+  const before = await (await getFile(note, brief, { fetch: requester.fetch })).text();
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  try {
+    await getFile(note, brief, { fetch: requester.fetch });
+    return [before, "still readable"];
+  } catch (e) {
+    return [before, "refused"];
+  }
+});
+
 // A second request, approved for writing, then used to save a dataset.
 const writeRequest = await issueAccessRequest(
   { access: { read: true, write: true }, resources: [doc], resourceOwner: owner.info.webId, expirationDate: inAnHour },

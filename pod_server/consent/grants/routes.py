@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,7 +72,7 @@ def challenge(grants: Grants, then: Callable[[Agent], str]) -> Callable[[Agent],
     return both
 
 
-def grant_token_verifier(grants: Grants) -> Callable[..., Any]:
+def grant_token_verifier(grants: Grants) -> Callable[[str, str, str], Awaitable[Agent | None]]:
     """For the Authenticator: a ``Bearer`` token of ours names the grant's holder, for the
     grant's resources and modes only, while the grant is in force."""
 
