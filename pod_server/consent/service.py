@@ -29,7 +29,7 @@ from pod_server.access.owners import owners_in
 from pod_server.audit.entry import Action, AuditEntry
 from pod_server.consent import model, rules
 from pod_server.consent.inbox import LdnInbox
-from pod_server.consent.model import AccessRequest, ConsentRecord, Status, Target
+from pod_server.consent.model import AccessRequest, ConsentRecord, Credential, Status, Target
 from pod_server.consent.records import record_from_graph, record_turtle
 from pod_server.errors import (
     BadRequest,
@@ -186,14 +186,18 @@ class ConsentService:
         by: str,
         granted: Iterable[Target] | None = None,
         until: datetime | None = None,
+        credential: Credential | None = None,
     ) -> ConsentRecord:
-        """Give consent (all, or ``granted``/``until`` for part) and write its WAC rules."""
+        """Give consent (all, or ``granted``/``until`` for part) and write its WAC rules
+        (``credential``: the Verifiable Credential that states the grant, if one does)."""
         # Targets in the server's canonical URL form, so they compare with the requested ones.
         wanted = None if granted is None else tuple(self._local_target(root, t) for t in granted)
 
         async def decide(record: ConsentRecord, plan: _Plan) -> ConsentRecord:
             await self._require_owner(root, by)
             decided = model.approve(record, by, self.clock(), wanted, until)
+            if credential is not None:
+                decided = replace(decided, credential=credential)
             return await self._plan_grant(root, decided, plan)
 
         return await self._decide(root, id, decide, Status.GIVEN, by)

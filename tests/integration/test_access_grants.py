@@ -175,6 +175,7 @@ async def test_a_grant_is_a_consent_used_through_a_holder_bound_token(world: Wor
     consent = world.pod.app[CONSENT]  # type: ignore[index]
     [record] = await consent.records("/")
     assert record.status is Status.GIVEN and record.recipient == world.bob.webid
+    assert record.credential is not None and record.credential.id == grant["id"]
     # In the owner's audit log like any consent: offered by bob, accepted by alice.
     status, _, log = await world.call(world.alice, "GET", "/.well-known/audit")
     assert status == 200 and "Accept" in log and "Offer" in log

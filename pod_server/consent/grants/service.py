@@ -22,7 +22,7 @@ from pod_server.consent.grants import credentials as vc
 from pod_server.consent.grants import proof
 from pod_server.consent.grants import query as q
 from pod_server.consent.grants.tokens import Minter
-from pod_server.consent.model import AccessRequest, ConsentRecord, Status
+from pod_server.consent.model import AccessRequest, ConsentRecord, Credential, Status
 from pod_server.consent.service import ConsentService
 from pod_server.errors import BadRequest, Forbidden, NotFound, Unauthorized
 
@@ -119,7 +119,12 @@ class Grants:
                 raise BadRequest(f"isProvidedTo must be the requester {record.recipient}")
             if wanted.kind == vc.GRANT:
                 record = await self.consent.approve(
-                    located.root, located.record, agent.webid, wanted.targets, wanted.until
+                    located.root,
+                    located.record,
+                    agent.webid,
+                    wanted.targets,
+                    wanted.until,
+                    self._credential(record),
                 )
             else:
                 record = await self.consent.deny(located.root, located.record, agent.webid)
@@ -155,7 +160,13 @@ class Grants:
             note=f"Granted by {agent.webid} without a request (Access Grants API)",
         )
         record = await self.consent.request(root, recipient, request)
-        return await self.consent.approve(root, record.id, str(agent.webid))
+        return await self.consent.approve(
+            root, record.id, str(agent.webid), credential=self._credential(record)
+        )
+
+    def _credential(self, record: ConsentRecord) -> Credential:
+        """The record's note of the grant credential and where its status is kept."""
+        return Credential(self.credential_id(record, vc.GRANT), self.issuer.status)
 
     def _one_root(self, urls: Iterable[str]) -> str:
         roots = {self.root_of_url(u) for u in urls}
