@@ -165,6 +165,9 @@ async def test_discovery_puts_uma_first_and_names_the_services(world: World) -> 
         assert config["statusService"] == world.pod.url(VC + "status")
         assert config["verifierService"] == world.pod.url(VC + "verify")
         assert config["derivationService"] == world.pod.url(VC + "derive")
+    _, _, description = await world.call(None, "GET", "/.well-known/solid")
+    ui = f"<http://inrupt.com/ns/ess#ConsentManagementUI> <{world.pod.url('/')}?ui=requests>"
+    assert ui in description
     status, _, text = await world.call(None, "GET", VC + "key")
     key = json.loads(text)["verificationMethod"][0]
     assert proof.public_from_multikey(key["publicKeyMultibase"])

@@ -93,6 +93,9 @@ async def test_request_approve_use_revoke_with_the_inrupt_sdk(
     assert result["activeGrants"] == 3
     # Six requests then (the direct grant's included), two a page, followed by next Links.
     assert result["pagedRequests"] == [2, 2, 2]
+    # The client reads the origin's /.well-known/solid, which on a multi-user server
+    # describes no storage (the single-user test checks the advertisement).
+    assert result["managementUi"] is None
     assert result["redirects"] == {"sameRequest": True, "sameGrant": True}
     assert result["issuedDirectly"] == "a shared note"
     assert "error" in result["afterRevoke"]

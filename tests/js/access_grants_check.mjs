@@ -12,6 +12,7 @@ import {
   getAccessGrantAll, getAccessRequest, getFile, getSolidDataset, isValidAccessGrant,
   issueAccessGrant, issueAccessRequest, revokeAccessGrant, query, paginatedQuery,
   redirectToAccessManagementUi, getAccessRequestFromRedirectUrl, redirectToRequestor,
+  getAccessManagementUi,
   getAccessGrantFromRedirectUrl,
   saveSolidDatasetAt as saveWithGrant,
 } from "@inrupt/solid-client-access-grants";
@@ -148,6 +149,8 @@ await attempt("pagedRequests", async () => {
   }
   return sizes;
 });
+
+await attempt("managementUi", async () => (await getAccessManagementUi(owner.info.webId, { fetch: requester.fetch })) ?? null);
 
 // The redirect helpers: to the owner's access management page and back to the requester.
 // No page is advertised yet, so the requester names one; the callbacks catch the URLs.

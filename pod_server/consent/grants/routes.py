@@ -33,6 +33,7 @@ MAX_BODY = 256 * 1024
 UMA_GRANT = "urn:ietf:params:oauth:grant-type:uma-ticket"
 VC_CLAIM_FORMAT = "https://www.w3.org/TR/vc-data-model/#json-ld"
 SOLID_VC = "http://www.w3.org/ns/solid/vc#"
+CONSENT_MANAGEMENT_UI = "http://inrupt.com/ns/ess#ConsentManagementUI"
 _SERVICES = (
     "issuerService",
     "statusService",
@@ -45,6 +46,7 @@ _SERVICES = (
 def add_access_grants(app: web.Application, grants: Grants, base_path: str) -> None:
     """Register the fixed routes (before the catch-all) and the credentials service."""
     app[GRANTS] = grants
+    grants.store.description_providers.append(consent_ui_line(grants))
     well_known = base_path.rstrip("/") + "/.well-known/"
     app.router.add_get(well_known + "uma2-configuration", uma_configuration)
     app.router.add_get(well_known + "vc-configuration", vc_configuration)
@@ -60,6 +62,20 @@ def add_access_grants(app: web.Application, grants: Grants, base_path: str) -> N
         ("token", token),
     ):
         app.router.add_post(well_known + "vc/" + name, handler)
+
+
+def consent_ui_line(grants: Grants) -> Callable[[str], str]:
+    """The storage description's pointer to the owner's page of pending requests, where
+    ``redirectToAccessManagementUi`` sends owners (``ess:ConsentManagementUI``)."""
+    store = grants.store
+
+    def line(root: str) -> str:
+        if store.multiuser and root == "/":
+            return ""  # the multi-user server's own description: no storage there
+        page = store.url(root) + "?ui=requests"
+        return f"<{store.url(root)}> <{CONSENT_MANAGEMENT_UI}> <{page}>."
+
+    return line
 
 
 def challenge(grants: Grants, then: Callable[[Agent], str]) -> Callable[[Agent], str]:
