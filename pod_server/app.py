@@ -35,6 +35,13 @@ from pod_server.auth import (
 from pod_server.auth.fetch import GuardedFetcher
 from pod_server.components import INLINE_BYTES, open_backend, open_state
 from pod_server.consent.apps import AppGrants
+from pod_server.consent.grants.routes import (
+    add_access_grants,
+    challenge,
+    credential_service,
+    grant_token_verifier,
+)
+from pod_server.consent.grants.service import CREDENTIALS, Grants
 from pod_server.consent.service import ConsentService
 from pod_server.consent.wire.adapter import ServicePort
 from pod_server.consent.wire.routes import add_consent_wire
@@ -111,10 +118,17 @@ def create_app(
     group_fetcher = AiohttpFetcher(auth_config.fetch_timeout, auth_config.max_document_bytes)
     # What each person let each app do (the consent page), enforced on top of WAC.
     app_grants = AppGrants(state)
+    # Consent records and the WAC rules they make (the wire protocols call it).
+    consent = ConsentService(store, owner=settings.owner or None)
+    # The deployment's signing key (beside the storage): audit checkpoints and credentials.
+    signing_key = load_or_create(settings.root)
+    # The Access Grants API (Inrupt's SDKs): credentials signed with the deployment's key.
+    grants = Grants(consent, signing_key.private, settings.public_base)
+    authenticator.token_verifiers.append(grant_token_verifier(grants))
     policy = AccessPolicy(
         store,
         fetch_group=RemoteGroups(group_fetcher),
-        challenge=lambda agent: www_authenticate(auth_config, agent),
+        challenge=challenge(grants, lambda agent: www_authenticate(auth_config, agent)),
         owner=settings.owner or None,
         app_limits=app_grants.limited,
     )
@@ -129,12 +143,10 @@ def create_app(
     # The notifier reads the store, so it joins the store's listeners once both exist.
     store.listeners.append(notifier.on_changes)
     store.description_providers.append(notifier.describe_storage)
-    # Consent records and the WAC rules they make (the wire protocols call it).
-    consent = ConsentService(store, owner=settings.owner or None)
     # The audit log: checkpoints signed with the deployment's key (beside the storage),
     # reads and refusals appended in batches, writes' entries committed with the write.
     checkpoints = Checkpoints(
-        backend, load_or_create(settings.root), settings.audit_checkpoint_every
+        backend, signing_key, settings.audit_checkpoint_every
     )
     audit_writer = AuditWriter(backend, checkpoints)
     audit_upkeep = Upkeep(backend, checkpoints, settings.audit_retention_days)
@@ -207,6 +219,8 @@ def create_app(
     add_account_pages(app, provider)  # the account's pods, credentials, deletion
     add_vocab_routes(app, settings.base_path, settings.vocab_iri_base)
     add_notifications(app, notifier, authenticator, settings)
+    add_access_grants(app, grants, settings.base_path)
+    app[SERVICES].add(CREDENTIALS + "/", credential_service)
     app.router.add_route("*", "/{tail:.*}", handlers.handle)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from pod_server.auth.agent import ANONYMOUS, INVALID_DPOP_PROOF, Agent, InvalidCredentials
 from pod_server.auth.cache import TtlCache
@@ -60,12 +60,19 @@ class Authenticator:
         self.profiles = WebIdProfiles(guarded, config, clock)
         self._tokens: TtlCache[bytes, AccessToken] = TtlCache(config.max_cached_tokens, clock)
         self._proof_keys = ProofKeys()
+        # Other token kinds this server issues (access grant tokens): each returns an
+        # Agent for a token it recognises, None to pass it on to Solid-OIDC.
+        self.token_verifiers: list[Callable[[str, str, str], Awaitable[Agent | None]]] = []
 
     async def identify(self, method: str, url: str, headers: Mapping[str, str]) -> Agent:
         """The caller of a request. ``url`` is its public URL (as clients address it)."""
         authorization = headers.get("Authorization")
         if authorization is None:
             return ANONYMOUS
+        for verifier in self.token_verifiers:
+            found = await verifier(method, url, authorization)
+            if found is not None:
+                return found
         try:
             return await self._identify(method, url, headers, authorization)
         except InvalidCredentials as exc:

@@ -197,6 +197,14 @@ def withdraw(record: ConsentRecord, by: str, at: datetime) -> ConsentRecord:
     return replace(record, events=(*record.events, Event(Status.WITHDRAWN, at, by)))
 
 
+def cancel(record: ConsentRecord, by: str, at: datetime) -> ConsentRecord:
+    """The requester takes back a pending request (it never gave access: no rules to end)."""
+    _require(record, Status.REQUESTED, "cancelled")
+    if by != record.recipient:
+        raise Conflict(f"Only the requester {record.recipient} can cancel consent {record.id}")
+    return replace(record, events=(*record.events, Event(Status.WITHDRAWN, at, by)))
+
+
 def expire(record: ConsentRecord, by: str, at: datetime) -> ConsentRecord:
     """Record that a given consent reached its end (``by``: the server acting for the storage)."""
     _require(record, Status.GIVEN, "expired")

@@ -29,7 +29,7 @@ from pod_server.access.owners import owners_in
 from pod_server.audit.entry import Action, AuditEntry
 from pod_server.consent import model, rules
 from pod_server.consent.inbox import LdnInbox
-from pod_server.consent.model import AccessRequest, ConsentRecord, Status, Target
+from pod_server.consent.model import AccessRequest, ConsentRecord, Credential, Status, Target
 from pod_server.consent.records import record_from_graph, record_turtle
 from pod_server.errors import (
     BadRequest,
@@ -186,14 +186,18 @@ class ConsentService:
         by: str,
         granted: Iterable[Target] | None = None,
         until: datetime | None = None,
+        credential: Credential | None = None,
     ) -> ConsentRecord:
-        """Give consent (all, or ``granted``/``until`` for part) and write its WAC rules."""
+        """Give consent (all, or ``granted``/``until`` for part) and write its WAC rules
+        (``credential``: the Verifiable Credential that states the grant, if one does)."""
         # Targets in the server's canonical URL form, so they compare with the requested ones.
         wanted = None if granted is None else tuple(self._local_target(root, t) for t in granted)
 
         async def decide(record: ConsentRecord, plan: _Plan) -> ConsentRecord:
             await self._require_owner(root, by)
             decided = model.approve(record, by, self.clock(), wanted, until)
+            if credential is not None:
+                decided = replace(decided, credential=credential)
             return await self._plan_grant(root, decided, plan)
 
         return await self._decide(root, id, decide, Status.GIVEN, by)
@@ -214,6 +218,16 @@ class ConsentService:
             decided = model.withdraw(record, by, self.clock())
             await self._plan_revoke(decided, plan)
             return decided
+
+        return await self._decide(root, id, decide, Status.WITHDRAWN, by)
+
+    async def cancel(self, root: str, id: str, by: str) -> ConsentRecord:
+        """The requester takes back a pending request (recorded as withdrawn)."""
+
+        async def decide(record: ConsentRecord, plan: _Plan) -> ConsentRecord:
+            if by != record.recipient:
+                raise Forbidden("Only the requester can cancel a pending request")
+            return model.cancel(record, by, self.clock())
 
         return await self._decide(root, id, decide, Status.WITHDRAWN, by)
 
@@ -415,6 +429,13 @@ class ConsentService:
                 f"{target.url} is managed by the server; access to it cannot be granted"
             )
         return Target(self.store.url(path), target.modes)
+
+    async def owners(self, root: str) -> frozenset[str]:
+        """The storage's owners (the people who decide on its consents)."""
+        return await self._owners(root)
+
+    async def roots(self) -> list[str]:
+        return await self._roots()
 
     async def _owners(self, root: str) -> frozenset[str]:
         meta, graph = await self.store.graph_of(root)

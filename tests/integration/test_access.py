@@ -14,6 +14,7 @@ from pod_server.pods.provision import provision
 from pod_server.settings import Settings
 from tests.conftest import BACKENDS, Pod, running_pod
 from tests.fake_issuer import Caller, Issuer, running_issuer
+from tests.integration.challenge import uma_then_dpop
 
 PREFIXES = (
     "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n@prefix foaf: <http://xmlns.com/foaf/0.1/>.\n"
@@ -73,7 +74,7 @@ async def world(tmp_path: Path, backend_name: str) -> AsyncIterator[World]:
 async def test_fresh_storage_is_private_to_its_owner(world: World) -> None:
     status, headers, _ = await world.call(None, "GET", "/")
     assert status == 401
-    assert headers["WWW-Authenticate"].startswith("DPoP ")
+    assert uma_then_dpop(headers["WWW-Authenticate"])
     assert "ES256" in headers["WWW-Authenticate"]
     status, headers, _ = await world.call(world.alice, "GET", "/")
     assert status == 200

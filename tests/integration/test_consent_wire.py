@@ -11,6 +11,7 @@ import pytest
 from pod_server.consent.wire.routes import CONSENT_PORT
 from tests.consent_port import FakeConsent
 from tests.integration import test_access
+from tests.integration.challenge import uma_then_dpop
 from tests.integration.test_access import World
 
 POD = "/alice/"
@@ -146,7 +147,7 @@ async def test_anonymous_requests_are_challenged(pod_world: World, consent: Fake
         None, "POST", REQUESTS, lws_request(pod_world), "application/json"
     )
     assert status == 401
-    assert headers["WWW-Authenticate"].startswith("DPoP ")
+    assert uma_then_dpop(headers["WWW-Authenticate"])
     assert "access request" in text and consent.records == {}
 
 
@@ -199,7 +200,7 @@ async def test_only_owners_decide(pod_world: World, consent: FakeConsent) -> Non
     body = json.dumps({"decision": "approve"})
     assert await world.status(world.bob, "POST", path, body, ctype="application/json") == 403
     status, headers, _ = await world.call(None, "POST", path, body, "application/json")
-    assert status == 401 and headers["WWW-Authenticate"].startswith("DPoP ")
+    assert status == 401 and uma_then_dpop(headers["WWW-Authenticate"])
     bad = json.dumps({"decision": "approve", "until": "2001-01-01T00:00:00Z"})
     status, _, text = await world.call(world.alice, "POST", path, bad, "application/json")
     assert status == 422 and text.startswith("until: ")
@@ -272,7 +273,7 @@ async def test_malformed_access_request_in_the_inbox(
     broken = "<#r> a <https://w3id.org/solid/interop#AccessRequest"
     assert await world.status(world.bob, "POST", POD + "inbox/", broken) == 400
     status, headers, _ = await world.call(None, "POST", POD + "inbox/", sai_request(world))
-    assert status == 401 and headers["WWW-Authenticate"].startswith("DPoP ")
+    assert status == 401 and uma_then_dpop(headers["WWW-Authenticate"])
     assert await inbox_members(world) == before
     assert consent.records == {}
 

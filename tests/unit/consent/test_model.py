@@ -173,3 +173,13 @@ def test_impossible_transitions_conflict(state: str, transition: str, message: s
             model.withdraw(record, ALICE, late)
         else:
             model.expire(record, POD, late)
+
+
+def test_cancel_takes_back_a_pending_request_by_its_requester_only() -> None:
+    pending = requested()
+    cancelled = model.cancel(pending, pending.recipient, T0 + timedelta(hours=1))
+    assert cancelled.status is Status.WITHDRAWN and cancelled.rules == ()
+    with pytest.raises(Conflict):
+        model.cancel(pending, ALICE, T0 + timedelta(hours=1))
+    with pytest.raises(Conflict):
+        model.cancel(cancelled, pending.recipient, T0 + timedelta(hours=2))
