@@ -81,6 +81,9 @@ class INTEROP(DefinedNamespace):
     hasDataInstance: URIRef
 
 
+# Inrupt's Access Grants vocabulary (its discovery documents name their services with it).
+SOLID_VC_NS = "http://www.w3.org/ns/solid/vc#"
+
 # The same vocabulary under its earlier namespace, still met in Client ID Documents.
 INTEROP_LEGACY = "http://www.w3.org/ns/solid/interop#"
 
@@ -98,6 +101,7 @@ class SOLID(DefinedNamespace):
     notificationGateway: URIRef
     oidcIssuer: URIRef
     owner: URIRef
+    storage: URIRef
     storageDescription: URIRef
     where: URIRef
 
@@ -177,13 +181,18 @@ class POSIX(DefinedNamespace):
 
 
 class VCARD(DefinedNamespace):
-    """vCard: the group membership WAC agent groups use."""
+    """vCard: the group membership WAC agent groups use, and what profile cards show."""
 
     _fail = True
     _NS = Namespace("http://www.w3.org/2006/vcard/ns#")
 
     Group: URIRef
+    fn: URIRef
+    hasEmail: URIRef
     hasMember: URIRef
+    hasPhoto: URIRef
+    url: URIRef
+    value: URIRef
 
 
 class CERT(DefinedNamespace):

@@ -29,6 +29,7 @@ from pod_server.http.keys import AUDIT
 from pod_server.http.services import Call, ServiceHandler
 from pod_server.ldp import conneg, rdf
 from pod_server.ldp.budget import check_nesting
+from pod_server.ldp.media_types import N_TRIPLES
 from pod_server.ldp.store import ResourceStore
 from pod_server.query import protocol
 from pod_server.query.pool import QueryPool, Worker
@@ -144,8 +145,8 @@ def query_service(
         read, graph = await store.graph_of(meta.path)
         if read is None:
             return None
-        text = await store.runner.run(rdf.serialize, graph, "application/n-triples", None)
-        return Document(url, read.etag, "application/n-triples", text)
+        text = await store.runner.run(rdf.serialize, graph, N_TRIPLES, None)
+        return Document(url, read.etag, N_TRIPLES, text)
 
     return handle
 

@@ -18,6 +18,8 @@ from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
 
+from pod_server.ldp.media_types import JSON_LD, N_TRIPLES, RDF_XML, TURTLE
+
 # Result formats by media type: solutions and booleans, then graphs (CONSTRUCT/DESCRIBE).
 RESULTS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -26,10 +28,10 @@ RESULTS = {
     "text/tab-separated-values": ox.QueryResultsFormat.TSV,
 }
 GRAPHS = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    TURTLE: ox.RdfFormat.TURTLE,
+    JSON_LD: ox.RdfFormat.JSON_LD,
+    N_TRIPLES: ox.RdfFormat.N_TRIPLES,
+    RDF_XML: ox.RdfFormat.RDF_XML,
 }
 # A dataset of this many graphs or more, part of a storage, gets a store of its own (a view):
 # Oxigraph scans a list of graphs as one scan per graph, a store's union graph as one.
@@ -37,9 +39,9 @@ VIEW_MIN_GRAPHS = 4
 MAX_VIEWS = 4  # per worker, least recently used dropped first
 # Stored syntaxes the worker parses itself; others come as N-Triples from the server.
 PARSED = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    TURTLE: ox.RdfFormat.TURTLE,
+    N_TRIPLES: ox.RdfFormat.N_TRIPLES,
+    RDF_XML: ox.RdfFormat.RDF_XML,
 }
 
 

@@ -14,11 +14,10 @@ from urllib.parse import urlsplit
 from rdflib import FOAF, RDF, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+from pod_server.ldp.vocabulary import LDP, PIM, SOLID, VCARD
+
 SCHEMA = Namespace("http://schema.org/")
-SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
-PIM = Namespace("http://www.w3.org/ns/pim/space#")
-LDP_INBOX = URIRef("http://www.w3.org/ns/ldp#inbox")
+LDP_INBOX = LDP.inbox
 
 _NAMES = (FOAF.name, VCARD.fn, SCHEMA.name)
 _PHOTOS = (FOAF.img, VCARD.hasPhoto, FOAF.depiction, SCHEMA.image)

@@ -12,13 +12,14 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 from rdflib import Graph, URIRef
-from rdflib.namespace import FOAF, SDO, Namespace
+from rdflib.namespace import FOAF, SDO
 
 from pod_server.auth.fetch import Fetched
+from pod_server.ldp.media_types import JSON_LD, TURTLE
+from pod_server.ldp.vocabulary import VCARD
 
-VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 NAME_TERMS = (FOAF.name, VCARD.fn, SDO.name)
-ACCEPT = "text/turtle, application/ld+json;q=0.9"
+ACCEPT = f"{TURTLE}, {JSON_LD};q=0.9"
 TTL = 3600.0
 WAIT = 3.0  # seconds a page waits for all the names it needs
 MAX_NAME = 200

@@ -14,6 +14,7 @@ from typing import Any
 from pod_server.access.modes import NO_MODES, Mode
 from pod_server.consent.model import ConsentRecord, Status, Target
 from pod_server.errors import BadRequest
+from pod_server.ldp import vocabulary
 
 VC_V1 = "https://www.w3.org/2018/credentials/v1"
 INRUPT_V1 = "https://schema.inrupt.com/credentials/v1.jsonld"
@@ -22,7 +23,7 @@ DATA_INTEGRITY = "https://w3id.org/security/data-integrity/v1"
 # Only contexts in the Inrupt client's offline list: it never fetches others.
 CONTEXT = [VC_V1, INRUPT_V2, DATA_INTEGRITY]
 
-ACL = "http://www.w3.org/ns/auth/acl#"
+ACL = str(vocabulary.ACL)
 GC = "https://w3id.org/GConsent#"
 REQUESTED = GC + "ConsentStatusRequested"
 GIVEN = GC + "ConsentStatusExplicitlyGiven"

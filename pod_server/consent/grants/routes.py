@@ -27,12 +27,14 @@ from pod_server.errors import BadRequest, Forbidden, MethodNotAllowed, PodError
 from pod_server.http.handlers import target
 from pod_server.http.keys import AUTHENTICATOR, POLICY
 from pod_server.http.services import Call
+from pod_server.ldp.media_types import JSON_LD
+from pod_server.ldp.vocabulary import SOLID_VC_NS
 
 GRANTS: web.AppKey[Grants] = web.AppKey("access_grants")
 MAX_BODY = 256 * 1024
 UMA_GRANT = "urn:ietf:params:oauth:grant-type:uma-ticket"
 VC_CLAIM_FORMAT = "https://www.w3.org/TR/vc-data-model/#json-ld"
-SOLID_VC = "http://www.w3.org/ns/solid/vc#"
+SOLID_VC = SOLID_VC_NS
 CONSENT_MANAGEMENT_UI = "http://inrupt.com/ns/ess#ConsentManagementUI"
 _SERVICES = (
     "issuerService",
@@ -145,7 +147,7 @@ async def vc_configuration(request: web.Request) -> web.Response:
         "queryService": url + "query",
         "supportedSignatureTypes": [proof.CRYPTOSUITE],
     }
-    return web.json_response(body, content_type="application/ld+json")
+    return web.json_response(body, content_type=JSON_LD)
 
 
 async def verification_key(request: web.Request) -> web.Response:
