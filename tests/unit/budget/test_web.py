@@ -1,0 +1,76 @@
+"""The budget app's HTTP side without a pod: its Client ID Document, and what it does
+with forms it should not trust."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from apps.budget.web import COOKIE, VISITS, Settings, Visit, make_app
+from client import ConnectionFailed, MockTransport, Request, Response
+
+
+def unreachable(request: Request) -> Response:
+    raise ConnectionFailed("cannot connect", url=request.url)
+
+
+@pytest.fixture
+async def app() -> AsyncIterator[TestClient]:
+    transport = MockTransport(unreachable)
+    client = TestClient(TestServer(make_app(Settings("http://app.example"), transport)))
+    await client.start_server()
+    yield client
+    await client.close()
+
+
+async def test_the_client_id_document_is_served_as_json_ld(app: TestClient) -> None:
+    response = await app.get("/id")
+    assert response.status == 200
+    assert response.content_type == "application/ld+json"
+    doc = await response.json()
+    assert doc["client_id"] == "http://app.example/id"
+    assert doc["redirect_uris"] == ["http://app.example/callback"]
+    assert doc["consent:ownContainer"] == "apps/budget/"
+
+
+async def test_a_first_visit_gets_the_sign_in_form_and_a_visit(app: TestClient) -> None:
+    response = await app.get("/")
+    assert response.status == 200
+    assert 'name="webid"' in await response.text()
+    assert COOKIE in response.cookies
+    assert len(app.server.app[VISITS]) == 1
+
+
+async def test_forms_without_the_visits_token_are_refused(app: TestClient) -> None:
+    await app.get("/")
+    for path in ("/login", "/category", "/logout"):
+        response = await app.post(path, data={"token": "forged", "webid": "https://x/#me"})
+        assert response.status == 403, path
+        assert "expired" in await response.text()
+
+
+async def test_a_webid_that_is_no_address_is_explained(app: TestClient) -> None:
+    await app.get("/")
+    (visit,) = app.server.app[VISITS].values()
+    response = await app.post("/login", data={"token": visit.token, "webid": "alice"})
+    assert response.status == 200 and response.url.path == "/"
+    assert "Type your WebID" in await response.text()
+
+
+async def test_an_unreachable_profile_is_explained_not_a_crash(app: TestClient) -> None:
+    await app.get("/")
+    (visit,) = app.server.app[VISITS].values()
+    webid = "https://nowhere.example/profile/card#me"
+    response = await app.post("/login", data={"token": visit.token, "webid": webid})
+    assert response.status == 200 and response.url.path == "/"
+    text = await response.text()
+    assert f"Cannot sign in with {webid}" in text and "cannot connect" in text
+
+
+async def test_signed_out_pages_send_to_the_start(app: TestClient) -> None:
+    for path in ("/export.csv?month=2024-01", "/callback?code=x&state=y"):
+        response = await app.get(path, allow_redirects=False)
+        assert response.status == 303 and response.headers["Location"] == "/"
+    assert isinstance(Visit().token, str)
