@@ -145,16 +145,17 @@ def unusual(
         if t.amount < 0 and t.category not in NEUTRAL:
             by_category[t.category].append(-t.amount)
     regular = {r.key for r in recurring(txs)}
+    typical = {  # computed once per category: this runs over tens of thousands
+        c: Decimal(statistics.median(seen)).quantize(Decimal("0.01"))
+        for c, seen in by_category.items()
+        if len(seen) >= min_seen
+    }
     found = []
     for t in txs:
-        if t.amount >= 0 or (month is not None and t.month != month):
+        if t.amount >= 0 or (month is not None and t.month != month) or t.category not in typical:
             continue
-        seen = by_category.get(t.category, [])
-        if len(seen) < min_seen or payee_key(t) in regular:
-            continue
-        typical = Decimal(statistics.median(seen)).quantize(Decimal("0.01"))
-        if -t.amount >= typical * factor:
-            found.append(Unusual(t, typical))
+        if -t.amount >= typical[t.category] * factor and payee_key(t) not in regular:
+            found.append(Unusual(t, typical[t.category]))
     return sorted(found, key=lambda u: (u.tx.amount, u.tx.id))
 
 

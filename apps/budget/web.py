@@ -1,27 +1,32 @@
-"""The budget app's web side: thin aiohttp handlers over ``signin``, ``source`` and
-``analysis``; pages rendered on the server (Jinja2), forms for every action, no script.
-
-One in-memory visit per browser (a random cookie): the pending sign-in, then the signed-in
-``PodClient``. Forms carry the visit's token, so another site cannot post them.
+"""The budget app's pages: thin aiohttp handlers over ``source`` and ``analysis``,
+rendered on the server (Jinja2), a form for every action, no script. Sign-in, visits and
+the Client ID Document are the shared frame's (``apps.webapp.site``).
 """
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from aiohttp import web
 
-from apps.budget import analysis, charts, signin, source
+from apps.budget import analysis, charts, source
 from apps.budget.records import CATEGORIES, Balance, Tx, apply_overrides
-from client import AiohttpTransport, PodClient, PodClientError
+from apps.webapp.site import (
+    Site,
+    Visit,
+    check_form,
+    make_site,
+    refused,
+    render,
+    signed_in,
+    visit_of,
+)
+from client import PodClientError
 from client.transport import Transport
 
-COOKIE = "budget_visit"
 NAME = "Budget"
 BANK_PATH = "bank/"
 OWN_PATH = "apps/budget/"
@@ -41,86 +46,33 @@ def needs(bank_path: str) -> list[dict[str, Any]]:
     ]
 
 
-@dataclass
-class Visit:
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    pending: signin.Pending | None = None
-    pod: PodClient | None = None
-    place: source.Place | None = None
-    webid: str | None = None
-    error: str | None = None
-
-
-@dataclass
+@dataclass(frozen=True)
 class Settings:
     base: str  # where the app is served, e.g. http://127.0.0.1:8600
     bank_path: str = BANK_PATH
     own_path: str = OWN_PATH
 
-    @property
-    def client_id(self) -> str:
-        return self.base + "/id"
 
-    @property
-    def redirect_uri(self) -> str:
-        return self.base + "/callback"
+PATHS = web.AppKey("paths", Settings)
 
 
-SETTINGS = web.AppKey("settings", Settings)
-VISITS = web.AppKey("visits", dict)
-TRANSPORT = web.AppKey("transport", Transport)
-TEMPLATES = web.AppKey("templates", jinja2.Environment)
-
-
-def _visit(request: web.Request) -> Visit | None:
-    sid = request.cookies.get(COOKIE)
-    return request.app[VISITS].get(sid) if sid else None
-
-
-def _render(request: web.Request, name: str, status: int = 200, **values: Any) -> web.Response:
-    page = request.app[TEMPLATES].get_template(name).render(name=NAME, **values)
-    response = web.Response(text=page, content_type="text/html", status=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _check_form(visit: Visit | None, form: Any) -> Visit:
-    if visit is None or not secrets.compare_digest(str(form.get("token", "")), visit.token):
-        raise web.HTTPForbidden(text="This form has expired: reload the page and try again.")
-    return visit
-
-
-async def client_id_document(request: web.Request) -> web.Response:
-    s = request.app[SETTINGS]
-    doc = signin.client_document(s.client_id, s.redirect_uri, NAME, s.own_path, needs(s.bank_path))
-    return web.json_response(doc, content_type="application/ld+json")
-
-
-async def home(request: web.Request) -> web.Response:
-    visit = _visit(request)
-    fresh = visit is None
-    visit = visit or Visit()
-    if visit.pod is None:
-        response = _render(request, "start.html", visit=visit, error=visit.error)
-        if fresh:
-            request.app[VISITS][_new_cookie(response)] = visit
-        return response
-    assert visit.webid is not None
-    s = request.app[SETTINGS]
+async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
+    assert visit.pod is not None and visit.webid is not None
+    paths = request.app[PATHS]
     try:
         if visit.place is None:
-            visit.place = await source.locate(visit.pod, visit.webid, s.bank_path, s.own_path)
+            visit.place = await source.locate(
+                visit.pod, visit.webid, paths.bank_path, paths.own_path
+            )
         loaded = await source.load(visit.pod, visit.place)
         overrides = await source.read_overrides(visit.pod, visit.place)
     except source.NoAccess as exc:
-        return _render(request, "refused.html", 403, visit=visit, message=str(exc))
+        return refused(request, visit, str(exc))
     except PodClientError as exc:
-        return _render(
-            request, "refused.html", 502, visit=visit, message=f"Your pod answered: {exc}"
-        )
+        return refused(request, visit, f"Your pod answered: {exc}", 502)
     txs = apply_overrides(loaded.transactions, overrides)
     values = dashboard(txs, request.query.get("month"), overrides, loaded.balances)
-    return _render(
+    return render(
         request,
         "dashboard.html",
         **values,
@@ -161,55 +113,9 @@ def dashboard(
     }
 
 
-def _new_cookie(response: web.StreamResponse) -> str:
-    sid = secrets.token_urlsafe(24)
-    response.set_cookie(COOKIE, sid, httponly=True, samesite="Lax", path="/")
-    return sid
-
-
-async def login(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    visit = _check_form(_visit(request), form)
-    s = request.app[SETTINGS]
-    webid = str(form.get("webid", "")).strip()
-    if not webid.startswith(("http://", "https://")):
-        visit.error = (
-            "Type your WebID: an address starting with https:// (or http:// on this computer)."
-        )
-        raise web.HTTPSeeOther("/")
-    try:
-        visit.pending, url = await signin.start(
-            request.app[TRANSPORT], webid, s.client_id, s.redirect_uri
-        )
-    except PodClientError as exc:
-        visit.error = f"Cannot sign in with {webid}: {exc}"
-        raise web.HTTPSeeOther("/") from None
-    visit.error = None
-    raise web.HTTPSeeOther(url)
-
-
-async def callback(request: web.Request) -> web.StreamResponse:
-    visit = _visit(request)
-    if visit is None or visit.pending is None:
-        raise web.HTTPSeeOther("/")
-    s = request.app[SETTINGS]
-    pending, visit.pending = visit.pending, None
-    try:
-        session = await signin.finish(
-            request.app[TRANSPORT], pending, dict(request.query), s.client_id, s.redirect_uri
-        )
-    except PodClientError as exc:
-        visit.error = f"Sign-in did not finish: {exc}"
-        raise web.HTTPSeeOther("/") from None
-    visit.pod = PodClient(session, transport=request.app[TRANSPORT])
-    visit.webid = session.webid or pending.webid
-    visit.place = None
-    raise web.HTTPSeeOther("/")
-
-
 async def recategorise(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    visit = _check_form(_visit(request), form)
+    visit = check_form(visit_of(request), form)
     category, tx = str(form.get("category", "")), str(form.get("tx", ""))
     if visit.pod is None or visit.place is None:
         raise web.HTTPSeeOther("/")
@@ -218,21 +124,21 @@ async def recategorise(request: web.Request) -> web.StreamResponse:
     try:
         await source.save_override(visit.pod, visit.place, tx, category)
     except PodClientError as exc:
-        return _render(request, "refused.html", 502, visit=visit, message=f"Not saved: {exc}")
+        return refused(request, visit, f"Not saved: {exc}", 502)
     month = str(form.get("month", ""))
     raise web.HTTPSeeOther(f"/?month={month}#tx-list" if month else "/")
 
 
 async def export(request: web.Request) -> web.Response:
-    visit = _visit(request)
-    if visit is None or visit.pod is None or visit.place is None:
+    visit = signed_in(request)
+    if visit.pod is None or visit.place is None:
         raise web.HTTPSeeOther("/")
     month = request.query.get("month", "")
     try:
         loaded = await source.load(visit.pod, visit.place)
         overrides = await source.read_overrides(visit.pod, visit.place)
     except source.NoAccess as exc:
-        return _render(request, "refused.html", 403, visit=visit, message=str(exc))
+        return refused(request, visit, str(exc))
     txs = apply_overrides(loaded.transactions, overrides)
     if month not in analysis.months_of(txs):
         raise web.HTTPNotFound(text=f"No transactions in {month!r}.")
@@ -243,34 +149,16 @@ async def export(request: web.Request) -> web.Response:
     )
 
 
-async def logout(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    visit = _check_form(_visit(request), form)
-    visit.pod, visit.place, visit.webid = None, None, None
-    raise web.HTTPSeeOther("/")
-
-
 def make_app(settings: Settings, transport: Transport | None = None) -> web.Application:
-    app = web.Application()
-    app[SETTINGS] = settings
-    app[VISITS] = {}
-    app[TRANSPORT] = transport or AiohttpTransport()
-    app[TEMPLATES] = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
+    site = Site(
+        NAME,
+        settings.base,
+        settings.own_path,
+        tuple(needs(settings.bank_path)),
+        "See where your money goes",
     )
-    app.router.add_get("/", home)
-    app.router.add_get("/id", client_id_document)
-    app.router.add_post("/login", login)
-    app.router.add_get("/callback", callback)
+    app = make_site(site, Path(__file__).parent / "templates", home, transport)
+    app[PATHS] = settings
     app.router.add_post("/category", recategorise)
     app.router.add_get("/export.csv", export)
-    app.router.add_post("/logout", logout)
-
-    async def close(app: web.Application) -> None:
-        closer = getattr(app[TRANSPORT], "aclose", None)
-        if closer is not None:
-            await closer()
-
-    app.on_cleanup.append(close)
     return app

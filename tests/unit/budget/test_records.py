@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from rdflib import Graph
 
-from apps.budget import charts, records, signin, source
+from apps.budget import charts, records, source
 from apps.budget.records import Tx
 from apps.budget.web import needs
+from apps.webapp import signin
 from client.discovery import TypeRegistration
 from pod_server.access.modes import Mode
 from pod_server.consent.apps.needs import parse_needs

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from apps.budget.web import COOKIE, VISITS, Settings, Visit, make_app
+from apps.budget.web import Settings, make_app
+from apps.webapp.site import VISITS, Visit
 from client import ConnectionFailed, MockTransport, Request, Response
 
 
@@ -39,7 +40,7 @@ async def test_a_first_visit_gets_the_sign_in_form_and_a_visit(app: TestClient) 
     response = await app.get("/")
     assert response.status == 200
     assert 'name="webid"' in await response.text()
-    assert COOKIE in response.cookies
+    assert "budget_visit" in response.cookies
     assert len(app.server.app[VISITS]) == 1
 
 
