@@ -61,7 +61,7 @@ async def bench(args: argparse.Namespace) -> int:
         print(f"{len(docs)} documents, {records} transactions in {container}")
         print("| visit | read s | cached docs | page figures s | total s |")
         print("| --- | --- | --- | --- | --- |")
-        place = await source.locate(pod, webid, "bank/", "apps/budget/")
+        place = await source.find(pod, webid, "bank/", "apps/budget/")
         for visit in ("first", "second"):
             started = time.monotonic()
             loaded = await source.load(pod, place)

@@ -61,9 +61,7 @@ async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
     paths = request.app[PATHS]
     try:
         if visit.place is None:
-            visit.place = await source.locate(
-                visit.pod, visit.webid, paths.bank_path, paths.own_path
-            )
+            visit.place = await source.find(visit.pod, visit.webid, paths.bank_path, paths.own_path)
         loaded = await source.load(visit.pod, visit.place)
         overrides = await source.read_overrides(visit.pod, visit.place)
     except source.NoAccess as exc:
@@ -119,7 +117,7 @@ async def recategorise(request: web.Request) -> web.StreamResponse:
     category, tx = str(form.get("category", "")), str(form.get("tx", ""))
     if visit.pod is None or visit.place is None:
         raise web.HTTPSeeOther("/")
-    if category not in CATEGORIES or not tx.startswith(visit.place.bank):
+    if category not in CATEGORIES or not tx.startswith(visit.place.data):
         raise web.HTTPBadRequest(text="Unknown category or transaction.")
     try:
         await source.save_override(visit.pod, visit.place, tx, category)

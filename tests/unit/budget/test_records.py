@@ -8,10 +8,11 @@ from decimal import Decimal
 
 from rdflib import Graph
 
-from apps.budget import charts, records, source
+from apps.budget import charts, records
 from apps.budget.records import Tx
 from apps.budget.web import needs
 from apps.webapp import signin
+from apps.webapp.documents import choose_container
 from client.discovery import TypeRegistration
 from pod_server.access.modes import Mode
 from pod_server.consent.apps.needs import parse_needs
@@ -58,8 +59,8 @@ def test_the_type_index_wins_else_the_declared_container() -> None:
     storage = "https://p/alice/"
     reg = TypeRegistration("i#r", "i", str(BANK.Transaction), (), (storage + "money/",))
     elsewhere = TypeRegistration("i#s", "i", str(BANK.Transaction), (), ("https://x/bank/",))
-    assert source.choose_bank_container([elsewhere, reg], storage, "bank/") == (storage + "money/", True)  # fmt: skip
-    assert source.choose_bank_container([elsewhere], storage, "bank/") == (storage + "bank/", False)
+    assert choose_container([elsewhere, reg], storage, "bank/") == (storage + "money/", True)  # fmt: skip
+    assert choose_container([elsewhere], storage, "bank/") == (storage + "bank/", False)
 
 
 def test_our_idp_reads_the_client_id_document_as_meant() -> None:
