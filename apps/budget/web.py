@@ -12,8 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from apps.budget import analysis, charts, source
+from apps.budget import analysis, source
 from apps.budget.records import CATEGORIES, Balance, Tx, apply_overrides
+from apps.webapp import charts
 from apps.webapp.site import (
     Site,
     Visit,

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from rdflib import Graph
 
-from apps.budget import charts, records
+from apps.budget import records
 from apps.budget.records import Tx
 from apps.budget.web import needs
-from apps.webapp import signin
+from apps.webapp import charts, signin
 from apps.webapp.documents import choose_container
 from client.discovery import TypeRegistration
 from pod_server.access.modes import Mode

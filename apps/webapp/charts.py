@@ -7,7 +7,7 @@ Every value is escaped; sizes are fixed so the page lays out before anything loa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from html import escape
@@ -17,15 +17,27 @@ NARROW, NBSP = "\u202f", "\u00a0"
 PALETTE = ("#2f6f9f", "#c0504d", "#5b9b4a", "#8064a2", "#d08a2b", "#4bacc6", "#7f7f7f")
 
 
-def money(value: Decimal) -> str:
-    """1234.5 -> '1 234.50 €' (a thin space between thousands)."""
+Format = Callable[[Decimal], str]
+
+
+def number(value: Decimal, places: int = 2, unit: str = "") -> str:
+    """1234.5 -> '1 234.50' (a narrow space between thousands), then the unit."""
     sign = "−" if value < 0 else ""
-    whole, cents = f"{abs(value):.2f}".split(".")
+    whole, _, cents = f"{abs(value):.{places}f}".partition(".")
     groups = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
-    return sign + NARROW.join(groups) + f".{cents}{NBSP}€"
+    text = sign + NARROW.join(groups) + (f".{cents}" if cents else "")
+    return text + (NBSP + unit if unit else "")
+
+
+def money(value: Decimal) -> str:
+    return number(value, 2, "€")
+
+
+def kwh(value: Decimal) -> str:
+    return number(value, 1, "kWh")
 
 
 def _svg(height: int, label: str, body: str) -> str:
@@ -55,7 +67,7 @@ def _scale(values: Sequence[Decimal]) -> Decimal:
     return top if top > 0 else Decimal(1)
 
 
-def bars(items: Sequence[tuple[str, Decimal]], label: str) -> str:
+def bars(items: Sequence[tuple[str, Decimal]], label: str, fmt: Format = money) -> str:
     """Horizontal bars, one per (name, value), values >= 0."""
     row, left, right = 24, 150, 110
     height = max(row * len(items) + 10, 40)
@@ -66,37 +78,63 @@ def bars(items: Sequence[tuple[str, Decimal]], label: str) -> str:
         w = float(value / top) * (WIDTH - left - right)
         colour = PALETTE[n % len(PALETTE)]
         parts.append(_text(left - 6, y + 15, name, 13, "end"))
-        parts.append(_rect(left, y + 3, w, row - 6, colour, f"{name}: {money(value)}"))
-        parts.append(_text(left + w + 6, y + 15, money(value)))
+        parts.append(_rect(left, y + 3, w, row - 6, colour, f"{name}: {fmt(value)}"))
+        parts.append(_text(left + w + 6, y + 15, fmt(value)))
     if not items:
         parts.append('<text x="10" y="25" font-size="13">Nothing spent.</text>')
     return _svg(height, label, "".join(parts))
 
 
-def paired_columns(months: Sequence[tuple[str, Decimal, Decimal]], label: str) -> str:
-    """Two columns per month (income, spending), with a legend."""
+def paired_columns(
+    months: Sequence[tuple[str, Decimal, Decimal]],
+    label: str,
+    names: tuple[str, str] = ("Income", "Spending"),
+    fmt: Format = money,
+) -> str:
+    """Two columns per month (say income and spending), with a legend."""
     height, bottom, top_pad, left = 220, 30, 28, 10
     plot = height - bottom - top_pad
     scale = _scale([v for _, a, b in months for v in (a, b)])
     slot = (WIDTH - 2 * left) / max(len(months), 1)
     bar = min(slot / 2 - 4, 28)
+    key = f'<rect x="{left + 100}" y="4" width="12" height="12" fill="{PALETTE[1]}"/>'
     parts = [
-        f'<rect x="{left}" y="4" width="12" height="12" fill="{PALETTE[2]}"/>'
-        f'<text x="{left + 16}" y="15" font-size="12">Income</text>'
-        f'<rect x="{left + 80}" y="4" width="12" height="12" fill="{PALETTE[1]}"/>'
-        f'<text x="{left + 96}" y="15" font-size="12">Spending</text>'
+        f'<rect x="{left}" y="4" width="12" height="12" fill="{PALETTE[2]}"/>',
+        _text(left + 16, 15, names[0]),
+        key,
+        _text(left + 116, 15, names[1]),
     ]
-    for n, (month, income, spending) in enumerate(months):
+    for n, (month, first, second) in enumerate(months):
         x = left + n * slot + slot / 2
         for value, dx, colour, what in (
-            (income, -bar - 1, PALETTE[2], "income"),
-            (spending, 1, PALETTE[1], "spending"),
+            (first, -bar - 1, PALETTE[2], names[0]),
+            (second, 1, PALETTE[1], names[1]),
         ):
             h = float(value / scale) * plot
-            title = f"{month} {what}: {money(value)}"
+            title = f"{month} {what}: {fmt(value)}"
             parts.append(_rect(x + dx, top_pad + plot - h, bar, h, colour, title))
         if len(months) <= 12 or n % max(len(months) // 12, 1) == 0:
             parts.append(_text(x, height - 10, month, 11, "middle"))
+    return _svg(height, label, "".join(parts))
+
+
+def columns(items: Sequence[tuple[str, Decimal]], label: str, fmt: Format = money) -> str:
+    """One column per (name, value), values >= 0; names shown at most 16 times."""
+    height, bottom, top_pad, left = 200, 24, 10, 10
+    plot = height - bottom - top_pad
+    scale = _scale([v for _, v in items])
+    slot = (WIDTH - 2 * left) / max(len(items), 1)
+    bar = max(min(slot - 2, 40), 1)
+    every = max(-(-len(items) // 16), 1)
+    parts = []
+    for n, (name, value) in enumerate(items):
+        x = left + n * slot + (slot - bar) / 2
+        h = float(value / scale) * plot
+        parts.append(_rect(x, top_pad + plot - h, bar, h, PALETTE[0], f"{name}: {fmt(value)}"))
+        if n % every == 0:
+            parts.append(_text(x + bar / 2, height - 8, name, 11, "middle"))
+    if not items:
+        parts.append('<text x="10" y="25" font-size="13">Nothing to draw.</text>')
     return _svg(height, label, "".join(parts))
 
 
