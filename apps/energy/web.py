@@ -76,6 +76,7 @@ def dashboard(readings: list[Reading], month: str | None, tariff: Tariff) -> dic
         "month_name": lambda m: calendar.month_name[m],
         "kwh": charts.kwh,
         "money": charts.money,
+        "price": lambda p: charts.number(p, 4, "€"),
     }
 
 

@@ -69,7 +69,8 @@ def _scale(values: Sequence[Decimal]) -> Decimal:
 
 def bars(items: Sequence[tuple[str, Decimal]], label: str, fmt: Format = money) -> str:
     """Horizontal bars, one per (name, value), values >= 0."""
-    row, left, right = 24, 150, 110
+    row, right = 24, 110
+    left = min(max(7 * max((len(n) for n, _ in items), default=0) + 12, 90), 260)
     height = max(row * len(items) + 10, 40)
     top = _scale([v for _, v in items])
     parts = []

@@ -22,7 +22,7 @@ from tests.conftest import free_socket
 from tests.e2e.conftest import Server
 from tests.e2e.loopback import Loopback, http
 from tests.e2e.test_apps_browser import authorize_url, call, publish, token_for
-from tests.e2e.test_idp_browser import fill_sign_in, press, shoot, sign_up, webid_of
+from tests.e2e.test_idp_browser import Person, fill_sign_in, press, shoot, sign_up, webid_of
 from tests.unit.auth.helpers import make_issuer_key
 from tests.unit.budget.synthetic import PROV, direct_totals, source_files, statements
 
@@ -34,14 +34,18 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture(scope="module")
 def budget() -> Iterator[str]:
-    """``python -m apps.budget`` on a loopback port of its own."""
+    yield from serve_app("apps.budget")
+
+
+def serve_app(module: str) -> Iterator[str]:
+    """``python -m MODULE`` on a loopback port of its own; its base URL."""
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "apps.budget", "--port", str(port)],
+        [sys.executable, "-m", module, "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -55,15 +59,15 @@ def budget() -> Iterator[str]:
             except OSError:
                 time.sleep(0.2)
         else:
-            pytest.fail("the budget app did not start")
+            pytest.fail(f"{module} did not start")
         yield base
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def fill_pod(browser: Browser, server: Server, person_name: str, email: str, password: str, files: list[Path]) -> None:  # fmt: skip
-    """Write the mapped bank documents into the person's bank/ folder, as the bank's
+def fill_pod(browser: Browser, server: Server, person: Person, folder: str, docs: list[mapping.Document]) -> None:  # fmt: skip
+    """Write the connector's documents into the person's ``folder``, as an organisation's
     connector would (here through an app the person gives full access)."""
     site = Loopback()
     site.pages["/callback"] = "<!DOCTYPE html><title>Loader</title>"
@@ -72,29 +76,33 @@ def fill_pod(browser: Browser, server: Server, person_name: str, email: str, pas
         context = browser.new_context()
         page = context.new_page()
         page.goto(authorize_url(server, site, loader, "v" * 43))
-        assert fill_sign_in(page, email, password) == 303
+        assert fill_sign_in(page, person.email, person.password) == 303
         assert press(page, "Allow") == 303
         context.close()
         key = make_issuer_key("ES256")
         token = token_for(server, site, loader, "v" * 43, key)
     finally:
         site.close()
-    container = server.url(f"{person_name}/bank/")
-    holder = server.url(f"{person_name}/profile/card#me")
-    for doc in mapping.bank_documents(statements(files), container, holder, PROV):
+    container = server.url(f"{person.name}/{folder}")
+    for doc in docs:
         body = doc.graph.serialize(format="turtle").encode()
         assert call("PUT", container + doc.name, token, key, body) in (201, 204, 205)
 
 
-def sign_in_to_budget(page: Page, budget: str, server: Server, person: object, screens: Path, name: str) -> None:  # fmt: skip
-    page.goto(budget + "/")
-    shoot(page, screens, f"budget-{name}-start")
-    page.fill("#webid", webid_of(server, person))  # type: ignore[arg-type]
+def sign_in_to_app(page: Page, app: str, server: Server, person: Person) -> str:
+    """Through the app's start page and our IdP's sign-in, to its consent page (whose
+    text is returned)."""
+    page.goto(app + "/")
+    page.fill("#webid", webid_of(server, person))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(server.url("idp/") + "**")
-    assert fill_sign_in(page, person.email, person.password) == 303  # type: ignore[attr-defined]
+    assert fill_sign_in(page, person.email, person.password) == 303
+    return page.inner_text("main")
+
+
+def sign_in_to_budget(page: Page, budget: str, server: Server, person: Person) -> None:
+    main = sign_in_to_app(page, budget, server, person)
     assert page.title() == "Allow Budget?"
-    main = page.inner_text("main")
     assert "Your bank transactions: read the folder bank/" in main
     assert "apps/budget/" in main
 
@@ -110,14 +118,18 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
     newcomer = browser.new_context()
     person = sign_up(newcomer.new_page(), server, "bea")
     newcomer.close()
-    fill_pod(browser, server, "bea", person.email, person.password, files)
+    holder = webid_of(server, person)
+    docs = mapping.bank_documents(statements(files), server.url("bea/bank/"), holder, PROV)
+    fill_pod(browser, server, person, "bank/", docs)
     expected = direct_totals(files)
 
     context = browser.new_context()
     context.set_default_timeout(20_000)
     try:
         page = context.new_page()
-        sign_in_to_budget(page, budget, server, person, screens, "bea")
+        page.goto(budget + "/")
+        shoot(page, screens, "budget-start")
+        sign_in_to_budget(page, budget, server, person)
         shoot(page, screens, "budget-consent")
         assert press(page, "Allow") == 303
         page.wait_for_url(budget + "/")
@@ -163,7 +175,7 @@ def test_an_app_allowed_only_its_folder_says_it_cannot_read_the_bank(
     context.set_default_timeout(20_000)
     try:
         page = context.new_page()
-        sign_in_to_budget(page, budget, server, person, screens, "cid")
+        sign_in_to_budget(page, budget, server, person)
         page.locator('input[name="access"][value="own"]').check()
         assert press(page, "Allow") == 303
         page.wait_for_url(budget + "/")
