@@ -8,6 +8,7 @@ amount is skipped and counted, never guessed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -101,36 +102,52 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
+def make_tx(node: Any, values: Mapping[str, Any]) -> Tx | None:
+    """A transaction from the values of its properties (``date``, ``amount``, ``label``,
+    ``counterparty``, ``category``, ``after``, ``iban``, ``account``), from a graph or a
+    query row alike; None without a usable date or amount."""
+    booked, amount = values.get("date"), _decimal(values.get("amount"))
+    try:
+        day = date.fromisoformat(str(booked)[:10]) if booked is not None else None
+    except ValueError:
+        day = None
+    if day is None or amount is None:
+        return None
+    category = values.get("category")
+    return Tx(
+        id=str(node),
+        account=str(values.get("iban") or values.get("account") or ""),
+        booked=day,
+        amount=amount,
+        label=str(values.get("label") or ""),
+        counterparty=str(values.get("counterparty") or ""),
+        category=local_name(str(category)) if category is not None else UNCATEGORISED,
+        balance_after=_decimal(values.get("after")),
+    )
+
+
 def transactions_of(graph: Graph) -> tuple[list[Tx], int]:
     """The transactions in ``graph`` and how many ``bank:Transaction`` nodes were skipped
     for lacking a usable date or amount."""
     found: list[Tx] = []
     skipped = 0
     for node in sorted(set(graph.subjects(RDF.type, BANK.Transaction)), key=str):
-        booked = graph.value(node, BANK.bookingDate)
-        amount = _decimal(graph.value(node, BANK.amount))
-        try:
-            day = date.fromisoformat(str(booked)[:10]) if booked is not None else None
-        except ValueError:
-            day = None
-        if day is None or amount is None:
+        account = graph.value(node, BANK.account)
+        values = {
+            "date": graph.value(node, BANK.bookingDate),
+            "amount": graph.value(node, BANK.amount),
+            "label": graph.value(node, BANK.label),
+            "counterparty": graph.value(node, BANK.counterpartyName),
+            "category": graph.value(node, BANK.category),
+            "after": graph.value(node, BANK.balanceAfter),
+            "account": account,
+            "iban": graph.value(account, BANK.iban) if account is not None else None,
+        }
+        tx = make_tx(node, values)
+        if tx is None:
             skipped += 1
-            continue
-        account_node = graph.value(node, BANK.account)
-        iban = graph.value(account_node, BANK.iban) if account_node is not None else None
-        category = graph.value(node, BANK.category)
-        found.append(
-            Tx(
-                id=str(node),
-                account=str(iban or account_node or ""),
-                booked=day,
-                amount=amount,
-                label=str(graph.value(node, BANK.label) or ""),
-                counterparty=str(graph.value(node, BANK.counterpartyName) or ""),
-                category=local_name(str(category)) if category is not None else UNCATEGORISED,
-                balance_after=_decimal(graph.value(node, BANK.balanceAfter)),
-            )
-        )
+        else:
+            found.append(tx)
     return found, skipped
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,10 @@ from client.discovery import TypeRegistration
 
 CONCURRENCY = 8  # documents read at once (paged reads: one document per account/meter and month)
 MAX_DEPTH = 3
+PREFETCH_MIN = 4  # documents missing from the cache before one query is worth it
 Extract = Callable[[Graph], dict[str, Any]]
+# Many documents at once (say by one SPARQL query): url -> what extract would make of it.
+Prefetch = Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]]
 
 
 class NoAccess(Exception):
@@ -48,6 +51,7 @@ class Read:
     documents: dict[str, dict[str, Any]]  # url -> what extract made of it, in listing order
     count: int  # documents listed
     from_cache: int = 0
+    prefetched: int = 0  # documents answered by the prefetch (one query)
     refused: list[str] = field(default_factory=list)  # documents the app may not read
     seconds: float = 0.0
     cache_saved: bool = False
@@ -137,9 +141,17 @@ async def _write_cache(
 
 
 async def read_cached(
-    pod: PodClient, place: Place, what: str, cache: str, version: int, extract: Extract
+    pod: PodClient,
+    place: Place,
+    what: str,
+    cache: str,
+    version: int,
+    extract: Extract,
+    prefetch: Prefetch | None = None,
 ) -> Read:
-    """Every document of ``place.data`` through ``extract``, from the cache when unchanged."""
+    """Every document of ``place.data`` through ``extract``, from the cache when unchanged;
+    when many are not, ``prefetch`` first (one query), then document by document for
+    what it did not answer."""
     started = time.monotonic()
     entries = await list_documents(pod, place.data, what)
     cache_url = place.own + cache
@@ -147,14 +159,28 @@ async def read_cached(
     fresh: dict[str, dict[str, Any]] = {}
     result = Read({}, len(entries))
     gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def one(entry: Entry) -> None:
-        stamp = stamp_of(entry)
-        hit = cached.get(entry.url)
+    missing = []
+    for entry in entries:
+        stamp, hit = stamp_of(entry), cached.get(entry.url)
         if stamp is not None and isinstance(hit, dict) and hit.get("stamp") == stamp:
             fresh[entry.url] = hit
             result.from_cache += 1
-            return
+        else:
+            missing.append(entry)
+    if prefetch is not None and len(missing) >= PREFETCH_MIN:
+        # Listed before asking: a document changed since has a newer stamp next time.
+        try:
+            got = await prefetch([e.url for e in missing])
+        except PodClientError:
+            got = {}  # no endpoint, too much work for it, refused: read the documents
+        for entry in missing:
+            if entry.url in got:
+                fresh[entry.url] = {"stamp": stamp_of(entry), **got[entry.url]}
+                result.prefetched += 1
+        missing = [e for e in missing if e.url not in got]
+
+    async def one(entry: Entry) -> None:
+        stamp = stamp_of(entry)
         async with gate:
             try:
                 graph = await pod.read_graph(entry.url)
@@ -165,7 +191,7 @@ async def read_cached(
                 return  # deleted meanwhile, or not RDF: not this kind of data
         fresh[entry.url] = {"stamp": stamp, **extract(graph)}
 
-    await asyncio.gather(*(one(e) for e in entries))
+    await asyncio.gather(*(one(e) for e in missing))
     result.documents = {e.url: fresh[e.url] for e in entries if e.url in fresh}
     if fresh != cached:
         result.cache_saved = await _write_cache(pod, cache_url, version, fresh, etag)

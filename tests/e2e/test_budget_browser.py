@@ -114,7 +114,7 @@ def data(page: Page, id_: str) -> Decimal:
 def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
     browser: Browser, server: Server, budget: str, screens: Path, tmp_path: Path
 ) -> None:
-    files = source_files(tmp_path, customers=1, months=3, fmt="camt053")
+    files = source_files(tmp_path, customers=1, months=4, fmt="camt053")
     newcomer = browser.new_context()
     person = sign_up(newcomer.new_page(), server, "bea")
     newcomer.close()
@@ -135,6 +135,7 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
         page.wait_for_url(budget + "/")
         assert page.locator("svg.chart").count() == 3
         assert "reads " in page.inner_text("#fallback")  # the connector registers no type
+        assert "4 by one query" in page.inner_text("#stats")  # the first visit asks SPARQL
         shoot(page, screens, "budget-dashboard")
         for month, (income, spending) in sorted(expected.items()):
             page.goto(f"{budget}/?month={month}")
@@ -142,7 +143,7 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
         assert data(page, "all-income") == sum(i for i, _ in expected.values())
         assert data(page, "all-spending") == sum(s for _, s in expected.values())
         stats = re.search(r"from (\d+) documents \((\d+) from the cache", page.inner_text("#stats"))
-        assert stats is not None and stats[1] == stats[2] == "3"  # a later visit: all cached
+        assert stats is not None and stats[1] == stats[2] == "4"  # a later visit: all cached
         assert page.locator("#recurring").inner_text().count("LOYER") == 1
 
         row = page.locator("#tx-1")

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
-from rdflib import Graph
+from rdflib import Dataset, Graph, URIRef
 
-from apps.budget import records
+from apps.budget import records, source
 from apps.budget.records import Tx
 from apps.budget.web import needs
 from apps.webapp import charts, signin
@@ -16,6 +18,7 @@ from apps.webapp.documents import choose_container
 from client.discovery import TypeRegistration
 from pod_server.access.modes import Mode
 from pod_server.consent.apps.needs import parse_needs
+from tests.unit.budget.synthetic import CONTAINER, pod_documents, source_files
 from vocab.namespaces import BANK
 
 DOC = """
@@ -82,3 +85,27 @@ def test_charts_are_escaped_svg_with_a_title_per_value() -> None:
     assert months.count("<rect") == 4  # two legend keys, two columns
     assert "Not enough" in charts.line([(date(2024, 1, 1), Decimal(1))], "z")
     assert "<polyline" in charts.line([(date(2024, 1, 1), Decimal(1)), (date(2024, 1, 9), Decimal(-3))], "z")  # fmt: skip
+
+
+def test_one_query_gives_what_reading_each_document_gives(tmp_path: Path) -> None:
+    """The SPARQL path (prefetch) and the per-document path agree, document by document:
+    the query is run by rdflib over the documents as named graphs, as the pod would."""
+    docs = pod_documents(source_files(tmp_path, customers=2, months=2, fmt="camt053"))
+    dataset = Dataset()
+    for doc in docs:
+        named = dataset.graph(URIRef(CONTAINER + doc.name))
+        for triple in doc.graph:
+            named.add(triple)
+
+    def rows(query: str) -> list[dict[str, Any]]:
+        result = dataset.query(query)
+        return [{str(k): v for k, v in row.asdict().items()} for row in result]
+
+    wanted = {CONTAINER + d.name for d in docs[1:]}  # one left out: not asked for
+    got = source.documents_of_rows(rows(source._query(CONTAINER)), rows(source._balances_query(CONTAINER)), wanted)  # fmt: skip
+    assert set(got) == wanted
+    for doc in docs[1:]:
+        expected = source.extract(doc.graph)
+        expected["txs"].sort(key=lambda t: t["id"])
+        expected["balances"].sort()
+        assert got[CONTAINER + doc.name] == expected
