@@ -4,7 +4,6 @@ person's own categories kept in ``categories.ttl`` there."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -22,7 +21,7 @@ from apps.budget.records import (
     transactions_of,
 )
 from apps.webapp.documents import NoAccess, Place, Prefetch, locate, read_cached
-from client import Forbidden, NotFound, PodClient, Unauthorized
+from client import Forbidden, NotFound, PodClient, PodClientError, Unauthorized
 from vocab.namespaces import BANK
 
 CACHE_VERSION = 2
@@ -91,10 +90,18 @@ async def save_override(pod: PodClient, place: Place, tx: str, category: str) ->
     await pod.save_graph(url, overrides_graph(current))
 
 
-def _query(container: str) -> str:
-    # One row per transaction of every document below ``container`` (a named graph each).
+QUERY_DOCUMENTS = 12  # documents per query: the pod refuses results over 16 MB
+
+
+def _graphs(urls: list[str]) -> str:
+    return "VALUES ?g { " + " ".join(f"<{u}>" for u in urls) + " }"
+
+
+def _query(urls: list[str]) -> str:
+    # One row per transaction of each of these documents (a named graph each).
     return f"""PREFIX bank: <{BANK}>
 SELECT ?g ?tx ?date ?amount ?label ?counterparty ?category ?after ?account ?iban WHERE {{
+  {_graphs(urls)}
   GRAPH ?g {{
     ?tx a bank:Transaction .
     OPTIONAL {{ ?tx bank:bookingDate ?date }}
@@ -105,18 +112,17 @@ SELECT ?g ?tx ?date ?amount ?label ?counterparty ?category ?after ?account ?iban
     OPTIONAL {{ ?tx bank:balanceAfter ?after }}
     OPTIONAL {{ ?tx bank:account ?account . OPTIONAL {{ ?account bank:iban ?iban }} }}
   }}
-  FILTER(STRSTARTS(STR(?g), {json.dumps(container)}))
 }}"""
 
 
-def _balances_query(container: str) -> str:
+def _balances_query(urls: list[str]) -> str:
     return f"""PREFIX bank: <{BANK}>
 SELECT ?g ?account ?iban ?balance ?day WHERE {{
+  {_graphs(urls)}
   GRAPH ?g {{
     ?account bank:balance ?balance; bank:balanceDate ?day .
     OPTIONAL {{ ?account bank:iban ?iban }}
   }}
-  FILTER(STRSTARTS(STR(?g), {json.dumps(container)}))
 }}"""
 
 
@@ -153,12 +159,20 @@ def documents_of_rows(
 
 
 def prefetcher(pod: PodClient, place: Place) -> Prefetch:
-    """Many documents in two queries at the pod's SPARQL endpoint, instead of one read
-    (and one parse) each."""
+    """Many documents by queries at the pod's SPARQL endpoint (two per twelve documents:
+    paged, so no answer is too large), instead of one read and one parse each. A page the
+    endpoint refuses is left to the document reads."""
 
     async def prefetch(urls: list[str]) -> dict[str, dict[str, Any]]:
-        rows = (await pod.query(_query(place.data), storage=place.storage)).rows
-        balances = (await pod.query(_balances_query(place.data), storage=place.storage)).rows
-        return documents_of_rows(rows, balances, set(urls))
+        found: dict[str, dict[str, Any]] = {}
+        for n in range(0, len(urls), QUERY_DOCUMENTS):
+            page = urls[n : n + QUERY_DOCUMENTS]
+            try:
+                rows = (await pod.query(_query(page), storage=place.storage)).rows
+                balances = (await pod.query(_balances_query(page), storage=place.storage)).rows
+            except PodClientError:
+                continue
+            found |= documents_of_rows(rows, balances, set(page))
+        return found
 
     return prefetch
