@@ -20,7 +20,7 @@ from apps.budget.records import (
     overrides_of,
     transactions_of,
 )
-from apps.webapp.documents import NoAccess, Place, Prefetch, locate, read_cached
+from apps.webapp.documents import NoAccess, Place, Prefetch, Progress, locate, read_cached
 from client import Forbidden, NotFound, PodClient, PodClientError, Unauthorized
 from vocab.namespaces import BANK
 
@@ -56,9 +56,11 @@ def extract(graph: Graph) -> dict[str, Any]:
     }
 
 
-async def load(pod: PodClient, place: Place) -> Loaded:
+async def load(pod: PodClient, place: Place, progress: Progress | None = None) -> Loaded:
+    progress = progress or Progress()
+    prefetch = prefetcher(pod, place, progress)
     read = await read_cached(
-        pod, place, WHAT, "cache.json", CACHE_VERSION, extract, prefetcher(pod, place)
+        pod, place, WHAT, "cache.json", CACHE_VERSION, extract, prefetch, progress
     )
     result = Loaded([], read.count, read.from_cache, read.prefetched, refused=read.refused)
     for doc in read.documents.values():
@@ -158,7 +160,7 @@ def documents_of_rows(
     return docs
 
 
-def prefetcher(pod: PodClient, place: Place) -> Prefetch:
+def prefetcher(pod: PodClient, place: Place, progress: Progress) -> Prefetch:
     """Many documents by queries at the pod's SPARQL endpoint (two per twelve documents:
     paged, so no answer is too large), instead of one read and one parse each. A page the
     endpoint refuses is left to the document reads."""
@@ -172,7 +174,9 @@ def prefetcher(pod: PodClient, place: Place) -> Prefetch:
                 balances = (await pod.query(_balances_query(page), storage=place.storage)).rows
             except PodClientError:
                 continue
-            found |= documents_of_rows(rows, balances, set(page))
+            answered = documents_of_rows(rows, balances, set(page))
+            progress.done += len(answered)
+            found |= answered
         return found
 
     return prefetch

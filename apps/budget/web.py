@@ -15,6 +15,7 @@ from aiohttp import web
 from apps.budget import analysis, source
 from apps.budget.records import CATEGORIES, Balance, Tx, apply_overrides
 from apps.webapp import charts
+from apps.webapp.documents import Progress
 from apps.webapp.site import (
     Site,
     Visit,
@@ -24,6 +25,7 @@ from apps.webapp.site import (
     render,
     signed_in,
     visit_of,
+    wait_for,
 )
 from client import PodClientError
 from client.transport import Transport
@@ -58,17 +60,23 @@ PATHS = web.AppKey("paths", Settings)
 
 
 async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
-    assert visit.pod is not None and visit.webid is not None
-    paths = request.app[PATHS]
+    pod, webid, paths = visit.pod, visit.webid, request.app[PATHS]
+    assert pod is not None and webid is not None
+
+    async def read(progress: Progress) -> tuple[source.Place, source.Loaded, dict[str, str]]:
+        place = visit.place or await source.find(pod, webid, paths.bank_path, paths.own_path)
+        loaded = await source.load(pod, place, progress)
+        return place, loaded, await source.read_overrides(pod, place)
+
     try:
-        if visit.place is None:
-            visit.place = await source.find(visit.pod, visit.webid, paths.bank_path, paths.own_path)
-        loaded = await source.load(visit.pod, visit.place)
-        overrides = await source.read_overrides(visit.pod, visit.place)
+        result, waiting = await wait_for(request, visit, read)
     except source.NoAccess as exc:
         return refused(request, visit, str(exc))
     except PodClientError as exc:
         return refused(request, visit, f"Your pod answered: {exc}", 502)
+    if waiting is not None:
+        return waiting
+    visit.place, loaded, overrides = result
     txs = apply_overrides(loaded.transactions, overrides)
     values = dashboard(txs, request.query.get("month"), overrides, loaded.balances)
     return render(

@@ -12,7 +12,7 @@ from typing import Any
 from rdflib import Graph
 
 from apps.energy.records import Reading, Tariff, readings_of, tariff_of
-from apps.webapp.documents import NoAccess, Place, locate, read_cached
+from apps.webapp.documents import NoAccess, Place, Progress, locate, read_cached
 from client import PodClient
 from vocab.namespaces import ENERGY
 
@@ -46,8 +46,10 @@ def extract(graph: Graph) -> dict[str, Any]:
     return {"meters": meters, "skipped": skipped, "tariff": tariff and tariff.to_json()}
 
 
-async def load(pod: PodClient, place: Place) -> Loaded:
-    read = await read_cached(pod, place, WHAT, "cache.json", CACHE_VERSION, extract)
+async def load(pod: PodClient, place: Place, progress: Progress | None = None) -> Loaded:
+    read = await read_cached(
+        pod, place, WHAT, "cache.json", CACHE_VERSION, extract, progress=progress
+    )
     result = Loaded([], read.count, read.from_cache, refused=read.refused, seconds=read.seconds)
     for doc in read.documents.values():
         for meter, points in doc["meters"].items():

@@ -14,7 +14,8 @@ from aiohttp import web
 from apps.energy import analysis, source
 from apps.energy.records import EXAMPLE_TARIFF, Reading, Tariff
 from apps.webapp import charts
-from apps.webapp.site import Site, Visit, make_site, refused, render
+from apps.webapp.documents import Progress
+from apps.webapp.site import Site, Visit, make_site, refused, render, wait_for
 from client import PodClientError
 from client.transport import Transport
 
@@ -81,16 +82,22 @@ def dashboard(readings: list[Reading], month: str | None, tariff: Tariff) -> dic
 
 
 async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
-    assert visit.pod is not None and visit.webid is not None
-    paths = request.app[PATHS]
+    pod, webid, paths = visit.pod, visit.webid, request.app[PATHS]
+    assert pod is not None and webid is not None
+
+    async def read(progress: Progress) -> tuple[source.Place, source.Loaded]:
+        place = visit.place or await source.find(pod, webid, paths.data_path, paths.own_path)
+        return place, await source.load(pod, place, progress)
+
     try:
-        if visit.place is None:
-            visit.place = await source.find(visit.pod, visit.webid, paths.data_path, paths.own_path)
-        loaded = await source.load(visit.pod, visit.place)
+        result, waiting = await wait_for(request, visit, read)
     except source.NoAccess as exc:
         return refused(request, visit, str(exc))
     except PodClientError as exc:
         return refused(request, visit, f"Your pod answered: {exc}", 502)
+    if waiting is not None:
+        return waiting
+    visit.place, loaded = result
     tariff = loaded.tariff or EXAMPLE_TARIFF
     values = dashboard(loaded.readings, request.query.get("month"), tariff)
     return render(

@@ -57,6 +57,14 @@ class Read:
     cache_saved: bool = False
 
 
+@dataclass
+class Progress:
+    """How far a read has gone, for a page that refreshes itself while it waits."""
+
+    total: int = 0  # documents listed (0: still listing)
+    done: int = 0
+
+
 def choose_container(
     registrations: Sequence[TypeRegistration], storage: str, fallback_path: str
 ) -> tuple[str, bool]:
@@ -148,12 +156,15 @@ async def read_cached(
     version: int,
     extract: Extract,
     prefetch: Prefetch | None = None,
+    progress: Progress | None = None,
 ) -> Read:
     """Every document of ``place.data`` through ``extract``, from the cache when unchanged;
     when many are not, ``prefetch`` first (one query), then document by document for
     what it did not answer."""
     started = time.monotonic()
     entries = await list_documents(pod, place.data, what)
+    progress = progress or Progress()
+    progress.total = len(entries)
     cache_url = place.own + cache
     cached, etag = await _read_cache(pod, cache_url, version)
     fresh: dict[str, dict[str, Any]] = {}
@@ -165,6 +176,7 @@ async def read_cached(
         if stamp is not None and isinstance(hit, dict) and hit.get("stamp") == stamp:
             fresh[entry.url] = hit
             result.from_cache += 1
+            progress.done += 1
         else:
             missing.append(entry)
     if prefetch is not None and len(missing) >= PREFETCH_MIN:
@@ -177,6 +189,7 @@ async def read_cached(
             if entry.url in got:
                 fresh[entry.url] = {"stamp": stamp_of(entry), **got[entry.url]}
                 result.prefetched += 1
+        progress.done = result.from_cache + result.prefetched  # whatever it reported itself
         missing = [e for e in missing if e.url not in got]
 
     async def one(entry: Entry) -> None:
@@ -189,6 +202,8 @@ async def read_cached(
                 return
             except (NotFound, PodClientError):
                 return  # deleted meanwhile, or not RDF: not this kind of data
+            finally:
+                progress.done += 1
         fresh[entry.url] = {"stamp": stamp, **extract(graph)}
 
     await asyncio.gather(*(one(e) for e in missing))

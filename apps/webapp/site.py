@@ -7,6 +7,7 @@ signed-in ``PodClient``. Forms carry the visit's token, so another site cannot p
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import jinja2
 from aiohttp import web
 
 from apps.webapp import signin
+from apps.webapp.documents import Progress
 from client import AiohttpTransport, PodClient, PodClientError
 from client.transport import Transport
 
@@ -52,6 +54,8 @@ class Visit:
     webid: str | None = None
     error: str | None = None
     place: Any = None  # where the app found the person's data (the app's own type)
+    reading: asyncio.Task[Any] | None = None  # a read still going on (see ``wait_for``)
+    progress: Progress = field(default_factory=Progress)
 
 
 SITE = web.AppKey("site", Site)
@@ -86,6 +90,25 @@ def check_form(visit: Visit | None, form: Any) -> Visit:
     if visit is None or not secrets.compare_digest(str(form.get("token", "")), visit.token):
         raise web.HTTPForbidden(text="This form has expired: reload the page and try again.")
     return visit
+
+
+PATIENCE = 1.5  # seconds a page waits for the person's data before showing progress
+
+
+async def wait_for(
+    request: web.Request, visit: Visit, read: Callable[[Progress], Awaitable[Any]]
+) -> tuple[Any, web.Response | None]:
+    """Run ``read(progress)`` for this visit (or join the one already running); its
+    result, or, when it takes longer than ``PATIENCE``, a page saying how far it is that
+    reloads itself (no script needed). Errors of the read are raised here."""
+    if visit.reading is None:
+        visit.progress = Progress()
+        visit.reading = asyncio.ensure_future(read(visit.progress))
+    done, _ = await asyncio.wait({visit.reading}, timeout=PATIENCE)
+    if not done:
+        return None, render(request, "progress.html", visit=visit, progress=visit.progress)
+    task, visit.reading = visit.reading, None
+    return task.result(), None
 
 
 def refused(request: web.Request, visit: Visit, message: str, status: int = 403) -> web.Response:
@@ -141,7 +164,9 @@ async def callback(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     visit = check_form(visit_of(request), form)
-    visit.pod, visit.place, visit.webid = None, None, None
+    if visit.reading is not None:
+        visit.reading.cancel()
+    visit.pod, visit.place, visit.webid, visit.reading = None, None, None, None
     raise web.HTTPSeeOther("/")
 
 

@@ -3,12 +3,14 @@ with forms it should not trust."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from apps.budget.web import Settings, make_app
+from apps.webapp.documents import NoAccess, Progress
 from apps.webapp.site import VISITS, Visit
 from client import ConnectionFailed, MockTransport, Request, Response
 
@@ -75,3 +77,19 @@ async def test_signed_out_pages_send_to_the_start(app: TestClient) -> None:
         response = await app.get(path, allow_redirects=False)
         assert response.status == 303 and response.headers["Location"] == "/"
     assert isinstance(Visit().token, str)
+
+
+async def test_a_long_first_read_shows_how_far_it_is_and_refreshes(app: TestClient) -> None:
+    await app.get("/")
+    (visit,) = app.server.app[VISITS].values()
+    visit.pod, visit.webid = object(), "https://p/alice/profile/card#me"  # signed in
+    visit.reading = asyncio.get_running_loop().create_future()  # a read still going on
+    visit.progress = Progress(total=72, done=30)
+    response = await app.get("/")
+    text = await response.text()
+    assert response.status == 200 and '<meta http-equiv="refresh" content="2">' in text
+    assert "30 of 72 documents read." in text
+    visit.reading.set_exception(NoAccess("This app may not read your bank data at X."))
+    response = await app.get("/")
+    assert response.status == 403 and "may not read your bank data" in await response.text()
+    assert visit.reading is None  # the next visit starts a new read
