@@ -133,6 +133,7 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
         shoot(page, screens, "budget-consent")
         assert press(page, "Allow") == 303
         page.wait_for_url(budget + "/")
+        page.wait_for_selector("#month-income")  # past the progress page, if one was shown
         assert page.locator("svg.chart").count() == 3
         assert "reads " in page.inner_text("#fallback")  # the connector registers no type
         assert "4 by one query" in page.inner_text("#stats")  # the first visit asks SPARQL
