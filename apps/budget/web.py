@@ -24,10 +24,11 @@ from apps.webapp.site import (
     refused,
     render,
     signed_in,
+    signed_out,
     visit_of,
     wait_for,
 )
-from client import PodClientError
+from client import PodClientError, Unauthorized
 from client.transport import Transport
 
 NAME = "Budget"
@@ -72,6 +73,8 @@ async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
         result, waiting = await wait_for(request, visit, read)
     except source.NoAccess as exc:
         return refused(request, visit, str(exc))
+    except Unauthorized:
+        raise signed_out(visit) from None
     except PodClientError as exc:
         return refused(request, visit, f"Your pod answered: {exc}", 502)
     if waiting is not None:

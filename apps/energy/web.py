@@ -15,8 +15,8 @@ from apps.energy import analysis, source
 from apps.energy.records import EXAMPLE_TARIFF, Reading, Tariff
 from apps.webapp import charts
 from apps.webapp.documents import Progress
-from apps.webapp.site import Site, Visit, make_site, refused, render, wait_for
-from client import PodClientError
+from apps.webapp.site import Site, Visit, make_site, refused, render, signed_out, wait_for
+from client import PodClientError, Unauthorized
 from client.transport import Transport
 
 NAME = "Energy"
@@ -93,6 +93,8 @@ async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
         result, waiting = await wait_for(request, visit, read)
     except source.NoAccess as exc:
         return refused(request, visit, str(exc))
+    except Unauthorized:
+        raise signed_out(visit) from None
     except PodClientError as exc:
         return refused(request, visit, f"Your pod answered: {exc}", 502)
     if waiting is not None:

@@ -104,7 +104,7 @@ async def list_documents(pod: PodClient, container: str, what: str, depth: int =
     cannot be read (``what`` names the data in the message)."""
     try:
         members = await pod.list(container)
-    except (Forbidden, Unauthorized) as exc:
+    except Forbidden as exc:
         if depth == 0:
             raise NoAccess(
                 f"This app may not read your {what} at {container}. "

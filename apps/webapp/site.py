@@ -111,6 +111,15 @@ async def wait_for(
     return task.result(), None
 
 
+def signed_out(visit: Visit) -> web.HTTPSeeOther:
+    """The pod no longer accepts this visit's sign-in (expired, revoked): start again."""
+    if visit.reading is not None:
+        visit.reading.cancel()
+    visit.pod, visit.place, visit.webid, visit.reading = None, None, None, None
+    visit.error = "Your sign-in has ended (it expired or was revoked): sign in again."
+    return web.HTTPSeeOther("/")
+
+
 def refused(request: web.Request, visit: Visit, message: str, status: int = 403) -> web.Response:
     return render(request, "refused.html", status, visit=visit, message=message)
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from apps.budget.web import Settings, make_app
 from apps.webapp.documents import NoAccess, Progress
 from apps.webapp.site import VISITS, Visit
-from client import ConnectionFailed, MockTransport, Request, Response
+from client import ConnectionFailed, MockTransport, Request, Response, Unauthorized
 
 
 def unreachable(request: Request) -> Response:
@@ -93,3 +93,14 @@ async def test_a_long_first_read_shows_how_far_it_is_and_refreshes(app: TestClie
     response = await app.get("/")
     assert response.status == 403 and "may not read your bank data" in await response.text()
     assert visit.reading is None  # the next visit starts a new read
+
+
+async def test_a_sign_in_the_pod_no_longer_accepts_starts_again(app: TestClient) -> None:
+    await app.get("/")
+    (visit,) = app.server.app[VISITS].values()
+    visit.pod, visit.webid = object(), "https://p/alice/profile/card#me"
+    visit.reading = asyncio.get_running_loop().create_future()
+    visit.reading.set_exception(Unauthorized("token expired", url="https://p/alice/bank/"))
+    response = await app.get("/")
+    assert response.status == 200 and response.url.path == "/"
+    assert "Your sign-in has ended" in await response.text() and visit.pod is None
