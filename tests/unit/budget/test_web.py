@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from apps.budget.web import Settings, make_app
-from apps.webapp.documents import NoAccess, Progress
+from apps.webapp.documents import NoAccess, Place, Progress
 from apps.webapp.site import VISITS, Visit
 from client import ConnectionFailed, MockTransport, Request, Response, Unauthorized
 
@@ -104,3 +104,20 @@ async def test_a_sign_in_the_pod_no_longer_accepts_starts_again(app: TestClient)
     response = await app.get("/")
     assert response.status == 200 and response.url.path == "/"
     assert "Your sign-in has ended" in await response.text() and visit.pod is None
+
+
+async def test_a_category_outside_the_vocabulary_or_a_foreign_transaction_is_refused(
+    app: TestClient,
+) -> None:
+    await app.get("/")
+    (visit,) = app.server.app[VISITS].values()
+    visit.pod, visit.webid = object(), "https://p/alice/profile/card#me"
+    visit.place = Place("https://p/alice/", "https://p/alice/bank/", False, "https://p/alice/apps/budget/")  # fmt: skip
+    for category, tx in (
+        ("Nonsense", "https://p/alice/bank/d#t-1"),
+        ("Leisure", "https://p/alice/apps/budget/categories.ttl#x"),
+    ):
+        form = {"token": visit.token, "category": category, "tx": tx}
+        response = await app.post("/category", data=form)
+        assert response.status == 400
+        assert "Unknown category or transaction" in await response.text()
