@@ -23,8 +23,9 @@ from tests.e2e.conftest import Server
 from tests.e2e.loopback import Loopback, http
 from tests.e2e.test_apps_browser import authorize_url, call, publish, token_for
 from tests.e2e.test_idp_browser import Person, fill_sign_in, press, shoot, sign_up, webid_of
-from tests.unit.auth.helpers import make_issuer_key
+from tests.unit.auth.helpers import ath_of, make_issuer_key, mint_dpop_proof
 from tests.unit.budget.synthetic import PROV, direct_totals, source_files, statements
+from vocab.namespaces import BANK
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -66,9 +67,10 @@ def serve_app(module: str) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def fill_pod(browser: Browser, server: Server, person: Person, folder: str, docs: list[mapping.Document]) -> None:  # fmt: skip
+def fill_pod(browser: Browser, server: Server, person: Person, folder: str, docs: list[mapping.Document], register: str | None = None) -> None:  # fmt: skip
     """Write the connector's documents into the person's ``folder``, as an organisation's
-    connector would (here through an app the person gives full access)."""
+    connector would (here through an app the person gives full access); with
+    ``register``, the folder is registered for that class in the public type index."""
     site = Loopback()
     site.pages["/callback"] = "<!DOCTYPE html><title>Loader</title>"
     try:
@@ -87,6 +89,17 @@ def fill_pod(browser: Browser, server: Server, person: Person, folder: str, docs
     for doc in docs:
         body = doc.graph.serialize(format="turtle").encode()
         assert call("PUT", container + doc.name, token, key, body) in (201, 204, 205)
+    if register is not None:
+        index = server.url(f"{person.name}/settings/publicTypeIndex.ttl")
+        patch = (
+            "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
+            "_:p a solid:InsertDeletePatch; solid:inserts { <#budget-test> a "
+            f"solid:TypeRegistration; solid:forClass <{register}>; "
+            f"solid:instanceContainer <{container}> }}."
+        )
+        headers = {"Authorization": f"DPoP {token}", "Content-Type": "text/n3",
+                   "DPoP": mint_dpop_proof(key, "PATCH", index, ath=ath_of(token))}  # fmt: skip
+        assert http("PATCH", index, data=patch.encode(), headers=headers)[0] in (200, 204, 205)
 
 
 def sign_in_to_app(page: Page, app: str, server: Server, person: Person) -> str:
@@ -120,7 +133,7 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
     newcomer.close()
     holder = webid_of(server, person)
     docs = mapping.bank_documents(statements(files), server.url("bea/bank/"), holder, PROV)
-    fill_pod(browser, server, person, "bank/", docs)
+    fill_pod(browser, server, person, "bank/", docs, register=str(BANK.Transaction))
     expected = direct_totals(files)
 
     context = browser.new_context()
@@ -135,7 +148,7 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
         page.wait_for_url(budget + "/")
         page.wait_for_selector("#month-income")  # past the progress page, if one was shown
         assert page.locator("svg.chart").count() == 3
-        assert "reads " in page.inner_text("#fallback")  # the connector registers no type
+        assert page.locator("#fallback").count() == 0  # found through the type index
         assert "4 by one query" in page.inner_text("#stats")  # the first visit asks SPARQL
         shoot(page, screens, "budget-dashboard")
         for month, (income, spending) in sorted(expected.items()):

@@ -54,6 +54,7 @@ def test_energy_shows_the_months_of_the_source_files(
             assert "Reading your data" in page.inner_text("main")
         page.wait_for_selector("#month-kwh")  # the page refreshes itself until it is read
         assert page.locator("svg.chart").count() == 3
+        assert "so Energy reads" in page.inner_text("#fallback")  # no type registered
         shoot(page, screens, "energy-dashboard")
         for month, kwh in sorted(expected.items()):
             page.goto(f"{energy}/?month={month}")
