@@ -133,6 +133,8 @@ async def recategorise(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(text="Unknown category or transaction.")
     try:
         await source.save_override(visit.pod, visit.place, tx, category)
+    except Unauthorized:
+        raise signed_out(visit) from None
     except PodClientError as exc:
         return refused(request, visit, f"Not saved: {exc}", 502)
     month = str(form.get("month", ""))
@@ -149,6 +151,10 @@ async def export(request: web.Request) -> web.Response:
         overrides = await source.read_overrides(visit.pod, visit.place)
     except source.NoAccess as exc:
         return refused(request, visit, str(exc))
+    except Unauthorized:
+        raise signed_out(visit) from None
+    except PodClientError as exc:
+        return refused(request, visit, f"Your pod answered: {exc}", 502)
     txs = apply_overrides(loaded.transactions, overrides)
     if month not in analysis.months_of(txs):
         raise web.HTTPNotFound(text=f"No transactions in {month!r}.")
