@@ -92,6 +92,7 @@ def check_form(visit: Visit | None, form: Any) -> Visit:
     return visit
 
 
+MAX_VISITS = 10_000  # the oldest visit is forgotten past this (anyone can start one)
 PATIENCE = 1.5  # seconds a page waits for the person's data before showing progress
 
 
@@ -190,7 +191,10 @@ def _front(home: Home) -> Callable[[web.Request], Awaitable[web.StreamResponse]]
         if fresh:
             sid = secrets.token_urlsafe(24)
             response.set_cookie(request.app[SITE].cookie, sid, httponly=True, samesite="Lax")
-            request.app[VISITS][sid] = visit
+            visits = request.app[VISITS]
+            while len(visits) >= MAX_VISITS:
+                del visits[next(iter(visits))]  # dicts keep insertion order: the oldest
+            visits[sid] = visit
         return response
 
     return front

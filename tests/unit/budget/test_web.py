@@ -10,6 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from apps.budget.web import Settings, make_app
+from apps.webapp import site
 from apps.webapp.documents import NoAccess, Place, Progress
 from apps.webapp.site import VISITS, Visit
 from client import ConnectionFailed, MockTransport, Request, Response, Unauthorized
@@ -121,3 +122,13 @@ async def test_a_category_outside_the_vocabulary_or_a_foreign_transaction_is_ref
         response = await app.post("/category", data=form)
         assert response.status == 400
         assert "Unknown category or transaction" in await response.text()
+
+
+async def test_visits_are_bounded_the_oldest_forgotten(
+    app: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(site, "MAX_VISITS", 3)
+    for _ in range(5):
+        app.session.cookie_jar.clear()
+        await app.get("/")
+    assert len(app.server.app[VISITS]) == 3
