@@ -1,0 +1,180 @@
+"""The budget app's pages: thin aiohttp handlers over ``source`` and ``analysis``,
+rendered on the server (Jinja2), a form for every action, no script. Sign-in, visits and
+the Client ID Document are the shared frame's (``apps.webapp.site``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from apps.budget import analysis, source
+from apps.budget.records import CATEGORIES, Balance, Tx, apply_overrides
+from apps.webapp import charts
+from apps.webapp.documents import Progress
+from apps.webapp.site import (
+    Site,
+    Visit,
+    check_form,
+    make_site,
+    refused,
+    render,
+    signed_in,
+    signed_out,
+    visit_of,
+    wait_for,
+)
+from client import PodClientError, Unauthorized
+from client.transport import Transport
+
+NAME = "Budget"
+BANK_PATH = "bank/"
+OWN_PATH = "apps/budget/"
+
+
+def needs(bank_path: str) -> list[dict[str, Any]]:
+    """The access needs the Client ID Document declares (bank data, read only)."""
+    return [
+        {
+            "@id": "#bank",
+            "skos:prefLabel": "Your bank transactions",
+            "skos:definition": "To show your spending by category, your income and your balance.",
+            "interop:accessMode": "acl:Read",
+            "consent:targetPath": bank_path,
+            "interop:accessNecessity": "interop:AccessRequired",
+        }
+    ]
+
+
+@dataclass(frozen=True)
+class Settings:
+    base: str  # where the app is served, e.g. http://127.0.0.1:8600
+    bank_path: str = BANK_PATH
+    own_path: str = OWN_PATH
+
+
+PATHS = web.AppKey("paths", Settings)
+
+
+async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
+    pod, webid, paths = visit.pod, visit.webid, request.app[PATHS]
+    assert pod is not None and webid is not None
+
+    async def read(progress: Progress) -> tuple[source.Place, source.Loaded, dict[str, str]]:
+        place = visit.place or await source.find(pod, webid, paths.bank_path, paths.own_path)
+        loaded = await source.load(pod, place, progress)
+        return place, loaded, await source.read_overrides(pod, place)
+
+    try:
+        result, waiting = await wait_for(request, visit, read)
+    except source.NoAccess as exc:
+        return refused(request, visit, str(exc))
+    except Unauthorized:
+        raise signed_out(visit) from None
+    except PodClientError as exc:
+        return refused(request, visit, f"Your pod answered: {exc}", 502)
+    if waiting is not None:
+        return waiting
+    visit.place, loaded, overrides = result
+    txs = apply_overrides(loaded.transactions, overrides)
+    values = dashboard(txs, request.query.get("month"), overrides, loaded.balances)
+    return render(
+        request,
+        "dashboard.html",
+        **values,
+        loaded=loaded,
+        place=visit.place,
+        visit=visit,
+        categories=CATEGORIES,
+    )
+
+
+def dashboard(
+    txs: list[Tx], month: str | None, overrides: dict[str, str], balances: list[Balance]
+) -> dict[str, Any]:
+    """Everything the page shows, from the transactions (kept apart from the handler so a
+    test can check it without a browser)."""
+    months = analysis.months_of(txs)
+    if month not in months:
+        month = months[-1] if months else None
+    totals = analysis.monthly_totals(txs)
+    current = next((m for m in totals if m.month == month), None)
+    by_category = analysis.spending_by_category(txs, month)
+    return {
+        "month": month,
+        "months": months,
+        "current": current,
+        "all_income": sum((m.income for m in totals), Decimal(0)),
+        "all_spending": sum((m.spending for m in totals), Decimal(0)),
+        "category_chart": charts.bars(by_category, f"Spending by category, {month}"),
+        "months_chart": charts.paired_columns(
+            [(m.month, m.income, m.spending) for m in totals], "Income and spending by month"
+        ),
+        "balance_chart": charts.line(analysis.balance_series(txs, balances), "Balance over time"),
+        "recurring": analysis.recurring(txs),
+        "unusual": analysis.unusual(txs, month),
+        "rows": [t for t in txs if t.month == month],
+        "overrides": overrides,
+        "money": charts.money,
+    }
+
+
+async def recategorise(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    visit = check_form(visit_of(request), form)
+    category, tx = str(form.get("category", "")), str(form.get("tx", ""))
+    if visit.pod is None or visit.place is None:
+        raise web.HTTPSeeOther("/")
+    if category not in CATEGORIES or not tx.startswith(visit.place.data):
+        raise web.HTTPBadRequest(text="Unknown category or transaction.")
+    try:
+        await source.save_override(visit.pod, visit.place, tx, category)
+    except Unauthorized:
+        raise signed_out(visit) from None
+    except PodClientError as exc:
+        return refused(request, visit, f"Not saved: {exc}", 502)
+    month = str(form.get("month", ""))
+    raise web.HTTPSeeOther(f"/?month={month}#tx-list" if month else "/")
+
+
+async def export(request: web.Request) -> web.Response:
+    visit = signed_in(request)
+    if visit.pod is None or visit.place is None:
+        raise web.HTTPSeeOther("/")
+    month = request.query.get("month", "")
+    try:
+        loaded = await source.load(visit.pod, visit.place)
+        overrides = await source.read_overrides(visit.pod, visit.place)
+    except source.NoAccess as exc:
+        return refused(request, visit, str(exc))
+    except Unauthorized:
+        raise signed_out(visit) from None
+    except PodClientError as exc:
+        return refused(request, visit, f"Your pod answered: {exc}", 502)
+    txs = apply_overrides(loaded.transactions, overrides)
+    if month not in analysis.months_of(txs):
+        raise web.HTTPNotFound(text=f"No transactions in {month!r}.")
+    return web.Response(
+        text=analysis.month_csv(txs, month),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="budget-{month}.csv"'},
+    )
+
+
+def make_app(settings: Settings, transport: Transport | None = None) -> web.Application:
+    site = Site(
+        NAME,
+        settings.base,
+        settings.own_path,
+        tuple(needs(settings.bank_path)),
+        "See where your money goes",
+    )
+    app = make_site(site, Path(__file__).parent / "templates", home, transport)
+    app[PATHS] = settings
+    app.router.add_post("/category", recategorise)
+    app.router.add_get("/export.csv", export)
+    return app

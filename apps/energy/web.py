@@ -1,0 +1,126 @@
+"""The energy app's page: a thin handler over ``source`` and ``analysis``, rendered on the
+server; sign-in, visits and the Client ID Document are the shared frame's."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from apps.energy import analysis, source
+from apps.energy.records import EXAMPLE_TARIFF, Reading, Tariff
+from apps.webapp import charts
+from apps.webapp.documents import Progress
+from apps.webapp.site import Site, Visit, make_site, refused, render, signed_out, wait_for
+from client import PodClientError, Unauthorized
+from client.transport import Transport
+
+NAME = "Energy"
+DATA_PATH = "energy/"
+OWN_PATH = "apps/energy/"
+
+
+def needs(data_path: str) -> list[dict[str, Any]]:
+    """The access needs the Client ID Document declares (load curves, read only)."""
+    return [
+        {
+            "@id": "#energy",
+            "skos:prefLabel": "Your energy data",
+            "skos:definition": "To show your consumption by day and month and estimate its cost.",
+            "interop:accessMode": "acl:Read",
+            "consent:targetPath": data_path,
+            "interop:accessNecessity": "interop:AccessRequired",
+        }
+    ]
+
+
+@dataclass(frozen=True)
+class Settings:
+    base: str
+    data_path: str = DATA_PATH
+    own_path: str = OWN_PATH
+
+
+PATHS = web.AppKey("paths", Settings)
+
+
+def dashboard(readings: list[Reading], month: str | None, tariff: Tariff) -> dict[str, Any]:
+    """Everything the page shows, from the readings (testable without a browser)."""
+    months = analysis.monthly(readings)
+    names = [m for m, _ in months]
+    if month not in names:
+        month = names[-1] if names else None
+    peak, off = analysis.split(readings, month)
+    days = analysis.daily(readings, month)
+    winters = analysis.winters(months)
+    return {
+        "month": month,
+        "months": names,
+        "month_total": peak + off,
+        "peak": peak,
+        "off_peak": off,
+        "cost": analysis.cost(peak, off, tariff),
+        "tariff": tariff,
+        "all_total": sum((v for _, v in months), Decimal(0)),
+        "monthly_chart": charts.columns(months, "Consumption by month", charts.kwh),
+        "daily_chart": charts.columns(
+            [(d[8:], v) for d, v in days], f"Consumption by day, {month}", charts.kwh
+        ),
+        "split_chart": charts.bars(
+            [("Peak hours", peak), ("Off-peak (22:00–06:00)", off)], "Peak and off-peak", charts.kwh
+        ),
+        "winters": winters,
+        "month_name": lambda m: calendar.month_name[m],
+        "kwh": charts.kwh,
+        "money": charts.money,
+        "price": lambda p: charts.number(p, 4, "€"),
+    }
+
+
+async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
+    pod, webid, paths = visit.pod, visit.webid, request.app[PATHS]
+    assert pod is not None and webid is not None
+
+    async def read(progress: Progress) -> tuple[source.Place, source.Loaded]:
+        place = visit.place or await source.find(pod, webid, paths.data_path, paths.own_path)
+        return place, await source.load(pod, place, progress)
+
+    try:
+        result, waiting = await wait_for(request, visit, read)
+    except source.NoAccess as exc:
+        return refused(request, visit, str(exc))
+    except Unauthorized:
+        raise signed_out(visit) from None
+    except PodClientError as exc:
+        return refused(request, visit, f"Your pod answered: {exc}", 502)
+    if waiting is not None:
+        return waiting
+    visit.place, loaded = result
+    tariff = loaded.tariff or EXAMPLE_TARIFF
+    values = dashboard(loaded.readings, request.query.get("month"), tariff)
+    return render(
+        request,
+        "dashboard.html",
+        **values,
+        loaded=loaded,
+        place=visit.place,
+        visit=visit,
+        example_tariff=loaded.tariff is None,
+    )
+
+
+def make_app(settings: Settings, transport: Transport | None = None) -> web.Application:
+    site = Site(
+        NAME,
+        settings.base,
+        settings.own_path,
+        tuple(needs(settings.data_path)),
+        "Follow your electricity use",
+    )
+    app = make_site(site, Path(__file__).parent / "templates", home, transport)
+    app[PATHS] = settings
+    return app

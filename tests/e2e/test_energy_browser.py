@@ -1,0 +1,66 @@
+"""The energy app (apps/energy) in a real browser: a person signs in through our IdP's
+consent page and sees, month by month, the consumption summed from the synthetic load
+curves, with its charts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.e2e.conftest import Server
+from tests.e2e.test_budget_browser import fill_pod, serve_app, sign_in_to_app
+from tests.e2e.test_idp_browser import press, shoot, sign_up
+from tests.unit.energy.synthetic import PROV, curves, direct_monthly, source_files
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture(scope="module")
+def energy() -> Iterator[str]:
+    yield from serve_app("apps.energy")
+
+
+def test_energy_shows_the_months_of_the_source_files(
+    browser: Browser, server: Server, energy: str, screens: Path, tmp_path: Path
+) -> None:
+    from apps.connector import mapping
+
+    files = source_files(tmp_path, months=4, first="2023-11")  # no summer-time change inside
+    newcomer = browser.new_context()
+    person = sign_up(newcomer.new_page(), server, "eve")
+    newcomer.close()
+    docs = mapping.load_curve_documents(curves(files), server.url("eve/energy/"), PROV)
+    fill_pod(browser, server, person, "energy/", docs)
+    expected = direct_monthly(files)
+
+    context = browser.new_context()
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        main = sign_in_to_app(page, energy, server, person)
+        assert page.title() == "Allow Energy?"
+        assert "Your energy data: read the folder energy/" in main
+        assert press(page, "Allow") == 303
+        page.wait_for_url(energy + "/")
+        if page.locator("#progress").count():  # a first read longer than the page waits
+            shoot(page, screens, "energy-progress")
+            assert "Reading your data" in page.inner_text("main")
+        page.wait_for_selector("#month-kwh")  # the page refreshes itself until it is read
+        assert page.locator("svg.chart").count() == 3
+        assert "so Energy reads" in page.inner_text("#fallback")  # no type registered
+        shoot(page, screens, "energy-dashboard")
+        for month, kwh in sorted(expected.items()):
+            page.goto(f"{energy}/?month={month}")
+            assert Decimal(page.get_attribute("#month-kwh", "value") or "nan") == kwh
+        assert Decimal(page.get_attribute("#all-kwh", "value") or "nan") == sum(expected.values())
+        assert "an example" in page.inner_text("#tariff")
+        assert "Two winters" in page.inner_text("main")
+    finally:
+        context.close()
