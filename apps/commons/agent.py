@@ -29,12 +29,23 @@ from client import PodClient
 from client.errors import PodClientError
 
 CONTRIBUTION_PATH = ".well-known/contribution"
+# What an opt-in grants the broker: Append on this container of the pod, where it may
+# deliver the study's results to the person; never Read on anything.
+OPT_IN_CONTAINER = "commons/"
+OPT_IN_MODES = "Append"
 GIVEN = "ConsentGiven"
 
 
 def opt_in_purposes(study: Study) -> list[str]:
     """The purposes a broker's opt-in request names: the study itself, then its DPV ones."""
     return [study.iri, *study.purposes]
+
+
+async def accept(client: PodClient, storage: str, request: str) -> None:
+    """The owner opts in: approve the broker's request ``request`` (its consent record),
+    making the container it targets first."""
+    await client.create_container(storage + OPT_IN_CONTAINER)
+    await client.approve(request)
 
 
 class OwnerAgent:

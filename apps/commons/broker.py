@@ -76,8 +76,10 @@ class Broker:
         timeout: float = 10.0,
         retries: int = 2,
         deadline: float = 60.0,
+        beta: float = 0.05,
     ) -> None:
         self.webid, self.key, self.authority = webid, key, authority
+        self.beta = beta  # the published error bounds hold with probability 1 - beta
         self.journal = Journal(journal)
         self.parallel, self.timeout, self.retries, self.deadline = (
             parallel,
@@ -172,7 +174,7 @@ class Broker:
         my_sum = mechanism.noised(
             shares.sum_shares((mine[p] for p in accepted), size), study.statistic, scales
         )
-        cells = mechanism.cells(shares.combine(my_sum, their_sum), study, scales)
+        cells = mechanism.cells(shares.combine(my_sum, their_sum), study, scales, self.beta)
         spent = self.spent(study) + study.epsilon_per_release
         self.journal.append(
             "release",
