@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -26,14 +27,21 @@ import pytest
 from rdflib import Graph
 
 from apps.commons import approval, contribution, shares, study
-from apps.commons.agent import OPT_IN_CONTAINER, OPT_IN_MODES, OwnerAgent, accept, opt_in_purposes
+from apps.commons.agent import (
+    CONTRIBUTION_PATH,
+    OPT_IN_CONTAINER,
+    OPT_IN_MODES,
+    OwnerAgent,
+    accept,
+    opt_in_purposes,
+)
 from apps.commons.authority import Authority
 from apps.commons.broker import Broker, Declined, Offer
 from apps.commons.journal import verify
 from apps.commons.mechanism import BudgetExceeded
 from apps.commons.proposals import monthly_consumption_by_region
 from apps.connector import synthetic
-from client import PodClient
+from client import BadRequest, Forbidden, MethodNotAllowed, PodClient, Unauthorized
 from pod_server.http.handlers import STORE
 from pod_server.idp.routes import IDP
 from pod_server.pods.hosting import add_user, user_credentials
@@ -246,3 +254,50 @@ async def test_mean_monthly_consumption_by_region(tmp_path: Path, storage: str) 
             else:
                 assert announced == []
             assert (await home.client.verify_audit()).ok
+
+
+async def test_only_the_owner_records_a_contribution(tmp_path: Path) -> None:
+    """The pod's contribution service: 401 anonymous, 403 another account, 400 a bad body
+    (nothing logged), 405 another method; the owner's record lands in the log."""
+    root = tmp_path / "pods"
+    root.mkdir()
+    settings, backend = deployed("file", root, Settings(multiuser=True))
+    async with running_pod(root, backend, settings) as server, AsyncExitStack() as stack:
+        store, state = server.app[STORE], server.app[IDP].state  # type: ignore[index]
+        clients = {}
+        for name in ("alice", "mallory"):
+            await add_user(store, state, name, f"{name}@example.org", PASSWORD)
+            made = await user_credentials(store, state, name, "commons")
+            client = await stack.enter_async_context(PodClient())
+            await client.login_client_credentials(
+                made["issuer"], made["client_id"], made["client_secret"]
+            )
+            clients[name] = client
+        anonymous = await stack.enter_async_context(PodClient())
+        pod = (await clients["alice"].storages())[0]
+        url = pod + CONTRIBUTION_PATH
+        body = {
+            "study": "https://body.example/studies/grid#study",
+            "statistic": "monthly-consumption",
+            "round": "r1",
+            "consent": pod + ".well-known/consent/x",
+            "digest": "0" * 64,
+            "cells": 12,
+        }
+        json_type = {"Content-Type": "application/json"}
+        data = json.dumps(body).encode()
+        with pytest.raises(Unauthorized):
+            await anonymous.request("POST", url, headers=json_type, body=data)
+        with pytest.raises(Forbidden):
+            await clients["mallory"].request("POST", url, headers=json_type, body=data)
+        bad = json.dumps({**body, "digest": "nope"}).encode()
+        with pytest.raises(BadRequest, match="digest"):
+            await clients["alice"].request("POST", url, headers=json_type, body=bad)
+        with pytest.raises(BadRequest, match="JSON"):
+            await clients["alice"].request("POST", url, headers=json_type, body=b"{")
+        with pytest.raises(MethodNotAllowed):
+            await clients["alice"].request("PUT", url, headers=json_type, body=data)
+        await clients["alice"].request("POST", url, headers=json_type, body=data)
+        announced = [e async for e in clients["alice"].audit() if e.action == "Announce"]
+        assert len(announced) == 1 and announced[0].resource == body["study"]
+        assert (await clients["alice"].verify_audit()).ok
