@@ -8,7 +8,7 @@ from rdflib.namespace import DCTERMS, PROV
 
 from apps.commons.broker import Release
 from apps.commons.mechanism import MECHANISM
-from apps.commons.study import CM
+from vocab.namespaces import COMMONS as CM
 
 QB = Namespace("http://purl.org/linked-data/cube#")
 
@@ -65,6 +65,6 @@ def cube(release: Release, base: str) -> Graph:
             g.add((obs, CM.value, Literal(cell.value, datatype=XSD.decimal)))
         if cell.bound is not None:
             g.add((obs, CM.errorBound, Literal(cell.bound, datatype=XSD.decimal)))
-        for b, count in enumerate(cell.bins):
-            g.add((obs, CM[f"bin{b}"], Literal(count)))
+        if cell.bins:
+            g.add((obs, CM.binCounts, Literal(" ".join(str(b) for b in cell.bins))))
     return g

@@ -3,7 +3,7 @@ consumption by region" over the energy vocabulary's load curves."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,7 @@ def monthly_consumption_by_region(
     min_contributors: int = 5,
     start: date | None = None,
     end: date | None = None,
+    proposed: datetime | None = None,
 ) -> Study:
     study = Study(
         iri=iri,
@@ -59,6 +60,7 @@ def monthly_consumption_by_region(
         end=end or date(year + 2, 12, 31),
         broker_key=broker_key,
         authority_key=authority_key,
+        proposed=proposed or datetime.now(UTC).replace(microsecond=0),
     )
     check(study)
     return study

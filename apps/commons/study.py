@@ -13,19 +13,19 @@ import enum
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from pyshacl import validate
 from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.compare import to_canonical_graph
-from rdflib.namespace import DCTERMS
+from rdflib.namespace import DCTERMS, PROV
 
-CM = Namespace("https://w3id.org/solid-pods/vocab/commons#")
+import vocab
+from vocab.namespaces import COMMONS as CM
+
 DPV = Namespace("https://w3id.org/dpv#")
-SHAPES = Path(__file__).with_name("shapes.ttl")
+DOMAIN = "commons"  # the vocabulary whose shapes a study must pass (vocab/commons)
 
 
 class StudyError(ValueError):
@@ -82,6 +82,7 @@ class Study:
     broker_key: dict[str, Any] = field(default_factory=dict)  # public JWK for its shares
     authority_key: dict[str, Any] = field(default_factory=dict)
     delta: Decimal = Decimal(0)  # pure DP (discrete Laplace): no delta
+    proposed: datetime | None = None  # when the body proposed it (prov:generatedAtTime)
 
 
 def check(study: Study) -> None:
@@ -101,21 +102,29 @@ def check(study: Study) -> None:
         raise StudyError("the minimum of contributors per cell is at least 1")
     if study.end < study.start:
         raise StudyError("the study ends before it starts")
+    if study.proposed is None or study.proposed.tzinfo is None:
+        raise StudyError("a study says when it was proposed, with a time zone")
     if study.delta != 0:
         raise StudyError("the discrete Laplace mechanism is pure DP: delta must be 0")
 
 
 def to_graph(study: Study) -> Graph:
     g = Graph(bind_namespaces="none")
-    g.bind("cm", CM)
+    g.bind("commons", CM)
     g.bind("dpv", DPV)
     g.bind("dcterms", DCTERMS)
+    g.bind("prov", PROV)
     me, s = URIRef(study.iri), study.statistic
     g.add((me, RDF.type, CM.Study))
     g.add((me, DCTERMS.title, Literal(study.title)))
     for purpose in study.purposes:
         g.add((me, DPV.hasPurpose, URIRef(purpose)))
     g.add((me, CM.proposedBy, URIRef(study.body)))
+    g.add((me, PROV.wasAttributedTo, URIRef(study.body)))
+    if study.proposed is not None:
+        g.add(
+            (me, PROV.generatedAtTime, Literal(study.proposed.isoformat(), datatype=XSD.dateTime))
+        )
     g.add((me, CM.authority, URIRef(study.authority)))
     g.add((me, CM.broker, URIRef(study.broker)))
     g.add((me, CM.epsilon, _decimal(study.epsilon)))
@@ -138,8 +147,8 @@ def to_graph(study: Study) -> Graph:
         g.add((stat, CM.group, Literal(value)))
     for period in s.periods:
         g.add((stat, CM.period, Literal(period)))
-    g.add((stat, CM["lower"], _decimal(s.lower)))
-    g.add((stat, CM["upper"], _decimal(s.upper)))
+    g.add((stat, CM.lower, _decimal(s.lower)))
+    g.add((stat, CM.upper, _decimal(s.upper)))
     g.add((stat, CM.resolution, Literal(s.resolution, datatype=XSD.integer)))
     g.add((stat, CM.bins, Literal(s.bins, datatype=XSD.integer)))
     return g
@@ -147,9 +156,9 @@ def to_graph(study: Study) -> Graph:
 
 def from_graph(graph: Graph, iri: str) -> Study:
     """The study ``iri`` described in ``graph``; StudyError if the shape or terms fail."""
-    conforms, _, text = validate(graph, shacl_graph=shapes(), allow_warnings=False)
-    if not conforms:
-        raise StudyError(f"the study does not conform to its shape: {text[:400]}")
+    report = vocab.validate(graph, DOMAIN)
+    if not report.conforms:
+        raise StudyError(f"the study does not conform to its shape: {report.summary(5)}")
     me = URIRef(iri)
     if (me, RDF.type, CM.Study) not in graph:
         raise StudyError(f"no study {iri} in the graph")
@@ -164,8 +173,8 @@ def from_graph(graph: Graph, iri: str) -> Study:
             group_by=str(one(stat, CM.groupBy)),
             groups=tuple(sorted(str(v) for v in graph.objects(stat, CM.group))),
             periods=tuple(sorted(str(v) for v in graph.objects(stat, CM.period))),
-            lower=Decimal(str(one(stat, CM["lower"]))),
-            upper=Decimal(str(one(stat, CM["upper"]))),
+            lower=Decimal(str(one(stat, CM.lower))),
+            upper=Decimal(str(one(stat, CM.upper))),
             resolution=int(one(stat, CM.resolution)),
             bins=int(one(stat, CM.bins)),
         )
@@ -185,6 +194,7 @@ def from_graph(graph: Graph, iri: str) -> Study:
             broker_key=json.loads(str(one(me, CM.brokerKey))),
             authority_key=json.loads(str(one(me, CM.authorityKey))),
             delta=Decimal(str(one(me, CM.delta))),
+            proposed=datetime.fromisoformat(str(graph.value(me, PROV.generatedAtTime))),
         )
     except (ValueError, TypeError) as err:
         raise StudyError(f"malformed study: {err}") from None
@@ -215,15 +225,6 @@ def canonical(graph: Graph) -> bytes:
 def digest(study: Study) -> str:
     """SHA-256 (hex) of the study's canonical form: what the authority's approval names."""
     return hashlib.sha256(canonical(to_graph(study))).hexdigest()
-
-
-_SHAPES: list[Graph] = []
-
-
-def shapes() -> Graph:
-    if not _SHAPES:
-        _SHAPES.append(Graph().parse(SHAPES, format="turtle"))
-    return _SHAPES[0]
 
 
 def _decimal(value: Decimal) -> Literal:

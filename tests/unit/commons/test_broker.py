@@ -21,7 +21,7 @@ from apps.commons.journal import JournalError, verify
 from apps.commons.mechanism import BudgetExceeded
 from apps.commons.simulate import simulated
 from apps.commons.study import CM, StudyError
-from tests.unit.commons.conftest import AUTHORITY, BROKER, Parties
+from tests.unit.commons.conftest import AUTHORITY, BROKER, Parties, make_parties
 
 
 def make(p: Parties, tmp: Path, **options: float) -> Broker:
@@ -38,7 +38,9 @@ def population(p: Parties, n: int) -> dict[str, object]:
     }
 
 
-async def test_round_and_release(parties: Parties, tmp_path: Path) -> None:
+async def test_round_and_release(tmp_path: Path) -> None:
+    # 41 pods: a large epsilon keeps the noise below the cells (scales 0.6 and 1,200).
+    parties = make_parties(epsilon=Decimal(80), epsilon_per_release=Decimal(40))
     token = approval.approve(parties.study, parties.signing)
     turtle = study.turtle(parties.study)
     broker = make(parties, tmp_path, parallel=4)
@@ -60,7 +62,7 @@ async def test_round_and_release(parties: Parties, tmp_path: Path) -> None:
     agents["slow"] = slow
     agents["flaky"] = flaky
     agents["out"] = simulated(parties.study, "Bretagne", {}, declines=True)
-    broker.timeout = 0.5
+    broker.timeout, broker.beta = 0.5, 0.001
     got = await broker.collect(parties.study, turtle, token, "r1", agents)  # type: ignore[arg-type]
     assert got == 41 and calls == 2
     left = {r["pod"]: r["reason"] for r in broker.journal.of("left-out")}
@@ -72,7 +74,7 @@ async def test_round_and_release(parties: Parties, tmp_path: Path) -> None:
     assert cell.bound is not None and cell.value is not None
     assert abs(cell.value - exact) <= cell.bound
     # Empty cells: suppressed unless their noise alone passed the minimum (DP's price).
-    t = mechanism.tail(mechanism.scales(parties.study).count, 0.01)
+    t = mechanism.tail(mechanism.scales(parties.study).count, 0.001)
     assert all(c.suppressed or c.contributors <= t for c in released.cells if c.group != "Bretagne")
 
     graph = cube.cube(released, "https://broker.example/results/grid-2025/r1/")
@@ -80,9 +82,9 @@ async def test_round_and_release(parties: Parties, tmp_path: Path) -> None:
     assert len(observations) == len(parties.study.statistic.cells())
     activity = URIRef("https://broker.example/results/grid-2025/r1/release")
     assert str(graph.value(activity, CM.approval)) == token
-    assert graph.value(activity, CM.epsilonSpent).toPython() == Decimal(1)
+    assert graph.value(activity, CM.epsilonSpent).toPython() == Decimal(40)
 
-    # Budget 2, 1 per release: a second passes, a third is refused and logged by both.
+    # Budget 80, 40 per release: a second passes, a third is refused and logged by both.
     broker.release(parties.study, token, "r1")
     with pytest.raises(BudgetExceeded):
         broker.release(parties.study, token, "r1")
@@ -99,19 +101,22 @@ async def test_a_restarted_broker_resumes_the_round(parties: Parties, tmp_path: 
     turtle = study.turtle(parties.study)
     agents = population(parties, 30)
     asked: list[str] = []
+    stalled = True  # while the first broker runs, pods 10 and above do not answer
 
     def counting(name: str) -> object:
         async def agent(offer: Offer) -> Contribution:
             asked.append(name)
-            await asyncio.sleep(0.2 if int(name.split("-")[1]) >= 10 else 0)
+            if stalled and int(name.split("-")[1]) >= 10:
+                await asyncio.sleep(60)
             return await agents[name](offer)  # type: ignore[operator]
 
         return agent
 
-    first = make(parties, tmp_path, parallel=30, deadline=0.1)
+    first = make(parties, tmp_path, parallel=30, deadline=2.0)
     await first.collect(parties.study, turtle, token, "r1", {n: counting(n) for n in agents})  # type: ignore[misc]
     assert len(first.received("r1")) == 10  # the others missed the deadline
     asked.clear()
+    stalled = False
     again = make(parties, tmp_path, parallel=30)  # a new process reading the journal
     assert len(again.received("r1")) == 10
     got = await again.collect(parties.study, turtle, token, "r1", {n: counting(n) for n in agents})  # type: ignore[misc]
