@@ -62,6 +62,7 @@ class Release:
     contributions: int
     epsilon: Decimal
     spent: Decimal
+    beta: float = 0.05  # each error bound holds with probability 1 - beta
 
 
 class Broker:
@@ -186,5 +187,12 @@ class Broker:
             suppressed=sum(c.suppressed for c in cells),
         )
         return Release(
-            study, round_id, approval, cells, len(accepted), study.epsilon_per_release, spent
+            study,
+            round_id,
+            approval,
+            cells,
+            len(accepted),
+            study.epsilon_per_release,
+            spent,
+            self.beta,
         )

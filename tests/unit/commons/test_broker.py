@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from rdflib import URIRef
 
-from apps.commons import approval, cube, mechanism, study
+from apps.commons import approval, cube, mechanism, page, study
 from apps.commons.authority import Authority
 from apps.commons.broker import Broker, Contribution, Offer
 from apps.commons.cube import QB
@@ -83,6 +83,12 @@ async def test_round_and_release(tmp_path: Path) -> None:
     activity = URIRef("https://broker.example/results/grid-2025/r1/release")
     assert str(graph.value(activity, CM.approval)) == token
     assert graph.value(activity, CM.epsilonSpent).toPython() == Decimal(40)
+
+    html = page.page(released, "https://broker.example/results/grid-2025/r1/dataset")
+    heads, cells = len(parties.study.statistic.groups), len(parties.study.statistic.cells())
+    assert html.count("<tr") == heads + cells
+    assert html.count("suppressed (too few") == sum(c.suppressed for c in released.cells)
+    assert "Bretagne" in html and "probability 99.9%" in html and "<script" not in html
 
     # Budget 80, 40 per release: a second passes, a third is refused and logged by both.
     broker.release(parties.study, token, "r1")
