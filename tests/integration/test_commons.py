@@ -13,6 +13,7 @@ verify, and so do the broker's and the authority's.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import dataclasses
 import json
@@ -116,25 +117,33 @@ async def deployment(
         parties, webids = {}, {}
         for name in ("authority", "broker", "body"):
             parties[name], webids[name] = await account(name)
-        homes = []
         customers = synthetic.customers(len(REGIONS), seed=23)
-        for n, (customer, region) in enumerate(zip(customers, REGIONS, strict=True)):
-            client, webid = await account(f"home{n:02d}")
-            pod = (await client.storages())[0]
-            await client.create_container(pod + "energy/")
-            await client.put(
-                pod + "energy/home",
-                f'<#home> <http://schema.org/addressRegion> "{region}" .',
-                if_match=None,
-            )
-            months = {}
-            for month in range(1, 13):
-                days = daily_points(root, customer, month)
+        gate = asyncio.Semaphore(6)
+
+        async def home(n: int, customer: synthetic.Customer, region: str) -> Home:
+            async with gate:
+                client, webid = await account(f"home{n:02d}")
+                pod = (await client.storages())[0]
+                await client.create_container(pod + "energy/")
                 await client.put(
-                    pod + f"energy/{YEAR}-{month:02d}", month_turtle(days), if_match=None
+                    pod + "energy/home",
+                    f'<#home> <http://schema.org/addressRegion> "{region}" .',
+                    if_match=None,
                 )
-                months[f"{YEAR}-{month:02d}"] = sum(days.values(), Decimal(0))
-            homes.append(Home(f"home{n:02d}", client, webid, pod, region, months))
+                months = {}
+                for month in range(1, 13):
+                    days = daily_points(root, customer, month)
+                    await client.put(
+                        pod + f"energy/{YEAR}-{month:02d}", month_turtle(days), if_match=None
+                    )
+                    months[f"{YEAR}-{month:02d}"] = sum(days.values(), Decimal(0))
+                return Home(f"home{n:02d}", client, webid, pod, region, months)
+
+        homes = list(
+            await asyncio.gather(
+                *(home(n, c, r) for n, (c, r) in enumerate(zip(customers, REGIONS, strict=True)))
+            )
+        )
         yield parties, webids, homes
 
 
@@ -154,6 +163,7 @@ def check(released: Release, members_of: list[Home]) -> None:
         assert abs(cell.value - exact) <= cell.bound, (cell, exact)
 
 
+@pytest.mark.timeout(240)  # 33 accounts and 390 documents set up, two rounds
 async def test_mean_monthly_consumption_by_region(tmp_path: Path, storage: str) -> None:
     async with deployment(tmp_path / "pods", storage) as (parties, webid, homes):
         # The authority publishes its approval key in its WebID profile.
