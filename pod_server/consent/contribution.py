@@ -19,7 +19,13 @@ from aiohttp import web
 from pod_server.access.policy import AccessPolicy
 from pod_server.audit.entry import Action, AuditEntry
 from pod_server.auth import Authenticator
-from pod_server.errors import BadRequest, Forbidden, MethodNotAllowed, Unauthorized
+from pod_server.errors import (
+    BadRequest,
+    Forbidden,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    Unauthorized,
+)
 from pod_server.http.handlers import target
 from pod_server.http.services import Call, ServiceHandler
 from pod_server.ldp.store import ResourceStore
@@ -91,7 +97,7 @@ def contribution_service(
             raise Forbidden("Only the storage's owners record its contributions")
         raw = await request.content.read(MAX_BODY + 1)
         if len(raw) > MAX_BODY:
-            raise BadRequest(f"A contribution record is at most {MAX_BODY} bytes")
+            raise PayloadTooLarge(f"A contribution record is at most {MAX_BODY} bytes")
         try:
             body = json.loads(raw)
         except ValueError:

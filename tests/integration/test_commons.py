@@ -44,6 +44,7 @@ from apps.commons.mechanism import BudgetExceeded
 from apps.commons.proposals import monthly_consumption_by_region
 from apps.connector import synthetic
 from client import BadRequest, Forbidden, MethodNotAllowed, PodClient, Unauthorized
+from client.errors import PodClientError
 from pod_server.http.handlers import STORE
 from pod_server.idp.routes import IDP
 from pod_server.pods.hosting import add_user, user_credentials
@@ -290,7 +291,7 @@ async def test_mean_monthly_consumption_by_region(tmp_path: Path, storage: str) 
 
 async def test_only_the_owner_records_a_contribution(tmp_path: Path) -> None:
     """The pod's contribution service: 401 anonymous, 403 another account, 400 a bad body
-    (nothing logged), 405 another method; the owner's record lands in the log."""
+    (nothing logged), 413 a big one, 405 another method; the owner's record lands in the log."""
     root = tmp_path / "pods"
     root.mkdir()
     settings, backend = deployed("file", root, Settings(multiuser=True))
@@ -327,6 +328,9 @@ async def test_only_the_owner_records_a_contribution(tmp_path: Path) -> None:
             await clients["alice"].request("POST", url, headers=json_type, body=bad)
         with pytest.raises(BadRequest, match="JSON"):
             await clients["alice"].request("POST", url, headers=json_type, body=b"{")
+        with pytest.raises(PodClientError, match="413"):
+            big = json.dumps({**body, "pad": "x" * 9000}).encode()
+            await clients["alice"].request("POST", url, headers=json_type, body=big)
         with pytest.raises(MethodNotAllowed):
             await clients["alice"].request("PUT", url, headers=json_type, body=data)
         await clients["alice"].request("POST", url, headers=json_type, body=data)
