@@ -35,6 +35,8 @@ from pod_server.auth import (
 from pod_server.auth.fetch import GuardedFetcher
 from pod_server.components import INLINE_BYTES, open_backend, open_state
 from pod_server.consent.apps import AppGrants
+from pod_server.consent.contribution import NAME as CONTRIBUTION_SERVICE
+from pod_server.consent.contribution import contribution_service
 from pod_server.consent.grants.routes import (
     add_access_grants,
     challenge,
@@ -204,6 +206,8 @@ def create_app(
         audit_service(store, policy, authenticator, lambda a: www_authenticate(auth_config, a)),
     )
     app[SERVICES].add(QUERY_SERVICE, query_service(store, policy, authenticator, query_pool))
+    # What the pod contributed to public-interest statistics, in the owner's log (issue 23).
+    app[SERVICES].add(CONTRIBUTION_SERVICE, contribution_service(store, policy, authenticator))
     app[AUDIT] = AuditHook(
         store, policy, audit_writer, is_full_access or app_grants.is_full_access, settings.audit
     )

@@ -102,6 +102,50 @@ class BANK(DefinedNamespace):
     valueDate: URIRef  # value date
 
 
+class COMMONS(DefinedNamespace):
+    """Common-good statistics: ``https://w3id.org/solid-pods/vocab/commons#``."""
+
+    _fail = True
+    _NS = Namespace("https://w3id.org/solid-pods/vocab/commons#")
+
+    Release: URIRef  # Release
+    Statistic: URIRef  # Statistic
+    Study: URIRef  # Study
+    approval: URIRef  # approval
+    authority: URIRef  # authority
+    authorityKey: URIRef  # authority key
+    binCounts: URIRef  # bin counts
+    bins: URIRef  # bins
+    broker: URIRef  # broker
+    brokerKey: URIRef  # broker key
+    contributions: URIRef  # contributions
+    contributors: URIRef  # contributors
+    delta: URIRef  # delta
+    endDate: URIRef  # end date
+    epsilon: URIRef  # privacy budget
+    epsilonPerRelease: URIRef  # epsilon per release
+    epsilonSpent: URIRef  # epsilon spent
+    epsilonSpentTotal: URIRef  # epsilon spent in total
+    errorBound: URIRef  # error bound
+    group: URIRef  # group
+    groupBy: URIRef  # grouped by
+    kind: URIRef  # kind
+    lower: URIRef  # lower bound
+    measure: URIRef  # measure
+    mechanism: URIRef  # mechanism
+    minContributors: URIRef  # minimum contributors
+    name: URIRef  # name
+    period: URIRef  # period
+    proposedBy: URIRef  # proposed by
+    resolution: URIRef  # resolution
+    startDate: URIRef  # start date
+    statistic: URIRef  # statistic
+    suppressed: URIRef  # suppressed
+    timeProperty: URIRef  # time property
+    upper: URIRef  # upper bound
+    value: URIRef  # value
+
+
 class CONSENT(DefinedNamespace):
     """Provenance and consent: ``https://w3id.org/solid-pods/vocab/consent#``."""
 
@@ -447,6 +491,44 @@ TERMS: dict[str, tuple[str, ...]] = {
         "reference",
         "transactionType",
         "valueDate",
+    ),
+    "commons": (
+        "Release",
+        "Statistic",
+        "Study",
+        "approval",
+        "authority",
+        "authorityKey",
+        "binCounts",
+        "bins",
+        "broker",
+        "brokerKey",
+        "contributions",
+        "contributors",
+        "delta",
+        "endDate",
+        "epsilon",
+        "epsilonPerRelease",
+        "epsilonSpent",
+        "epsilonSpentTotal",
+        "errorBound",
+        "group",
+        "groupBy",
+        "kind",
+        "lower",
+        "measure",
+        "mechanism",
+        "minContributors",
+        "name",
+        "period",
+        "proposedBy",
+        "resolution",
+        "startDate",
+        "statistic",
+        "suppressed",
+        "timeProperty",
+        "upper",
+        "value",
     ),
     "consent": (
         "AccessGrant",

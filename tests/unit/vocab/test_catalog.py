@@ -15,6 +15,7 @@ from .helpers import example
 
 EXPECTED = [
     "bank",
+    "commons",
     "consent",
     "contact",
     "doc",

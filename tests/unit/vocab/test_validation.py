@@ -484,6 +484,36 @@ MUTATIONS = [
     Mutation(
         "health-no-act", "health", "reimbursements", _drop(T("health", "act")), T("health", "act")
     ),
+    # commons (last: test_speedup samples every 4th mutation from the start)
+    Mutation(
+        "commons-no-attribution",
+        "commons",
+        "study",
+        _drop(PROV.wasAttributedTo),
+        PROV.wasAttributedTo,
+        "attributed",
+    ),
+    Mutation(
+        "commons-no-budget",
+        "commons",
+        "study",
+        _drop(T("commons", "epsilon")),
+        T("commons", "epsilon"),
+    ),
+    Mutation(
+        "commons-kind",
+        "commons",
+        "study",
+        _set(T("commons", "kind"), Literal("median")),
+        T("commons", "kind"),
+    ),
+    Mutation(
+        "commons-period",
+        "commons",
+        "study",
+        _set(T("commons", "period"), Literal("2025-13")),
+        T("commons", "period"),
+    ),
 ]
 
 

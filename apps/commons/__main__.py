@@ -1,0 +1,5 @@
+import sys
+
+from apps.commons.cli import main
+
+sys.exit(main())
