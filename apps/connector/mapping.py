@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -114,8 +114,14 @@ def check_rules(rules: Mapping[str, str]) -> dict[str, str]:
 
 
 def category(label: str, rules: Mapping[str, str]) -> str:
+    """The first rule whose keyword is a whole word (or words) of the label: "CAF" is the
+    family allowance office, not the first letters of "CAFE"."""
     upper = label.upper()
-    return next((c for k, c in rules.items() if k in upper), "Uncategorised")
+    return next((c for k, c in rules.items() if _has_words(upper, k.upper())), "Uncategorised")
+
+
+def _has_words(text: str, words: str) -> bool:
+    return re.search(rf"(?<![A-Z0-9]){re.escape(words)}(?![A-Z0-9])", text) is not None
 
 
 def source_iri(path: Path) -> URIRef:
@@ -278,7 +284,9 @@ def load_curve_documents(
         _provenance(graph, curve, prov, by_path[first.source], batch)
         for at in ordered:
             kwh, _ = points[at]
-            point = URIRef(f"{url}#p-{at.strftime('%Y%m%dT%H%M')}")
+            # In UTC: local time repeats an hour when summer time ends, and both of that
+            # hour's intervals must stay two points.
+            point = URIRef(f"{url}#p-{at.astimezone(UTC).strftime('%Y%m%dT%H%MZ')}")
             graph.add((curve, ENERGY.point, point))
             graph.add((point, RDF.type, ENERGY.LoadCurvePoint))
             graph.add((point, ENERGY.at, Literal(at.isoformat(), datatype=XSD.dateTime)))

@@ -128,3 +128,12 @@ def test_n3_insert_is_an_insert_only_patch_of_the_graph() -> None:
     inserted = patch.value(node, URIRef(solid + "inserts"))
     assert set(inserted) == set(doc.graph)  # type: ignore[arg-type]
     assert patch.value(node, URIRef(solid + "deletes")) is None
+
+
+def test_a_rule_matches_whole_words_only() -> None:
+    """"CAF" (the family allowance office) is not the start of "CAFE"."""
+    rules = mapping.DEFAULT_RULES
+    assert mapping.category("CB CAFE DE LA GARE 03/01", rules) == "Restaurants"
+    assert mapping.category("VIR CAF ALLOCATIONS", rules) == "SocialBenefits"
+    assert mapping.category("PRLV FREE MOBILE", rules) == "Telecom"  # several words
+    assert mapping.category("CB TOTALENERGIES", rules) == "Uncategorised"

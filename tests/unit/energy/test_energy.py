@@ -48,7 +48,6 @@ def test_monthly_totals_equal_the_source_files(files: list[Path], readings: list
     assert got == expected
 
 
-@pytest.mark.xfail(reason="the connector's point IRIs collide when summer time ends", strict=True)
 def test_the_month_summer_time_ends_equals_the_source_too(
     files: list[Path], readings: list[Reading]
 ) -> None:
