@@ -78,6 +78,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_preview": "No preview for this type of file.",
         "preview_truncated": "Only the beginning of the file is shown.",
         "refused_title": "Access refused",
+        "suspended_title": "This pod is suspended",
+        "suspended_text": (
+            "The operator of this server has suspended this pod: nobody, its owner"
+            " included, can use it until they resume it. Ask the operator why."
+        ),
         "unauthorized_text": "This page is not public. Sign in to see it if you have access.",
         "forbidden_text": "You ({webid}) do not have access to this page.",
         "sign_in_other": "Sign in as someone else",
@@ -152,6 +157,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_preview": "Pas d'aperçu pour ce type de fichier.",
         "preview_truncated": "Seul le début du fichier est affiché.",
         "refused_title": "Accès refusé",
+        "suspended_title": "Ce pod est suspendu",
+        "suspended_text": (
+            "L'exploitant de ce serveur a suspendu ce pod : personne, pas même son"
+            " propriétaire, ne peut l'utiliser avant qu'il le rétablisse. Demandez-lui pourquoi."
+        ),
         "unauthorized_text": (
             "Cette page n'est pas publique. Connectez-vous pour la voir si vous y avez accès."
         ),

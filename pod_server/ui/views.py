@@ -21,7 +21,7 @@ from pod_server.access.modes import Mode
 from pod_server.access.policy import Access, AccessPolicy
 from pod_server.audit.hook import RequestAudit
 from pod_server.auth import Agent
-from pod_server.errors import BadRequest, Forbidden, NotFound, PodError, Unauthorized
+from pod_server.errors import BadRequest, Forbidden, NotFound, PodError, Suspended, Unauthorized
 from pod_server.http.keys import IDP
 from pod_server.http.negotiation import essence
 from pod_server.idp.bodies import read_body, read_form
@@ -155,6 +155,8 @@ class _Request:
         return self.message(403, t("refused_title"), t("forbidden_text", webid=webid), [other])
 
     def failed(self, exc: PodError) -> web.Response:
+        if isinstance(exc, Suspended):  # signing in as someone else would not help
+            return self.message(403, self.t("suspended_title"), self.t("suspended_text"))
         if isinstance(exc, Unauthorized | Forbidden):
             return self.refused(exc)
         if exc.status == 404:
