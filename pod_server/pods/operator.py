@@ -109,12 +109,11 @@ def parse_quota(text: str) -> int | None:
     unit = unit.removesuffix("I")
     if unit not in units or not number:
         raise BadRequest(f"Not a size: {text!r} (use bytes, or e.g. 500 MB, 2 GB)")
-    try:
-        value = float(number)
-    except ValueError:
-        raise BadRequest(f"Not a size: {text!r} (use bytes, or e.g. 500 MB, 2 GB)") from None
     scale = 1024 ** ("KMGT".index(unit) + 1) if binary and unit else units[unit]
-    size = int(value * scale)
+    try:
+        size = int(float(number) * scale)
+    except (ValueError, OverflowError):
+        raise BadRequest(f"Not a size: {text!r} (use bytes, or e.g. 500 MB, 2 GB)") from None
     if size < 0 or size > MAX_QUOTA:
         raise BadRequest(f"A quota is between 0 and {MAX_QUOTA} bytes")
     return size
