@@ -214,7 +214,12 @@ async def _confirm_delete(visit: _Visit, name: str) -> web.Response:
         "admin_delete.html",
         t("delete_pod_title", name=name),
         name=name,
-        text=t("delete_pod_text", name=name, count=pod.used, email=pod.email or pod.owner),
+        text=t(
+            "delete_pod_text",
+            name=name,
+            size=_size(pod.used, visit.chrome.lang),
+            email=pod.email or pod.owner,
+        ),
         action=visit.url,
         back=visit.url,
     )

@@ -25,7 +25,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "status": "Status",
         "actions": "Actions",
         "active_status": "active",
-        "suspended_status": "suspended since {date}",
+        "suspended_tag": "suspended",
+        "suspended_status": "since {date}",
         "default_quota": "server default ({size})",
         "no_quota": "no limit",
         "server_default": "the server's default",
@@ -42,7 +43,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unchanged_note": "Nothing to change for {name}.",
         "delete_pod_title": "Delete the pod {name}?",
         "delete_pod_text": (
-            "This deletes the pod {name} ({count} bytes), everything in it, its audit log,"
+            "This deletes the pod {name} ({size}), everything in it, its audit log,"
             " and its owner's account ({email}) with any other pod the account owns. It"
             " cannot be undone."
         ),
@@ -72,7 +73,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "status": "État",
         "actions": "Actions",
         "active_status": "actif",
-        "suspended_status": "suspendu depuis le {date}",
+        "suspended_tag": "suspendu",
+        "suspended_status": "depuis le {date}",
         "default_quota": "par défaut du serveur ({size})",
         "no_quota": "sans limite",
         "server_default": "celui par défaut du serveur",
@@ -91,7 +93,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unchanged_note": "Rien à changer pour {name}.",
         "delete_pod_title": "Supprimer le pod {name} ?",
         "delete_pod_text": (
-            "Cela supprime le pod {name} ({count} octets), tout ce qu'il contient, son journal"
+            "Cela supprime le pod {name} ({size}), tout ce qu'il contient, son journal"
             " d'activité, et le compte de son propriétaire ({email}) avec tout autre pod de ce"
             " compte. C'est définitif."
         ),
