@@ -33,9 +33,9 @@ from pod_server.pods.operator import (
     set_suspended,
 )
 from pod_server.ui import admin_words, i18n, summaries
-from pod_server.ui.render import Chrome, new_nonce, page, sign_in_link
+from pod_server.ui.render import OPERATORS, Chrome, new_nonce, page, sign_in_link
 
-ADMINS: web.AppKey[frozenset[str]] = web.AppKey("pod_server.ui.admins", frozenset)
+ADMINS = OPERATORS
 PATH = "idp/admin"
 ACTIONS = frozenset({"quota", "suspend", "resume", "delete"})
 NOTES = frozenset(

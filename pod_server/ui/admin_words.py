@@ -9,7 +9,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "admin_title": "Operator: accounts and pods",
         "admin_only": "Only this server's operators see these pages.",
-        "admin_nav": "Operator",
         "admin_privacy": "These pages show counts and sizes only, never what a pod holds.",
         "accounts_heading": "Accounts",
         "pods_heading": "Pods",
@@ -55,7 +54,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fr": {
         "admin_title": "Exploitation : comptes et pods",
         "admin_only": "Seuls les exploitants de ce serveur voient ces pages.",
-        "admin_nav": "Exploitation",
         "admin_privacy": (
             "Ces pages montrent des nombres et des tailles, jamais ce que contient un pod."
         ),

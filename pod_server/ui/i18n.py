@@ -78,6 +78,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_preview": "No preview for this type of file.",
         "preview_truncated": "Only the beginning of the file is shown.",
         "refused_title": "Access refused",
+        "admin_nav": "Operator",
         "stop_separate": "Stop sharing separately",
         "stop_separate_note": (
             "Its own settings go: it is shared as its folder is, as shown there."
@@ -184,6 +185,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_preview": "Pas d'aperçu pour ce type de fichier.",
         "preview_truncated": "Seul le début du fichier est affiché.",
         "refused_title": "Accès refusé",
+        "admin_nav": "Exploitation",
         "stop_separate": "Ne plus partager à part",
         "stop_separate_note": (
             "Ses propres réglages disparaissent : il est partagé comme son dossier, indiqué là-bas."

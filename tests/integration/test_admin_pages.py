@@ -85,6 +85,7 @@ async def test_the_operator_sees_accounts_pods_and_sizes_not_content(ops: World)
     assert ops.webid["alice"] in page
     assert "bytes" in page or "KB" in page  # sizes, counted not read
     assert SECRET not in page and "notes.txt" not in page
+    assert '<a href="/idp/admin">Operator</a>' in await ops.page("/op/")  # in the header
     french = await ops.page(ADMIN + "?lang=fr")
     assert "Comptes" in french and "Suspendre alice" in french
 
@@ -98,6 +99,7 @@ async def test_people_who_are_not_operators_are_refused(ops: World) -> None:
         assert r.status == 303 and "/idp/login?return=" in r.headers["Location"]
     await sign_in(ops, "bob@example.org")
     await ops.page(ADMIN, 403)
+    assert "/idp/admin" not in await ops.page("/bob/")
     own = await ops.csrf("/idp/account/settings")  # a token of bob's own, from his page
     for do in ("suspend", "quota", "delete"):
         form = {"csrf": own, "do": do, "name": "alice", "quota": "1", "confirm": "yes"}
