@@ -62,6 +62,9 @@ def test_the_operator_suspends_sets_a_quota_and_resumes_a_pod(
     assert op.locator("h1").inner_text() == "Operator: accounts and pods"
     assert op.locator("#pod-dana").count() == 1
     accessible(op, "admin", screens)
+    op.set_viewport_size({"width": 375, "height": 800})  # a phone: one pod per block
+    accessible(op, "admin-narrow", screens)
+    op.set_viewport_size({"width": 1280, "height": 800})
 
     assert row_button(op, "dana", "Suspend dana") == 303
     assert "is suspended" in op.get_by_role("status").inner_text()
