@@ -4,8 +4,8 @@ here reads what a pod holds beyond its root's own triples (owner, suspension) an
 storage's byte counters.
 
 Suspension is a server-managed triple on the pod's root (see ``access.suspension``),
-written by the server itself (``store.commit``), so that no client rule stands in its
-way and the access policy of every process sees it at the root's next etag.
+written by the server itself (straight to the backend), so that no client rule stands in
+its way and the access policy of every process sees it at the root's next etag.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pod_server.access.suspension import suspended_since, with_suspension
-from pod_server.errors import BadRequest, PodError
+from pod_server.errors import BadRequest, StaleState
 from pod_server.ldp.store import ResourceStore
 from pod_server.pods.hosting import HostingError, delete_user, pod_names, pod_owner
 from pod_server.pods.provision import check_name, deprovision
@@ -84,13 +84,14 @@ async def set_suspended(store: ResourceStore, name: str, suspended: bool) -> boo
         since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if suspended else None
         turtle = with_suspension(graph, url, since).serialize(format="turtle").encode()
         try:
-            await store.commit(
-                [Expect(root, meta.etag)], [Put(root, meta.content_type, Staged.of(turtle))], root
+            # Straight to the backend: not counted against the pod's quota (an operator may
+            # suspend a pod that is over it), every usage counter still kept exact.
+            await store.backend.apply(
+                [Expect(root, meta.etag)], [Put(root, meta.content_type, Staged.of(turtle))]
             )
             return True
-        except PodError as exc:
-            if exc.status != 412:
-                raise
+        except StaleState:
+            continue
     raise HostingError(f"The pod {name!r} kept changing; try again")
 
 

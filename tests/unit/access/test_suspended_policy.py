@@ -42,3 +42,10 @@ async def test_the_flag_costs_no_read_once_the_root_is_known(store: CountingStor
     await set_suspended(store, "alice", True)
     with pytest.raises(Suspended):
         await policy.authorize(agent, None, "GET", "/alice/c/doc.ttl")
+
+
+async def test_a_pod_over_its_quota_can_still_be_suspended(store: CountingStore) -> None:  # noqa: F811
+    await store.backend.set_limit("/alice/", 10)  # far below what it holds
+    assert await set_suspended(store, "alice", True)
+    assert await AccessPolicy(store).suspended("/alice/")
+    assert await set_suspended(store, "alice", False)
