@@ -247,6 +247,12 @@ class AccessPolicy:
             return False
         return bool(await self._owner_modes(agent, root, found))
 
+    async def check_active(self, root: str | None) -> None:
+        """Refuse (``Suspended``) anything about a storage its host suspended."""
+        if root is not None:
+            found = await self.store.metas([root])
+            await self._check_active(root, found.get(root))
+
     async def suspended(self, root: str) -> bool:
         """Whether the host suspended the storage at ``root`` (``access.suspension``)."""
         found = await self.store.metas([root])

@@ -142,6 +142,13 @@ async def test_a_suspended_pod_is_refused_to_its_owner_and_everyone_until_resume
         async with anonymous.get(ops.pod.url("/alice/")) as got:
             assert "suspended" in await got.text()
     assert await status_of(ops, "/bob/profile/card", Accept="text/turtle") == 200
+    # Its services too: an access request to it is refused before anything else.
+    async with aiohttp.ClientSession() as anonymous:
+        for pod, status in (("alice", 403), ("bob", 401)):
+            async with anonymous.post(
+                ops.pod.url(f"/{pod}/.well-known/access-requests"), data=b"x"
+            ) as got:
+                assert got.status == status, pod
     # Alice's own browser: the pod's pages and her owner's pages say it is suspended.
     ops.pod.session.cookie_jar.clear()
     await sign_in(ops, "alice@example.org")
