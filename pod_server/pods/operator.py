@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pod_server.access.owners import owners_in
 from pod_server.access.suspension import suspended_since, with_suspension
 from pod_server.errors import BadRequest, StaleState
 from pod_server.ldp.store import ResourceStore
@@ -47,28 +48,37 @@ async def pod_summaries(store: ResourceStore, state: IdpState) -> list[PodSummar
     """Every pod of a multi-user server, with its owner's account email and its usage."""
     found = []
     for name in await pod_names(store):
-        root = f"/{name}/"
-        meta, graph = await store.graph_of(root)
-        if meta is None:
-            continue
-        url = store.url(root)
-        owner = await pod_owner(store, name) or ""
-        account_id = await state.webid_owner(owner) if owner else None
-        account = await state.get_account(account_id) if account_id else None
-        usage = await store.usage(root)
-        found.append(
-            PodSummary(
-                name,
-                url,
-                owner,
-                account.email if account else "",
-                usage.used,
-                usage.limit,
-                store.limits.quota,
-                suspended_since(graph, url),
-            )
-        )
+        summary = await pod_summary(store, state, name)
+        if summary is not None:
+            found.append(summary)
     return found
+
+
+async def pod_summary(store: ResourceStore, state: IdpState, name: str) -> PodSummary | None:
+    """One pod as the operator sees it, or None when there is no such pod."""
+    try:
+        root = f"/{check_name(name)}/"
+    except BadRequest:
+        return None
+    meta, graph = await store.graph_of(root)
+    if meta is None:
+        return None
+    url = store.url(root)
+    owners = owners_in(graph, url)
+    owner = min(owners) if owners else ""
+    account_id = await state.webid_owner(owner) if owner else None
+    account = await state.get_account(account_id) if account_id else None
+    usage = await store.usage(root)
+    return PodSummary(
+        name,
+        url,
+        owner,
+        account.email if account else "",
+        usage.used,
+        usage.limit,
+        store.limits.quota,
+        suspended_since(graph, url),
+    )
 
 
 async def set_suspended(store: ResourceStore, name: str, suspended: bool) -> bool:

@@ -29,6 +29,7 @@ from pod_server.pods.operator import (
     delete_pod,
     parse_quota,
     pod_summaries,
+    pod_summary,
     set_quota,
     set_suspended,
 )
@@ -201,8 +202,7 @@ def _note(visit: _Visit) -> str | None:
 async def _find(visit: _Visit, name: str) -> PodSummary | None:
     if not visit.store.multiuser:
         return None
-    found = await pod_summaries(visit.store, visit.p.state)
-    return next((pod for pod in found if pod.name == name), None)
+    return await pod_summary(visit.store, visit.p.state, name)
 
 
 async def _confirm_delete(visit: _Visit, name: str) -> web.Response:
