@@ -100,7 +100,7 @@ def test_the_operator_suspends_sets_a_quota_and_resumes_a_pod(
     operator.close()
 
 
-def test_rename_and_a_folder_that_is_not_empty(
+def test_rename_stop_sharing_separately_and_a_folder_that_is_not_empty(
     checked: BrowserContext,  # noqa: F811
     ops_server: Server,
     screens: Path,
@@ -120,6 +120,19 @@ def test_rename_and_a_folder_that_is_not_empty(
     accessible(page, "renamed", screens)
     response = page.goto(home + "draft.txt")
     assert response is not None and response.status == 404
+
+    # Shared on its own, then back to following its folder.
+    page.goto(home + "final%20text.txt?ui=sharing")
+    page.select_option("#share-kind", "person")
+    page.fill("#share-who", "https://friend.example/profile#me")
+    page.select_option("#share-level", "see")
+    assert press(page, "Give access") == 303
+    assert page.get_by_role("button", name="Stop sharing separately").count() == 1
+    accessible(page, "sharing-own", screens)
+    assert press(page, "Stop sharing separately") == 303
+    assert page.get_by_role("status").inner_text() == "It now follows its folder's sharing."
+    assert "friend.example" not in page.locator("main").inner_text()
+    accessible(page, "sharing-follows", screens)
 
     response = page.goto(home + "profile/?ui=delete")
     assert response is not None and response.status == 409
