@@ -80,6 +80,7 @@ from pod_server.settings import Settings
 from pod_server.storage.base import Backend
 from pod_server.ui import render as ui_render
 from pod_server.ui.account import add_account_pages
+from pod_server.ui.admin import add_admin_pages
 from pod_server.ui.profile_names import REMOTE_NAMES, RemoteNames
 from pod_server.ui.views import Pages
 
@@ -221,6 +222,7 @@ def create_app(
     # Routes: every fixed path before the catch-all resource route.
     add_idp_routes(app, provider)
     add_account_pages(app, provider)  # the account's pods, credentials, deletion
+    add_admin_pages(app, settings.base_path, settings.admins)  # the operators' (--admin)
     add_vocab_routes(app, settings.base_path, settings.vocab_iri_base)
     add_notifications(app, notifier, authenticator, settings)
     add_access_grants(app, grants, settings.base_path)

@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--owner", help="WebID given Control of a fresh storage root (env POD_OWNER)"
     )
     serve.add_argument(
+        "--admin",
+        action="append",
+        metavar="WEBID",
+        help="an operator's WebID: the operator pages (repeatable; env POD_ADMIN)",
+    )
+    serve.add_argument(
         "--workers",
         type=int,
         help="server processes sharing the port (SO_REUSEPORT; env POD_WORKERS; default 1)",
@@ -120,11 +126,19 @@ def _user_commands(sub: Any) -> None:
     listing.add_argument("--json", action="store_true")
     remove = actions.add_parser("delete", help="erase an account and its pod")
     remove.add_argument("name")
-    for parser in (add, creds, listing, remove):
+    suspend = actions.add_parser("suspend", help="refuse every request to the pod NAME")
+    suspend.add_argument("name")
+    resume = actions.add_parser("resume", help="let the suspended pod NAME be used again")
+    resume.add_argument("name")
+    quota = actions.add_parser("quota", help="set the pod NAME's own quota")
+    quota.add_argument("name")
+    quota.add_argument("size", help="bytes or e.g. 500MB, 2GB; 'default' for the server's")
+    for parser in (add, creds, listing, remove, suspend, resume, quota):
         _common(parser)
 
 
 _NOT_SETTINGS = {"command", "action", "name", "email", "password_file", "webid", "label", "json"}
+_NOT_SETTINGS |= {"size"}  # user quota's
 _NOT_SETTINGS |= transfer_cli.NOT_SETTINGS  # migrate/export/import's own arguments
 _NOT_SETTINGS |= audit_cli.NOT_SETTINGS
 

@@ -7,6 +7,7 @@ turns them into responses. Nothing below ``http/`` knows about aiohttp.
     ├── BadRequest                400  malformed input (bad RDF, bad path, bad header)
     ├── Unauthorized              401  anonymous caller denied
     ├── Forbidden                 403  authenticated caller denied
+    │   └── Suspended             403  the storage's host suspended it (anyone)
     ├── NotFound                  404
     ├── MethodNotAllowed          405  (carries the allowed methods)
     ├── NotAcceptable             406  no representation matches Accept
@@ -49,6 +50,10 @@ class Unauthorized(PodError):
 
 class Forbidden(PodError):
     status, title = 403, "Forbidden"
+
+
+class Suspended(Forbidden):
+    """The storage's host suspended it: refused to everyone, its owner too."""
 
 
 class NotFound(PodError):

@@ -48,6 +48,9 @@ class Settings:
     log_level: str = "info"
     open: bool = False  # seed a root ACL granting everyone everything: local development only
     owner: str = ""  # WebID granted Control of a fresh storage root
+    # The operators' WebIDs (the operator pages): separated by spaces or commas; in TOML
+    # also a list of strings; --admin may be given more than once.
+    admin: str = ""
     allow_bearer: bool = False  # accept plain Bearer tokens (no DPoP binding): off by default
     quota: int = 0  # default bytes per storage (pod); 0 means no limit
     multiuser: bool = False  # pods at BASE/NAME/ for accounts, instead of one storage at BASE
@@ -96,6 +99,10 @@ class Settings:
         return f"http://{host}:{self.port}/"
 
     @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(admin_list(self.admin))
+
+    @property
     def on_postgresql(self) -> bool:
         return self.storage.startswith(("postgresql://", "postgres://"))
 
@@ -138,6 +145,11 @@ def _convert(name: str, raw: Any, kind: Any, variable: str = "") -> Any:
         raise SettingsError(f"setting {name!r}{where}: cannot use {raw!r}") from None
 
 
+def admin_list(raw: str) -> list[str]:
+    """The WebIDs of an ``admin`` setting (spaces or commas between them)."""
+    return [w for w in raw.replace(",", " ").split() if w]
+
+
 def _boolean(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
@@ -177,6 +189,10 @@ def _apply(
         name = key.replace("-", "_")
         if name not in known or (typed and name == "config"):
             raise SettingsError(f"unknown setting {key!r} in {source}")
+        if name == "admin" and isinstance(raw, list | tuple):  # TOML list, repeated --admin
+            if not all(isinstance(w, str) for w in raw):
+                raise SettingsError(f"setting 'admin' in {source} must be WebIDs (strings)")
+            raw = " ".join(raw)
         if raw is not None:
             if typed:
                 _check_toml_type(name, raw, known[name], source)
@@ -266,6 +282,9 @@ def validate(settings: Settings) -> Settings:
         raise SettingsError("audit retention days and checkpoint every must be 0 or more")
     if settings.owner and urlsplit(settings.owner).scheme not in ("http", "https"):
         raise SettingsError(f"owner {settings.owner!r} must be a WebID (an http(s) URL)")
+    for admin in admin_list(settings.admin):
+        if urlsplit(admin).scheme not in ("http", "https"):
+            raise SettingsError(f"admin {admin!r} must be a WebID (an http(s) URL)")
     if settings.vocab_base and (
         urlsplit(settings.vocab_base).scheme not in ("http", "https")
         or not settings.vocab_base.endswith("/")

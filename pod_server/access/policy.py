@@ -38,7 +38,8 @@ from pod_server.access.evaluate import (
 )
 from pod_server.access.modes import NO_MODES, Mode
 from pod_server.access.owners import owner_modes, owners_in
-from pod_server.errors import Forbidden, PodError, Unauthorized
+from pod_server.access.suspension import suspended_since
+from pod_server.errors import Forbidden, PodError, Suspended, Unauthorized
 from pod_server.ldp import paths
 from pod_server.storage.base import Meta
 
@@ -98,6 +99,12 @@ class Access:
 
 
 @dataclass(frozen=True, slots=True)
+class _RootFacts:
+    owners: frozenset[str]
+    suspended: bool
+
+
+@dataclass(frozen=True, slots=True)
 class _Effective:
     acl: CompiledAcl
     default_for: str | None  # None: the resource's own ACL; else the ancestor's URL
@@ -125,7 +132,8 @@ class AccessPolicy:
         self._cache: OrderedDict[tuple[str, str], CompiledAcl] = OrderedDict()
         self._cache_size = cache_size
         self._configured = frozenset({owner}) if owner and not store.multiuser else frozenset()
-        self._owner_cache: OrderedDict[tuple[str, str], frozenset[str]] = OrderedDict()
+        # What a storage root says: its owners and whether its host suspended it.
+        self._owner_cache: OrderedDict[tuple[str, str], _RootFacts] = OrderedDict()
         self._app_limits = app_limits
         self._clock = clock
 
@@ -148,6 +156,8 @@ class AccessPolicy:
         root = self.store.storage_root_of(subject)
         also = (path, root) if root else (path,)
         effective = await self._effective(subject, also=also, found=found)
+        if root is not None:
+            await self._check_active(root, found.get(root))
         if target_exists is None:
             target_exists = path in found
         required = required_modes(
@@ -204,6 +214,8 @@ class AccessPolicy:
         found: dict[str, Meta] = {}
         root = self.store.storage_root_of(path)
         effective = await self._effective(path, also=(root,) if root else (), found=found)
+        if root is not None and (await self._root_facts(root, found.get(root))).suspended:
+            return NO_MODES
         granted = await self._modes(effective, path, agent, origin)
         if agent is None:
             return granted
@@ -231,7 +243,20 @@ class AccessPolicy:
         if not agent.authenticated or root is None:
             return False
         found = await self.store.metas([root])
+        if (await self._root_facts(root, found.get(root))).suspended:
+            return False
         return bool(await self._owner_modes(agent, root, found))
+
+    async def check_active(self, root: str | None) -> None:
+        """Refuse (``Suspended``) anything about a storage its host suspended."""
+        if root is not None:
+            found = await self.store.metas([root])
+            await self._check_active(root, found.get(root))
+
+    async def suspended(self, root: str) -> bool:
+        """Whether the host suspended the storage at ``root`` (``access.suspension``)."""
+        found = await self.store.metas([root])
+        return (await self._root_facts(root, found.get(root))).suspended
 
     # -- internals ---------------------------------------------------------------------
 
@@ -290,20 +315,34 @@ class AccessPolicy:
         return owner_modes(agent.webid, await self._owners(root, found.get(root)))
 
     async def _owners(self, root: str, meta: Meta | None) -> frozenset[str]:
+        return (await self._root_facts(root, meta)).owners
+
+    async def _check_active(self, root: str, meta: Meta | None) -> None:
+        """Refuse every request to a suspended storage, whoever makes it."""
+        if (await self._root_facts(root, meta)).suspended:
+            raise Suspended(
+                f"The storage {self.store.url(root)} is suspended by this server's operator;"
+                " nobody can use it until they resume it"
+            )
+
+    async def _root_facts(self, root: str, meta: Meta | None) -> _RootFacts:
         if meta is None:
-            return self._configured
+            return _RootFacts(self._configured, False)
         key = (root, meta.etag)
         hit = self._owner_cache.get(key)
         if hit is not None:
             self._owner_cache.move_to_end(key)
             return hit
         read, graph = await self.store.graph_of(root)
-        owners = owners_in(graph, self.store.url(root)) | self._configured
+        url = self.store.url(root)
+        facts = _RootFacts(
+            owners_in(graph, url) | self._configured, suspended_since(graph, url) is not None
+        )
         if read is not None:  # cache under the version actually read
-            self._owner_cache[(root, read.etag)] = owners
+            self._owner_cache[(root, read.etag)] = facts
             while len(self._owner_cache) > self._cache_size:
                 self._owner_cache.popitem(last=False)
-        return owners
+        return facts
 
     async def _effective(
         self, path: str, also: Sequence[str] = (), found: dict[str, Meta] | None = None

@@ -12,6 +12,7 @@ from pod_server.access.acl import CompiledAcl, compile_acl
 from pod_server.access.evaluate import granted_modes
 from pod_server.access.modes import Mode
 from pod_server.access.owners import kept_owners
+from pod_server.access.suspension import kept_suspension
 from pod_server.access.validate import grants_control, validate_acl
 from pod_server.errors import BadRequest, Conflict
 
@@ -27,7 +28,8 @@ class AccessRules:
     def keep_owners(
         self, current: Graph | None, written: Graph, root_url: str, *, replace: bool
     ) -> Graph:
-        return kept_owners(current, written, root_url, replace=replace)
+        kept = kept_owners(current, written, root_url, replace=replace)
+        return kept_suspension(current, kept, root_url)
 
 
 def check_acl_document(graph: Graph, acl_url: str, subject_url: str, storage_root: bool) -> None:

@@ -118,6 +118,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
             return server_description(request, store)
     service = request.app[SERVICES].find(store.layout, path)
     if service is not None:
+        # A suspended storage's services (requests, consent, audit log, query) refuse too.
+        await request.app[POLICY].check_active(store.storage_root_of(path))
         response = await service[0](request, service[1])
         if response is not None:
             return response

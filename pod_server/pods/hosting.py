@@ -106,7 +106,7 @@ async def user_credentials(
 async def list_users(store: ResourceStore, state: IdpState) -> list[UserInfo]:
     """Every pod on this server with its owner's account and the bytes it uses."""
     users: list[UserInfo] = []
-    for name in await _pod_names(store):
+    for name in await pod_names(store):
         owner = await pod_owner(store, name)
         account_id = await state.webid_owner(owner) if owner else None
         account = await state.get_account(account_id) if account_id else None
@@ -122,13 +122,13 @@ async def delete_user(store: ResourceStore, state: IdpState, name: str) -> int:
     account_id, _ = await _account_of(store, state, name)
     webids = set(await delete_account(state, account_id))
     removed = 0
-    for pod in await _pod_names(store):
+    for pod in await pod_names(store):
         if pod == name or await pod_owner(store, pod) in webids:
             removed += await deprovision(store, pod)
     return removed
 
 
-async def _pod_names(store: ResourceStore) -> list[str]:
+async def pod_names(store: ResourceStore) -> list[str]:
     """Names of the pods: the containers at the top of a multi-user server."""
     names = []
     for meta in await store.backend.children("/"):
@@ -147,7 +147,7 @@ def pods_of(store: ResourceStore) -> PodsOf:
     async def pods(webids: list[str]) -> list[tuple[str, int, int | None]]:
         owned = set(webids)
         found = []
-        for name in await _pod_names(store):
+        for name in await pod_names(store):
             if await pod_owner(store, name) in owned:
                 usage = await store.usage(f"/{name}/")
                 limit = usage.limit if usage.limit is not None else store.limits.quota

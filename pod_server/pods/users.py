@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pod_server.access.rules import AccessRules
 from pod_server.components import open_backend, open_state
+from pod_server.errors import BadRequest
 from pod_server.ldp.store import Limits, ResourceStore
 from pod_server.pods.hosting import (
     HostingError,
@@ -24,6 +25,7 @@ from pod_server.pods.hosting import (
     list_users,
     user_credentials,
 )
+from pod_server.pods.operator import parse_quota, set_quota, set_suspended
 from pod_server.settings import Settings
 from pod_server.state import IdpState
 
@@ -93,4 +95,16 @@ async def _dispatch(args: argparse.Namespace, store: ResourceStore, state: IdpSt
     elif args.action == "delete":
         removed = await delete_user(store, state, args.name)
         print(f"Deleted {args.name}: account, credentials and {removed} resources")
+    elif args.action in ("suspend", "resume"):
+        changed = await set_suspended(store, args.name, args.action == "suspend")
+        done = "Suspended" if args.action == "suspend" else "Resumed"
+        print(f"{done} {args.name}" if changed else f"{args.name} was already {done.lower()}")
+    elif args.action == "quota":
+        try:
+            limit = None if args.size == "default" else parse_quota(args.size)
+        except BadRequest as exc:
+            raise HostingError(exc.message) from None
+        await set_quota(store, args.name, limit)
+        shown = "the server's default" if limit is None else f"{limit} bytes"
+        print(f"Quota of {args.name}: {shown}")
     return 0

@@ -78,6 +78,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_preview": "No preview for this type of file.",
         "preview_truncated": "Only the beginning of the file is shown.",
         "refused_title": "Access refused",
+        "admin_nav": "Operator",
+        "stop_separate": "Stop sharing separately",
+        "stop_separate_note": (
+            "Its own settings go: it is shared as its folder is, as shown there."
+        ),
+        "follows_folder": "It now follows its folder's sharing.",
+        "follow_nothing": (
+            "No folder above it has sharing settings: without its own, nobody could use it."
+        ),
+        "follow_root": "The pod's top folder has no folder to follow.",
+        "follow_lock_out": (
+            "Not changed: its folder's settings would take away your access ({modes}) to"
+            " {url}. Give that access in the folder first, or keep its own settings."
+        ),
+        "follow_already": "It already follows its folder's sharing.",
+        "rename": "Rename",
+        "new_name": "New name",
+        "rename_exists": "Something named {name} is already in this folder: choose another name.",
+        "rename_own_acl": (
+            "It has its own sharing settings: stop sharing it separately first, then rename it."
+        ),
+        "renamed": "Renamed to {name}.",
+        "back_to_folder": "Back to the folder",
+        "not_empty_title": "This folder is not empty",
+        "not_empty_text": (
+            "It holds {count} item(s). Empty it first: delete or move what it holds, then"
+            " delete the folder."
+        ),
+        "suspended_title": "This pod is suspended",
+        "suspended_text": (
+            "The operator of this server has suspended this pod: nobody, its owner"
+            " included, can use it until they resume it. Ask the operator why."
+        ),
         "unauthorized_text": "This page is not public. Sign in to see it if you have access.",
         "forbidden_text": "You ({webid}) do not have access to this page.",
         "sign_in_other": "Sign in as someone else",
@@ -152,6 +185,42 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_preview": "Pas d'aperçu pour ce type de fichier.",
         "preview_truncated": "Seul le début du fichier est affiché.",
         "refused_title": "Accès refusé",
+        "admin_nav": "Exploitation",
+        "stop_separate": "Ne plus partager à part",
+        "stop_separate_note": (
+            "Ses propres réglages disparaissent : il est partagé comme son dossier, indiqué là-bas."
+        ),
+        "follows_folder": "Il suit maintenant le partage de son dossier.",
+        "follow_nothing": (
+            "Aucun dossier au-dessus n'a de réglages de partage : sans les siens, personne"
+            " ne pourrait l'utiliser."
+        ),
+        "follow_root": "Le dossier principal du pod n'a pas de dossier à suivre.",
+        "follow_lock_out": (
+            "Rien n'a changé : les réglages de son dossier vous retireraient votre accès"
+            " ({modes}) à {url}. Donnez d'abord cet accès dans le dossier, ou gardez ses"
+            " propres réglages."
+        ),
+        "follow_already": "Il suit déjà le partage de son dossier.",
+        "rename": "Renommer",
+        "new_name": "Nouveau nom",
+        "rename_exists": "Ce dossier contient déjà {name} : choisissez un autre nom.",
+        "rename_own_acl": (
+            "Il a ses propres réglages de partage : arrêtez de le partager à part, puis"
+            " renommez-le."
+        ),
+        "renamed": "Renommé en {name}.",
+        "back_to_folder": "Retour au dossier",
+        "not_empty_title": "Ce dossier n'est pas vide",
+        "not_empty_text": (
+            "Il contient {count} élément(s). Videz-le d'abord : supprimez ou déplacez ce"
+            " qu'il contient, puis supprimez le dossier."
+        ),
+        "suspended_title": "Ce pod est suspendu",
+        "suspended_text": (
+            "L'exploitant de ce serveur a suspendu ce pod : personne, pas même son"
+            " propriétaire, ne peut l'utiliser avant qu'il le rétablisse. Demandez-lui pourquoi."
+        ),
         "unauthorized_text": (
             "Cette page n'est pas publique. Connectez-vous pour la voir si vous y avez accès."
         ),

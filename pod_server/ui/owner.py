@@ -12,7 +12,7 @@ from aiohttp import web
 from pod_server.access.modes import Mode
 from pod_server.access.policy import AccessPolicy
 from pod_server.auth import Agent
-from pod_server.errors import Forbidden, NotFound, PodError, Unauthorized
+from pod_server.errors import Forbidden, NotFound, PodError, Suspended, Unauthorized
 from pod_server.idp.provider import Provider
 from pod_server.ldp.store import ResourceStore
 from pod_server.ui import i18n, words
@@ -51,6 +51,8 @@ async def require_owner(r: PageRequest) -> str:
     root = r.store.storage_root_of(r.path)
     if root is None or r.path != root:
         raise NotFound()
+    if await r.policy.suspended(root):
+        raise Suspended(translate(r)("suspended_text"))
     if not r.agent.authenticated:
         raise Unauthorized(translate(r)("owner_only"))
     if not await r.policy.owns(r.agent, root):

@@ -26,6 +26,8 @@ _ENV = jinja2.Environment(
 LANG_COOKIE_AGE = 365 * 24 * 3600
 # Marks a request answered with a page: the CORS hook's headers come off (see strip_cors).
 PAGE_KEY: web.RequestKey[bool] = web.RequestKey("pod_server.ui.page", bool)
+# The operators' WebIDs (the ``admin`` setting): their pages' header links to ``ui.admin``.
+OPERATORS: web.AppKey[frozenset[str]] = web.AppKey("pod_server.ui.operators", frozenset)
 _CORS_HEADERS = (
     "Access-Control-Allow-Origin",
     "Access-Control-Allow-Credentials",
@@ -87,7 +89,14 @@ class Chrome:
             "nonce": self.nonce,
             "crumbs": [],
             "note": None,
+            "admin_url": self.admin_url(),
         }
+
+    def admin_url(self) -> str | None:
+        """The operator pages (beside the account's, under the IdP), for an operator."""
+        if self.webid is None or self.webid not in self.request.app.get(OPERATORS, frozenset()):
+            return None
+        return self.account_url.removesuffix("account") + "admin"
 
 
 def new_nonce() -> str:

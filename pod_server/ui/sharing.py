@@ -35,7 +35,7 @@ PAGE = "sharing"
 SHARE = "share"
 UNSHARE = "unshare"
 FORMS = frozenset({SHARE, UNSHARE})
-NOTES = frozenset({"shared", "unshared"})
+NOTES = frozenset({"shared", "unshared", "follows_folder"})
 
 
 @dataclass
@@ -83,6 +83,7 @@ async def page(r: _Request) -> web.Response:
         levels=[(name, t(f"level_{name}")) for name in acl_view.LEVELS],
         note=t(note) if note in NOTES else None,
         has_consents=any(e.consent for e in s.entries()),
+        can_follow=s.own is not None and not r.store.is_storage_root(r.path),
     )
 
 
@@ -123,6 +124,15 @@ async def form(r: _Request, action: str, fields: dict[str, str], origin: str) ->
         status=303,
         headers={"Location": f"{s.url}?ui=sharing&note={note}", "Cache-Control": "no-store"},
     )
+
+
+async def load(r: _Request, origin: str | None) -> _Sharing:
+    """The item's own and inherited ACLs, once the person is known to have Control."""
+    return await _load(r, origin)
+
+
+def refused(r: _Request, refusal: Refusal) -> web.Response:
+    return _refused(r, refusal)
 
 
 # -- internals ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pod_server.access.modes import Mode
 from pod_server.access.policy import Access, AccessPolicy
 from pod_server.audit.hook import RequestAudit
 from pod_server.auth import Agent
-from pod_server.errors import BadRequest, Forbidden, NotFound, PodError, Unauthorized
+from pod_server.errors import BadRequest, Forbidden, NotFound, PodError, Suspended, Unauthorized
 from pod_server.http.keys import IDP
 from pod_server.http.negotiation import essence
 from pod_server.idp.bodies import read_body, read_form
@@ -34,7 +34,17 @@ from pod_server.ldp.store import Body, ResourceStore
 from pod_server.ldp.vocabulary import LDP_BASIC_CONTAINER
 from pod_server.ldp.writing import LogFor
 from pod_server.storage.base import CHUNK_SIZE, Meta
-from pod_server.ui import i18n, listing, owner_pages, profile, sharing, statements
+from pod_server.ui import (
+    emptying,
+    i18n,
+    listing,
+    owner_pages,
+    profile,
+    rename,
+    sharing,
+    statements,
+    stop_sharing,
+)
 from pod_server.ui.render import PAGE_KEY, Chrome, new_nonce, page
 from pod_server.ui.viewer import viewer
 
@@ -75,10 +85,13 @@ class Pages:
 
 
 ACTION = "ui"
-FORM_ACTIONS = frozenset({"upload", "mkdir", "delete", *sharing.FORMS, *owner_pages.FORM_ACTIONS})
+FORM_ACTIONS = frozenset(
+    {"upload", "mkdir", "delete", *sharing.FORMS, *owner_pages.FORM_ACTIONS}
+    | {rename.FORM, stop_sharing.FORM}
+)
 PREVIEW_BYTES = 64 * 1024
 CSV_ROWS = 200
-NOTES = {"uploaded": "uploaded", "created": "created", "deleted": "deleted"}
+NOTES = {"uploaded": "uploaded", "created": "created", "deleted": "deleted", "renamed": "renamed"}
 
 
 def is_form(method: str, query: Mapping[str, str]) -> bool:
@@ -155,6 +168,8 @@ class _Request:
         return self.message(403, t("refused_title"), t("forbidden_text", webid=webid), [other])
 
     def failed(self, exc: PodError) -> web.Response:
+        if isinstance(exc, Suspended):  # signing in as someone else would not help
+            return self.message(403, self.t("suspended_title"), self.t("suspended_text"))
         if isinstance(exc, Unauthorized | Forbidden):
             return self.refused(exc)
         if exc.status == 404:
@@ -242,6 +257,17 @@ def _delete_url(r: _Request, access: Access) -> str | None:
 def _sharing_url(r: _Request, access: Access) -> str | None:
     """The link to the sharing page, for whoever may see and change who has access."""
     return r.store.url(r.path) + "?ui=sharing" if Mode.CONTROL in access.user else None
+
+
+def _rename(r: _Request, access: Access) -> dict[str, Any]:
+    """The rename form of a document's page (whoever may delete it may try; the form's
+    handler checks the rest), and the note of a rename just done."""
+    can = _delete_url(r, access) is not None and paths.aux_subject(r.path) is None
+    return {
+        "rename_url": r.store.url(r.path) + "?ui=rename" if can else None,
+        "rename_name": unquote(paths.name(r.path)),
+        "note": _note(r),
+    }
 
 
 def _note(r: _Request) -> str | None:
@@ -377,6 +403,7 @@ async def _document(r: _Request, access: Access) -> web.Response:
         delete_url=_delete_url(r, access),
         sharing_url=_sharing_url(r, access),
         kind_word="document",
+        **_rename(r, access),
     )
 
 
@@ -454,6 +481,7 @@ async def _file(r: _Request, meta: Meta, access: Access) -> web.Response:
         delete_url=_delete_url(r, access),
         sharing_url=_sharing_url(r, access),
         kind_word=r.t("file", name="").strip().lower(),
+        **_rename(r, access),
     )
 
 
@@ -474,6 +502,8 @@ async def _head_of(store: ResourceStore, path: str, meta: Meta) -> bytes:
 async def _confirm_delete(r: _Request) -> web.Response:
     r.store.check_deletable(r.path)
     await r.authorize(None, "DELETE", r.path)
+    if (full := await emptying.not_empty(r)) is not None:
+        return full
     name = unquote(paths.name(r.path)) or r.store.url(r.path)
     parent = paths.parent(r.path) or "/"
     return r.render(
@@ -532,6 +562,10 @@ async def form_for(
             return await _mkdir(r, (fields or {}).get("name", ""), origin)
         if action in sharing.FORMS:
             return await sharing.form(r, action, fields or {}, origin)
+        if action == rename.FORM:
+            return await rename.form(r, fields or {}, origin)
+        if action == stop_sharing.FORM:
+            return await stop_sharing.form(r, origin)
         return await _delete(r, origin)
     except PodError as exc:
         return r.failed(exc)
@@ -601,6 +635,8 @@ async def _mkdir(r: _Request, name: str, origin: str) -> web.Response:
 async def _delete(r: _Request, origin: str) -> web.Response:
     r.store.check_deletable(r.path)
     await r.authorize(origin, "DELETE", r.path)
+    if (full := await emptying.not_empty(r)) is not None:
+        return full
     await r.store.delete(r.path, Conditions(), r.log())
     r.wrote()
     name = unquote(paths.name(r.path))

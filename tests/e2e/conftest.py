@@ -12,7 +12,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +48,15 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(tmp_path_factory) as running:
+        yield running
+
+
+@contextmanager
+def serving(
+    tmp_path_factory: pytest.TempPathFactory, extra: Callable[[str], list[str]] | None = None
+) -> Iterator[Server]:
+    """A server process; ``extra(base)``: more flags for ``serve``, given its base URL."""
     root = tmp_path_factory.mktemp("pod")
     sock = free_socket()
     port = sock.getsockname()[1]
@@ -54,8 +64,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = (root.parent / f"{root.name}.log").open("wb")
     command = [sys.executable, "-m", "pod_server.cli", "serve", "--multiuser"]
     command += ["--root", str(root / "data"), "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     running = Server(f"http://127.0.0.1:{port}/", root)
+    command += extra(running.base) if extra else []
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_until_up(running, process)
         yield running

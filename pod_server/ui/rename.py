@@ -1,0 +1,87 @@
+"""Renaming a document from its page (``POST <url>?ui=rename``, field ``name``): a copy to
+the new name in the same folder through the store, then the old one deleted.
+
+The same access checks as the API would make for the two requests a client would send:
+Read on the source, what a PUT creating the target needs (Append or Write on its
+folder), and what a DELETE of the source needs (Write) — all checked before anything is
+written, so a refusal changes nothing. An existing target is never overwritten (the copy
+is conditional on its absence), and the delete is conditional on the version copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from pod_server.errors import BadRequest, Conflict, PreconditionFailed
+from pod_server.http.negotiation import essence
+from pod_server.ldp import paths
+from pod_server.ldp.conditions import Conditions
+from pod_server.ldp.reading import Representation
+from pod_server.ldp.store import Body
+
+if TYPE_CHECKING:
+    from pod_server.ui.views import _Request
+
+FORM = "rename"
+
+
+def target_path(source: str, name: str) -> str:
+    """The path of ``name`` beside ``source``, or a 400 saying why the name is unusable."""
+    name = name.strip()
+    if not name or "/" in name or name in (".", ".."):
+        raise BadRequest("A new name is one segment: no '/', not empty, not '.' or '..'")
+    parent = paths.parent(source)
+    if parent is None or paths.is_container(source):
+        raise BadRequest("Only documents and files are renamed here")
+    target = parent + paths.encode_segment(name)
+    if paths.is_auxiliary(target):
+        raise BadRequest("A name ending in .acl or .meta is kept for the server")
+    if target == source:
+        raise BadRequest("That is already its name")
+    return target
+
+
+async def form(r: _Request, fields: dict[str, str], origin: str) -> web.Response:
+    t = r.t
+    source = r.path
+    if paths.aux_subject(source) is not None:
+        raise BadRequest(t("bad_name"))
+    target = target_path(source, fields.get("name", ""))
+    read = await r.authorize(origin, "GET", source)
+    meta = read.target
+    if meta is None:
+        raise BadRequest(t("not_found_text"))
+    await r.authorize(origin, "PUT", target)
+    await r.authorize(origin, "DELETE", source)
+    name = unquote(paths.name(target))
+    if await r.store.meta(target) is not None or await r.store.meta(target + "/") is not None:
+        raise Conflict(t("rename_exists", name=name))
+    if await r.store.meta(source + paths.ACL_SUFFIX) is not None:
+        raise Conflict(t("rename_own_acl"))
+    rep = await r.store.get(source, meta.content_type, Conditions(), "GET", known=meta)
+    try:
+        media = essence(meta.content_type)
+        body = Body(media, _chunks(rep), rep.length, meta.content_type)
+        try:
+            await r.store.put(target, body, Conditions(if_none_match=("*",)), (), r.log())
+        except PreconditionFailed:
+            raise Conflict(t("rename_exists", name=name)) from None
+    finally:
+        if rep.stored is not None:
+            rep.stored.close()
+    r.wrote()
+    await r.store.delete(source, Conditions(if_match=(f'"{meta.etag}"',)), r.log())
+    location = r.store.url(target) + "?note=renamed&name=" + paths.encode_segment(name)
+    return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+async def _chunks(rep: Representation) -> AsyncIterator[bytes]:
+    if rep.data is not None:
+        yield rep.data
+    elif rep.stored is not None:
+        async for chunk in rep.stored.iter_range(0, None):
+            yield chunk

@@ -1,0 +1,102 @@
+"""The pure parts of rename, "stop sharing separately" and the non-empty folder page."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from rdflib import Graph
+
+from pod_server.consent.rules import Inherited
+from pod_server.errors import BadRequest
+from pod_server.storage.base import Meta
+from pod_server.ui.acl_view import Refusal
+from pod_server.ui.emptying import COUNT_UP_TO, count_text, visible_count
+from pod_server.ui.rename import target_path
+from pod_server.ui.stop_sharing import follow_check
+
+FOLDER = "https://pod.example/alice/docs/"
+ITEM = FOLDER + "f.txt"
+ALICE = "https://pod.example/alice/profile/card#me"
+BOB = "https://bob.example/#me"
+PREFIX = "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
+
+
+def acl(*rules: tuple[str, str, str, bool]) -> Graph:
+    text = PREFIX
+    for n, (who, target, modes, default) in enumerate(rules):
+        inherit = f" acl:default <{target}>;" if default else ""
+        text += (
+            f"<#r{n}> a acl:Authorization; acl:agent <{who}>; acl:accessTo <{target}>;"
+            f"{inherit} acl:mode {modes}.\n"
+        )
+    return Graph().parse(data=text, format="turtle", publicID=ITEM + ".acl")
+
+
+def folder(*rules: tuple[str, str, bool]) -> Inherited:
+    graph = acl(*[(who, FOLDER, modes, default) for who, modes, default in rules])
+    return Inherited(graph, FOLDER + ".acl", FOLDER)
+
+
+ALL = "acl:Read, acl:Write, acl:Control"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("b.txt", "/a/b.txt"), ("b c.txt", "/a/b%20c.txt"), (" x ", "/a/x"), ("é", "/a/%C3%A9")],
+)
+def test_the_new_name_beside_the_old(name: str, expected: str) -> None:
+    assert target_path("/a/old.txt", name) == expected
+
+
+@pytest.mark.parametrize("name", ["", "  ", "x/y", ".", "..", "old.txt", "b.acl", "b.meta"])
+def test_names_that_are_refused(name: str) -> None:
+    with pytest.raises(BadRequest):
+        target_path("/a/old.txt", name)
+
+
+def test_folders_are_not_renamed_here() -> None:
+    with pytest.raises(BadRequest):
+        target_path("/a/sub/", "other")
+
+
+def test_following_a_folder_that_gives_the_owner_the_same() -> None:
+    own = acl((ALICE, ITEM, ALL, False), (BOB, ITEM, "acl:Read", False))
+    follow_check(
+        own, folder((ALICE, ALL, True)), ITEM, owners=[ALICE], viewer=ALICE, now=time.time()
+    )
+
+
+def test_refused_when_the_owner_would_lose_write() -> None:
+    own = acl((ALICE, ITEM, ALL, False))
+    read_only = folder((ALICE, "acl:Read, acl:Control", True))
+    with pytest.raises(Refusal) as refused:
+        follow_check(own, read_only, ITEM, owners=[ALICE], viewer=ALICE, now=time.time())
+    assert refused.value.key == "follow_lock_out" and refused.value.status == 409
+
+
+def test_refused_when_nothing_above_has_rules() -> None:
+    with pytest.raises(Refusal) as refused:
+        follow_check(acl(), None, ITEM, owners=[ALICE], viewer=ALICE, now=time.time())
+    assert refused.value.key == "follow_nothing"
+
+
+def test_a_sharer_who_is_not_an_owner_keeps_control() -> None:
+    own = acl((ALICE, ITEM, ALL, False), (BOB, ITEM, "acl:Read, acl:Control", False))
+    without_bob = folder((ALICE, ALL, True))
+    with pytest.raises(Refusal) as refused:
+        follow_check(own, without_bob, ITEM, owners=[ALICE], viewer=BOB, now=time.time())
+    assert refused.value.key in ("follow_lock_out", "lock_out_control")
+    # A folder rule that is not inherited (no acl:default) does not count for the item.
+    not_inherited = folder((ALICE, ALL, False))
+    with pytest.raises(Refusal):
+        follow_check(own, not_inherited, ITEM, owners=[ALICE], viewer=ALICE, now=time.time())
+
+
+def test_counting_what_a_folder_holds() -> None:
+    def meta(path: str) -> Meta:
+        return Meta(path, "text/plain", 1, "e", 0.0)
+
+    members = [meta("/f/a.txt"), meta("/f/.acl"), meta("/f/sub/"), meta("/f/a.txt.meta")]
+    assert visible_count(members) == 2
+    assert count_text(3) == "3" and count_text(COUNT_UP_TO + 1) == f"{COUNT_UP_TO}+"
