@@ -137,6 +137,7 @@ class Engine:
                 store.remove_graph(ox.NamedNode(doc.url))  # what a failed load left
                 unparsable.append(doc.url)
                 continue
+            _merge_into_default(store, store, doc.url)
             self.held[doc.url] = doc.etag
         if unparsable:
             return Answer("unparsable", unparsable=tuple(unparsable))
@@ -162,7 +163,9 @@ class Engine:
         union graph when the dataset is every graph it holds (the storage's, or a view of
         the documents a caller may read, kept for the next queries); the lists otherwise
         (a dataset the query narrowed)."""
-        union: dict[str, object] = {"use_default_graph_as_union": True}
+        # The store's default graph, the merge of its documents (the query's FROM was read
+        # by the server into ``job``: this overrides it).
+        union: dict[str, object] = {"default_graph": ox.DefaultGraph()}
         held = {url for url in self.held if url.startswith(job.root)}
         wanted = set(job.default)
         if wanted == held and set(job.named) == held:
@@ -174,18 +177,48 @@ class Engine:
                 view = ox.Store()
                 for url in wanted:
                     view.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(url)))
+                    _merge_into_default(store, view, url)
             self.views[key] = view  # the most recently used last
             while len(self.views) > MAX_VIEWS:
                 del self.views[next(iter(self.views))]
             return view, union
-        return store, {
-            "default_graph": [ox.NamedNode(g) for g in job.default],
-            "named_graphs": [ox.NamedNode(g) for g in job.named],
-        }
+        if len(job.default) <= 1:
+            return store, {
+                "default_graph": [ox.NamedNode(g) for g in job.default],
+                "named_graphs": [ox.NamedNode(g) for g in job.named],
+            }
+        # Several FROM graphs: Oxigraph would scan each (a triple in two, found twice), so a
+        # store for this query whose default graph is their merge.
+        narrowed = ox.Store()
+        for url in job.named:
+            narrowed.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(url)))
+        for url in job.default:
+            _merge_into_default(store, narrowed, url)
+        return narrowed, {**union, "named_graphs": [ox.NamedNode(g) for g in job.named]}
 
     def _drop(self, store: ox.Store, url: str) -> None:
-        if self.held.pop(url, None) is not None:
-            store.remove_graph(ox.NamedNode(url))
+        if self.held.pop(url, None) is None:
+            return
+        graph = ox.NamedNode(url)
+        for quad in list(store.quads_for_pattern(None, None, None, graph)):
+            # Out of the merged default graph unless another document holds it too.
+            holders = store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None)
+            if not any(q.graph_name not in (graph, ox.DefaultGraph()) for q in holders):
+                store.remove(ox.Quad(quad.subject, quad.predicate, quad.object))
+        store.remove_graph(graph)
+
+
+def _merge_into_default(source: ox.Store, target: ox.Store, url: str) -> None:
+    """Adds the triples of ``source``'s graph ``url`` to ``target``'s default graph.
+
+    SPARQL's default graph here is the RDF merge of the dataset's documents: a triple that
+    two documents hold matches once. Oxigraph's union default graph and its lists of
+    default graphs are bag unions (the triple twice), so each store keeps the merge as its
+    default graph (a set), beside the documents' named graphs."""
+    target.extend(
+        ox.Quad(q.subject, q.predicate, q.object)
+        for q in source.quads_for_pattern(None, None, None, ox.NamedNode(url))
+    )
 
 
 def serve(conn: Connection) -> None:
