@@ -56,6 +56,18 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Hierarchy:
+    """What RDFS entailment adds to a document here (rules rdfs9 and rdfs7 with the
+    vocabularies' rdfs:subClassOf / rdfs:subPropertyOf closed transitively): for each
+    ``(sub, super)`` class pair, ``?x a super`` beside ``?x a sub``; for each property
+    pair, ``?s super ?o`` beside ``?s sub ?o``. Added within the document's own graph, so
+    an entailed triple is in a dataset exactly when the document it follows from is."""
+
+    classes: tuple[tuple[str, str], ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     """Load, drop, then run ``query`` over ``default`` (merged) and ``named`` graphs, all
     documents of the storage at ``root`` (a URL)."""
@@ -70,6 +82,7 @@ class Job:
     max_bytes: int  # refuse results larger than this
     load: tuple[Document, ...] = ()
     drop: tuple[str, ...] = ()
+    entail: Hierarchy | None = None  # the server's query_entailment = "rdfs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +150,8 @@ class Engine:
                 store.remove_graph(ox.NamedNode(doc.url))  # what a failed load left
                 unparsable.append(doc.url)
                 continue
+            if job.entail is not None:
+                _entail(store, ox.NamedNode(doc.url), job.entail)
             _merge_into_default(store, store, doc.url)
             self.held[doc.url] = doc.etag
         if unparsable:
@@ -206,6 +221,22 @@ class Engine:
             if not any(q.graph_name not in (graph, ox.DefaultGraph()) for q in holders):
                 store.remove(ox.Quad(quad.subject, quad.predicate, quad.object))
         store.remove_graph(graph)
+
+
+def _entail(store: ox.Store, graph: ox.NamedNode, hierarchy: Hierarchy) -> None:
+    """Adds to ``graph`` what ``hierarchy`` entails from its triples (see ``Hierarchy``)."""
+    kind = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    added = [
+        ox.Quad(q.subject, kind, ox.NamedNode(sup), graph)
+        for sub, sup in hierarchy.classes
+        for q in store.quads_for_pattern(None, kind, ox.NamedNode(sub), graph)
+    ]
+    added += [
+        ox.Quad(q.subject, ox.NamedNode(sup), q.object, graph)
+        for sub, sup in hierarchy.properties
+        for q in store.quads_for_pattern(None, ox.NamedNode(sub), None, graph)
+    ]
+    store.extend(added)
 
 
 def _merge_into_default(source: ox.Store, target: ox.Store, url: str) -> None:
