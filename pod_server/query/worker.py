@@ -152,7 +152,7 @@ class Engine:
                 continue
             if job.entail is not None:
                 _entail(store, ox.NamedNode(doc.url), job.entail)
-            _merge_into_default(store, store, doc.url)
+            _merge_into_default(store, doc.url)
             self.held[doc.url] = doc.etag
         if unparsable:
             return Answer("unparsable", unparsable=tuple(unparsable))
@@ -192,7 +192,7 @@ class Engine:
                 view = ox.Store()
                 for url in wanted:
                     view.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(url)))
-                    _merge_into_default(store, view, url)
+                    _merge_into_default(view, url)
             self.views[key] = view  # the most recently used last
             while len(self.views) > MAX_VIEWS:
                 del self.views[next(iter(self.views))]
@@ -204,22 +204,23 @@ class Engine:
             }
         # Several FROM graphs: Oxigraph would scan each (a triple in two, found twice), so a
         # store for this query whose default graph is their merge.
-        narrowed = ox.Store()
-        for url in job.named:
+        narrowed = ox.Store()  # graphs beyond job.named: invisible, the named list is given
+        for url in dict.fromkeys((*job.named, *job.default)):
             narrowed.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(url)))
         for url in job.default:
-            _merge_into_default(store, narrowed, url)
+            _merge_into_default(narrowed, url)
         return narrowed, {**union, "named_graphs": [ox.NamedNode(g) for g in job.named]}
 
     def _drop(self, store: ox.Store, url: str) -> None:
         if self.held.pop(url, None) is None:
             return
         graph = ox.NamedNode(url)
-        for quad in list(store.quads_for_pattern(None, None, None, graph)):
-            # Out of the merged default graph unless another document holds it too.
-            holders = store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None)
-            if not any(q.graph_name not in (graph, ox.DefaultGraph()) for q in holders):
-                store.remove(ox.Quad(quad.subject, quad.predicate, quad.object))
+        # Out of the merged default graph unless another document holds it too. (A graph
+        # name is a valid IRI, Oxigraph checks: it can be written between <> as it is.)
+        store.update(
+            f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH <{url}> {{ ?s ?p ?o }}"
+            f" FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }} FILTER(?h != <{url}>) }} }}"
+        )
         store.remove_graph(graph)
 
 
@@ -239,17 +240,16 @@ def _entail(store: ox.Store, graph: ox.NamedNode, hierarchy: Hierarchy) -> None:
     store.extend(added)
 
 
-def _merge_into_default(source: ox.Store, target: ox.Store, url: str) -> None:
-    """Adds the triples of ``source``'s graph ``url`` to ``target``'s default graph.
+def _merge_into_default(store: ox.Store, url: str) -> None:
+    """Adds the triples of ``store``'s graph ``url`` to its default graph.
 
     SPARQL's default graph here is the RDF merge of the dataset's documents: a triple that
     two documents hold matches once. Oxigraph's union default graph and its lists of
     default graphs are bag unions (the triple twice), so each store keeps the merge as its
-    default graph (a set), beside the documents' named graphs."""
-    target.extend(
-        ox.Quad(q.subject, q.predicate, q.object)
-        for q in source.quads_for_pattern(None, None, None, ox.NamedNode(url))
-    )
+    default graph (a set), beside the documents' named graphs. An update copies them in
+    Rust (twice as fast as through Python), blank nodes as they are; ``url`` is a graph
+    name, an IRI Oxigraph checked, so it goes between <> as it is."""
+    store.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{url}> {{ ?s ?p ?o }} }}")
 
 
 def serve(conn: Connection) -> None:
