@@ -12,8 +12,10 @@ from typing import Any
 
 from pod_server.audit.cli import UsageError, root_of
 from pod_server.components import open_backend
+from pod_server.errors import PodError
 from pod_server.query.maintenance import reindex, report, verify
 from pod_server.settings import Settings
+from pod_server.storage.base import Backend
 
 
 def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -38,12 +40,19 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     backend = open_backend(settings)
     await backend.start()
     try:
-        if args.action == "reindex":
-            count = await reindex(backend, root)
-            print(f"{count} documents under {root} will be reloaded by every engine")
-            return 0
-        count, problems = await verify(backend, root, settings.public_base.rstrip("/"))
-        print(report(problems, count))
-        return 1 if problems else 0
+        return await _act(args, settings, backend, root)
+    except PodError as err:  # e.g. a storage too large to walk (readable.MAX_LISTED)
+        print(f"pod-server: {err}", file=sys.stderr)
+        return 1
     finally:
         await backend.close()
+
+
+async def _act(args: argparse.Namespace, settings: Settings, backend: Backend, root: str) -> int:
+    if args.action == "reindex":
+        count = await reindex(backend, root)
+        print(f"{count} documents under {root} will be reloaded by every engine")
+        return 0
+    count, problems = await verify(backend, root, settings.public_base.rstrip("/"))
+    print(report(problems, count))
+    return 1 if problems else 0
