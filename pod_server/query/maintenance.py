@@ -10,7 +10,7 @@ can go wrong is a copy that no longer matches the bytes stored under the same et
   no byte changes). Every worker of every server process and host compares etags before
   its next query, so each drops its copy and reloads from storage: the etag is the
   generation counter they all see. Side effects, stated: clients holding the old etags get
-  412 on conditional writes and re-read; subscribers are told the documents changed.
+  412 on conditional writes and re-read; subscribers may hear of an unchanged update.
 - ``verify``: load a storage's documents into a fresh engine the way the endpoint does
   and compare each graph with what rdflib parses from the stored bytes (isomorphic), and
   the default graph with their merge. Problems are returned as lines.
