@@ -73,6 +73,7 @@ from pod_server.notify import NotifyConfig, add_notifications, updates_via
 from pod_server.notify.deploy import open_hub, webhook_targets
 from pod_server.notify.notifier import Notifier
 from pod_server.pods.hosting import pods_of, provisioner, storage_of
+from pod_server.query import entailment
 from pod_server.query.pool import QueryPool
 from pod_server.query.service import NAME as QUERY_SERVICE
 from pod_server.query.service import describe_endpoint, query_service
@@ -148,9 +149,7 @@ def create_app(
     store.description_providers.append(notifier.describe_storage)
     # The audit log: checkpoints signed with the deployment's key (beside the storage),
     # reads and refusals appended in batches, writes' entries committed with the write.
-    checkpoints = Checkpoints(
-        backend, signing_key, settings.audit_checkpoint_every
-    )
+    checkpoints = Checkpoints(backend, signing_key, settings.audit_checkpoint_every)
     audit_writer = AuditWriter(backend, checkpoints)
     audit_upkeep = Upkeep(backend, checkpoints, settings.audit_retention_days)
     store.description_providers.append(describe_audit_log(store))
@@ -206,7 +205,10 @@ def create_app(
         AUDIT_SERVICE,
         audit_service(store, policy, authenticator, lambda a: www_authenticate(auth_config, a)),
     )
-    app[SERVICES].add(QUERY_SERVICE, query_service(store, policy, authenticator, query_pool))
+    entail = entailment.for_setting(settings.query_entailment)
+    app[SERVICES].add(
+        QUERY_SERVICE, query_service(store, policy, authenticator, query_pool, entail)
+    )
     # What the pod contributed to public-interest statistics, in the owner's log (issue 23).
     app[SERVICES].add(CONTRIBUTION_SERVICE, contribution_service(store, policy, authenticator))
     app[AUDIT] = AuditHook(

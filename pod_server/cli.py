@@ -18,6 +18,7 @@ from pod_server.audit import cli as audit_cli
 from pod_server.db.schema import upgrade
 from pod_server.http import logs
 from pod_server.pods import base_url, users
+from pod_server.query import cli as query_cli
 from pod_server.workers import Supervisor
 
 SHUTDOWN_GRACE_SECONDS = 30.0  # in-flight requests (writes) get this long to finish
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(db_actions.add_parser("upgrade", help="apply pending schema migrations"))
     transfer_cli.add_commands(sub, _common)
     audit_cli.add_commands(sub, _common)
+    query_cli.add_commands(sub, _common)
     return parser
 
 
@@ -224,6 +226,8 @@ def _run(args: argparse.Namespace, settings: settings_mod.Settings) -> int:
     startup.check_storage(settings)
     if args.command == "audit":
         return asyncio.run(audit_cli.run(args, settings))
+    if args.command == "query":
+        return asyncio.run(query_cli.run(args, settings))
     if settings.multiuser:  # (else users.run says what is missing)
         base_url.check(settings, record=args.action == "add")
     return asyncio.run(users.run(args, settings))

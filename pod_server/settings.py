@@ -63,6 +63,9 @@ class Settings:
     # every process and host refuses a proof any of them accepted), "auto": shared when
     # there are several workers or the storage is PostgreSQL (other hosts may share it).
     replay_cache: str = "auto"
+    # SPARQL endpoint: "" (default) no entailment; "rdfs": subclass/subproperty closure
+    # over the vocabularies (pod_server/query/entailment.py).
+    query_entailment: str = ""
     # Access log in common log format plus the duration in ms: "" off, "-" stderr, else a file.
     access_log: str = ""
     # Notifications (pod_server/notify/config.py says what each does); env POD_NOTIFY_*.
@@ -259,6 +262,10 @@ def validate(settings: Settings) -> Settings:
             raise SettingsError(f"storage URL: {exc}") from None
     if not 1 <= settings.workers <= MAX_WORKERS:
         raise SettingsError(f"workers must be between 1 and {MAX_WORKERS}")
+    if settings.query_entailment not in ("", "rdfs"):
+        raise SettingsError(
+            f'query_entailment must be "" or "rdfs", not {settings.query_entailment!r}'
+        )
     if settings.replay_cache not in ("auto", "memory", "shared"):
         raise SettingsError("replay cache must be auto, memory or shared")
     if settings.replay_cache == "memory" and settings.workers > 1:

@@ -34,7 +34,7 @@ from pod_server.ldp.store import ResourceStore
 from pod_server.query import protocol
 from pod_server.query.pool import QueryPool, Worker
 from pod_server.query.readable import documents, readable
-from pod_server.query.worker import GRAPHS, PARSED, RESULTS, Answer, Document, Job
+from pod_server.query.worker import GRAPHS, PARSED, RESULTS, Answer, Document, Hierarchy, Job
 from pod_server.storage.base import Meta
 
 NAME = "sparql"
@@ -47,7 +47,11 @@ VOID = "http://rdfs.org/ns/void#"
 
 
 def query_service(
-    store: ResourceStore, policy: AccessPolicy, authenticator: Authenticator, pool: QueryPool
+    store: ResourceStore,
+    policy: AccessPolicy,
+    authenticator: Authenticator,
+    pool: QueryPool,
+    entail: Hierarchy | None = None,
 ) -> ServiceHandler:
     """The endpoint's handler, for ``Services.add(NAME, ...)``."""
     # Documents Oxigraph could not parse (rdflib could: the store accepted them), by
@@ -121,6 +125,7 @@ def query_service(
                 MAX_RESULT_BYTES,
                 tuple(d for d in load if d is not None),
                 tuple(drop),
+                entail,
             )
 
         result = await pool.run(prepare)

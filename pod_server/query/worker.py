@@ -56,6 +56,18 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Hierarchy:
+    """What RDFS entailment adds to a document here (rules rdfs9 and rdfs7 with the
+    vocabularies' rdfs:subClassOf / rdfs:subPropertyOf closed transitively): for each
+    ``(sub, super)`` class pair, ``?x a super`` beside ``?x a sub``; for each property
+    pair, ``?s super ?o`` beside ``?s sub ?o``. Added within the document's own graph, so
+    an entailed triple is in a dataset exactly when the document it follows from is."""
+
+    classes: tuple[tuple[str, str], ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     """Load, drop, then run ``query`` over ``default`` (merged) and ``named`` graphs, all
     documents of the storage at ``root`` (a URL)."""
@@ -70,6 +82,7 @@ class Job:
     max_bytes: int  # refuse results larger than this
     load: tuple[Document, ...] = ()
     drop: tuple[str, ...] = ()
+    entail: Hierarchy | None = None  # the server's query_entailment = "rdfs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +150,9 @@ class Engine:
                 store.remove_graph(ox.NamedNode(doc.url))  # what a failed load left
                 unparsable.append(doc.url)
                 continue
+            if job.entail is not None:
+                _entail(store, ox.NamedNode(doc.url), job.entail)
+            _merge_into_default(store, doc.url)
             self.held[doc.url] = doc.etag
         if unparsable:
             return Answer("unparsable", unparsable=tuple(unparsable))
@@ -162,7 +178,9 @@ class Engine:
         union graph when the dataset is every graph it holds (the storage's, or a view of
         the documents a caller may read, kept for the next queries); the lists otherwise
         (a dataset the query narrowed)."""
-        union: dict[str, object] = {"use_default_graph_as_union": True}
+        # The store's default graph, the merge of its documents (the query's FROM was read
+        # by the server into ``job``: this overrides it).
+        union: dict[str, object] = {"default_graph": ox.DefaultGraph()}
         held = {url for url in self.held if url.startswith(job.root)}
         wanted = set(job.default)
         if wanted == held and set(job.named) == held:
@@ -174,18 +192,64 @@ class Engine:
                 view = ox.Store()
                 for url in wanted:
                     view.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(url)))
+                    _merge_into_default(view, url)
             self.views[key] = view  # the most recently used last
             while len(self.views) > MAX_VIEWS:
                 del self.views[next(iter(self.views))]
             return view, union
-        return store, {
-            "default_graph": [ox.NamedNode(g) for g in job.default],
-            "named_graphs": [ox.NamedNode(g) for g in job.named],
-        }
+        if len(job.default) <= 1:
+            return store, {
+                "default_graph": [ox.NamedNode(g) for g in job.default],
+                "named_graphs": [ox.NamedNode(g) for g in job.named],
+            }
+        # Several FROM graphs: Oxigraph would scan each (a triple in two, found twice), so a
+        # store for this query whose default graph is their merge.
+        narrowed = ox.Store()  # graphs beyond job.named: invisible, the named list is given
+        for url in dict.fromkeys((*job.named, *job.default)):
+            narrowed.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(url)))
+        for url in job.default:
+            _merge_into_default(narrowed, url)
+        return narrowed, {**union, "named_graphs": [ox.NamedNode(g) for g in job.named]}
 
     def _drop(self, store: ox.Store, url: str) -> None:
-        if self.held.pop(url, None) is not None:
-            store.remove_graph(ox.NamedNode(url))
+        if self.held.pop(url, None) is None:
+            return
+        graph = ox.NamedNode(url)
+        # Out of the merged default graph unless another document holds it too. (A graph
+        # name is a valid IRI, Oxigraph checks: it can be written between <> as it is.)
+        store.update(
+            f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH <{url}> {{ ?s ?p ?o }}"
+            f" FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }} FILTER(?h != <{url}>) }} }}"
+        )
+        store.remove_graph(graph)
+
+
+def _entail(store: ox.Store, graph: ox.NamedNode, hierarchy: Hierarchy) -> None:
+    """Adds to ``graph`` what ``hierarchy`` entails from its triples (see ``Hierarchy``)."""
+    kind = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    added = [
+        ox.Quad(q.subject, kind, ox.NamedNode(sup), graph)
+        for sub, sup in hierarchy.classes
+        for q in store.quads_for_pattern(None, kind, ox.NamedNode(sub), graph)
+    ]
+    added += [
+        ox.Quad(q.subject, ox.NamedNode(sup), q.object, graph)
+        for sub, sup in hierarchy.properties
+        for q in store.quads_for_pattern(None, ox.NamedNode(sub), None, graph)
+    ]
+    store.extend(added)
+
+
+def _merge_into_default(store: ox.Store, url: str) -> None:
+    """Adds the triples of ``store``'s graph ``url`` to its default graph.
+
+    SPARQL's default graph here is the RDF merge of the dataset's documents: a triple that
+    two documents hold matches once. Oxigraph's union default graph and its lists of
+    default graphs are bag unions (the triple twice), so each store keeps the merge as its
+    default graph (a set), beside the documents' named graphs. An update copies them in
+    Rust (twice as fast as through Python), blank nodes as they are; ``url`` is a graph
+    name, an IRI Oxigraph checked, so it goes between <> as it is."""
+    store.update(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{url}> {{ ?s ?p ?o }} }}")
 
 
 def serve(conn: Connection) -> None:

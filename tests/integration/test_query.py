@@ -39,6 +39,7 @@ class World:
     pod: str  # alice's storage
     endpoint: str
     webid: dict[str, str]
+    settings: Settings | None = None  # the deployment's (its storage, for the CLI)
 
 
 @asynccontextmanager
@@ -59,7 +60,13 @@ async def world(root: Path, storage: str, **settings: object) -> AsyncIterator[W
             clients[name], webid[name] = client, made["webid"]
         pod = (await clients["alice"].storages())[0]
         yield World(
-            clients["alice"], clients["bob"], server.session, pod, pod + ".well-known/sparql", webid
+            clients["alice"],
+            clients["bob"],
+            server.session,
+            pod,
+            pod + ".well-known/sparql",
+            webid,
+            chosen,
         )
 
 

@@ -5,7 +5,9 @@ dataset clause in the text reaches a graph outside it."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+import pyoxigraph as ox
 import pytest
 
 from pod_server.query.worker import MAX_VIEWS, Document, Engine, Job
@@ -116,7 +118,7 @@ def test_the_whole_storage_is_its_union_graph_and_a_part_is_listed(engine: Engin
     job = Job(ROOT, "ASK {}", "http://p/q", both, both, JSON, "text/turtle", 100)
     assert engine._target(engine.stores[ROOT], job) == (
         engine.stores[ROOT],
-        {"use_default_graph_as_union": True},
+        {"default_graph": ox.DefaultGraph()},
     )
     assert values(run(engine, "SELECT ?v { ?s <http://ex/v> ?v }", graphs=both), "v") == {
         "1",
@@ -141,7 +143,7 @@ def test_the_whole_storage_is_its_union_graph_and_a_part_is_listed(engine: Engin
         (elsewhere,),
     )
     assert other.run(job).kind == "ok"
-    assert other._target(other.stores["http://q/"], job)[1] == {"use_default_graph_as_union": True}
+    assert other._target(other.stores["http://q/"], job)[1] == {"default_graph": ox.DefaultGraph()}
 
 
 def test_a_callers_part_of_a_storage_becomes_a_view_rebuilt_when_a_document_changes() -> None:
@@ -163,3 +165,27 @@ def test_a_callers_part_of_a_storage_becomes_a_view_rebuilt_when_a_document_chan
         expected = {"42" if url == "http://p/d0" else url[-1] for url in narrow}
         assert values(run(engine, query, graphs=narrow), "v") == expected
     assert len(engine.views) == MAX_VIEWS
+
+
+def test_a_triple_two_documents_hold_matches_once_in_the_default_graph() -> None:
+    """SPARQL's default graph is the RDF merge of the dataset's graphs: a set. Oxigraph's
+    union default graph and default graph lists are bag unions; the engine keeps the merge."""
+    engine = Engine()
+    same = b"<http://s> <http://p> 1 ."
+    docs = tuple(Document(f"{ROOT}d{i}", "1", "text/turtle", same) for i in range(5))
+    all5 = tuple(d.url for d in docs)
+    run(engine, "ASK {}", load=docs)
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    assert values(run(engine, count, graphs=all5), "n") == {"1"}  # the store's own
+    assert values(run(engine, count, graphs=all5[:4]), "n") == {"1"}  # a view
+    narrowed = Job(ROOT, count, ROOT + "q", all5[:2], all5[:3], JSON, "text/turtle", 10**6)
+    assert values(json.loads(engine.run(narrowed).body), "n") == {"1"}  # FROM, FROM NAMED
+    in_graphs = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+    assert values(json.loads(engine.run(replace(narrowed, query=in_graphs)).body), "n") == {"3"}
+    # Dropping documents keeps the triple while one still holds it, then drops it.
+    run(engine, "ASK {}", graphs=all5[4:], drop=all5[:4])
+    assert values(run(engine, count, graphs=all5[4:]), "n") == {"1"}
+    blank = Document(f"{ROOT}b", "1", "text/turtle", b"[] <http://p> 2 .")
+    run(engine, "ASK {}", graphs=(), drop=all5[4:], load=(blank,))
+    run(engine, "ASK {}", graphs=(), drop=(blank.url,))
+    assert not list(engine.stores[ROOT])  # blank nodes too
