@@ -25,7 +25,7 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from pod_server.ldp import conneg, rdf
-from pod_server.ldp.media_types import N_TRIPLES
+from pod_server.ldp.media_types import N_TRIPLES, TURTLE
 from pod_server.query.readable import documents
 from pod_server.query.worker import PARSED, Document, Engine, Job
 from pod_server.storage.base import Backend, Meta, Touch
@@ -90,7 +90,7 @@ async def verify(backend: Backend, root: str, base: str) -> tuple[int, list[str]
             (),
             (),
             "text/csv",
-            "text/turtle",
+            TURTLE,
             100,
             tuple(loaded),
         )

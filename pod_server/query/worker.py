@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
+from rdflib.namespace import RDF
 
 from pod_server.ldp.media_types import JSON_LD, N_TRIPLES, RDF_XML, TURTLE
 
@@ -226,7 +227,7 @@ class Engine:
 
 def _entail(store: ox.Store, graph: ox.NamedNode, hierarchy: Hierarchy) -> None:
     """Adds to ``graph`` what ``hierarchy`` entails from its triples (see ``Hierarchy``)."""
-    kind = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    kind = ox.NamedNode(str(RDF.type))
     added = [
         ox.Quad(q.subject, kind, ox.NamedNode(sup), graph)
         for sub, sup in hierarchy.classes
