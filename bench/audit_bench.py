@@ -65,10 +65,10 @@ def start(storage: str, audit: bool) -> tuple[Server, dict[str, Credentials]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "POD_BASE_URL": base, "POD_MULTIUSER": "1", "POD_AUDIT": "1"}
-    if storage:
-        env["POD_STORAGE"] = storage
-    else:
-        env["POD_ROOT"] = str(workdir / "root")
+    env["POD_ROOT"] = str(workdir / "root")  # the data, or on PostgreSQL the signing key
+    if storage:  # a schema of its own for each server, so each starts empty
+        joiner = "&" if "?" in storage else "?"
+        env["POD_STORAGE"] = f"{storage}{joiner}schema=bench_audit_{port}"
     users = _users(env)
     argv = [sys.executable, "-m", "pod_server", "serve", "--host", "127.0.0.1"]
     argv += ["--port", str(port)]
@@ -149,7 +149,9 @@ async def main() -> int:
     parser.add_argument("-c", "--concurrency", type=int, default=16)
     parser.add_argument("-d", "--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=2, help="on/off alternations")
-    parser.add_argument("--storage", default="", help="postgresql://... (default: files)")
+    parser.add_argument(
+        "--storage", default="", help="postgresql://... without a schema (default: files)"
+    )
     args = parser.parse_args()
     best: dict[str, dict[str, dict[str, object]]] = {"on": {}, "off": {}}
     for _ in range(args.rounds):
