@@ -221,7 +221,8 @@ $needs</ul>
  (the app's list above does not apply)</label>
 </fieldset>
 $nowhere<p class="note">Whatever you choose, the app can also read what anyone may read,
-such as your public profile.</p>
+such as your public profile. These limits hold on this server; other Solid servers do not
+know them and give the app what your WebID may do there.</p>
 """
 
 _MODE_WORDS = (
