@@ -105,13 +105,4 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 def translator(lang: str) -> i18n.Translate:
     """``t(key, **values)``: these pages' words, else the other pages' (KeyError if none)."""
-    own = MESSAGES[lang if lang in MESSAGES else i18n.DEFAULT]
-    fallback = words.translator(lang)
-
-    def t(key: str, **values: object) -> str:
-        text = own.get(key)
-        if text is None:
-            return fallback(key, **values)
-        return text.format(**values) if values else text
-
-    return t
+    return i18n.layered(MESSAGES, lang, words.translator(lang))

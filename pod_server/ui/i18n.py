@@ -8,7 +8,7 @@ English.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from pod_server.ui.sharing_words import WORDS
 
@@ -248,10 +248,22 @@ Translate = Callable[..., str]
 
 def translator(lang: str) -> Translate:
     """``t(key, **values)`` in ``lang``; an unknown key is a programming error (KeyError)."""
-    table = MESSAGES[lang if lang in MESSAGES else DEFAULT]
+    return layered(MESSAGES, lang, None)
+
+
+def layered(
+    messages: Mapping[str, Mapping[str, str]], lang: str, fallback: Translate | None
+) -> Translate:
+    """``t(key, **values)`` from ``messages`` in ``lang``, else from ``fallback`` (a page
+    family's own words over the shared ones); a key in neither is a KeyError."""
+    own = messages[lang if lang in messages else DEFAULT]
 
     def t(key: str, **values: object) -> str:
-        text = table[key]
+        text = own.get(key)
+        if text is None:
+            if fallback is None:
+                raise KeyError(key)
+            return fallback(key, **values)
         return text.format(**values) if values else text
 
     return t

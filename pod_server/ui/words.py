@@ -339,13 +339,4 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 def translator(lang: str) -> i18n.Translate:
     """``t(key, **values)``: these pages' words, else the pod browser's (KeyError if neither)."""
-    own = MESSAGES[lang if lang in MESSAGES else i18n.DEFAULT]
-    fallback = i18n.translator(lang)
-
-    def t(key: str, **values: object) -> str:
-        text = own.get(key)
-        if text is None:
-            return fallback(key, **values)
-        return text.format(**values) if values else text
-
-    return t
+    return i18n.layered(MESSAGES, lang, i18n.translator(lang))
