@@ -166,8 +166,10 @@ async def main() -> int:
                 kept = best[mode].get(name)
                 if kept is None or float(r["req_per_s"]) > float(kept["req_per_s"]):  # type: ignore[arg-type]
                     best[mode][name] = r
-    print("| scenario | audited req/s | p50 ms | p99 ms | errors | unaudited req/s | p50 ms |"
-          " p99 ms | errors | audited/unaudited |")
+    print(
+        "| scenario | audited req/s | p50 ms | p99 ms | errors | unaudited req/s | p50 ms |"
+        " p99 ms | errors | audited/unaudited |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, on in best["on"].items():
         off = best["off"][name]

@@ -309,7 +309,9 @@ async def test_what_others_do_through_the_pages_is_in_the_owner_s_log(
     folder, bob = pod.url("/alice/notes/"), pod.url("/bob/profile/card#me")
     await _sign_in(pod, pod.session, "alice@example.org")
     form = {"csrf": await _csrf(pod.session, folder), "kind": "person", "who": bob}
-    assert (await _post(pod.session, pod, folder + "?ui=share", {**form, "level": "edit"}))[0] == 303
+    assert (await _post(pod.session, pod, folder + "?ui=share", {**form, "level": "edit"}))[
+        0
+    ] == 303
     assert pod.app is not None
     backend = pod.app[STORE].backend
 

@@ -35,6 +35,7 @@ import vocab
 from pod_server.access.modes import NO_MODES, Mode
 from pod_server.errors import BadRequest, UnprocessableEntity, UnsupportedMediaType
 from pod_server.ldp import conneg, rdf
+from pod_server.ldp.budget import DEFAULT_MAX_NESTING
 from pod_server.ldp.layout import WELL_KNOWN, Layout
 from pod_server.ldp.media_types import JSON_LD
 from pod_server.ldp.vocabulary import ACL, INTEROP
@@ -122,10 +123,16 @@ def invalid(field: str, why: str) -> UnprocessableEntity:
 
 
 def parse_request(
-    body: bytes, content_type: str, requester: str, scope: Scope, base: str
+    body: bytes,
+    content_type: str,
+    requester: str,
+    scope: Scope,
+    base: str,
+    max_nesting: int = DEFAULT_MAX_NESTING,
 ) -> ParsedRequest:
     """The access request in ``body`` (any supported form), checked; ``base`` resolves
-    relative IRIs of RDF bodies (the URL the request was posted to)."""
+    relative IRIs of RDF bodies (the URL the request was posted to). Parsing and the
+    shapes cost CPU in proportion to the body: callers run this off the event loop."""
     if len(body) > MAX_BODY:
         raise invalid("body", f"larger than the {MAX_BODY}-byte limit for an access request")
     essence = conneg.parse_content_type(content_type)[0]
@@ -136,7 +143,7 @@ def parse_request(
         if is_lws(document):
             return parse_lws(document, requester, scope)
     if essence and rdf.is_rdf(essence):
-        return parse_graph(rdf.parse(body, essence, base), requester, scope)
+        return parse_graph(rdf.parse(body, essence, base, max_nesting), requester, scope)
     raise UnsupportedMediaType(
         f"An access request is LWS JSON ({JSON}, {LWS_JSON}) or RDF (Turtle, JSON-LD), "
         f"not {essence or 'an untyped body'}"

@@ -135,12 +135,14 @@ async def access_requests(request: web.Request, call: Call) -> web.StreamRespons
     port = request.app[CONSENT_PORT].require()
     body = await _read(request)
     url = store.url(call.path)
-    parsed = parse_request(
+    parsed = await store.runner.run(  # parsing and shapes: on a worker, within the limits
+        parse_request,
         body,
         request.headers.get("Content-Type", ""),
         agent.webid or "",
         _scope(store, call.root),
         url,
+        store.limits.work.max_nesting,
     )
     location = await port.request(call.root, agent, parsed)
     response = web.Response(status=201, text=f"Access request recorded: {location}\n")
@@ -219,7 +221,9 @@ async def inbox_screen(
     replay = Screened(Body(body.content_type, _once(raw), len(raw), body.header))
     if b"AccessRequest" not in raw:
         return replay  # cheap: most notifications are not access requests
-    graph = rdf.parse(raw, body.content_type, store.url(path))  # a 400 the store would give
+    graph = await store.runner.run(  # a 400 the store would give, off the loop
+        rdf.parse, raw, body.content_type, store.url(path), store.limits.work.max_nesting
+    )
     if not _has_request(graph):
         return replay
     if not agent.authenticated or agent.webid is None:
@@ -228,7 +232,7 @@ async def inbox_screen(
     if port is None:
         log.warning("access request in %s stored without the consent service", path)
         return replay
-    parsed = parse_graph(graph, agent.webid, _scope(store, root))
+    parsed = await store.runner.run(parse_graph, graph, agent.webid, _scope(store, root))
 
     async def after(_member: str) -> None:
         await port.request(root, agent, parsed)

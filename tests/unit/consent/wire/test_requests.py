@@ -379,6 +379,13 @@ def test_unparsable_turtle_is_a_400() -> None:
         parse(SAI + "<#x> <#y", "text/turtle")
 
 
+def test_the_servers_nesting_limit_applies_to_rdf_requests() -> None:
+    nested = SAI + "<#x> <#y> " + "[ <#p> " * 12 + "1" + " ]" * 12 + " .\n"
+    parse_request(nested.encode(), "text/turtle", BANK, SCOPE, SERVICE, 20)  # within: parses
+    with pytest.raises(BadRequest, match="nest"):
+        parse_request(nested.encode(), "text/turtle", BANK, SCOPE, SERVICE, 8)
+
+
 # --------------------------------------------------------------------------- our form
 
 
