@@ -229,6 +229,7 @@ def errors(released: Release, members: Sequence[Home]) -> Errors:
 
 def binomial_tail(n: int, p: float, k: int) -> float:
     """P(X >= k) for X ~ Binomial(n, p)."""
+
     def term(i: int) -> float:
         log = math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
         return math.exp(log + i * math.log(p) + (n - i) * math.log1p(-p))
