@@ -141,13 +141,19 @@ class Broker:
                 )
 
         tasks = [asyncio.create_task(ask(p, a)) for p, a in agents.items() if p not in done]
-        if tasks:
-            _, late = await asyncio.wait(tasks, timeout=self.deadline)
-            for task in late:
+        late: set[asyncio.Task[None]] = set()
+        try:
+            if tasks:
+                _, late = await asyncio.wait(tasks, timeout=self.deadline)
+        finally:
+            # At the deadline, or when the round itself is cancelled (a broker stopping),
+            # no call outlives the round: a stopped broker writes nothing more.
+            running = [task for task in tasks if not task.done()]
+            for task in running:
                 task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-            if late:
-                self.journal.append("deadline", study=study.iri, round=round_id, late=len(late))
+            await asyncio.gather(*running, return_exceptions=True)
+        if late:
+            self.journal.append("deadline", study=study.iri, round=round_id, late=len(late))
         return len(self.received(round_id))
 
     def release(self, study: Study, approval: str, round_id: str) -> Release:

@@ -20,23 +20,28 @@ from apps.commons.broker import Contribution, Contributor, Declined, Offer
 MAX_OFFER = 256 * 1024
 
 
+async def answer(agent: Contributor, request: web.Request) -> web.Response:
+    """Answer one offer with ``agent`` (a host serving many pods' agents calls this)."""
+    raw = await request.content.read(MAX_OFFER + 1)
+    if len(raw) > MAX_OFFER:
+        return web.json_response({"error": "offer too large"}, status=413)
+    try:
+        body: Any = json.loads(raw)
+        offer = Offer(
+            str(body["study"]), str(body["turtle"]), str(body["approval"]), str(body["round"])
+        )
+    except (ValueError, KeyError, TypeError):
+        return web.json_response({"error": "malformed offer"}, status=400)
+    try:
+        made = await agent(offer)
+    except Declined as err:
+        return web.json_response({"declined": str(err)}, status=403)
+    return web.json_response({"broker": made.broker, "authority": made.authority})
+
+
 def agent_app(agent: Contributor) -> web.Application:
     async def handle(request: web.Request) -> web.Response:
-        raw = await request.content.read(MAX_OFFER + 1)
-        if len(raw) > MAX_OFFER:
-            return web.json_response({"error": "offer too large"}, status=413)
-        try:
-            body: Any = json.loads(raw)
-            offer = Offer(
-                str(body["study"]), str(body["turtle"]), str(body["approval"]), str(body["round"])
-            )
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "malformed offer"}, status=400)
-        try:
-            made = await agent(offer)
-        except Declined as err:
-            return web.json_response({"declined": str(err)}, status=403)
-        return web.json_response({"broker": made.broker, "authority": made.authority})
+        return await answer(agent, request)
 
     app = web.Application()
     app.router.add_post("/", handle)

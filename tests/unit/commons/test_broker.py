@@ -131,6 +131,41 @@ async def test_a_restarted_broker_resumes_the_round(parties: Parties, tmp_path: 
     assert released.contributions == 30
 
 
+async def test_a_broker_stopped_mid_round_writes_nothing_more(
+    parties: Parties, tmp_path: Path
+) -> None:
+    """Cancelling the round (a broker shutting down) cancels every call in flight: nothing
+    is journalled after it, and a new broker asks only the pods it has no answer from."""
+    token = approval.approve(parties.study, parties.signing)
+    turtle = study.turtle(parties.study)
+    agents = population(parties, 20)
+    asked: list[str] = []
+
+    def slow_after(name: str, n: int) -> object:
+        async def agent(offer: Offer) -> Contribution:
+            asked.append(name)
+            await asyncio.sleep(0 if n < 5 else 0.5)
+            return await agents[name](offer)  # type: ignore[operator]
+
+        return agent
+
+    wrapped = {name: slow_after(name, n) for n, name in enumerate(agents)}
+    first = make(parties, tmp_path, parallel=20)
+    running = asyncio.create_task(first.collect(parties.study, turtle, token, "r1", wrapped))  # type: ignore[arg-type]
+    while len(first.received("r1")) < 5:
+        await asyncio.sleep(0.01)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    lines = (tmp_path / "broker.journal").read_text().count("\n")
+    await asyncio.sleep(0.7)  # the cancelled calls would have answered by now
+    assert (tmp_path / "broker.journal").read_text().count("\n") == lines
+    asked.clear()
+    again = make(parties, tmp_path, parallel=20)
+    assert await again.collect(parties.study, turtle, token, "r1", wrapped) == 20  # type: ignore[arg-type]
+    assert sorted(asked) == sorted(list(agents)[5:])
+
+
 async def test_an_altered_study_is_refused(parties: Parties, tmp_path: Path) -> None:
     token = approval.approve(parties.study, parties.signing)
     wider = dataclasses.replace(parties.study, epsilon=Decimal(100))
