@@ -19,9 +19,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--data-path", default=DATA_PATH, help="energy folder asked for")
     parser.add_argument("--own-path", default=OWN_PATH, help="the app's own folder in the pod")
+    parser.add_argument(
+        "--statistics",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a published release of the common-good statistics (repeatable, oldest first): "
+        "the page compares with homes like the person's",
+    )
     args = parser.parse_args(argv)
     base = (args.base_url or f"http://{args.host}:{args.port}").rstrip("/")
-    app = make_app(Settings(base, args.data_path, args.own_path))
+    app = make_app(Settings(base, args.data_path, args.own_path, tuple(args.statistics)))
     print(f"Energy on {base}/ (Client ID {base}/id)", flush=True)
     web.run_app(app, host=args.host, port=args.port, print=None)
 
