@@ -17,17 +17,8 @@ from apps.energy import analysis, homes, source
 from apps.energy.records import EXAMPLE_TARIFF, Reading, Tariff
 from apps.webapp import charts
 from apps.webapp.documents import Progress
-from apps.webapp.site import (
-    TRANSPORT,
-    Site,
-    Visit,
-    make_site,
-    refused,
-    render,
-    signed_out,
-    wait_for,
-)
-from client import PodClient, PodClientError, Unauthorized
+from apps.webapp.site import TRANSPORT, Site, Visit, make_site, read_for_page, read_need, render
+from client import PodClient
 from client.transport import Transport
 
 NAME = "Energy"
@@ -37,16 +28,8 @@ OWN_PATH = "apps/energy/"
 
 def needs(data_path: str) -> list[dict[str, Any]]:
     """The access needs the Client ID Document declares (load curves, read only)."""
-    return [
-        {
-            "@id": "#energy",
-            "skos:prefLabel": "Your energy data",
-            "skos:definition": "To show your consumption by day and month and estimate its cost.",
-            "interop:accessMode": "acl:Read",
-            "consent:targetPath": data_path,
-            "interop:accessNecessity": "interop:AccessRequired",
-        }
-    ]
+    why = "To show your consumption by day and month and estimate its cost."
+    return [read_need("energy", "Your energy data", why, data_path)]
 
 
 @dataclass(frozen=True)
@@ -119,16 +102,9 @@ async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
         place = visit.place or await source.find(pod, webid, paths.data_path, paths.own_path)
         return place, await source.load(pod, place, progress)
 
-    try:
-        result, waiting = await wait_for(request, visit, read)
-    except source.NoAccess as exc:
-        return refused(request, visit, str(exc))
-    except Unauthorized:
-        raise signed_out(visit) from None
-    except PodClientError as exc:
-        return refused(request, visit, f"Your pod answered: {exc}", 502)
-    if waiting is not None:
-        return waiting
+    result, page = await read_for_page(request, visit, read)
+    if page is not None:
+        return page
     visit.place, loaded = result
     tariff = loaded.tariff or EXAMPLE_TARIFF
     means = await published(request.app) if loaded.region else []
@@ -170,6 +146,9 @@ def make_app(settings: Settings, transport: Transport | None = None) -> web.Appl
         settings.own_path,
         tuple(needs(settings.data_path)),
         "Follow your electricity use",
+        "energy use",
+        "load curves",
+        "energy folder",
     )
     app = make_site(site, Path(__file__).parent / "templates", home, transport)
     app[PATHS] = settings
