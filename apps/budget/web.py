@@ -20,15 +20,15 @@ from apps.webapp.site import (
     Site,
     Visit,
     check_form,
+    failed,
     make_site,
-    refused,
+    read_for_page,
+    read_need,
     render,
     signed_in,
-    signed_out,
     visit_of,
-    wait_for,
 )
-from client import PodClientError, Unauthorized
+from client import PodClientError
 from client.transport import Transport
 
 NAME = "Budget"
@@ -38,16 +38,8 @@ OWN_PATH = "apps/budget/"
 
 def needs(bank_path: str) -> list[dict[str, Any]]:
     """The access needs the Client ID Document declares (bank data, read only)."""
-    return [
-        {
-            "@id": "#bank",
-            "skos:prefLabel": "Your bank transactions",
-            "skos:definition": "To show your spending by category, your income and your balance.",
-            "interop:accessMode": "acl:Read",
-            "consent:targetPath": bank_path,
-            "interop:accessNecessity": "interop:AccessRequired",
-        }
-    ]
+    why = "To show your spending by category, your income and your balance."
+    return [read_need("bank", "Your bank transactions", why, bank_path)]
 
 
 @dataclass(frozen=True)
@@ -69,16 +61,9 @@ async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
         loaded = await source.load(pod, place, progress)
         return place, loaded, await source.read_overrides(pod, place)
 
-    try:
-        result, waiting = await wait_for(request, visit, read)
-    except source.NoAccess as exc:
-        return refused(request, visit, str(exc))
-    except Unauthorized:
-        raise signed_out(visit) from None
-    except PodClientError as exc:
-        return refused(request, visit, f"Your pod answered: {exc}", 502)
-    if waiting is not None:
-        return waiting
+    result, page = await read_for_page(request, visit, read)
+    if page is not None:
+        return page
     visit.place, loaded, overrides = result
     txs = apply_overrides(loaded.transactions, overrides)
     values = dashboard(txs, request.query.get("month"), overrides, loaded.balances)
@@ -133,10 +118,8 @@ async def recategorise(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(text="Unknown category or transaction.")
     try:
         await source.save_override(visit.pod, visit.place, tx, category)
-    except Unauthorized:
-        raise signed_out(visit) from None
     except PodClientError as exc:
-        return refused(request, visit, f"Not saved: {exc}", 502)
+        return failed(request, visit, exc, "Not saved")
     month = str(form.get("month", ""))
     raise web.HTTPSeeOther(f"/?month={month}#tx-list" if month else "/")
 
@@ -149,12 +132,8 @@ async def export(request: web.Request) -> web.Response:
     try:
         loaded = await source.load(visit.pod, visit.place)
         overrides = await source.read_overrides(visit.pod, visit.place)
-    except source.NoAccess as exc:
-        return refused(request, visit, str(exc))
-    except Unauthorized:
-        raise signed_out(visit) from None
-    except PodClientError as exc:
-        return refused(request, visit, f"Your pod answered: {exc}", 502)
+    except (source.NoAccess, PodClientError) as exc:
+        return failed(request, visit, exc)
     txs = apply_overrides(loaded.transactions, overrides)
     if month not in analysis.months_of(txs):
         raise web.HTTPNotFound(text=f"No transactions in {month!r}.")
@@ -172,6 +151,9 @@ def make_app(settings: Settings, transport: Transport | None = None) -> web.Appl
         settings.own_path,
         tuple(needs(settings.bank_path)),
         "See where your money goes",
+        "budget",
+        "bank transactions",
+        "bank folder",
     )
     app = make_site(site, Path(__file__).parent / "templates", home, transport)
     app[PATHS] = settings

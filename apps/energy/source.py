@@ -11,12 +11,13 @@ from typing import Any
 
 from rdflib import Graph
 
+from apps.energy.homes import region_of
 from apps.energy.records import Reading, Tariff, readings_of, tariff_of
 from apps.webapp.documents import NoAccess, Place, Progress, locate, read_cached
 from client import PodClient
 from vocab.namespaces import ENERGY
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: each document's region
 WHAT = "energy data"
 __all__ = ["Loaded", "NoAccess", "Place", "extract", "find", "load"]
 
@@ -28,6 +29,7 @@ class Loaded:
     from_cache: int
     tariff: Tariff | None = None
     skipped: int = 0
+    region: str | None = None  # where the home is, as a document states it
     refused: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -43,7 +45,12 @@ def extract(graph: Graph) -> dict[str, Any]:
     for r in readings:
         meters.setdefault(r.meter, []).append([r.at.isoformat(), str(r.kwh)])
     tariff = tariff_of(graph)
-    return {"meters": meters, "skipped": skipped, "tariff": tariff and tariff.to_json()}
+    return {
+        "meters": meters,
+        "skipped": skipped,
+        "tariff": tariff and tariff.to_json(),
+        "region": region_of(graph),
+    }
 
 
 async def load(pod: PodClient, place: Place, progress: Progress | None = None) -> Loaded:
@@ -58,5 +65,6 @@ async def load(pod: PodClient, place: Place, progress: Progress | None = None) -
         result.skipped += int(doc.get("skipped", 0))
         if result.tariff is None and doc.get("tariff"):
             result.tariff = Tariff.from_json(doc["tariff"])
+        result.region = result.region or doc.get("region")
     result.readings.sort(key=lambda r: (r.at, r.meter))
     return result

@@ -3,7 +3,9 @@ server; sign-in, visits and the Client ID Document are the shared frame's."""
 
 from __future__ import annotations
 
+import asyncio
 import calendar
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -11,12 +13,12 @@ from typing import Any
 
 from aiohttp import web
 
-from apps.energy import analysis, source
+from apps.energy import analysis, homes, source
 from apps.energy.records import EXAMPLE_TARIFF, Reading, Tariff
 from apps.webapp import charts
 from apps.webapp.documents import Progress
-from apps.webapp.site import Site, Visit, make_site, refused, render, signed_out, wait_for
-from client import PodClientError, Unauthorized
+from apps.webapp.site import TRANSPORT, Site, Visit, make_site, read_for_page, read_need, render
+from client import PodClient
 from client.transport import Transport
 
 NAME = "Energy"
@@ -26,16 +28,8 @@ OWN_PATH = "apps/energy/"
 
 def needs(data_path: str) -> list[dict[str, Any]]:
     """The access needs the Client ID Document declares (load curves, read only)."""
-    return [
-        {
-            "@id": "#energy",
-            "skos:prefLabel": "Your energy data",
-            "skos:definition": "To show your consumption by day and month and estimate its cost.",
-            "interop:accessMode": "acl:Read",
-            "consent:targetPath": data_path,
-            "interop:accessNecessity": "interop:AccessRequired",
-        }
-    ]
+    why = "To show your consumption by day and month and estimate its cost."
+    return [read_need("energy", "Your energy data", why, data_path)]
 
 
 @dataclass(frozen=True)
@@ -43,17 +37,27 @@ class Settings:
     base: str
     data_path: str = DATA_PATH
     own_path: str = OWN_PATH
+    statistics: tuple[str, ...] = ()  # published releases of the common-good statistics
 
 
 PATHS = web.AppKey("paths", Settings)
 
 
-def dashboard(readings: list[Reading], month: str | None, tariff: Tariff) -> dict[str, Any]:
-    """Everything the page shows, from the readings (testable without a browser)."""
+def dashboard(
+    readings: list[Reading],
+    month: str | None,
+    tariff: Tariff,
+    means: list[homes.Mean] | None = None,
+    region: str | None = None,
+) -> dict[str, Any]:
+    """Everything the page shows, from the readings (testable without a browser); with
+    the published ``means`` and the home's ``region``, the "homes like mine" line."""
     months = analysis.monthly(readings)
     names = [m for m, _ in months]
     if month not in names:
         month = names[-1] if names else None
+    like_mine = homes.like_mine(means or [], region, names)
+    reference = [like_mine[m].kwh if m in like_mine else None for m in names]
     peak, off = analysis.split(readings, month)
     days = analysis.daily(readings, month)
     winters = analysis.winters(months)
@@ -66,7 +70,16 @@ def dashboard(readings: list[Reading], month: str | None, tariff: Tariff) -> dic
         "cost": analysis.cost(peak, off, tariff),
         "tariff": tariff,
         "all_total": sum((v for _, v in months), Decimal(0)),
-        "monthly_chart": charts.columns(months, "Consumption by month", charts.kwh),
+        "monthly_chart": charts.columns(
+            months,
+            "Consumption by month",
+            charts.kwh,
+            reference if like_mine else (),
+            f"Homes like mine ({region}), on average",
+        ),
+        "like_mine": like_mine.get(month) if month else None,
+        "like_mine_months": len(like_mine),
+        "region": region,
         "daily_chart": charts.columns(
             [(d[8:], v) for d, v in days], f"Consumption by day, {month}", charts.kwh
         ),
@@ -89,19 +102,13 @@ async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
         place = visit.place or await source.find(pod, webid, paths.data_path, paths.own_path)
         return place, await source.load(pod, place, progress)
 
-    try:
-        result, waiting = await wait_for(request, visit, read)
-    except source.NoAccess as exc:
-        return refused(request, visit, str(exc))
-    except Unauthorized:
-        raise signed_out(visit) from None
-    except PodClientError as exc:
-        return refused(request, visit, f"Your pod answered: {exc}", 502)
-    if waiting is not None:
-        return waiting
+    result, page = await read_for_page(request, visit, read)
+    if page is not None:
+        return page
     visit.place, loaded = result
     tariff = loaded.tariff or EXAMPLE_TARIFF
-    values = dashboard(loaded.readings, request.query.get("month"), tariff)
+    means = await published(request.app) if loaded.region else []
+    values = dashboard(loaded.readings, request.query.get("month"), tariff, means, loaded.region)
     return render(
         request,
         "dashboard.html",
@@ -113,6 +120,25 @@ async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
     )
 
 
+STATISTICS = web.AppKey("statistics", dict)
+STATISTICS_TTL = 600.0  # seconds a read of the published statistics is kept
+
+
+async def published(app: web.Application) -> list[homes.Mean]:
+    """The published means, read at most every ``STATISTICS_TTL`` seconds for all
+    visitors (they are public: one read serves everyone)."""
+    kept, urls = app[STATISTICS], app[PATHS].statistics
+    if not urls:
+        return []
+    now = time.monotonic()
+    if kept.get("at") is None or now - kept["at"] > STATISTICS_TTL:
+        async with kept["lock"]:
+            if kept.get("at") is None or now - kept["at"] > STATISTICS_TTL:
+                kept["means"] = await homes.fetch(PodClient(transport=app[TRANSPORT]), urls)
+                kept["at"] = time.monotonic()
+    return list(kept["means"])
+
+
 def make_app(settings: Settings, transport: Transport | None = None) -> web.Application:
     site = Site(
         NAME,
@@ -120,7 +146,11 @@ def make_app(settings: Settings, transport: Transport | None = None) -> web.Appl
         settings.own_path,
         tuple(needs(settings.data_path)),
         "Follow your electricity use",
+        "energy use",
+        "load curves",
+        "energy folder",
     )
     app = make_site(site, Path(__file__).parent / "templates", home, transport)
     app[PATHS] = settings
+    app[STATISTICS] = {"lock": asyncio.Lock()}
     return app

@@ -119,21 +119,57 @@ def paired_columns(
     return _svg(height, label, "".join(parts))
 
 
-def columns(items: Sequence[tuple[str, Decimal]], label: str, fmt: Format = money) -> str:
-    """One column per (name, value), values >= 0; names shown at most 16 times."""
-    height, bottom, top_pad, left = 200, 24, 10, 10
+def columns(
+    items: Sequence[tuple[str, Decimal]],
+    label: str,
+    fmt: Format = money,
+    reference: Sequence[Decimal | None] = (),
+    reference_name: str = "",
+) -> str:
+    """One column per (name, value), values >= 0; names shown at most 16 times. With
+    ``reference`` (one value or None per column), a line over the columns to compare
+    with (say the mean of homes like this one), named in a legend."""
+    marked = [v for v in reference if v is not None]
+    height, bottom, left = 200, 24, 10
+    top_pad = 26 if marked else 16
     plot = height - bottom - top_pad
-    scale = _scale([v for _, v in items])
+    scale = _scale([v for _, v in items] + marked)
     slot = (WIDTH - 2 * left) / max(len(items), 1)
     bar = max(min(slot - 2, 40), 1)
     every = max(-(-len(items) // 16), 1)
     parts = []
+    if items:  # the scale: a faint line at the top value, labelled
+        parts.append(
+            f'<line x1="{left}" x2="{WIDTH - left}" y1="{top_pad}" y2="{top_pad}" '
+            'stroke="#ccd3da" stroke-dasharray="2 3"/>'
+        )
+        parts.append(_text(WIDTH - left, top_pad - 3, fmt(scale), 10, "end"))
     for n, (name, value) in enumerate(items):
         x = left + n * slot + (slot - bar) / 2
         h = float(value / scale) * plot
         parts.append(_rect(x, top_pad + plot - h, bar, h, PALETTE[0], f"{name}: {fmt(value)}"))
         if n % every == 0:
             parts.append(_text(x + bar / 2, height - 8, name, 11, "middle"))
+    if marked:
+        points = []
+        for n, ((name, _), value) in enumerate(zip(items, reference, strict=False)):
+            if value is None:
+                continue
+            x, y = left + n * slot + slot / 2, top_pad + plot - float(value / scale) * plot
+            points.append(f"{x:.1f},{y:.1f}")
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{PALETTE[4]}">'
+                f"<title>{escape(f'{name}, {reference_name}: {fmt(value)}')}</title></circle>"
+            )
+        parts.append(
+            f'<polyline points="{" ".join(points)}" fill="none" stroke="{PALETTE[4]}" '
+            'stroke-width="2" stroke-dasharray="6 3"/>'
+        )
+        parts.append(
+            f'<line x1="{left}" x2="{left + 24}" y1="10" y2="10" stroke="{PALETTE[4]}" '
+            'stroke-width="2" stroke-dasharray="6 3"/>'
+        )
+        parts.append(_text(left + 30, 14, reference_name))
     if not items:
         parts.append('<text x="10" y="25" font-size="13">Nothing to draw.</text>')
     return _svg(height, label, "".join(parts))

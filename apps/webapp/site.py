@@ -18,8 +18,8 @@ import jinja2
 from aiohttp import web
 
 from apps.webapp import signin
-from apps.webapp.documents import Progress
-from client import AiohttpTransport, PodClient, PodClientError
+from apps.webapp.documents import NoAccess, Progress
+from client import AiohttpTransport, PodClient, PodClientError, Unauthorized
 from client.transport import Transport
 
 FRAME = Path(__file__).parent / "templates"
@@ -32,6 +32,9 @@ class Site:
     own_path: str  # the app's own folder in the person's storage
     needs: tuple[dict[str, Any], ...]  # interop:hasAccessNeed items
     intro: str  # one sentence on the start page
+    subject: str = "data"  # what the page shows ("budget"): "Budget cannot show your budget"
+    kind: str = "data"  # what it reads, plural ("bank transactions")
+    folder: str = "folder"  # where it is ("bank folder")
 
     @property
     def client_id(self) -> str:
@@ -123,6 +126,43 @@ def signed_out(visit: Visit) -> web.HTTPSeeOther:
 
 def refused(request: web.Request, visit: Visit, message: str, status: int = 403) -> web.Response:
     return render(request, "refused.html", status, visit=visit, message=message)
+
+
+def failed(
+    request: web.Request, visit: Visit, exc: Exception, doing: str = "Your pod answered"
+) -> web.Response:
+    """The page for what went wrong reading or writing the person's data: what the app
+    may not read (403, the person's choice), an ended sign-in (back to the start), or
+    what the pod answered (502)."""
+    if isinstance(exc, NoAccess):
+        return refused(request, visit, str(exc))
+    if isinstance(exc, Unauthorized):
+        raise signed_out(visit) from None
+    return refused(request, visit, f"{doing}: {exc}", 502)
+
+
+async def read_for_page(
+    request: web.Request, visit: Visit, read: Callable[[Progress], Awaitable[Any]]
+) -> tuple[Any, web.Response | None]:
+    """``wait_for`` with its failures turned into pages: (result, None) when read, else
+    (None, the page to show: progress, refusal)."""
+    try:
+        return await wait_for(request, visit, read)
+    except (NoAccess, PodClientError) as exc:
+        return None, failed(request, visit, exc)
+
+
+def read_need(anchor: str, label: str, why: str, path: str) -> dict[str, Any]:
+    """A required, read-only access need for the folder ``path`` of the person's storage,
+    as the Client ID Document declares it (the consent page shows ``label`` and ``why``)."""
+    return {
+        "@id": f"#{anchor}",
+        "skos:prefLabel": label,
+        "skos:definition": why,
+        "interop:accessMode": "acl:Read",
+        "consent:targetPath": path,
+        "interop:accessNecessity": "interop:AccessRequired",
+    }
 
 
 async def client_id_document(request: web.Request) -> web.Response:

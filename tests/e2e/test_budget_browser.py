@@ -38,15 +38,17 @@ def budget() -> Iterator[str]:
     yield from serve_app("apps.budget")
 
 
-def serve_app(module: str) -> Iterator[str]:
-    """``python -m MODULE`` on a loopback port of its own; its base URL."""
+def serve_app(module: str, *args: str, host: str = "127.0.0.1") -> Iterator[str]:
+    """``python -m MODULE ARGS`` on a loopback port of its own; its base URL, named with
+    ``host`` (``localhost`` for a provider that takes plain-HTTP client ids only there)."""
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host}:{port}"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-m", module, "--port", str(port), "--base-url", base, *args]
     process = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", str(port)],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

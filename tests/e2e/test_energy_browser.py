@@ -1,6 +1,7 @@
 """The energy app (apps/energy) in a real browser: a person signs in through our IdP's
 consent page and sees, month by month, the consumption summed from the synthetic load
-curves, with its charts."""
+curves, with its charts, and "homes like mine" from a release of the common-good
+statistics (published on another site) for the months it covers, nothing for the others."""
 
 from __future__ import annotations
 
@@ -10,11 +11,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from rdflib import Graph
 
 from tests.e2e.conftest import Server
+from tests.e2e.loopback import Loopback
 from tests.e2e.test_budget_browser import fill_pod, serve_app, sign_in_to_app
 from tests.e2e.test_idp_browser import press, shoot, sign_up
-from tests.unit.energy.synthetic import PROV, curves, direct_monthly, source_files
+from tests.unit.energy.synthetic import (
+    PROV,
+    curves,
+    direct_monthly,
+    home_document,
+    release,
+    source_files,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -22,9 +32,31 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.timeout(240)
 
 
+# Published for two of the person's months; 2024-01 suppressed (too few homes).
+PUBLISHED = {
+    ("Bretagne", "2023-11"): Decimal("702.3"),
+    ("Bretagne", "2023-12"): Decimal("815.9"),
+    ("Bretagne", "2024-01"): None,
+    ("Occitanie", "2023-12"): Decimal("431.0"),
+}
+
+
 @pytest.fixture(scope="module")
-def energy() -> Iterator[str]:
-    yield from serve_app("apps.energy")
+def statistics() -> Iterator[str]:
+    """The broker's site, publishing one release (Turtle, public)."""
+    site = Loopback()
+    base = site.url("/results/grid/r1/")
+    site.pages["/results/grid/r1/dataset"] = release(2023, PUBLISHED, base=base).serialize(
+        format="turtle"
+    )
+    site.types["/results/grid/r1/dataset"] = "text/turtle"
+    yield base + "dataset"
+    site.close()
+
+
+@pytest.fixture(scope="module")
+def energy(statistics: str) -> Iterator[str]:
+    yield from serve_app("apps.energy", "--statistics", statistics)
 
 
 def test_energy_shows_the_months_of_the_source_files(
@@ -37,7 +69,10 @@ def test_energy_shows_the_months_of_the_source_files(
     person = sign_up(newcomer.new_page(), server, "eve")
     newcomer.close()
     docs = mapping.load_curve_documents(curves(files), server.url("eve/energy/"), PROV)
-    fill_pod(browser, server, person, "energy/", docs)
+    where = server.url("eve/energy/home")
+    graph = Graph().parse(data=home_document("Bretagne"), format="turtle", publicID=where)
+    home = mapping.Document("home", "", graph, 0, ())
+    fill_pod(browser, server, person, "energy/", [*docs, home])
     expected = direct_monthly(files)
 
     context = browser.new_context()
@@ -62,5 +97,15 @@ def test_energy_shows_the_months_of_the_source_files(
         assert Decimal(page.get_attribute("#all-kwh", "value") or "nan") == sum(expected.values())
         assert "an example" in page.inner_text("#tariff")
         assert "Two winters" in page.inner_text("main")
+        assert page.locator("#homes-like-mine").count() == 0  # 2024-02: not published
+
+        page.goto(f"{energy}/?month=2023-12")
+        assert Decimal(page.get_attribute("#homes-kwh", "value") or "nan") == Decimal("815.9")
+        assert "Homes like mine in Bretagne" in page.inner_text("#homes-like-mine")
+        chart = page.locator("svg.chart").nth(2).inner_html()  # by month: the dashed line
+        assert chart.count("<circle") == 2 and "Homes like mine (Bretagne)" in chart
+        shoot(page, screens, "energy-homes-like-mine")
+        page.goto(f"{energy}/?month=2024-01")  # its cell was suppressed
+        assert page.locator("#homes-like-mine").count() == 0
     finally:
         context.close()

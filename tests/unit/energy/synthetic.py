@@ -3,14 +3,20 @@ so the documents are what a pod holds after a push."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from rdflib import Graph
 
+from apps.commons import cube, mechanism, shares
+from apps.commons.broker import Release
+from apps.commons.proposals import monthly_consumption_by_region
+from apps.commons.study import Kind
 from apps.connector import mapping, parsers, synthetic
 from apps.connector.records import LoadCurve
+from apps.energy.homes import SCHEMA
 from apps.energy.records import Reading, readings_of
 
 CONTAINER = "https://pod.example/alice/energy/"
@@ -48,3 +54,39 @@ def direct_monthly(files: list[Path]) -> dict[str, Decimal]:
             key = at.strftime("%Y-%m")
             out[key] = out.get(key, Decimal(0)) + kwh
     return out
+
+
+def home_document(region: str) -> str:
+    """Where the home is, as a person's energy folder may state it (what the commons'
+    agents group by)."""
+    return f'<#home> <{SCHEMA.addressRegion}> "{region}" .\n'
+
+
+def release(
+    year: int,
+    means: dict[tuple[str, str], Decimal | None],
+    kind: Kind = Kind.MEAN,
+    base: str = "https://broker.example/results/grid/r1/",
+) -> Graph:
+    """A release of "mean monthly consumption by region" as the broker publishes it (its
+    own ``cube``): a cell per (region, month), None for a suppressed one."""
+    study = monthly_consumption_by_region(
+        "https://ademe.example/studies/grid#study",
+        "https://ademe.example/profile/card#me",
+        "https://cnil.example/profile/card#me",
+        "https://broker.example/profile/card#me",
+        year=year,
+        regions=tuple(sorted({g for g, _ in means})),
+        broker_key=shares.new_key("broker").export_public(as_dict=True),
+        authority_key=shares.new_key("authority").export_public(as_dict=True),
+    )
+    if kind is not Kind.MEAN:
+        study = replace(study, statistic=replace(study.statistic, kind=kind))
+    cells = [
+        mechanism.Cell(g, p, 0, None, suppressed=True)
+        if v is None
+        else mechanism.Cell(g, p, 40, v, bound=Decimal("12.5"))
+        for (g, p), v in sorted(means.items())
+    ]
+    made = Release(study, "r1", "approval", cells, 40, Decimal(1), Decimal(1))
+    return cube.cube(made, base)
