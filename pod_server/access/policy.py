@@ -376,6 +376,11 @@ class AccessPolicy:
                 self._cache.popitem(last=False)
         return acl
 
+    async def group_members(self, acl: CompiledAcl) -> dict[str, frozenset[str]]:
+        """The members of each group ``acl`` names, as its evaluation sees them (the
+        sharing page's lock-out check needs them before it writes a new ACL)."""
+        return await self._groups(acl) if acl.groups else {}
+
     async def _groups(self, acl: CompiledAcl) -> dict[str, frozenset[str]]:
         members: dict[str, frozenset[str]] = {}
         for document in groups_referenced(acl):

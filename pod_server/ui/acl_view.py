@@ -15,10 +15,11 @@ A resource without an ACL of its own starts from a copy of the inherited rules
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 
 from rdflib import FOAF, RDF, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -244,11 +245,20 @@ def revoke(graph: Graph, who: Who, target_url: str) -> Graph:
     raise Refusal("not_found_rule", 404)
 
 
+Groups = Mapping[str, frozenset[str]]  # group IRI -> its members' WebIDs
+NO_GROUPS: Groups = MappingProxyType({})
+
+
 def modes_of(
-    graph: Graph | None, target_url: str, webid: str, default_for: str | None, now: float
+    graph: Graph | None,
+    target_url: str,
+    webid: str,
+    default_for: str | None,
+    now: float,
+    groups: Groups = NO_GROUPS,
 ) -> Mode:
-    """The modes ``graph`` (an ACL) gives the person ``webid`` on ``target_url``; groups'
-    members are not known here, so only what names them otherwise counts."""
+    """The modes ``graph`` (an ACL) gives the person ``webid`` on ``target_url``, with
+    ``groups`` the members of the groups it names (a group not in it has none)."""
     if graph is None:
         return NO_MODES
     acl = compile_acl(graph, "urn:sharing:acl")
@@ -259,9 +269,36 @@ def modes_of(
         agent_webid=webid,
         authenticated=True,
         origin=None,
-        groups={},
+        groups=groups,
         now=now,
     )
+
+
+def groups_named(*graphs: Graph | None) -> frozenset[str]:
+    """The groups the rules of these ACLs name (whose members a lock-out check needs)."""
+    found: set[str] = set()
+    for graph in graphs:
+        if graph is not None:
+            found |= {str(o) for o in graph.objects(None, ACL_AGENT_GROUP) if isinstance(o, URIRef)}
+    return frozenset(found)
+
+
+def lost_groups(
+    before: Before, after: Graph, target_url: str, webid: str, groups: Groups, now: float
+) -> list[str]:
+    """The groups through which ``webid`` had access before and not after: each group
+    with them as a member that the rules before named for the item and after do not."""
+    found = []
+    for group, members in sorted(groups.items()):
+        if webid not in members:
+            continue
+        only = {group: members}
+        had = modes_of(before.graph, target_url, webid, before.default_for, now, only)
+        kept = modes_of(after, target_url, webid, None, now, only)
+        direct = modes_of(before.graph, target_url, webid, before.default_for, now)
+        if had & ~direct & ~kept:
+            found.append(group)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,26 +318,48 @@ def lock_out(
     owners: Iterable[str],
     viewer: str | None,
     now: float,
+    groups: Groups = NO_GROUPS,
 ) -> None:
     """Refuse an edit that locks someone out. Owners keep Control whatever the ACL says,
     so the lock-out that matters is of the pod itself: on a storage root, an owner or the
     person editing must keep the Read and Write they had. And a person who manages sharing
     without being an owner must not take their own Control away (nobody could give it
-    back but an owner)."""
+    back but an owner). Access through a group counts (``groups``: the members of those
+    the ACLs name): removing a group an owner's access came through is refused, naming it."""
     owners = frozenset(owners)
     if is_root:
         people = owners | ({viewer} if viewer else set())
         for person in sorted(people):
-            had = modes_of(before.graph, target_url, person, before.default_for, now)
-            kept = modes_of(after, target_url, person, None, now)
+            had = modes_of(before.graph, target_url, person, before.default_for, now, groups)
+            kept = modes_of(after, target_url, person, None, now, groups)
             lost = had & ESSENTIAL & ~kept
             if lost:
-                raise Refusal("lock_out", 409, {"url": target_url}, lost)
+                raise _lock_out("lock_out", before, after, target_url, person, groups, now, lost)
     if viewer and viewer not in owners:
-        had = modes_of(before.graph, target_url, viewer, before.default_for, now)
-        kept = modes_of(after, target_url, viewer, None, now)
+        had = modes_of(before.graph, target_url, viewer, before.default_for, now, groups)
+        kept = modes_of(after, target_url, viewer, None, now, groups)
         if Mode.CONTROL in had and Mode.CONTROL not in kept:
-            raise Refusal("lock_out_control", 409, {"url": target_url})
+            raise _lock_out(
+                "lock_out_control", before, after, target_url, viewer, groups, now, NO_MODES
+            )
+
+
+def _lock_out(
+    key: str,
+    before: Before,
+    after: Graph,
+    target_url: str,
+    person: str,
+    groups: Groups,
+    now: float,
+    lost: Mode,
+) -> Refusal:
+    """The refusal, saying which group it was when the access came through one."""
+    through = lost_groups(before, after, target_url, person, groups, now)
+    if not through:
+        return Refusal(key, 409, {"url": target_url}, lost)
+    values = {"url": target_url, "group": ", ".join(through), "person": person}
+    return Refusal(key + "_group", 409, values, lost)
 
 
 def parse_who(kind: str, iri: str) -> Who:

@@ -100,6 +100,19 @@ MESSAGES: dict[str, dict[str, str]] = {
             "It has its own sharing settings: stop sharing it separately first, then rename it."
         ),
         "renamed": "Renamed to {name}.",
+        "renamed_kept": (
+            "Renamed to {name}, except {count} items that changed while it was copied: they"
+            " are still in the old folder."
+        ),
+        "rename_root": "The pod's top folder cannot be renamed.",
+        "rename_folder_acl": (
+            "{name} has its own sharing settings, which would not follow it: stop sharing it"
+            " separately first, then rename the folder."
+        ),
+        "rename_too_many": (
+            "This folder holds more than {count} items: too many to rename here. Use an app"
+            " or the pod command line to move it."
+        ),
         "back_to_folder": "Back to the folder",
         "not_empty_title": "This folder is not empty",
         "not_empty_text": (
@@ -210,6 +223,19 @@ MESSAGES: dict[str, dict[str, str]] = {
             " renommez-le."
         ),
         "renamed": "Renommé en {name}.",
+        "renamed_kept": (
+            "Renommé en {name}, sauf {count} éléments modifiés pendant la copie : ils sont"
+            " restés dans l'ancien dossier."
+        ),
+        "rename_root": "Le dossier principal du pod ne peut pas être renommé.",
+        "rename_folder_acl": (
+            "{name} a ses propres réglages de partage, qui ne le suivraient pas : arrêtez"
+            " d'abord de le partager à part, puis renommez le dossier."
+        ),
+        "rename_too_many": (
+            "Ce dossier contient plus de {count} éléments : trop pour le renommer ici."
+            " Utilisez une application ou la ligne de commande pod pour le déplacer."
+        ),
         "back_to_folder": "Retour au dossier",
         "not_empty_title": "Ce dossier n'est pas vide",
         "not_empty_text": (

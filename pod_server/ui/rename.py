@@ -1,11 +1,15 @@
-"""Renaming a document from its page (``POST <url>?ui=rename``, field ``name``): a copy to
-the new name in the same folder through the store, then the old one deleted.
+"""Renaming a document or a folder from its page (``POST <url>?ui=rename``, field
+``name``): a copy to the new name in the same folder through the store, then the old one
+deleted. A folder is copied whole (its folders, documents, files and descriptions, each
+RDF body's IRIs under the old folder moved under the new one, so links inside it still
+work), then its old items are deleted, deepest first.
 
 The same access checks as the API would make for the two requests a client would send:
 Read on the source, what a PUT creating the target needs (Append or Write on its
 folder), and what a DELETE of the source needs (Write) — all checked before anything is
 written, so a refusal changes nothing. An existing target is never overwritten (the copy
 is conditional on its absence), and the delete is conditional on the version copied.
+A folder's items are each checked the same way first (``rename_folder``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pod_server.ldp import paths
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.reading import Representation
 from pod_server.ldp.store import Body
+from pod_server.ui import rename_folder
 
 if TYPE_CHECKING:
     from pod_server.ui.views import _Request
@@ -30,16 +35,19 @@ FORM = "rename"
 
 
 def target_path(source: str, name: str) -> str:
-    """The path of ``name`` beside ``source``, or a 400 saying why the name is unusable."""
-    name = name.strip()
+    """The path of ``name`` beside ``source`` (a folder stays a folder: ``name/``), or a
+    400 saying why the name is unusable."""
+    name = name.strip().rstrip("/") if paths.is_container(source) else name.strip()
     if not name or "/" in name or name in (".", ".."):
         raise BadRequest("A new name is one segment: no '/', not empty, not '.' or '..'")
     parent = paths.parent(source)
-    if parent is None or paths.is_container(source):
-        raise BadRequest("Only documents and files are renamed here")
+    if parent is None:
+        raise BadRequest("The pod's top folder cannot be renamed")
     target = parent + paths.encode_segment(name)
     if paths.is_auxiliary(target):
         raise BadRequest("A name ending in .acl or .meta is kept for the server")
+    if paths.is_container(source):
+        target += "/"
     if target == source:
         raise BadRequest("That is already its name")
     return target
@@ -50,7 +58,11 @@ async def form(r: _Request, fields: dict[str, str], origin: str) -> web.Response
     source = r.path
     if paths.aux_subject(source) is not None:
         raise BadRequest(t("bad_name"))
+    if r.store.is_storage_root(source):
+        raise BadRequest(t("rename_root"))
     target = target_path(source, fields.get("name", ""))
+    if paths.is_container(source):
+        return await rename_folder.form(r, source, target, origin)
     read = await r.authorize(origin, "GET", source)
     meta = read.target
     if meta is None:

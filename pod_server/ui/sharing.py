@@ -18,6 +18,7 @@ from urllib.parse import unquote
 from aiohttp import web
 from rdflib import Graph
 
+from pod_server.access.acl import compile_acl
 from pod_server.consent.rules import Inherited
 from pod_server.errors import BadRequest, NotFound
 from pod_server.ldp import paths
@@ -107,6 +108,7 @@ async def form(r: _Request, action: str, fields: dict[str, str], origin: str) ->
             owners=s.owners,
             viewer=r.agent.webid,
             now=time.time(),
+            groups=await group_members(r, s.before().graph, after),
         )
     except Refusal as refused:
         return _refused(r, refused)
@@ -129,6 +131,17 @@ async def form(r: _Request, action: str, fields: dict[str, str], origin: str) ->
 async def load(r: _Request, origin: str | None) -> _Sharing:
     """The item's own and inherited ACLs, once the person is known to have Control."""
     return await _load(r, origin)
+
+
+async def group_members(r: _Request, *graphs: Graph | None) -> dict[str, frozenset[str]]:
+    """The members of the groups these ACLs name, read as access evaluation reads them."""
+    union = Graph()
+    for graph in graphs:
+        if graph is not None:
+            union += graph
+    if not acl_view.groups_named(union):
+        return {}
+    return await r.policy.group_members(compile_acl(union, "urn:sharing:acl"))
 
 
 def refused(r: _Request, refusal: Refusal) -> web.Response:

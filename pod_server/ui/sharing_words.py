@@ -85,6 +85,16 @@ WORDS: dict[str, dict[str, str]] = {
         "lock_out_control": (
             "This change was not made: you would no longer be able to manage sharing of {url}."
         ),
+        "lock_out_group": (
+            "This change was not made: {person} has access ({modes}) to the storage {url}"
+            " only as a member of the group {group}, and this change takes it away: an owner"
+            " could no longer use the pod. Give that access to the owner directly first, then"
+            " change the group's."
+        ),
+        "lock_out_control_group": (
+            "This change was not made: you manage sharing of {url} only as a member of the"
+            " group {group}, and this change takes that away."
+        ),
         "not_changed": "Change not made",
         "back_to_sharing": "Back to the sharing page",
         "no_sharing_here": "The sharing settings themselves have no sharing page.",
@@ -188,6 +198,16 @@ WORDS: dict[str, dict[str, str]] = {
         "lock_out_control": (
             "Cette modification n'a pas été faite : vous ne pourriez plus gérer le partage de"
             " {url}."
+        ),
+        "lock_out_group": (
+            "Cette modification n'a pas été faite : {person} n'a accès ({modes}) à l'espace"
+            " {url} qu'en tant que membre du groupe {group}, et cette modification le lui"
+            " retire : un propriétaire ne pourrait plus utiliser le pod. Donnez d'abord cet"
+            " accès directement au propriétaire, puis modifiez celui du groupe."
+        ),
+        "lock_out_control_group": (
+            "Cette modification n'a pas été faite : vous ne gérez le partage de {url} qu'en"
+            " tant que membre du groupe {group}, et cette modification vous le retire."
         ),
         "not_changed": "Modification non faite",
         "back_to_sharing": "Retour à la page de partage",

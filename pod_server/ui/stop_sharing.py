@@ -40,21 +40,23 @@ def follow_check(
     owners: Iterable[str],
     viewer: str | None,
     now: float,
+    groups: acl_view.Groups = acl_view.NO_GROUPS,
 ) -> None:
-    """Refuse (``Refusal``) dropping ``own`` for ``inherited`` when it locks someone out."""
+    """Refuse (``Refusal``) dropping ``own`` for ``inherited`` when it locks someone out
+    (``groups``: the members of the groups both name, whose access counts too)."""
     if inherited is None:
         raise Refusal("follow_nothing", 409)
     owners = frozenset(owners)
     after_for = inherited.container_url
     for person in sorted(owners | ({viewer} if viewer else set())):
-        had = acl_view.modes_of(own, target_url, person, None, now)
-        kept = acl_view.modes_of(inherited.graph, target_url, person, after_for, now)
+        had = acl_view.modes_of(own, target_url, person, None, now, groups)
+        kept = acl_view.modes_of(inherited.graph, target_url, person, after_for, now, groups)
         lost = had & ESSENTIAL & ~kept
         if lost:
             raise Refusal("follow_lock_out", 409, {"url": target_url}, lost)
     if viewer and viewer not in owners:
-        had = acl_view.modes_of(own, target_url, viewer, None, now)
-        kept = acl_view.modes_of(inherited.graph, target_url, viewer, after_for, now)
+        had = acl_view.modes_of(own, target_url, viewer, None, now, groups)
+        kept = acl_view.modes_of(inherited.graph, target_url, viewer, after_for, now, groups)
         if Mode.CONTROL in had and Mode.CONTROL not in kept:
             raise Refusal("lock_out_control", 409, {"url": target_url})
 
@@ -77,8 +79,15 @@ async def form(r: _Request, origin: str) -> web.Response:
         raise BadRequest(r.t("follow_already"))
     inherited = await folder_acl(r)
     try:
+        groups = await sharing.group_members(r, s.own, inherited.graph if inherited else None)
         follow_check(
-            s.own, inherited, s.url, owners=s.owners, viewer=r.agent.webid, now=time.time()
+            s.own,
+            inherited,
+            s.url,
+            owners=s.owners,
+            viewer=r.agent.webid,
+            now=time.time(),
+            groups=groups,
         )
     except Refusal as refused:
         return sharing.refused(r, refused)

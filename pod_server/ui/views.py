@@ -91,7 +91,13 @@ FORM_ACTIONS = frozenset(
 )
 PREVIEW_BYTES = 64 * 1024
 CSV_ROWS = 200
-NOTES = {"uploaded": "uploaded", "created": "created", "deleted": "deleted", "renamed": "renamed"}
+NOTES = {
+    "uploaded": "uploaded",
+    "created": "created",
+    "deleted": "deleted",
+    "renamed": "renamed",
+    "renamed_kept": "renamed_kept",
+}
 
 
 def is_form(method: str, query: Mapping[str, str]) -> bool:
@@ -260,8 +266,8 @@ def _sharing_url(r: _Request, access: Access) -> str | None:
 
 
 def _rename(r: _Request, access: Access) -> dict[str, Any]:
-    """The rename form of a document's page (whoever may delete it may try; the form's
-    handler checks the rest), and the note of a rename just done."""
+    """The rename form of a document's or folder's page (whoever may delete it may try;
+    the form's handler checks the rest), and the note of a rename just done."""
     can = _delete_url(r, access) is not None and paths.aux_subject(r.path) is None
     return {
         "rename_url": r.store.url(r.path) + "?ui=rename" if can else None,
@@ -326,7 +332,7 @@ async def _container(r: _Request, meta: Meta, access: Access) -> web.Response:
         delete_url=_delete_url(r, access),
         sharing_url=_sharing_url(r, access),
         kind_word=r.t("folder").lower(),
-        note=_note(r),
+        **_rename(r, access),
     )
 
 

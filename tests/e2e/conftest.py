@@ -128,11 +128,13 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+SCREENS = Path(__file__).resolve().parent / "screens"  # gitignored
+
+
 @pytest.fixture(scope="session")
-def screens(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where screenshots go (``POD_E2E_SCREENS`` to keep them somewhere known)."""
-    chosen = os.environ.get("POD_E2E_SCREENS")
-    if chosen:
-        Path(chosen).mkdir(parents=True, exist_ok=True)
-        return Path(chosen)
-    return tmp_path_factory.mktemp("screens")
+def screens() -> Path:
+    """Where screenshots of every page go, to be looked at after a run: ``tests/e2e/screens``
+    (gitignored), or ``POD_E2E_SCREENS``."""
+    chosen = Path(os.environ.get("POD_E2E_SCREENS") or SCREENS)
+    chosen.mkdir(parents=True, exist_ok=True)
+    return chosen

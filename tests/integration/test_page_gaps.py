@@ -11,10 +11,12 @@ import pytest
 from rdflib import Graph
 
 from client import PodClientError
+from pod_server.ui import rename_folder
 from tests.integration.test_admin_pages import ops  # noqa: F401 (a fixture)
 from tests.integration.test_consent_pages import World, sign_in
 
 ACL = "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
+DC = "http://purl.org/dc/terms/"
 
 
 def rule(name: str, who: str, target: str, modes: str, default: bool = False) -> str:
@@ -79,8 +81,8 @@ async def test_rename_refuses_an_existing_name_and_bad_names(alice: World) -> No
     for bad in ("", "x/y", "..", "a.txt", "a.txt.acl"):
         status, _, _ = await form_post(w, "/alice/docs/a.txt", "rename", name=bad)
         assert status == 400, bad
-    status, _, _ = await form_post(w, "/alice/docs/", "rename", name="other")
-    assert status == 400  # folders are not renamed here
+    status, _, _ = await form_post(w, "/alice/", "rename", name="other")
+    assert status == 400  # the pod's top folder
     assert (await w.alice.get(w.pod.url("/alice/docs/a.txt"))).body == b"one"
     assert (await w.alice.get(w.pod.url("/alice/docs/c.txt"))).body == b"two"
     own = ACL + rule(
@@ -90,6 +92,58 @@ async def test_rename_refuses_an_existing_name_and_bad_names(alice: World) -> No
     status, _, page = await form_post(w, "/alice/docs/a.txt", "rename", name="z.txt")
     assert status == 409 and "stop sharing it separately" in page
     assert await exists(w, "/alice/docs/a.txt") and not await exists(w, "/alice/docs/z.txt")
+
+
+async def test_rename_a_folder_with_everything_in_it(alice: World) -> None:
+    """A folder is copied whole under its new name (links inside it follow it, its
+    descriptions too), then the old one is gone; an item inside with its own sharing
+    settings, or an existing name, stops it before anything is written."""
+    w = alice
+    old, new = w.pod.url("/alice/trip/"), w.pod.url("/alice/holiday 2026/")
+    await w.alice.put(old + "notes.txt", "sun", "text/plain")
+    await w.alice.put(old + "days/one.ttl", f'<#d> <{DC}title> "Day one"; <{DC}next> <two.ttl>.')
+    await w.alice.put(old + "days/two.ttl", f'<#d> <{DC}title> "Day two".')
+    await w.alice.put(old + "days/one.ttl.meta", f'<one.ttl> <{DC}creator> "me".', "text/turtle")
+    page = await w.page("/alice/trip/")
+    assert 'action="?ui=rename"' in page and 'value="trip"' in page
+    status, location, _ = await form_post(w, "/alice/trip/", "rename", name="holiday 2026")
+    assert status == 303 and location.startswith(
+        w.pod.url("/alice/holiday%202026/?note=renamed&name=")
+    )
+    assert "Renamed to holiday 2026" in await w.page(location.removeprefix(w.pod.base))
+    assert not await exists(w, "/alice/trip/")
+    moved = w.pod.url("/alice/holiday%202026/")
+    assert (await w.alice.get(moved + "notes.txt")).body == b"sun"
+    body = (await w.alice.get(moved + "days/one.ttl", accept="text/turtle")).body
+    graph = Graph().parse(data=body, format="turtle", publicID=moved + "days/one.ttl")
+    assert {str(o) for o in graph.objects()} >= {moved + "days/two.ttl", "Day one"}
+    meta = (await w.alice.get(moved + "days/one.ttl.meta", accept="text/turtle")).body
+    assert b"me" in meta
+    del new
+    # Refused, nothing written: an item with its own ACL inside, an existing name.
+    await w.alice.put(old + "a.txt", "a", "text/plain")
+    await w.alice.put(old + "sub/b.txt", "b", "text/plain")
+    own = ACL + rule("me", w.webid["alice"], old + "sub/", "acl:Read, acl:Write, acl:Control")
+    await w.alice.put(old + "sub/.acl", own, "text/turtle")
+    status, _, page = await form_post(w, "/alice/trip/", "rename", name="elsewhere")
+    assert status == 409 and "sub has its own sharing settings" in page
+    assert not await exists(w, "/alice/elsewhere/") and await exists(w, "/alice/trip/a.txt")
+    await w.alice.delete(old + "sub/.acl")
+    status, _, page = await form_post(w, "/alice/trip/", "rename", name="holiday 2026")
+    assert status == 409 and "already in this folder" in page
+    assert await exists(w, "/alice/trip/sub/b.txt")
+
+
+async def test_a_folder_too_large_to_rename_here(
+    alice: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = alice
+    monkeypatch.setattr(rename_folder, "MAX_ITEMS", 3)
+    for name in ("a", "b", "c", "d"):
+        await w.alice.put(w.pod.url(f"/alice/big/{name}.txt"), name, "text/plain")
+    status, _, page = await form_post(w, "/alice/big/", "rename", name="huge")
+    assert status == 409 and "more than 3 items" in page
+    assert not await exists(w, "/alice/huge/") and await exists(w, "/alice/big/d.txt")
 
 
 async def test_rename_needs_what_the_api_needs(alice: World) -> None:

@@ -208,6 +208,41 @@ async def test_the_owner_cannot_lock_themselves_out(host: tuple[Pod, Path]) -> N
     assert (await _post(alice, pod, home + "?ui=share", form))[0] == 303  # keeps it all
 
 
+async def test_the_owner_s_access_through_a_group_is_not_removed(host: tuple[Pod, Path]) -> None:  # noqa: F811
+    """Alice reads and writes her pod only as a member of a group (a document in her pod):
+    the page refuses to remove the group, naming it, and writes nothing."""
+    pod, root = host
+    alice_api = await _api(pod, root, "alice")
+    home = pod.url("/alice/")
+    me = pod.url("/alice/profile/card#me")
+    group = pod.url("/alice/family#us")
+    members = f"<#us> <http://www.w3.org/2006/vcard/ns#hasMember> <{me}>."
+    assert await alice_api.call("PUT", "/alice/family", members) == 201
+    root_acl = ACL_PREFIX + (
+        f"<#family> a acl:Authorization; acl:agentGroup <{group}>; acl:accessTo <{home}>;"
+        f" acl:default <{home}>; acl:mode acl:Read, acl:Write.\n"
+        f"<#me> a acl:Authorization; acl:agent <{me}>; acl:accessTo <{home}>; acl:mode acl:Control."
+    )  # a root ACL keeps someone named with Control
+    assert await alice_api.call("PUT", "/alice/.acl", root_acl) in (201, 204)
+    alice = pod.session
+    await _sign_in(pod, alice, "alice@example.org")
+    before = (await _acl(alice, home)).serialize(format="nt")
+    csrf = await _csrf(alice, home)
+    status, _, page = await _post(
+        alice, pod, home + "?ui=unshare", {"csrf": csrf, "kind": "group", "who": group}
+    )
+    assert status == 409, page
+    assert f"only as a member of the group {group}" in page and me in page
+    assert "(can see, can edit)" in page
+    assert (await _acl(alice, home)).serialize(format="nt") == before  # nothing written
+    # Given the access herself first, the group may go.
+    form = {"csrf": csrf, "kind": "person", "who": me, "level": "manage"}
+    assert (await _post(alice, pod, home + "?ui=share", form))[0] == 303
+    form = {"csrf": csrf, "kind": "group", "who": group}
+    assert (await _post(alice, pod, home + "?ui=unshare", form))[0] == 303
+    assert await alice_api.call("GET", "/alice/family") == 200
+
+
 async def test_bad_input_forgery_and_no_control(host: tuple[Pod, Path]) -> None:  # noqa: F811
     pod, root = host
     alice_api = await _api(pod, root, "alice")

@@ -249,6 +249,94 @@ def test_a_non_owner_cannot_take_their_own_control_away() -> None:
         )
 
 
+GROUP = "https://pod.example/alice/groups#family"
+
+
+def test_an_owner_whose_access_is_only_through_a_group_is_not_locked_out() -> None:
+    """The owner reads and writes the root only as a member of a group: removing that
+    group (or lowering it to "can see") is refused, naming the group; with the owner given
+    the access directly first, or with the owner not a member, the change is allowed."""
+    root_acl = acl(
+        f"<#family> a acl:Authorization; acl:agentGroup <{GROUP}>; acl:accessTo <{BASE}>;"
+        f" acl:default <{BASE}>; acl:mode acl:Read, acl:Write.\n",
+        BASE + ".acl",
+    )
+    family = Who(Kind.GROUP, GROUP)
+    members = {GROUP: frozenset({ME, BOB})}
+    for after, lost in (
+        (acl_view.revoke(root_acl, family, BASE), Mode.READ | Mode.WRITE),
+        (acl_view.grant(root_acl, family, Mode.READ, BASE, BASE + ".acl"), Mode.WRITE),
+    ):
+        with pytest.raises(Refusal) as refused:
+            acl_view.lock_out(
+                Before(root_acl),
+                after,
+                BASE,
+                is_root=True,
+                owners={ME},
+                viewer=ME,
+                now=NOW,
+                groups=members,
+            )
+        assert refused.value.key == "lock_out_group"
+        assert refused.value.values["group"] == GROUP and refused.value.values["person"] == ME
+        assert refused.value.modes & lost == lost
+    # Without knowing the members the access could not be seen (what the check missed).
+    acl_view.lock_out(
+        Before(root_acl),
+        acl_view.revoke(root_acl, family, BASE),
+        BASE,
+        is_root=True,
+        owners={ME},
+        viewer=ME,
+        now=NOW,
+    )
+    # The owner given the access directly first: the group may go.
+    direct = acl_view.grant(root_acl, Who(Kind.PERSON, ME), Mode.READ | Mode.WRITE, BASE, BASE)
+    acl_view.lock_out(
+        Before(direct),
+        acl_view.revoke(direct, family, BASE),
+        BASE,
+        is_root=True,
+        owners={ME},
+        viewer=ME,
+        now=NOW,
+        groups=members,
+    )
+    # A group the owner is not in may go too.
+    acl_view.lock_out(
+        Before(direct),
+        acl_view.revoke(direct, family, BASE),
+        BASE,
+        is_root=True,
+        owners={ME},
+        viewer=ME,
+        now=NOW,
+        groups={GROUP: frozenset({BOB})},
+    )
+    assert acl_view.groups_named(root_acl, None, direct) == {GROUP}
+
+
+def test_a_sharer_whose_control_comes_through_a_group_keeps_it() -> None:
+    graph = acl(
+        owner_rule(DOC) + f"<#g> a acl:Authorization; acl:agentGroup <{GROUP}>;"
+        f" acl:accessTo <{DOC}>; acl:mode acl:Read, acl:Control.\n"
+    )
+    after = acl_view.revoke(graph, Who(Kind.GROUP, GROUP), DOC)
+    with pytest.raises(Refusal) as refused:
+        acl_view.lock_out(
+            Before(graph),
+            after,
+            DOC,
+            is_root=False,
+            owners={ME},
+            viewer=BOB,
+            now=NOW,
+            groups={GROUP: frozenset({BOB})},
+        )
+    assert refused.value.key == "lock_out_control_group"
+
+
 @pytest.mark.parametrize(
     ("kind", "iri", "expected"),
     [

@@ -13,6 +13,7 @@ from pod_server.storage.base import Meta
 from pod_server.ui.acl_view import Refusal
 from pod_server.ui.emptying import COUNT_UP_TO, count_text, visible_count
 from pod_server.ui.rename import target_path
+from pod_server.ui.rename_folder import moved, rebased
 from pod_server.ui.stop_sharing import follow_check
 
 FOLDER = "https://pod.example/alice/docs/"
@@ -55,9 +56,47 @@ def test_names_that_are_refused(name: str) -> None:
         target_path("/a/old.txt", name)
 
 
-def test_folders_are_not_renamed_here() -> None:
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("other", "/a/other/"), ("other/", "/a/other/"), ("deux mots", "/a/deux%20mots/")],
+)
+def test_a_folder_stays_a_folder(name: str, expected: str) -> None:
+    assert target_path("/a/sub/", name) == expected
+
+
+@pytest.mark.parametrize("name", ["sub", "sub/", "x/y", "", "..", "b.acl"])
+def test_folder_names_that_are_refused(name: str) -> None:
     with pytest.raises(BadRequest):
-        target_path("/a/sub/", "other")
+        target_path("/a/sub/", name)
+
+
+def test_the_pod_s_top_folder_is_not_renamed() -> None:
+    with pytest.raises(BadRequest):
+        target_path("/", "other")
+
+
+def test_where_each_item_of_a_renamed_folder_goes() -> None:
+    assert moved("/a/sub/", "/a/sub/", "/a/new/") == "/a/new/"
+    assert moved("/a/sub/x/y.ttl", "/a/sub/", "/a/new/") == "/a/new/x/y.ttl"
+    with pytest.raises(ValueError):
+        moved("/a/other/y.ttl", "/a/sub/", "/a/new/")
+
+
+def test_links_inside_a_renamed_folder_follow_it() -> None:
+    old, new = "https://pod.example/a/sub/", "https://pod.example/a/new/"
+    body = (
+        b"<#me> <http://xmlns.com/foaf/0.1/knows> <other.ttl#it>, <https://pod.example/a/sub/y.ttl>, <https://else.example/>;"
+        b' <http://purl.org/dc/terms/title> "sub/x".'
+    )
+    out = rebased(body, "text/turtle", old + "x/doc.ttl", old, new)
+    graph = Graph().parse(data=out, format="turtle", publicID=new + "x/doc.ttl")
+    objects = {str(o) for o in graph.objects()}
+    assert new + "x/other.ttl#it" in objects and new + "y.ttl" in objects
+    assert "https://else.example/" in objects
+    assert "sub/x" in objects  # a literal is not an IRI: kept
+    assert {str(s) for s in graph.subjects()} == {new + "x/doc.ttl#me"}
+    assert rebased(b"not turtle {", "text/turtle", old + "d", old, new) == b"not turtle {"
+    assert rebased(b"", "text/turtle", old + "d", old, new) == b""
 
 
 def test_following_a_folder_that_gives_the_owner_the_same() -> None:
