@@ -131,7 +131,7 @@ def test_n3_insert_is_an_insert_only_patch_of_the_graph() -> None:
 
 
 def test_a_rule_matches_whole_words_only() -> None:
-    """"CAF" (the family allowance office) is not the start of "CAFE"."""
+    """ "CAF" (the family allowance office) is not the start of "CAFE"."""
     rules = mapping.DEFAULT_RULES
     assert mapping.category("CB CAFE DE LA GARE 03/01", rules) == "Restaurants"
     assert mapping.category("VIR CAF ALLOCATIONS", rules) == "SocialBenefits"
