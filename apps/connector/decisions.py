@@ -60,12 +60,13 @@ class InboxWatch:
             return False
         finally:
             event.clear()
+        self.woken += 1
         return True
 
     def wake(self, record: str) -> None:
-        if record in self._events:
-            self.woken += 1
-            self._events[record].set()
+        # Kept set until waited on: a decision heard just before its waiter starts
+        # waiting is not lost.
+        self._events[record].set()
 
     async def _listen(self) -> None:
         while True:
