@@ -1,7 +1,7 @@
 """A bank's connector pushing a month of statements to N customers' pods on one server.
 
     python bench/connector_bench.py [-n 200] [--months 1] [-c 8] [--format ofx]
-        [--storage postgresql://...]
+        [--storage postgresql://...] [--port PORT]
 
 The server runs in its own process (multi-user, files unless ``--storage``) with N
 customers and the bank created in it; each customer signs in, makes a ``bank/`` container
@@ -14,7 +14,9 @@ Then, with the real connector (apps.connector) signed in as the bank:
    with the vocab shapes, create-only N3 Patch, journal;
 4. ``re-run``: a third run, which must write nothing.
 
-Prints customers/s, records/s and per-customer p50/p99 for each run. Loopback only.
+Prints, for each run, pods/s, records/s, per-pod p50/p99 and the CPU seconds of the
+server process and of the connector. Loopback only. On PostgreSQL (a DSN without a
+schema) the server gets a schema of its own, dropped at the end.
 """
 
 from __future__ import annotations
@@ -72,12 +74,21 @@ async def serve(root: Path, port: int, count: int, storage: str) -> None:
 
 
 # -- the bench ---------------------------------------------------------------------------------
-def start_server(root: Path, count: int, storage: str) -> tuple[subprocess.Popen[bytes], dict]:  # type: ignore[type-arg]
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(
+    root: Path, count: int, storage: str, port: int = 0
+) -> tuple[subprocess.Popen[bytes], dict]:  # type: ignore[type-arg]
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    if not port:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
     argv = [sys.executable, __file__, "--serve", str(root), "--port", str(port), "-n", str(count)]
     if storage:
         argv += ["--storage", storage]
@@ -161,24 +172,30 @@ async def run_connector(made: dict, data: Path, journal: Path, concurrency: int)
         log.close()
 
 
-def line(name: str, summary) -> dict:  # type: ignore[no-untyped-def, type-arg]
+async def measured(name: str, server: int, run) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """Run the connector once (``run()``), with the CPU the server and we spent on it."""
+    server_cpu, own_cpu = cpu_seconds(server), time.process_time()
+    summary = await run()
+    server_cpu, own_cpu = cpu_seconds(server) - server_cpu, time.process_time() - own_cpu
     per = sorted(r.seconds for r in summary.results)
     q = statistics.quantiles(per, n=100) if len(per) > 1 else per * 99
     row = {
         "run": name,
-        "customers": len(summary.results),
+        "pods": len(summary.results),
         "seconds": round(summary.seconds, 2),
-        "customers_per_s": round(len(summary.results) / summary.seconds, 1),
+        "pods_per_s": round(len(summary.results) / summary.seconds, 1),
         "records": summary.records,
         "records_per_s": round(summary.records / summary.seconds, 0),
         "p50_ms": round(q[49] * 1000),
         "p99_ms": round(q[98] * 1000),
+        "server_cpu_s": round(server_cpu, 1),
+        "connector_cpu_s": round(own_cpu, 1),
         "outcomes": summary.counts(),
     }
     print(
-        f"| {name} | {row['customers']} | {row['seconds']} | {row['customers_per_s']} | "
+        f"| {name} | {row['pods']} | {row['seconds']} | {row['pods_per_s']} | "
         f"{row['records']} | {row['records_per_s']:.0f} | {row['p50_ms']} | {row['p99_ms']} | "
-        f"{row['outcomes']} |",
+        f"{row['server_cpu_s']} | {row['connector_cpu_s']} | {row['outcomes']} |",
         flush=True,
     )
     return row
@@ -192,29 +209,45 @@ async def bench(args: argparse.Namespace) -> int:
     synthetic.generate(
         data, args.customers, args.months, "2024-01", bank_format=args.format, energy=False
     )
+    storage, schema = args.storage, None
+    if storage and "schema=" not in storage:
+        schema = f"bench_connector_{os.getpid()}"
+        storage += ("&" if "?" in storage else "?") + f"schema={schema}"
     started = time.monotonic()
-    proc, made = await asyncio.to_thread(start_server, work, args.customers, args.storage)
+    proc, made = await asyncio.to_thread(
+        start_server, work, args.customers, storage, args.port or 0
+    )
     try:
         print(
             f"server with {args.customers} customers ready in {time.monotonic() - started:.0f} s",
             flush=True,
         )
+        started = time.monotonic()
         clients = await prepare_customers(made)
+        print(f"customers' bank/ made in {time.monotonic() - started:.0f} s", flush=True)
         print(
-            "| run | customers | s | customers/s | records | records/s "
-            "| p50 ms/customer | p99 ms/customer | outcomes |"
+            "| run | pods | s | pods/s | records | records/s | p50 ms/pod | p99 ms/pod "
+            "| server CPU s | connector CPU s | outcomes |"
         )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         journal = work / "journal.jsonl"
-        rows = [line("ask", await run_connector(made, data, journal, args.concurrency))]
+
+        def run():  # type: ignore[no-untyped-def]
+            return run_connector(made, data, journal, args.concurrency)
+
+        rows = [await measured("ask", proc.pid, run)]
         await approve_all(clients)
-        rows.append(line("push", await run_connector(made, data, journal, args.concurrency)))
-        rows.append(line("re-run", await run_connector(made, data, journal, args.concurrency)))
+        rows.append(await measured("push", proc.pid, run))
+        rows.append(await measured("re-run", proc.pid, run))
         for client in clients.values():
             await client.aclose()
     finally:
         proc.terminate()
         proc.wait(10)
+        if schema is not None:
+            from servers import _drop_schema  # bench/ is on the path of a bench script
+
+            await _drop_schema(args.storage.split("?", 1)[0], schema)
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
     (out / f"connector-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(
@@ -230,9 +263,11 @@ def main() -> int:
     parser.add_argument("--months", type=int, default=1)
     parser.add_argument("-c", "--concurrency", type=int, default=8)
     parser.add_argument("--format", choices=("ofx", "camt053", "csv"), default="ofx")
-    parser.add_argument("--storage", default="", help="postgresql://... (default: files)")
+    parser.add_argument(
+        "--storage", default="", help="postgresql://... (default: files); a schema is made"
+    )
+    parser.add_argument("--port", type=int, help="the server's port (default: a free one)")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve, args.port, args.customers, args.storage))

@@ -153,18 +153,25 @@ class Discovery(Access):
         *,
         private: bool = False,
         webid: str | None = None,
+        index: str | None = None,
     ) -> TypeRegistration:
         """Record in the (public or private) type index that ``for_class`` instances are
-        in ``location`` (a container when it ends with '/', else a document)."""
-        profile = await self.profile(webid)
-        index = profile.private_type_index if private else profile.public_type_index
-        if not index:
-            kind = "private" if private else "public"
-            raise NotFound(f"the profile names no {kind} type index", url=profile.webid)
+        in ``location`` (a container when it ends with '/', else a document).
+
+        ``index`` names the type index to write to: the profile and the indexes are then
+        not read, which suits an agent given only Append on someone else's index (an
+        organisation under consent). The entry's IRI comes from the class and the
+        location, so registering twice adds nothing."""
         location = normalize_url(location)
-        for reg in await self.type_registrations(profile.webid, for_class):
-            if reg.index == index and location in reg.locations:
-                return reg
+        if index is None:
+            profile = await self.profile(webid)
+            index = profile.private_type_index if private else profile.public_type_index
+            if not index:
+                kind = "private" if private else "public"
+                raise NotFound(f"the profile names no {kind} type index", url=profile.webid)
+            for reg in await self.type_registrations(profile.webid, for_class):
+                if reg.index == index and location in reg.locations:
+                    return reg
         tag = hashlib.sha256(f"{for_class} {location}".encode()).hexdigest()[:12]
         node = URIRef(f"{index}#reg-{tag}")
         pred = SOLID.instanceContainer if location.endswith("/") else SOLID.instance

@@ -9,6 +9,7 @@ Works against any server implementing the protocol.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -48,10 +49,13 @@ class Notifications(Discovery):
         except (SyntaxError, ValueError) as exc:  # rdflib's BadSyntax is a SyntaxError
             raise PodClientError(f"unreadable storage description: {exc}", url=url) from None
 
-    async def subscribe(self, topic: str) -> AsyncIterator[dict[str, Any]]:
+    async def subscribe(
+        self, topic: str, ready: asyncio.Event | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
         """Yield each notification about ``topic`` (an Activity Streams object as a dict:
         ``type`` Create/Update/Delete/Add/Remove, ``object``, ``state``, ``published``)
-        until the channel closes or the caller stops iterating."""
+        until the channel closes or the caller stops iterating. ``ready`` is set once the
+        channel is open, so a caller knows from when no change is missed."""
         service = await self.subscription_service(topic)
         request = {
             "@context": ["https://www.w3.org/ns/solid/notification/v1"],
@@ -70,6 +74,8 @@ class Notifications(Discovery):
             raise PodClientError("the channel names no receiveFrom URL", url=service)
         # The receiveFrom URL is a capability: no credentials are sent with it.
         async with aiohttp.ClientSession() as http, http.ws_connect(receive_from) as socket:
+            if ready is not None:
+                ready.set()
             async for message in socket:
                 if message.type is not aiohttp.WSMsgType.TEXT:
                     break

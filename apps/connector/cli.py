@@ -42,7 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument("--journal", type=Path, help="default: <input>/.connector-journal.jsonl")
     push.add_argument("--report", type=Path, help="write the per-customer report as JSON")
     push.add_argument("--concurrency", type=int, help="override [push] concurrency")
-    push.add_argument("--wait", type=float, default=0.0, help="seconds to wait for decisions")
+    push.add_argument(
+        "--wait", type=float, default=0.0, help="seconds to wait for consent decisions"
+    )
+    push.add_argument(
+        "--poll",
+        type=float,
+        default=15.0,
+        help="while waiting, read pending consents again every POLL seconds (decisions "
+        "announced to the organisation's inbox wake the connector at once)",
+    )
     push.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -58,7 +67,7 @@ async def push(args: argparse.Namespace) -> Summary:
     try:
         async with PodClient() as client:
             await client.login_client_credentials(org.issuer, org.client_id, org.client_secret)
-            connector = Connector(client, org, journal, wait=args.wait)
+            connector = Connector(client, org, journal, wait=args.wait, poll=args.poll)
             return await connector.run(customers, args.input, progress=not args.quiet)
     finally:
         journal.close()

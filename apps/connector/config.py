@@ -16,6 +16,8 @@ customer list (CSV).
     data = ["https://w3id.org/solid-pods/vocab/bank#Transaction"]
     until = "365d"
     note = "Your statements, every month"
+    type_index = "private"       # private | public | none: where the container is registered
+    types = ["https://w3id.org/solid-pods/vocab/bank#Transaction"]  # default: the domain's
 
     [push]
     domain = "bank"              # bank | energy: the shapes records are checked against
@@ -35,9 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apps.connector.mapping import DEFAULT_RULES, check_rules
+from apps.connector.mapping import BANK, DEFAULT_RULES, ENERGY, check_rules
 
 DOMAINS = ("bank", "energy")
+TYPE_INDEXES = ("private", "public", "none")
+# What a domain's container holds, as registered in the customer's type index.
+DOMAIN_TYPES = {"bank": (str(BANK.Transaction),), "energy": (str(ENERGY.LoadCurve),)}
 
 
 class ConfigError(ValueError):
@@ -60,6 +65,12 @@ class OrgConfig:
     concurrency: int = 8
     institution: str | None = None
     categories: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RULES))
+    type_index: str = "private"
+    types: tuple[str, ...] = ()  # classes registered for the container (none: the domain's)
+
+    @property
+    def registered_types(self) -> tuple[str, ...]:
+        return self.types or DOMAIN_TYPES.get(self.domain, ())
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,14 @@ def load_org(path: Path, env: dict[str, str] | None = None) -> OrgConfig:
     container = str(_need(consent, "container", "consent", path))
     if container.startswith("/") or "://" in container or not container.endswith("/"):
         raise ConfigError(f"{path}: [consent] container is a relative path ending in /")
+    type_index = str(consent.get("type_index", "private"))
+    if type_index not in TYPE_INDEXES:
+        raise ConfigError(f"{path}: [consent] type_index must be one of {TYPE_INDEXES}")
+    types = consent.get("types", [])
+    if not isinstance(types, list) or not all(
+        isinstance(t, str) and t.startswith(("http://", "https://")) for t in types
+    ):
+        raise ConfigError(f"{path}: [consent] types is a list of class IRIs")
     concurrency = int(push.get("concurrency", 8))
     if not 1 <= concurrency <= 256:
         raise ConfigError(f"{path}: [push] concurrency must be 1..256")
@@ -117,6 +136,8 @@ def load_org(path: Path, env: dict[str, str] | None = None) -> OrgConfig:
         concurrency=concurrency,
         institution=push.get("institution"),
         categories=rules,
+        type_index=type_index,
+        types=tuple(types),
     )
 
 

@@ -18,6 +18,8 @@ from typing import Any
 class CustomerState:
     consent: str | None = None  # URL of the consent record asked for
     container: str | None = None
+    index: str | None = None  # the type index Append was asked on, if any
+    registered: set[str] = field(default_factory=set)  # type index entries written
     pushed: dict[str, int] = field(default_factory=dict)  # resource URL -> records
 
 
@@ -40,8 +42,11 @@ class Journal:
         state = self.customers.setdefault(event["customer"], CustomerState())
         if event["event"] == "consent":
             state.consent, state.container = event["url"], event["container"]
+            state.index = event.get("index")
         elif event["event"] == "forget-consent":
-            state.consent = state.container = None
+            state.consent = state.container = state.index = None
+        elif event["event"] == "registered":
+            state.registered.add(event["entry"])
         elif event["event"] == "pushed":
             state.pushed[event["resource"]] = int(event["records"])
 
@@ -55,8 +60,15 @@ class Journal:
     def state(self, customer: str) -> CustomerState:
         return self.customers.get(customer, CustomerState())
 
-    def consent_asked(self, customer: str, url: str, container: str) -> None:
-        self._write({"event": "consent", "customer": customer, "url": url, "container": container})
+    def consent_asked(
+        self, customer: str, url: str, container: str, index: str | None = None
+    ) -> None:
+        event = {"event": "consent", "customer": customer, "url": url, "container": container}
+        self._write({**event, "index": index} if index else event)
+
+    def registered(self, customer: str, entry: str) -> None:
+        """``entry`` (``<class> <location>``) is in the customer's type index."""
+        self._write({"event": "registered", "customer": customer, "entry": entry})
 
     def forget_consent(self, customer: str) -> None:
         self._write({"event": "forget-consent", "customer": customer})

@@ -303,14 +303,11 @@ def validate(doc: Document, domain: str) -> str | None:
 
 def n3_insert(graph: Graph) -> str:
     """An N3 Patch that inserts ``graph`` (no blank nodes, so inserting twice adds
-    nothing), Turtle prefixes kept for size."""
-    turtle = graph.serialize(format="turtle")
-    prefixes = [ln for ln in turtle.splitlines() if ln.startswith("@prefix")]
-    body = "\n".join(ln for ln in turtle.splitlines() if not ln.startswith("@prefix"))
+    nothing). The triples are written as N-Triples lines (valid N3): several times
+    faster to write than pretty Turtle, and no slower for the pod to read."""
     return (
         "@prefix solid: <http://www.w3.org/ns/solid/terms#> .\n"
-        + "\n".join(prefixes)
-        + "\n_:patch a solid:InsertDeletePatch ;\n  solid:inserts {\n"
-        + body
-        + "\n  } .\n"
+        "_:patch a solid:InsertDeletePatch ;\n  solid:inserts {\n"
+        + graph.serialize(format="nt")
+        + "  } .\n"
     )

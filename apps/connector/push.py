@@ -17,6 +17,7 @@ request at a time per pod); 429/503 are retried honouring ``Retry-After``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -32,6 +33,7 @@ from tqdm import tqdm
 
 from apps.connector import mapping, parsers
 from apps.connector.config import CustomerRef, OrgConfig
+from apps.connector.decisions import InboxWatch
 from apps.connector.journal import Journal
 from apps.connector.mapping import Document, Provenance
 from apps.connector.records import LoadCurve, Source, SourceError, Statement
@@ -79,6 +81,7 @@ class Summary:
     results: list[Result]
     seconds: float
     batch: str = ""
+    notified: int = 0  # waits for a decision ended by an inbox notification
 
     def counts(self) -> dict[str, int]:
         found = Counter(r.outcome.value for r in self.results)
@@ -102,6 +105,8 @@ class Summary:
             f"{sum(r.already for r in self.results)} already there, "
             f"{sum(r.retries for r in self.results)} retries"
         )
+        if self.notified:
+            lines.append(f"{self.notified} decisions heard by notification")
         for r in self.results:
             if r.outcome is not Outcome.PUSHED:
                 lines.append(
@@ -114,6 +119,7 @@ class Summary:
             "batch": self.batch,
             "seconds": round(self.seconds, 3),
             "counts": self.counts(),
+            "notified": self.notified,
             "customers": [
                 {**asdict(r), "outcome": r.outcome.value, "seconds": round(r.seconds, 3)}
                 for r in self.results
@@ -167,9 +173,13 @@ class Connector:
         max_retries: int = 5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         batch: str | None = None,
+        notifications: bool = True,
     ) -> None:
         self.client, self.org, self.journal = client, org, journal
         self.wait, self.poll, self.max_retries, self.sleep = wait, poll, max_retries, sleep
+        self.notifications = notifications
+        self.watch: InboxWatch | None = None
+        self.gate = asyncio.Semaphore(org.concurrency)
         self.batch = batch or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
     # -- documents (no HTTP) ------------------------------------------------------------
@@ -185,41 +195,73 @@ class Connector:
         return mapping.load_curve_documents(curves, container, prov)
 
     # -- consent ------------------------------------------------------------------------
-    async def consent(self, customer: CustomerRef, result: Result) -> str | None:
-        """The container to write to when the customer's consent is given; else None
-        with ``result.outcome`` saying why. Asks for consent the first time."""
+    async def _where(self, customer: CustomerRef) -> tuple[str, str | None]:
+        """The customer's storage root and the type index to register in (None: none)."""
+        if self.org.type_index == "none" and customer.storage:
+            storage, index = customer.storage, None
+        else:
+            profile = await self.client.profile(customer.webid)
+            storage = customer.storage or next(iter(profile.storages), None)
+            if storage is None:
+                storage = await self.client.owner_storage(customer.webid)
+            index = {
+                "private": profile.private_type_index,
+                "public": profile.public_type_index,
+            }.get(self.org.type_index)
+        return (storage if storage.endswith("/") else storage + "/"), index
+
+    async def ask(self, customer: CustomerRef, result: Result) -> ConsentRecord | None:
+        """The customer's consent record, read again (the journal holds its URL) or asked
+        for now: Append on the proposed container and on the type index. None when just
+        asked and not waiting (``result.outcome`` is then pending)."""
         state = self.journal.state(customer.id)
-        record = None
         if state.consent:
             try:
                 record = await self.client.consent(state.consent)
+                result.consent = record.url
+                return record
             except NotFound:  # the pod lost it (or was reset): ask again
                 self.journal.forget_consent(customer.id)
-        if record is None:
-            storage = customer.storage or await self.client.owner_storage(customer.webid)
-            storage = storage if storage.endswith("/") else storage + "/"
-            container = storage + self.org.container
-            url = await self.client.request_access(
-                customer.webid,
-                [container],
-                "Append",
-                self.org.purpose,
-                self.org.until,
-                data=list(self.org.data),
-                note=self.org.note,
-                storage=storage,
-            )
-            self.journal.consent_asked(customer.id, url, container)
-            result.consent = url
-            if self.wait <= 0:
-                result.outcome = Outcome.PENDING
-                return None
-            record = await self.client.consent(url)
-        result.consent = record.url
+        storage, index = await self._where(customer)
+        container = storage + self.org.container
+        targets = [(container, "Append")] + ([(index, "Append")] if index else [])
+        url = await self.client.request_access(
+            customer.webid,
+            targets,
+            None,
+            self.org.purpose,
+            self.org.until,
+            data=list(self.org.data),
+            note=self.org.note,
+            storage=storage,
+        )
+        self.journal.consent_asked(customer.id, url, container, index)
+        result.consent = url
+        if self.wait <= 0:
+            result.outcome = Outcome.PENDING
+            return None
+        return await self.client.consent(url)
+
+    async def decided(self, record: ConsentRecord) -> ConsentRecord:
+        """``record`` once decided, or as it is when ``wait`` seconds have passed: woken
+        by the inbox watch when there is one, re-reading the record at least every
+        ``poll`` seconds."""
         deadline = time.monotonic() + self.wait
-        while record.status == "ConsentRequested" and time.monotonic() < deadline:
-            await self.sleep(self.poll)
+        while record.status == "ConsentRequested":
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if self.watch is not None:
+                await self.watch.wait(record.url, min(self.poll, left))
+            else:
+                await self.sleep(min(self.poll, left))
             record = await self.client.consent(record.url)
+        return record
+
+    def writable(self, customer: CustomerRef, record: ConsentRecord, result: Result) -> str | None:
+        """The container to write to when ``record`` is a consent given with a writable
+        container; else None with ``result.outcome`` saying why."""
+        result.consent = record.url
         status = status_of(record)
         if status != "ConsentGiven":
             result.outcome = _BY_STATUS.get(status or "", Outcome.ERROR)
@@ -232,6 +274,34 @@ class Connector:
             result.outcome, result.detail = Outcome.REFUSED, "nothing writable was granted"
             return None
         return asked if asked in writable else writable[0]
+
+    async def consent(self, customer: CustomerRef, result: Result) -> str | None:
+        """The container to write to when the customer's consent is given; else None
+        with ``result.outcome`` saying why. Asks for consent the first time."""
+        record = await self.ask(customer, result)
+        if record is None:
+            return None
+        return self.writable(customer, await self.decided(record), result)
+
+    async def register(
+        self, customer: CustomerRef, record: ConsentRecord, container: str, result: Result
+    ) -> None:
+        """Register ``container`` in the customer's type index for the organisation's
+        classes, once (the journal remembers; the entry's IRI is stable, so a repeat
+        adds nothing). Skipped, and said, when Append on the index was not granted."""
+        state = self.journal.state(customer.id)
+        index = state.index
+        if not index or not self.org.registered_types:
+            return
+        if not any(t.url == index and t.modes & WRITABLE for t in record.granted):
+            result.detail = "the type index was not granted: not registered"
+            return
+        for cls in self.org.registered_types:
+            entry = f"{cls} {container}"
+            if entry in state.registered:
+                continue
+            await self.client.register_type(cls, container, index=index)
+            self.journal.registered(customer.id, entry)
 
     # -- writing ------------------------------------------------------------------------
     async def _send(self, url: str, body: bytes, result: Result) -> int:
@@ -281,10 +351,28 @@ class Connector:
             return
         # The sources are read before asking anything: a broken file is the
         # organisation's problem, not a reason to bother the customer.
-        sources = await asyncio.to_thread(lambda: [s for f in files for s in parsers.parse(f)])
-        container = await self.consent(customer, result)
+        async with self.gate:
+            sources = await asyncio.to_thread(lambda: [s for f in files for s in parsers.parse(f)])
+            record = await self.ask(customer, result)
+        if record is None:
+            return
+        # Waiting for a decision holds no slot: the others go on meanwhile.
+        record = await self.decided(record)
+        container = self.writable(customer, record, result)
         if container is None:
             return
+        async with self.gate:
+            await self._write(customer, record, container, sources, result)
+
+    async def _write(
+        self,
+        customer: CustomerRef,
+        record: ConsentRecord,
+        container: str,
+        sources: Sequence[Source],
+        result: Result,
+    ) -> None:
+        await self.register(customer, record, container, result)
         docs = await asyncio.to_thread(self.documents, sources, container, customer.webid)
         done = self.journal.state(customer.id).pushed
         invalid: list[str] = []
@@ -325,22 +413,42 @@ class Connector:
         self, customers: Sequence[CustomerRef], input_dir: Path, *, progress: bool = True
     ) -> Summary:
         """Every customer, at most ``org.concurrency`` at once, in the input order."""
-        gate = asyncio.Semaphore(self.org.concurrency)
+        self.gate = asyncio.Semaphore(self.org.concurrency)
         started = time.monotonic()
         bar = tqdm(total=len(customers), unit="customer", disable=not progress, leave=False)
+        if self.wait > 0 and self.watch is None and self.notifications:
+            await self.watch_inbox()
 
         async def one(customer: CustomerRef) -> Result:
-            async with gate:
-                result = await self.push_customer(customer, customer_files(input_dir, customer.id))
+            result = await self.push_customer(customer, customer_files(input_dir, customer.id))
             bar.update(1)
             bar.set_postfix_str(result.outcome.value, refresh=False)
             return result
 
+        notified = 0
         try:
             results = await asyncio.gather(*(one(c) for c in customers))
         finally:
             bar.close()
-        return Summary(list(results), time.monotonic() - started, self.batch)
+            if self.watch is not None:
+                notified = self.watch.woken
+                await self.watch.close()
+                self.watch = None
+        return Summary(list(results), time.monotonic() - started, self.batch, notified)
+
+    async def watch_inbox(self, ready: float = 5.0) -> None:
+        """Listen to the organisation's inbox for decisions (waiting up to ``ready``
+        seconds for the channel); without an inbox, waiting is polling."""
+        try:
+            inbox = (await self.client.profile(self.org.webid)).inbox
+        except PodClientError:
+            inbox = None
+        if inbox is None:
+            return
+        self.watch = InboxWatch(self.client, inbox)
+        self.watch.start()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.watch.connected.wait(), ready)
 
 
 def write_report(summary: Summary, path: Path) -> None:
