@@ -119,6 +119,19 @@ def _patch_n3(prefix: str, token: str) -> Factory:
     return lambda i: Request("PATCH", path, headers, n3_insert_patch(f"{token}-{i}"))
 
 
+def _patch_distinct(prefix: str, token: str) -> Factory:
+    # The same patch as patch-n3, rotating over 64 documents as put-small does: with 16
+    # workers each request's document is one no other request in flight is patching, so
+    # this measures the patch path itself rather than queuing on one resource's lock.
+    headers = (("Content-Type", "text/n3"),)
+
+    def make(i: int) -> Request:
+        path = f"{prefix}bench/patches/d{i % N_PUT_SLOTS}.ttl"
+        return Request("PATCH", path, headers, n3_insert_patch(f"{token}-{i}"))
+
+    return make
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
@@ -145,6 +158,12 @@ SCENARIOS: dict[str, Scenario] = {
             "N3 Patch inserting one unique triple into a document",
             ("patch",),
             _patch_n3,
+        ),
+        Scenario(
+            "patch-distinct",
+            "N3 Patch inserting one unique triple, rotating over 64 documents",
+            ("patches",),
+            _patch_distinct,
         ),
         Scenario(
             "list-container",
@@ -203,6 +222,14 @@ FIXTURES: dict[str, Callable[[str], tuple[Factory, int]]] = {
     "posts": lambda pre: (_puts([pre + "bench/posts/seed.ttl"], TURTLE, CHILD_TTL), 1),
     # Re-PUT each run, so the patch target starts small every time.
     "patch": lambda pre: (_puts([pre + "bench/patch.ttl"], TURTLE, b"<#s> <#p> 0 .\n"), 1),
+    "patches": lambda pre: (
+        _puts(
+            [f"{pre}bench/patches/d{i}.ttl" for i in range(N_PUT_SLOTS)],
+            TURTLE,
+            b"<#s> <#p> 0 .\n",
+        ),
+        N_PUT_SLOTS,
+    ),
     "months": lambda pre: (_puts([pre + "bench/months/seed.ttl"], TURTLE, CHILD_TTL), 1),
     "validated": lambda pre: (
         _puts([pre + "bench/validated/.meta"], TURTLE, CONSTRAINED_META),

@@ -16,6 +16,7 @@ from pod_server import startup, transfer_cli
 from pod_server.app import create_app
 from pod_server.audit import cli as audit_cli
 from pod_server.db.schema import upgrade
+from pod_server.event_loop import new_event_loop
 from pod_server.http import logs
 from pod_server.pods import base_url, users
 from pod_server.query import cli as query_cli
@@ -174,9 +175,12 @@ def serve(settings: settings_mod.Settings) -> int:
 def serve_one(settings: settings_mod.Settings) -> None:
     """One server process (a worker of several, or the only one) until SIGTERM/SIGINT."""
     _configure_logging(settings)
+    loop = new_event_loop()  # uvloop when installed
+    asyncio.set_event_loop(loop)
     app = create_app(settings)
     web.run_app(
         app,
+        loop=loop,
         host=settings.host,
         port=settings.port,
         shutdown_timeout=SHUTDOWN_GRACE_SECONDS,

@@ -33,10 +33,11 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
+from pod_server.db.batching import CommitQueue
 from pod_server.db.migrations import Migration, latest
 from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
 from pod_server.errors import NotFound, PayloadTooLarge, PodError, ServiceUnavailable
@@ -298,6 +299,8 @@ class FileBackend:
         self._db = self.root / DB_NAME
         self._blobs = self.root / BLOBS_DIR
         self._writer = WriterThread("FileBackend", "pod-storage-writer")
+        # Concurrent writes share one transaction (one fsync), each in its own savepoint.
+        self._commits: CommitQueue[_Write, dict[str, Meta]] = CommitQueue(self._commit_batch)
         self._io: ThreadPoolExecutor | None = None
         self._rconn: sqlite3.Connection | None = None  # only touched on the event loop
         self._pending: dict[str, _BlobFile] = {}  # staged, uncommitted blobs we hold locked
@@ -525,13 +528,15 @@ class FileBackend:
         resource_steps, logs = split_logs(steps)
         mutations, spilled = await self._spill(resource_steps)
         try:
-            return await self._on_writer(
-                self._apply, tuple(expects), tuple(mutations), quota, tuple(logs)
-            )
+            write = _Write(tuple(expects), tuple(mutations), quota, tuple(logs))
+            return await self._commits.submit(write)
         finally:
             # A no-op for spilled blobs the apply committed; deletes them if it failed.
             for staged in spilled:
                 await asyncio.shield(self.discard(staged))
+
+    async def _commit_batch(self, writes: list[_Write]) -> list[dict[str, Meta] | Exception]:
+        return await self._on_writer(self._apply_batch, writes)
 
     async def _spill(self, mutations: Sequence[Mutation]) -> tuple[list[Mutation], list[Staged]]:
         """Move large in-memory bodies (e.g. built by a PATCH) to blobs, outside the lock."""
@@ -560,37 +565,56 @@ class FileBackend:
             body.blob is None and body.data is not None and len(body.data) > self.inline_threshold
         )
 
-    def _apply(
-        self,
-        expects: tuple[Expect, ...],
-        mutations: tuple[Mutation, ...],
-        quota: Quota | None,
-        logs: tuple[Log, ...] = (),
-    ) -> dict[str, Meta]:
+    def _apply_batch(self, writes: list[_Write]) -> list[dict[str, Meta] | Exception]:
+        """Commit ``writes`` in one transaction (one fsync), each in a savepoint of its own:
+        a write whose expectations fail (or that raises) is undone alone, and its outcome
+        is its exception. If the transaction fails, so do all of them (nothing committed)."""
         conn = self._writer.conn
-        claimed = self._claim(mutations)
+        outcomes: list[dict[str, Meta] | Exception] = []
+        done: list[tuple[list[str], list[str]]] = []  # each committed write's blobs
         with transaction(conn, _busy):
-            for expect in expects:
-                row = conn.execute("SELECT etag FROM resources WHERE path = ?", (expect.path,))
-                found = row.fetchone()
-                current = None if found is None else found["etag"]
-                if not expect_holds(expect, current):
-                    raise stale(expect, current)
-            refused = self._count(conn, mutations, quota)
-            if refused is None:
-                result, garbage = self._mutate(conn, mutations)
-                if logs:
-                    _append_logs(conn, logs)
-        if refused is not None:
-            # Only a newly created usage row committed; the staged blobs are still pending.
-            raise refused
+            for write in writes:
+                conn.execute("SAVEPOINT one_write")
+                try:
+                    claimed = self._claim(write.mutations)
+                    result, garbage = self._apply(conn, write)
+                except Exception as exc:  # this write's own outcome, raised by its caller
+                    conn.execute("ROLLBACK TO one_write")
+                    conn.execute("RELEASE one_write")
+                    outcomes.append(exc)
+                    continue
+                # A quota refusal keeps a usage row it created (see _count): released too.
+                conn.execute("RELEASE one_write")
+                outcomes.append(result)
+                if not isinstance(result, Exception):
+                    done.append((claimed, garbage))
         # Committed: the rows now own the claimed blobs, and nothing names the garbage.
-        with self._pending_lock:
-            for name in claimed:
-                self._pending.pop(name).release()
-        for name in garbage:
-            self._blob_path(name).unlink(missing_ok=True)
-        return result
+        for claimed, garbage in done:
+            with self._pending_lock:
+                for name in claimed:
+                    self._pending.pop(name).release()
+            for name in garbage:
+                self._blob_path(name).unlink(missing_ok=True)
+        return outcomes
+
+    def _apply(
+        self, conn: sqlite3.Connection, write: _Write
+    ) -> tuple[dict[str, Meta] | QuotaExceeded, list[str]]:
+        """One write inside the batch's transaction: its result (or the quota's refusal,
+        the staged blobs then still pending) and the blobs it made garbage."""
+        for expect in write.expects:
+            row = conn.execute("SELECT etag FROM resources WHERE path = ?", (expect.path,))
+            found = row.fetchone()
+            current = None if found is None else found["etag"]
+            if not expect_holds(expect, current):
+                raise stale(expect, current)
+        refused = self._count(conn, write.mutations, write.quota)
+        if refused is not None:
+            return refused, []
+        result, garbage = self._mutate(conn, write.mutations)
+        if write.logs:
+            _append_logs(conn, write.logs)
+        return result, garbage
 
     def _count(
         self, conn: sqlite3.Connection, mutations: tuple[Mutation, ...], quota: Quota | None
@@ -838,6 +862,16 @@ class FileBackend:
             ),
         )
         return meta
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """One ``apply`` call waiting for its batch's commit."""
+
+    expects: tuple[Expect, ...]
+    mutations: tuple[Mutation, ...]
+    quota: Quota | None
+    logs: tuple[Log, ...]
 
 
 def _append_logs(conn: sqlite3.Connection, logs: Sequence[Log]) -> None:

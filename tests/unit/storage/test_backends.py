@@ -329,6 +329,43 @@ async def test_concurrent_creates_exactly_one_wins(backend: Backend) -> None:
     assert await backend.meta("/race") == winners[0]
 
 
+async def test_concurrent_writes_each_get_their_own_outcome(backend: Backend) -> None:
+    """Writes in flight together (the file backend commits them in one transaction) do
+    not share a fate: the stale ones fail alone and change nothing, the others land."""
+    kept = await put(backend, "/kept", b"old")
+
+    async def write(i: int) -> Meta:
+        staged = await stage(backend, large_body(i, 200_000) if i % 4 == 0 else b"%d" % i)
+        # Every third write expects an etag that is long gone: stale.
+        expects = [Expect("/kept", "gone" if i % 3 == 0 else kept.etag)]
+        return (await backend.apply(expects, [Put(f"/w{i}", OCTETS, staged)]))[f"/w{i}"]
+
+    outcomes = await asyncio.gather(*(write(i) for i in range(24)), return_exceptions=True)
+    for i, outcome in enumerate(outcomes):
+        if i % 3 == 0:
+            assert isinstance(outcome, StaleState)
+            assert await backend.meta(f"/w{i}") is None
+        else:
+            assert isinstance(outcome, Meta) and await backend.meta(f"/w{i}") == outcome
+            expected = large_body(i, 200_000) if i % 4 == 0 else b"%d" % i
+            assert await body(backend, f"/w{i}") == expected
+
+
+async def test_concurrent_writes_share_commits(file_backend: FileBackend) -> None:
+    """Group commit: sixteen writes in flight together need fewer than sixteen commits
+    (each commit is an fsync), and each write is in exactly one of them."""
+    statements: list[str] = []
+    conn = file_backend._writer.conn
+    await file_backend._on_writer(conn.set_trace_callback, statements.append)
+    metas = await asyncio.gather(*(put(file_backend, f"/g{i}", b"%d" % i) for i in range(16)))
+    await file_backend._on_writer(conn.set_trace_callback, None)
+    commits = [s for s in statements if s.strip().upper() == "COMMIT"]
+    assert 1 <= len(commits) < 16
+    assert len({m.etag for m in metas}) == 16
+    for i in range(16):
+        assert await body(file_backend, f"/g{i}") == b"%d" % i
+
+
 async def test_staged_body_survives_a_stale_attempt(backend: Backend) -> None:
     await put(backend, "/taken", b"x")
     staged = await stage(backend, large_body(2, 200_000))
