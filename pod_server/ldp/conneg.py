@@ -8,6 +8,7 @@ not the whole request.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -165,6 +166,22 @@ def choose(accept: str | None, offered: Sequence[str]) -> str | None:
     server's preference, which is the order of ``offered``. The offered string is
     returned unchanged. A header with nothing parseable is treated like no header.
     """
+    # Clients send a handful of distinct Accept headers, and parsing one costs more than
+    # the rest of a cached read's negotiation: remember the answers for short ones.
+    if isinstance(offered, tuple) and (accept is None or len(accept) <= _MEMO_ACCEPT):
+        return _choose_memo(accept, offered)
+    return _choose(accept, offered)
+
+
+_MEMO_ACCEPT = 256  # characters; longer headers are parsed each time (bounds the memo)
+
+
+@functools.lru_cache(maxsize=1024)
+def _choose_memo(accept: str | None, offered: tuple[str, ...]) -> str | None:
+    return _choose(accept, offered)
+
+
+def _choose(accept: str | None, offered: Sequence[str]) -> str | None:
     ranges = parse_accept(accept) or [MediaRange("*", "*")]
     best: tuple[tuple[float, int, int], str] | None = None
     for index, offer in enumerate(offered):

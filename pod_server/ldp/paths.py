@@ -9,6 +9,7 @@ encoded ``/``, NUL and other control characters, empty inner segments (``a//b``)
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import quote
 
@@ -51,6 +52,8 @@ def encode_segment(name: str) -> str:
     return quote(name, safe=_SEGMENT_SAFE)
 
 
+# Every request asks, mostly for the same few paths; a refused path is not remembered.
+@functools.lru_cache(maxsize=4096)
 def canonical(raw_path: str) -> str:
     """Turn a raw (still percent-encoded) request path into its canonical identifier."""
     if not raw_path.startswith("/"):

@@ -6,9 +6,16 @@ The statements name their result columns: the backend reads rows by column name.
 
 from __future__ import annotations
 
-META_QUERY = "SELECT content_type, size, etag, modified FROM resources WHERE path = $1"
 METAS_QUERY = """SELECT path, content_type, size, etag, modified FROM resources
     WHERE path = ANY($1::text[])"""
+# The statement's snapshot and the paths of the outbox rows committed since the snapshot
+# $1 (storage.meta_cache): a transaction $1 did not see is at or past its xmax or in its
+# list of transactions then in progress.
+SYNC_QUERY = """SELECT pg_current_snapshot()::text AS snapshot, ARRAY(
+        SELECT path FROM outbox WHERE xid >= pg_snapshot_xmax($1::text::pg_snapshot)
+        OR xid = ANY(ARRAY(SELECT pg_snapshot_xip($1::text::pg_snapshot)))
+    ) AS changed"""
+SNAPSHOT_QUERY = "SELECT pg_current_snapshot()::text"
 READ_QUERY = """SELECT r.content_type, r.size, r.etag, r.modified, r.blob, r.body, b.chunk_size
     FROM resources r LEFT JOIN blobs b ON b.id = r.blob WHERE r.path = $1"""
 # LIMIT NULL is no limit; every path is > '' (the first page).

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 
 import asyncpg
@@ -52,6 +53,7 @@ from pod_server.storage.common import (
     check_log_rows,
     root_upper_bound,
 )
+from pod_server.storage.meta_cache import MetaCache
 from pod_server.storage.pg_batch import BatchWrites, Recount
 from pod_server.storage.pg_blobs import BLOB_CHUNK, ChunkedStored, StagedBlobs
 from pod_server.storage.pg_sql import (
@@ -64,11 +66,12 @@ from pod_server.storage.pg_sql import (
     LOG_ROWS,
     LOG_STATE,
     LOG_TRIM,
-    META_QUERY,
     METAS_QUERY,
     READ_QUERY,
     SCAN_QUERY,
+    SNAPSHOT_QUERY,
     STALE_STATISTICS,
+    SYNC_QUERY,
     TRIM_OUTBOX,
     USAGE_QUERY,
 )
@@ -133,6 +136,9 @@ class PostgresBackend(BatchWrites):
         )
         self._gc_task: asyncio.Task[None] | None = None
         self._stats_task: asyncio.Task[None] | None = None
+        self._cache = MetaCache()
+        self._snapshot = ""  # of the last sync (see _sync)
+        self._synced = 0.0  # time.monotonic() when it was taken
         self._lock_space = (schema or "").encode() + b"\0"
         self._global_key = self._lock_key(b"g", "")
 
@@ -152,6 +158,8 @@ class PostgresBackend(BatchWrites):
         try:
             async with self._pool.acquire() as conn:
                 version = await schema_version(conn)
+                self._snapshot = await conn.fetchval(SNAPSHOT_QUERY)
+                self._synced = time.monotonic()
             if version != code_version():
                 raise RuntimeError(
                     f"The storage database schema is at version {version}, this server needs"
@@ -245,17 +253,38 @@ class PostgresBackend(BatchWrites):
 
     # -- reads -----------------------------------------------------------------------------
 
+    # Metadata comes from the cache (storage.meta_cache), synced with the outbox first:
+    # one small query when every path is cached, as a lookup of them would have been.
+
     async def meta(self, path: str) -> Meta | None:
-        with unavailable():
-            row = await self._db().fetchrow(META_QUERY, path)
-        return None if row is None else Meta(path, **row)
+        return (await self.metas((path,))).get(path)
 
     async def metas(self, paths: Sequence[str]) -> dict[str, Meta]:
         if not paths:
             return {}
+        await self._sync()
+        found, missing = self._cache.lookup(paths)
+        if missing:
+            epoch = self._cache.epoch
+            with unavailable():
+                rows = await self._db().fetch(METAS_QUERY, missing)
+            read = {row["path"]: Meta(**row) for row in rows}
+            self._cache.fill(missing, read, epoch)
+            found.update(read)
+        return found
+
+    async def _sync(self) -> None:
+        """Drop the cached metadata of every path whose change committed (through any
+        process) since the last sync's snapshot. A sync whose result arrives after a
+        newer one's may set an older snapshot: the next sync then reads a little more."""
+        started = time.monotonic()
         with unavailable():
-            rows = await self._db().fetch(METAS_QUERY, list(paths))
-        return {row["path"]: Meta(**row) for row in rows}
+            row = await self._db().fetchrow(SYNC_QUERY, self._snapshot)
+        if started - self._synced > self.outbox_retention / 2:
+            self._cache.clear()  # the collector may have removed rows we never read
+        elif row["changed"]:
+            self._cache.invalidate(row["changed"])
+        self._snapshot, self._synced = row["snapshot"], started
 
     async def read(self, path: str) -> BytesStored | ChunkedStored:
         with unavailable():

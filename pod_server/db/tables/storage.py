@@ -1,6 +1,6 @@
 """The PostgreSQL storage's tables: its migrations in the shared schema.
 
-Tables (migration 1 of the sequence in :mod:`pod_server.db.schema`)::
+Tables (migrations 1 and 6 of the sequence in :mod:`pod_server.db.schema`)::
 
     resources      one row per resource; ``path``/``parent`` use the "C" collation so that
                    prefix range scans (quota counting) and ``ORDER BY path`` use the B-tree
@@ -29,6 +29,8 @@ Tables (migration 1 of the sequence in :mod:`pod_server.db.schema`)::
                    them and delete them in one transaction, for at-least-once delivery of
                    every committed change; the collector drops rows older than
                    ``outbox_retention`` so that, consumed or not, the table stays bounded.
+                   ``xid`` (migration 6) is the writing transaction: the rows a snapshot
+                   did not see are exactly those its ``xmax`` and in-progress list name.
 """
 
 from __future__ import annotations
@@ -82,6 +84,17 @@ MIGRATIONS: tuple[Migration, ...] = (
                 etag text,
                 created timestamptz NOT NULL DEFAULT now()
             )""",
+        ),
+    ),
+    Migration(
+        6,
+        "storage: the writing transaction of each outbox row",
+        (
+            # Readers' metadata caches (storage.meta_cache) read the rows committed since
+            # their last snapshot: those whose transaction that snapshot did not see.
+            """ALTER TABLE outbox
+                ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id()""",
+            "CREATE INDEX outbox_xid ON outbox (xid)",
         ),
     ),
 )

@@ -1,0 +1,80 @@
+"""A per-process cache of resource metadata that stays exact across processes and hosts.
+
+Every GET asks for a resource's and its ancestors' ACLs' metadata; asking the database
+each time is most of a read's cost. A backend keeps the answers here (absent paths too:
+most ACL candidates do not exist) and, before answering from them, brings the cache up to
+date with the storage's change log:
+
+- every ``apply`` records each path it changes in a log written in its own transaction
+  (``changes`` in the SQLite index, ``outbox`` on PostgreSQL), so the log is exactly the
+  committed history, in commit order, whoever wrote it;
+- every ``meta``/``metas`` call first reads what the log gained since the cache's cursor
+  (on SQLite behind ``PRAGMA data_version``, a few microseconds when nothing changed; on
+  PostgreSQL one small query) and drops those paths.
+
+So a read never answers from an entry older than a write committed (by any process)
+before the read began: a missed invalidation is impossible, not just unlikely. When the
+log cannot say what changed (it was pruned past the cursor, or the cursor is too old),
+the whole cache is dropped.
+
+A lookup that awaits the database may race a sync that drops the paths it is reading:
+``fill`` keeps the rows only when no invalidation happened since the lookup began
+(``epoch``), so an answer read before a change can never be cached after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from pod_server.storage.base import Meta
+
+DEFAULT_ENTRIES = 100_000  # paths remembered (present or absent); about 20 MB at most
+
+
+class MetaCache:
+    """Path -> Meta (or None: known absent), dropped by ``invalidate``/``clear``."""
+
+    def __init__(self, entries: int = DEFAULT_ENTRIES) -> None:
+        self.entries = entries
+        self.epoch = 0  # bumped by every invalidation (see ``fill``)
+        self._known: dict[str, Meta | None] = {}
+
+    def lookup(self, paths: Sequence[str]) -> tuple[dict[str, Meta], list[str]]:
+        """The cached metadata of ``paths`` that exist, and the paths not cached."""
+        found: dict[str, Meta] = {}
+        missing: list[str] = []
+        known = self._known
+        for path in paths:
+            try:
+                meta = known[path]
+            except KeyError:
+                missing.append(path)
+                continue
+            if meta is not None:
+                found[path] = meta
+        return found, missing
+
+    def fill(self, paths: Iterable[str], found: Mapping[str, Meta], epoch: int) -> None:
+        """Remember what a lookup that began at ``epoch`` read for ``paths``."""
+        if epoch != self.epoch:
+            return  # something changed meanwhile: the rows may predate it
+        known = self._known
+        for path in paths:
+            known[path] = found.get(path)
+        # Oldest first out (insertion order): cheaper than LRU bookkeeping on every hit,
+        # and the ACLs every request needs are read again at once if they go.
+        while len(known) > self.entries:
+            del known[next(iter(known))]
+
+    def invalidate(self, paths: Iterable[str]) -> None:
+        self.epoch += 1
+        known = self._known
+        for path in paths:
+            known.pop(path, None)
+
+    def clear(self) -> None:
+        self.epoch += 1
+        self._known.clear()
+
+    def __len__(self) -> int:
+        return len(self._known)

@@ -1,0 +1,135 @@
+"""The metadata cache: its bookkeeping, and that it stays exact across backend instances
+sharing one storage (processes or hosts), on every backend that keeps one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from pod_server.storage import file as file_module
+from pod_server.storage.base import ABSENT, Backend, Delete, Expect, Meta, Put, Staged, Touch
+from pod_server.storage.file import FileBackend
+from pod_server.storage.meta_cache import MetaCache
+from pod_server.storage.postgres import PostgresBackend
+from tests.unit.storage import pg_support
+
+TURTLE = "text/turtle"
+
+
+def meta(path: str, etag: str = "e1") -> Meta:
+    return Meta(path, TURTLE, 1, etag, 0.0)
+
+
+# -- the cache itself ------------------------------------------------------------------------
+
+
+def test_a_lookup_answers_present_and_absent_paths_and_names_the_rest() -> None:
+    cache = MetaCache()
+    cache.fill(["/a", "/a.acl"], {"/a": meta("/a")}, cache.epoch)
+    found, missing = cache.lookup(["/a", "/a.acl", "/.acl"])
+    assert found == {"/a": meta("/a")}
+    assert missing == ["/.acl"]  # "/a.acl" is known to be absent
+
+
+def test_invalidated_paths_are_read_again() -> None:
+    cache = MetaCache()
+    cache.fill(["/a", "/b"], {"/a": meta("/a"), "/b": meta("/b")}, cache.epoch)
+    cache.invalidate(["/a"])
+    assert cache.lookup(["/a", "/b"]) == ({"/b": meta("/b")}, ["/a"])
+    cache.clear()
+    assert cache.lookup(["/b"]) == ({}, ["/b"])
+
+
+def test_a_lookup_that_raced_an_invalidation_is_not_kept() -> None:
+    cache = MetaCache()
+    began = cache.epoch  # a lookup starts reading the database...
+    cache.invalidate(["/a"])  # ...a sync drops /a meanwhile...
+    cache.fill(["/a"], {"/a": meta("/a", "old")}, began)  # ...its answer may predate that
+    assert cache.lookup(["/a"]) == ({}, ["/a"])
+
+
+def test_the_cache_keeps_at_most_its_size_dropping_the_oldest() -> None:
+    cache = MetaCache(entries=2)
+    for path in ("/a", "/b", "/c"):
+        cache.fill([path], {}, cache.epoch)
+    assert len(cache) == 2
+    assert cache.lookup(["/a", "/b", "/c"])[1] == ["/a"]
+
+
+# -- exact across instances ------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def two_instances(
+    kind: str, root: Path, **options: object
+) -> AsyncIterator[tuple[Backend, Backend]]:
+    """Two backends on one storage, as two processes (or hosts) of a deployment."""
+    if kind == "file":
+        one: Backend = FileBackend(root)
+        two: Backend = FileBackend(root)
+    else:
+        one = pg_support.postgres_backend(root, **options)
+        two = pg_support.postgres_backend(root, **options)
+    await one.start()
+    await two.start()
+    try:
+        yield one, two
+    finally:
+        await two.close()
+        await one.close()
+
+
+async def put(backend: Backend, path: str, data: bytes = b"x") -> Meta:
+    return (await backend.apply([], [Put(path, TURTLE, Staged.of(data))]))[path]
+
+
+@pytest.mark.parametrize("kind", ["file", "postgres"])
+async def test_every_write_through_one_is_seen_at_once_through_the_other(
+    kind: str, tmp_path: Path
+) -> None:
+    async with two_instances(kind, tmp_path) as (writer, reader):
+        wanted = ["/c/", "/c/doc", "/c/.acl", "/.acl"]
+        for n in range(5):
+            await reader.metas(wanted)  # warm the reader's cache (absent paths too)
+            await reader.meta("/c/doc")
+            created = await writer.apply(
+                [Expect("/c/.acl", ABSENT)], [Put("/c/.acl", TURTLE, Staged.of(b"acl"))]
+            )
+            assert (await reader.metas(wanted)).get("/c/.acl") == created["/c/.acl"]
+            replaced = await put(writer, "/c/doc", b"v%d" % n)
+            assert await reader.meta("/c/doc") == replaced
+            touched = await writer.apply([], [Touch("/c/doc")])
+            assert (await reader.metas(wanted))["/c/doc"] == touched["/c/doc"]
+            await writer.apply([], [Delete("/c/.acl")])
+            assert "/c/.acl" not in await reader.metas(wanted)
+        # The writer's own cache follows its writes too.
+        assert await writer.metas(wanted) == await reader.metas(wanted)
+
+
+async def test_a_reader_behind_a_pruned_change_log_starts_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(file_module, "CHANGES_KEPT", 2)
+    monkeypatch.setattr(file_module, "PRUNE_CHANGES_EVERY", 1)
+    async with two_instances("file", tmp_path) as (writer, reader):
+        old = await put(writer, "/a")
+        assert await reader.meta("/a") == old
+        new = await put(writer, "/a", b"new")
+        for i in range(5):  # the log keeps only the last two: /a's row goes
+            await put(writer, f"/other{i}")
+        assert await reader.meta("/a") == new
+
+
+async def test_a_reader_whose_snapshot_outlived_the_outbox_starts_afresh(
+    tmp_path: Path,
+) -> None:
+    # With no retention, every sync finds its snapshot too old to trust the outbox.
+    async with two_instances("postgres", tmp_path, outbox_retention=0.0) as (writer, reader):
+        assert await reader.meta("/a") is None
+        written = await put(writer, "/a")
+        assert isinstance(writer, PostgresBackend) and writer._pool is not None
+        await writer._pool.execute("DELETE FROM outbox")  # as the collector would, later
+        assert await reader.meta("/a") == written
