@@ -4,6 +4,7 @@
     python -m apps.commons approve study.ttl --iri IRI --key key.jwk   # prints the approval (JWS)
     python -m apps.commons verify study.ttl --iri IRI --approval A --keys public.json
     python -m apps.commons journal broker.journal                      # verify a hash-chained log
+    python -m apps.commons site --dir results/ --port 8080             # serve published releases
 
 Exit status 0 on success, 1 when a study, approval or journal is refused (with the reason).
 """
@@ -39,11 +40,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     journal = commands.add_parser("journal", help="verify a broker or authority journal")
     journal.add_argument("path", type=Path)
+    site = commands.add_parser("site", help="serve the published releases (read-only)")
+    site.add_argument("--dir", type=Path, required=True)
+    site.add_argument("--host", default="127.0.0.1")
+    site.add_argument("--port", type=int, default=8080)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "site":
+        from aiohttp import web
+
+        from apps.commons.site import site_app
+
+        web.run_app(site_app(args.dir), host=args.host, port=args.port)
+        return 0
     try:
         if args.command == "keygen":
             key = approval.new_signing_key(args.kid)

@@ -21,9 +21,14 @@ def page(release: Release, cube_url: str | None = None) -> str:
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{escape(study.title)}</title>",
-        "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:auto}"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:auto;"
+        "padding:0 .5rem}code,a{overflow-wrap:anywhere}"
         "td,th{padding:.2rem .5rem;text-align:right}th:first-child{text-align:left}"
-        ".bar{fill:#3b6ea5}.sup{color:#777}</style></head><body>",
+        "table{width:100%}th:first-child{white-space:nowrap}td:last-child{width:35%}"
+        "svg{width:100%;max-width:240px}.sup{color:#595959}"
+        "@media (max-width:30rem){td,th{padding:.2rem .2rem;font-size:.9rem}}"
+        ".bar{fill:#3b6ea5}</style></head><body>",
         f"<h1>{escape(study.title)}</h1>",
         f"<p>{escape(stat.kind.value)} of <code>{escape(stat.measure)}</code> per pod and "
         f"month, clipped to [{stat.lower}, {stat.upper}], grouped by "
@@ -53,7 +58,8 @@ def page(release: Release, cube_url: str | None = None) -> str:
                 continue
             width = int(BAR_WIDTH * max(cell.value, Decimal(0)) / top)
             bar = (
-                f'<svg width="{BAR_WIDTH}" height="12" role="img" aria-label="'
+                f'<svg viewBox="0 0 {BAR_WIDTH} 12" preserveAspectRatio="none" height="12" '
+                f'role="img" aria-label="'
                 f'{cell.value:.1f}"><rect class="bar" width="{width}" height="12"/></svg>'
             )
             parts.append(

@@ -1,0 +1,135 @@
+"""The public results site: every published release, as its page (HTML with its charts)
+for people and as its RDF Data Cube (Turtle or JSON-LD) for machines, at one URL each.
+
+The broker publishes a release into a directory (``publish``: the cube, the page and a
+small index entry, each written to a temporary file then renamed, so a reader never sees
+half a release); ``site_app`` serves that directory read-only, choosing the form by the
+``Accept`` header. Several brokers or restarts can publish into the same directory.
+
+    python -m apps.commons site --dir results/ --port 8080   # loopback; put a proxy in front
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from rdflib import Graph
+
+from apps.commons import cube, page
+from apps.commons.broker import Release
+
+TURTLE = "text/turtle"
+JSON_LD = "application/ld+json"
+HTML = "text/html"
+_SLUG = re.compile(r"^[0-9a-f]{12}-[A-Za-z0-9._:-]{1,128}$")
+
+
+def slug(release: Release) -> str:
+    """A release's path segment: its study (hashed) and round."""
+    return hashlib.sha256(release.study.iri.encode()).hexdigest()[:12] + "-" + release.round
+
+
+def publish(release: Release, directory: Path, base: str) -> str:
+    """Write ``release`` under ``directory``; its URL on the site at ``base``."""
+    name = slug(release)
+    if not _SLUG.match(name):
+        raise ValueError(f"a round id unfit for a URL: {release.round!r}")
+    url = base.rstrip("/") + "/" + name + "/"
+    place = directory / name
+    place.mkdir(parents=True, exist_ok=True)
+    turtle = cube.cube(release, url).serialize(format="turtle")
+    _write(place / "cube.ttl", turtle)
+    _write(place / "index.html", page.page(release, url))
+    entry = {
+        "title": release.study.title,
+        "round": release.round,
+        "study": release.study.iri,
+        "published": datetime.now(UTC).isoformat(timespec="seconds"),
+        "contributions": release.contributions,
+    }
+    _write(place / "entry.json", json.dumps(entry))
+    return url
+
+
+def _write(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def entries(directory: Path) -> list[dict[str, Any]]:
+    """The published releases, newest first (unreadable entries skipped)."""
+    found = []
+    for item in directory.glob("*/entry.json"):
+        try:
+            found.append({**json.loads(item.read_text(encoding="utf-8")), "slug": item.parent.name})
+        except (OSError, ValueError):
+            continue
+    return sorted(found, key=lambda e: str(e.get("published", "")), reverse=True)
+
+
+def preferred(accept: str) -> str:
+    """HTML unless the client prefers Turtle or JSON-LD (by q-value, then order)."""
+    best, best_q = HTML, -1.0
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        kind = {TURTLE: TURTLE, JSON_LD: JSON_LD, HTML: HTML, "*/*": HTML}.get(media.lower())
+        if kind is not None and q > best_q:
+            best, best_q = kind, q
+    return best
+
+
+def site_app(directory: Path) -> web.Application:
+    async def index(request: web.Request) -> web.Response:
+        items = "".join(
+            f'<li><a href="{escape(e["slug"])}/">{escape(str(e.get("title", "")))}</a>: '
+            f"round {escape(str(e.get('round', '')))}, {int(e.get('contributions', 0))} "
+            f"contributions, published {escape(str(e.get('published', '')))}</li>"
+            for e in entries(directory)
+        )
+        body = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            "<title>Public statistics from consenting pods</title>"
+            "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:auto}</style>"
+            "</head><body><h1>Public statistics from consenting pods</h1>"
+            f"<ul>{items or '<li>Nothing published yet.</li>'}</ul></body></html>"
+        )
+        return web.Response(text=body, content_type=HTML)
+
+    async def release(request: web.Request) -> web.Response:
+        name = request.match_info["slug"]
+        place = directory / name
+        if not _SLUG.match(name) or not (place / "cube.ttl").is_file():
+            raise web.HTTPNotFound(text="No such release")
+        kind = preferred(request.headers.get("Accept", HTML))
+        headers = {"Vary": "Accept"}
+        if kind == HTML:
+            text = (place / "index.html").read_text(encoding="utf-8")
+            return web.Response(text=text, content_type=HTML, headers=headers)
+        turtle = (place / "cube.ttl").read_text(encoding="utf-8")
+        if kind == TURTLE:
+            return web.Response(text=turtle, content_type=TURTLE, headers=headers)
+        graph = Graph().parse(data=turtle, format="turtle")
+        return web.Response(
+            text=graph.serialize(format="json-ld"), content_type=JSON_LD, headers=headers
+        )
+
+    app = web.Application()
+    app.router.add_get("/", index)
+    app.router.add_get("/{slug}/", release)
+    return app
