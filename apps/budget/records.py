@@ -8,6 +8,7 @@ amount is skipped and counted, never guessed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -87,6 +88,12 @@ def balances_of(graph: Graph) -> list[Balance]:
             continue
         found.append(Balance(str(graph.value(node, BANK.iban) or node), when, value))
     return sorted(found, key=lambda b: (b.day, b.account))
+
+
+def category_label(name: str) -> str:
+    """How a person reads a category's local name: 'PublicTransport' -> 'Public transport'."""
+    words = re.findall(r"[A-Z][a-z]*|[a-z]+|\d+", name) or [name]
+    return " ".join([words[0], *(w.lower() for w in words[1:])])
 
 
 def local_name(iri: str) -> str:

@@ -25,7 +25,7 @@ from client import Forbidden, NotFound, PodClient, PodClientError, Unauthorized
 from vocab.namespaces import BANK
 
 CACHE_VERSION = 2
-WHAT = "bank data"
+WHAT = "bank transactions"  # as the consent page names them: “Your bank transactions”
 __all__ = ["NoAccess", "Place", "find", "load", "read_overrides", "save_override"]
 
 

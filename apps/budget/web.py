@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from apps.budget import analysis, source
-from apps.budget.records import CATEGORIES, Balance, Tx, apply_overrides
+from apps.budget.records import CATEGORIES, Balance, Tx, apply_overrides, category_label
 from apps.webapp import charts
 from apps.webapp.documents import Progress
 from apps.webapp.site import (
@@ -39,7 +39,7 @@ OWN_PATH = "apps/budget/"
 def needs(bank_path: str) -> list[dict[str, Any]]:
     """The access needs the Client ID Document declares (bank data, read only)."""
     why = "To show your spending by category, your income and your balance."
-    return [read_need("bank", "Your bank transactions", why, bank_path)]
+    return [read_need("bank", f"Your {source.WHAT}", why, bank_path)]
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,9 @@ def dashboard(
         "current": current,
         "all_income": sum((m.income for m in totals), Decimal(0)),
         "all_spending": sum((m.spending for m in totals), Decimal(0)),
-        "category_chart": charts.bars(by_category, f"Spending by category, {month}"),
+        "category_chart": charts.bars(
+            [(category_label(c), v) for c, v in by_category], f"Spending by category, {month}"
+        ),
         "months_chart": charts.paired_columns(
             [(m.month, m.income, m.spending) for m in totals], "Income and spending by month"
         ),
@@ -105,6 +107,7 @@ def dashboard(
         "rows": [t for t in txs if t.month == month],
         "overrides": overrides,
         "money": charts.money,
+        "category_label": category_label,
     }
 
 

@@ -29,7 +29,7 @@ OWN_PATH = "apps/energy/"
 def needs(data_path: str) -> list[dict[str, Any]]:
     """The access needs the Client ID Document declares (load curves, read only)."""
     why = "To show your consumption by day and month and estimate its cost."
-    return [read_need("energy", "Your energy data", why, data_path)]
+    return [read_need("energy", f"Your {source.WHAT}", why, data_path)]
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,14 @@ def _rect(x: float, y: float, w: float, h: float, fill: str, title: str) -> str:
     )
 
 
+def _top_line(left: float, y: float, label: str) -> str:
+    """A faint line at the chart's top value, labelled on the right: the scale."""
+    return (
+        f'<line x1="{left}" x2="{WIDTH - left}" y1="{y}" y2="{y}" '
+        'stroke="#ccd3da" stroke-dasharray="2 3"/>'
+    ) + _text(WIDTH - left, y - 3, label, 10, "end")
+
+
 def _scale(values: Sequence[Decimal]) -> Decimal:
     top = max((abs(v) for v in values), default=Decimal(0))
     return top if top > 0 else Decimal(1)
@@ -105,6 +113,8 @@ def paired_columns(
         key,
         _text(left + 116, 15, names[1]),
     ]
+    if months:
+        parts.append(_top_line(left, top_pad, fmt(scale)))
     for n, (month, first, second) in enumerate(months):
         x = left + n * slot + slot / 2
         for value, dx, colour, what in (
@@ -138,12 +148,8 @@ def columns(
     bar = max(min(slot - 2, 40), 1)
     every = max(-(-len(items) // 16), 1)
     parts = []
-    if items:  # the scale: a faint line at the top value, labelled
-        parts.append(
-            f'<line x1="{left}" x2="{WIDTH - left}" y1="{top_pad}" y2="{top_pad}" '
-            'stroke="#ccd3da" stroke-dasharray="2 3"/>'
-        )
-        parts.append(_text(WIDTH - left, top_pad - 3, fmt(scale), 10, "end"))
+    if items:
+        parts.append(_top_line(left, top_pad, fmt(scale)))
     for n, (name, value) in enumerate(items):
         x = left + n * slot + (slot - bar) / 2
         h = float(value / scale) * plot

@@ -108,7 +108,7 @@ async def list_documents(pod: PodClient, container: str, what: str, depth: int =
         if depth == 0:
             raise NoAccess(
                 f"This app may not read your {what} at {container}. "
-                f"Sign in again and allow it “Your {what}”."
+                f"Sign out, then sign in again and allow it “Your {what}”."
             ) from exc
         return []
     except NotFound:

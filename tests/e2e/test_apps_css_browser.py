@@ -26,6 +26,7 @@ import pytest
 from apps.connector import mapping
 from client import PodClient
 from conformance.peer.provision import call
+from tests.e2e.readme_screens import readme_shot
 from tests.e2e.test_budget_browser import data, serve_app
 from tests.e2e.test_idp_browser import shoot
 from tests.integration.test_client import Css, css_missing
@@ -136,6 +137,7 @@ def test_budget_signs_in_at_the_community_solid_server(
         assert "Budget" in consent and budget_for_css + "/id" in consent  # from the document
         assert who.webid in consent
         shoot(page, screens, "budget-css-consent")
+        readme_shot(page, "budget", "css-consent", 640)
         page.get_by_role("button", name="Authorize").click()
         page.wait_for_url(budget_for_css + "/**")
         page.wait_for_selector("#month-income")  # past the progress page, if one was shown

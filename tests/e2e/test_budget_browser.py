@@ -1,7 +1,7 @@
 """The budget app (apps/budget) in a real browser, against a real pod server: a person signs
 in through our IdP's consent page, sees the charts and totals equal to those summed from the
 synthetic source files, re-categorises a transaction and sees it after a reload; signed in
-with only its own folder allowed, the app says it may not read the bank data."""
+with only its own folder allowed, the app says it may not read the bank transactions."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from apps.connector import mapping
 from tests.conftest import free_socket
 from tests.e2e.conftest import Server
 from tests.e2e.loopback import Loopback, http
+from tests.e2e.readme_screens import readme_shot
 from tests.e2e.test_apps_browser import authorize_url, call, publish, token_for
 from tests.e2e.test_idp_browser import Person, fill_sign_in, press, shoot, sign_up, webid_of
 from tests.unit.auth.helpers import ath_of, make_issuer_key, mint_dpop_proof
@@ -146,6 +147,7 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
         shoot(page, screens, "budget-start")
         sign_in_to_budget(page, budget, server, person)
         shoot(page, screens, "budget-consent")
+        readme_shot(page, "budget", "consent", 760)
         assert press(page, "Allow") == 303
         page.wait_for_url(budget + "/")
         page.wait_for_selector("#month-income")  # past the progress page, if one was shown
@@ -153,6 +155,7 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
         assert page.locator("#fallback").count() == 0  # found through the type index
         assert "4 by one query" in page.inner_text("#stats")  # the first visit asks SPARQL
         shoot(page, screens, "budget-dashboard")
+        readme_shot(page, "budget", "dashboard", 1010)
         for month, (income, spending) in sorted(expected.items()):
             page.goto(f"{budget}/?month={month}")
             assert (data(page, "month-income"), data(page, "month-spending")) == (income, spending)
@@ -173,6 +176,9 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
         assert "yours" in row.inner_text()
         assert "Leisure" in page.locator("svg.chart").first.inner_html()
         shoot(page, screens, "budget-recategorised")
+        readme_shot(page, "budget", "recurring", selector="section[aria-labelledby=t-rec]")
+        page.goto(f"{budget}/?month={month}#tx-list")
+        readme_shot(page, "budget", "transactions", 520)  # the changed one: "yours"
 
         with page.expect_download() as got:
             page.get_by_role("link", name=f"Export {month} as CSV").click()
@@ -197,7 +203,11 @@ def test_an_app_allowed_only_its_folder_says_it_cannot_read_the_bank(
         assert press(page, "Allow") == 303
         page.wait_for_url(budget + "/")
         message = page.inner_text("#message")
-        assert "may not read your bank data" in message and "/cid/bank/" in message
+        assert "may not read your bank transactions" in message
+        assert (
+            "allow it “Your bank transactions”" in message
+        )  # the consent page's words and "/cid/bank/" in message
         shoot(page, screens, "budget-refused")
+        readme_shot(page, "budget", "refused", 420)
     finally:
         context.close()

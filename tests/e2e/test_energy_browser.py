@@ -15,6 +15,7 @@ from rdflib import Graph
 
 from tests.e2e.conftest import Server
 from tests.e2e.loopback import Loopback
+from tests.e2e.readme_screens import readme_shot
 from tests.e2e.test_budget_browser import fill_pod, serve_app, sign_in_to_app
 from tests.e2e.test_idp_browser import press, shoot, sign_up
 from tests.unit.energy.synthetic import (
@@ -105,6 +106,8 @@ def test_energy_shows_the_months_of_the_source_files(
         chart = page.locator("svg.chart").nth(2).inner_html()  # by month: the dashed line
         assert chart.count("<circle") == 2 and "Homes like mine (Bretagne)" in chart
         shoot(page, screens, "energy-homes-like-mine")
+        readme_shot(page, "energy", "dashboard", 1000)
+        readme_shot(page, "energy", "by-month", selector="section[aria-labelledby=t-months]")
         page.goto(f"{energy}/?month=2024-01")  # its cell was suppressed
         assert page.locator("#homes-like-mine").count() == 0
     finally:

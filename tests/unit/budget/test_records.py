@@ -109,3 +109,11 @@ def test_one_query_gives_what_reading_each_document_gives(tmp_path: Path) -> Non
         expected["txs"].sort(key=lambda t: t["id"])
         expected["balances"].sort()
         assert got[CONTAINER + doc.name] == expected
+
+
+def test_categories_read_as_words_on_the_page() -> None:
+    assert records.category_label("PublicTransport") == "Public transport"
+    assert records.category_label("InternalTransfer") == "Internal transfer"
+    assert records.category_label("Rent") == "Rent"
+    labels = [records.category_label(c) for c in records.CATEGORIES]
+    assert len(set(labels)) == len(labels)  # still one label per category

@@ -90,9 +90,9 @@ async def test_a_long_first_read_shows_how_far_it_is_and_refreshes(app: TestClie
     text = await response.text()
     assert response.status == 200 and '<meta http-equiv="refresh" content="2">' in text
     assert "30 of 72 documents read." in text
-    visit.reading.set_exception(NoAccess("This app may not read your bank data at X."))
+    visit.reading.set_exception(NoAccess("This app may not read your bank transactions at X."))
     response = await app.get("/")
-    assert response.status == 403 and "may not read your bank data" in await response.text()
+    assert response.status == 403 and "may not read your bank transactions" in await response.text()
     assert visit.reading is None  # the next visit starts a new read
 
 
