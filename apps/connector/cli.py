@@ -2,7 +2,7 @@
 
 ::
 
-    python -m apps.connector generate --out data/ --customers 20 --months 3 --format ofx
+    python -m apps.connector generate --out data/ --customers 20 --months 3 --format ofx [--others]
     python -m apps.connector push --org bank.toml --input data/bank --customers customers.csv
 """
 
@@ -24,7 +24,9 @@ from client.errors import PodClientError
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m apps.connector", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    gen = sub.add_parser("generate", help="write synthetic bank and energy files")
+    gen = sub.add_parser(
+        "generate", help="write synthetic bank and energy (and telecom, insurance, retail) files"
+    )
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--customers", type=int, default=20)
     gen.add_argument("--months", type=int, default=3)
@@ -32,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--format", choices=synthetic.BANK_FORMATS, default="ofx")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--no-energy", action="store_true")
+    gen.add_argument(
+        "--others", action="store_true", help="telecom, insurance and retail files too"
+    )
     gen.add_argument(
         "--webids", default=synthetic.WEBIDS, help="WebID template for customers.csv ({id})"
     )
@@ -85,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             args.format,
             energy=not args.no_energy,
             webids=args.webids,
+            others=args.others,
         )
         print(f"{len(made)} customers x {args.months} months in {args.out}")
         return 0

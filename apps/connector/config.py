@@ -21,6 +21,7 @@ customer list (CSV).
 
     [push]
     domain = "bank"              # bank | energy: the shapes records are checked against
+    # mapping = "telecom-map.toml"   # other domains: documented CSV/JSON via a mapping file
     concurrency = 8              # customers handled at once (one request each at a time)
     institution = "https://banque.example/id#org"   # bank:institution; default the WebID
 
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apps.connector.mapfile import MappingError, MappingFile, class_iris, load_mapping
 from apps.connector.mapping import BANK, DEFAULT_RULES, ENERGY, check_rules
 
 DOMAINS = ("bank", "energy")
@@ -67,10 +69,13 @@ class OrgConfig:
     categories: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RULES))
     type_index: str = "private"
     types: tuple[str, ...] = ()  # classes registered for the container (none: the domain's)
+    mapping: MappingFile | None = None  # how documented CSV/JSON files become records
 
     @property
     def registered_types(self) -> tuple[str, ...]:
-        return self.types or DOMAIN_TYPES.get(self.domain, ())
+        if self.types:
+            return self.types
+        return class_iris(self.mapping) if self.mapping else DOMAIN_TYPES.get(self.domain, ())
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,22 @@ def load_org(path: Path, env: dict[str, str] | None = None) -> OrgConfig:
             raise ConfigError(f"{path}: the variable {org['client_secret_env']} is not set")
     if not secret:
         raise ConfigError(f"{path}: [organisation] needs client_secret_env (or client_secret)")
-    domain = _need(push, "domain", "push", path)
-    if domain not in DOMAINS:
-        raise ConfigError(f"{path}: [push] domain {domain!r} is not one of {DOMAINS}")
+    mapping = None
+    if push.get("mapping"):
+        try:
+            mapping = load_mapping(path.parent / str(push["mapping"]))
+        except MappingError as exc:
+            raise ConfigError(str(exc)) from None
+    domain = push.get("domain") or (mapping.domain if mapping else None)
+    if mapping is not None and domain != mapping.domain:
+        raise ConfigError(f"{path}: [push] domain {domain!r} but the mapping's is {mapping.domain}")
+    if domain is None:
+        raise ConfigError(f"{path}: [push] needs domain (bank, energy) or mapping (a file)")
+    if mapping is None and domain not in DOMAINS:
+        raise ConfigError(
+            f"{path}: [push] domain {domain!r} is not one of {DOMAINS}; "
+            "other domains need a mapping file ([push] mapping)"
+        )
     container = str(_need(consent, "container", "consent", path))
     if container.startswith("/") or "://" in container or not container.endswith("/"):
         raise ConfigError(f"{path}: [consent] container is a relative path ending in /")
@@ -138,6 +156,7 @@ def load_org(path: Path, env: dict[str, str] | None = None) -> OrgConfig:
         categories=rules,
         type_index=type_index,
         types=tuple(types),
+        mapping=mapping,
     )
 
 

@@ -138,9 +138,7 @@ def _money(value: Decimal) -> Literal:
     return Literal(f"{value:.2f}", datatype=XSD.decimal)
 
 
-def _provenance(
-    graph: Graph, node: URIRef, prov: Provenance, source: URIRef, batch: URIRef
-) -> None:
+def provenance(graph: Graph, node: URIRef, prov: Provenance, source: URIRef, batch: URIRef) -> None:
     graph.add((node, PROV.wasAttributedTo, URIRef(prov.organisation)))
     graph.add(
         (node, PROV.generatedAtTime, Literal(prov.generated_at.isoformat(), datatype=XSD.dateTime))
@@ -149,7 +147,7 @@ def _provenance(
     graph.add((node, PROV.wasGeneratedBy, batch))
 
 
-def _describe_sources(
+def describe_sources(
     graph: Graph, doc: str, prov: Provenance, sources: Mapping[URIRef, Path]
 ) -> URIRef:
     batch = URIRef(doc + "#batch")
@@ -196,7 +194,7 @@ def bank_documents(
         graph.bind("prov", PROV)
         sources = {source_iri(p): p for _, p in txs.values()}
         by_path = {p: iri for iri, p in sources.items()}
-        batch = _describe_sources(graph, url, prov, sources)
+        batch = describe_sources(graph, url, prov, sources)
         stmt = accounts[iban]
         account = URIRef(url + "#account")
         graph.add((account, RDF.type, BANK.CurrentAccount))
@@ -210,7 +208,7 @@ def bank_documents(
             when, amount = balances[(iban, period)]
             graph.add((account, BANK.balance, _money(amount)))
             graph.add((account, BANK.balanceDate, Literal(when, datatype=XSD.date)))
-        _provenance(
+        provenance(
             graph,
             account,
             prov,
@@ -239,7 +237,7 @@ def bank_documents(
                 add((node, BANK.transactionType, BANK[tx.kind]))
             if tx.balance_after is not None:
                 add((node, BANK.balanceAfter, _money(tx.balance_after)))
-            _provenance(graph, node, prov, by_path[path], batch)
+            provenance(graph, node, prov, by_path[path], batch)
         docs.append(
             Document(name, period, graph, len(txs), tuple(p.name for p in sources.values()))
         )
@@ -265,12 +263,12 @@ def load_curve_documents(
         used = {c.source: c for _, c in points.values()}
         sources = {source_iri(p): p for p in used}
         by_path = {p: iri for iri, p in sources.items()}
-        batch = _describe_sources(graph, url, prov, sources)
+        batch = describe_sources(graph, url, prov, sources)
         first = next(iter(used.values()))
         meter, curve = URIRef(url + "#meter"), URIRef(url + "#curve")
         graph.add((meter, RDF.type, ENERGY.ElectricityMeter))
         graph.add((meter, ENERGY.deliveryPoint, Literal(prm)))
-        _provenance(graph, meter, prov, by_path[first.source], batch)
+        provenance(graph, meter, prov, by_path[first.source], batch)
         ordered = sorted(points)
         graph.add((curve, RDF.type, ENERGY.LoadCurve))
         graph.add((curve, ENERGY.meter, meter))
@@ -281,7 +279,7 @@ def load_curve_documents(
         graph.add((curve, ENERGY.start, Literal(ordered[0].isoformat(), datatype=XSD.dateTime)))
         end = ordered[-1] + first.step
         graph.add((curve, ENERGY.end, Literal(end.isoformat(), datatype=XSD.dateTime)))
-        _provenance(graph, curve, prov, by_path[first.source], batch)
+        provenance(graph, curve, prov, by_path[first.source], batch)
         for at in ordered:
             kwh, _ = points[at]
             # In UTC: local time repeats an hour when summer time ends, and both of that

@@ -31,7 +31,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from apps.connector import mapping, parsers
+from apps.connector import mapfile, mapping, parsers
 from apps.connector.config import CustomerRef, OrgConfig
 from apps.connector.decisions import InboxWatch
 from apps.connector.journal import Journal
@@ -183,9 +183,21 @@ class Connector:
         self.batch = batch or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
     # -- documents (no HTTP) ------------------------------------------------------------
-    def documents(self, sources: Sequence[Source], container: str, holder: str) -> list[Document]:
+    def read(self, path: Path) -> list[Source | mapfile.Rows]:
+        """The records of one source file: by the mapping file when the organisation has
+        one, else by the built-in parser of its format."""
+        if self.org.mapping is not None:
+            return [mapfile.read_rows(path, self.org.mapping)]
+        return list(parsers.parse(path))
+
+    def documents(
+        self, sources: Sequence[Source | mapfile.Rows], container: str, holder: str
+    ) -> list[Document]:
         """Map parsed ``sources`` to this organisation's documents in ``container``."""
         prov = Provenance(self.org.webid, datetime.now(UTC).replace(microsecond=0), self.batch)
+        if self.org.mapping is not None:
+            rows = [s for s in sources if isinstance(s, mapfile.Rows)]
+            return mapfile.documents(self.org.mapping, rows, container, holder, prov)
         if self.org.domain == "bank":
             statements = [s for s in sources if isinstance(s, Statement)]
             return mapping.bank_documents(
@@ -352,7 +364,7 @@ class Connector:
         # The sources are read before asking anything: a broken file is the
         # organisation's problem, not a reason to bother the customer.
         async with self.gate:
-            sources = await asyncio.to_thread(lambda: [s for f in files for s in parsers.parse(f)])
+            sources = await asyncio.to_thread(lambda: [s for f in files for s in self.read(f)])
             record = await self.ask(customer, result)
         if record is None:
             return
@@ -369,7 +381,7 @@ class Connector:
         customer: CustomerRef,
         record: ConsentRecord,
         container: str,
-        sources: Sequence[Source],
+        sources: Sequence[Source | mapfile.Rows],
         result: Result,
     ) -> None:
         await self.register(customer, record, container, result)

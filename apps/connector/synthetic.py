@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import json
 import math
 import random
 from dataclasses import dataclass
@@ -342,6 +343,215 @@ def write_load_curve(path: Path, customer: Customer, year: int, month: int, seed
     return len(rows)
 
 
+# -- telecom, insurance, retail: the documented CSV/JSON read through mapping files ------------
+_PLANS = [
+    ("Forfait 5 Go", "9.99", 5),
+    ("Forfait 100 Go", "19.99", 100),
+    ("Forfait 5G 200 Go", "29.99", 200),
+]
+
+
+def gtin13(first12: str) -> str:
+    """A GTIN-13 from its first 12 digits: the check digit (weights 1, 3) appended."""
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+    return first12 + str((10 - total % 10) % 10)
+
+
+_PRODUCTS = [
+    (gtin13(code), name, brand, price, vat)
+    for code, name, brand, price, vat in [
+        ("301762042200", "Pâte à tartiner 400 g", "Nutella", "3.49", "5.5"),
+        ("322885700016", "Pain de mie complet", "Harrys", "2.15", "5.5"),
+        ("356007089422", "Lait demi-écrémé 1 L", "Carrefour", "1.09", "5.5"),
+        ("544900000099", "Soda cola 1,5 L", "Coca-Cola", "1.89", "5.5"),
+        ("360052361444", "Shampooing 250 ml", "Elseve", "4.60", "20"),
+        ("324541234567", "Pommes Gala 1 kg", "", "2.99", "5.5"),
+        ("308368102555", "Yaourts nature x8", "Danone", "2.35", "5.5"),
+    ]
+]
+_STORES = [("0142", "Magasin Exemple Lyon Part-Dieu"), ("0217", "Magasin Exemple Villeurbanne")]
+_GUARANTEES = [
+    "Responsabilité civile",
+    "Incendie et dégâts des eaux",
+    "Vol et vandalisme",
+    "Bris de glace",
+]
+
+
+def write_mobile_usage(path: Path, customer: Customer, year: int, month: int, seed: int = 0) -> int:
+    """A month of a mobile line (``;``-separated, one row): the plan and the usage, as
+    ``apps/connector/examples/telecom-map.toml`` documents the columns."""
+    profile = random.Random(f"mobile-profile-{seed}-{customer.id}")
+    rng = random.Random(f"mobile-{seed}-{customer.id}-{year}-{month}")
+    plan, price, allowance = profile.choice(_PLANS)
+    line = f"MOB-{profile.randrange(10**8):08d}"
+    phone = f"+336{profile.randrange(10**8):08d}"
+    data_mb = min(allowance * 1024, rng.uniform(0.2, 1.1) * allowance * 700)
+    rows = [
+        [
+            "line_id",
+            "phone",
+            "plan",
+            "monthly_price",
+            "currency",
+            "allowance_gb",
+            "start_date",
+            "month",
+            "calls",
+            "call_seconds",
+            "sms",
+            "data_mb",
+            "roaming_mb",
+        ],
+        [
+            line,
+            phone,
+            plan,
+            price,
+            "EUR",
+            str(allowance),
+            "2022-06-14",
+            f"{year}-{month:02d}",
+            str(rng.randint(10, 150)),
+            str(rng.randint(600, 30000)),
+            str(rng.randint(0, 300)),
+            f"{data_mb:.1f}",
+            f"{rng.choice([0, 0, 0, rng.uniform(10, 900)]):.1f}",
+        ],
+    ]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=";").writerows(rows)
+    return 1
+
+
+def write_insurance(folder: Path, customer: Customer, seed: int = 0) -> int:
+    """The customer's home insurance contract (``contracts.json``) and a claim on it
+    (``claims.csv``), as ``apps/connector/examples/insurance-map.toml`` documents them."""
+    rng = random.Random(f"insurance-{seed}-{customer.id}")
+    number = f"MRH-{rng.randrange(10**7):07d}"
+    contract = {
+        "contract_number": number,
+        "start_date": f"20{rng.randint(15, 23)}-{rng.randint(1, 12):02d}-01",
+        "annual_premium": f"{rng.uniform(180, 620):.2f}",
+        "deductible": rng.choice(["150.00", "230.00", "300.00"]),
+        "currency": "EUR",
+        "guarantees": _GUARANTEES[: rng.randint(2, 4)],
+        "dwelling": rng.choice(["Appartement", "Maison"]) + f", {rng.randint(1, 99)} rue des Lilas",
+        "floor_area": str(rng.randint(25, 140)),
+        "rooms": str(rng.randint(1, 6)),
+        "insured_value": f"{rng.randint(20, 90) * 1000}.00",
+    }
+    (folder / "contracts.json").write_text(
+        json.dumps({"contracts": [contract]}, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    claimed = rng.uniform(300, 2500)
+    day = rng.randint(1, 20)
+    claim = {
+        "claim_number": f"SIN-2024-{rng.randrange(10**4):04d}",
+        "contract_number": number,
+        "incident_date": f"2024-01-{day:02d}",
+        "declaration_date": f"2024-01-{day + 2:02d}",
+        "description": rng.choice(
+            ["Dégât des eaux (plafond de la cuisine)", "Vol de vélo", "Bris de vitre"]
+        ),
+        "status": "Settled",
+        "claimed_amount": f"{claimed:.2f}",
+        "settled_amount": f"{claimed * 0.85:.2f}",
+        "currency": "EUR",
+    }
+    with (folder / "claims.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(claim))
+        writer.writeheader()
+        writer.writerow(claim)
+    return 2
+
+
+def write_receipts(path: Path, customer: Customer, year: int, month: int, seed: int = 0) -> int:
+    """A month of store receipts, one row per line item (the receipt's columns repeated),
+    as ``apps/connector/examples/retail-map.toml`` documents them; returns the receipts."""
+    rng = random.Random(f"receipts-{seed}-{customer.id}-{year}-{month}")
+    fields = [
+        "ticket",
+        "purchased_at",
+        "store_code",
+        "store_name",
+        "line",
+        "gtin",
+        "product",
+        "brand",
+        "quantity",
+        "unit_price",
+        "line_total",
+        "vat_rate",
+        "ticket_total",
+        "currency",
+    ]
+    rows = []
+    count = rng.randint(2, 5)
+    last = calendar.monthrange(year, month)[1]
+    for n in range(count):
+        code, store = rng.choice(_STORES)
+        at = datetime(
+            year, month, rng.randint(1, last), rng.randint(8, 20), rng.randint(0, 59), tzinfo=PARIS
+        )
+        ticket = f"{code}-{at:%Y%m%d}-{customer.id[-4:]}{n}"
+        items = rng.sample(_PRODUCTS, rng.randint(1, 5))
+        totals = [
+            Decimal(price) * q
+            for (_, _, _, price, _), q in zip(
+                items, [rng.randint(1, 3) for _ in items], strict=True
+            )
+        ]
+        for line, ((gtin, name, brand, price, vat), total) in enumerate(
+            zip(items, totals, strict=True), 1
+        ):
+            rows.append(
+                {
+                    "ticket": ticket,
+                    "purchased_at": at.isoformat(),
+                    "store_code": code,
+                    "store_name": store,
+                    "line": str(line),
+                    "gtin": gtin,
+                    "product": name,
+                    "brand": brand,
+                    "quantity": str(int(total / Decimal(price))),
+                    "unit_price": price,
+                    "line_total": f"{total:.2f}",
+                    "vat_rate": vat,
+                    "ticket_total": f"{sum(totals):.2f}",
+                    "currency": "EUR",
+                }
+            )
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return count
+
+
+OTHER_DOMAINS = ("telecom", "insurance", "retail")
+
+
+def generate_other(
+    out: Path, made: list[Customer], month_count: int, first: str = "2024-01", seed: int = 0
+) -> None:
+    """Telecom (mobile usage per month), insurance (a contract and a claim) and retail
+    (receipts per month) files in ``out/<domain>/<customer id>/``."""
+    for customer in made:
+        folders = {d: out / d / customer.id for d in OTHER_DOMAINS}
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        write_insurance(folders["insurance"], customer, seed)
+        for year, month in months(first, month_count):
+            write_mobile_usage(
+                folders["telecom"] / f"mobile-{year}-{month:02d}.csv", customer, year, month, seed
+            )
+            write_receipts(
+                folders["retail"] / f"receipts-{year}-{month:02d}.csv", customer, year, month, seed
+            )
+
+
 def generate(
     out: Path,
     count: int,
@@ -352,10 +562,12 @@ def generate(
     energy: bool = True,
     card_payments: int = 45,
     webids: str = WEBIDS,
+    others: bool = False,
 ) -> list[Customer]:
     """Files for ``count`` customers over ``month_count`` months: ``out/bank/<id>/`` (one
     statement per month in ``bank_format``) and ``out/energy/<id>/`` (one load curve per
-    month), plus ``out/customers.csv`` (``customer_id,webid,iban,prm``, the WebIDs from
+    month), with ``others`` telecom, insurance and retail files (``generate_other``), plus
+    ``out/customers.csv`` (``customer_id,webid,iban,prm``, the WebIDs from
     the ``webids`` template and the lower-cased id, ready for ``push --customers``)."""
     if bank_format not in BANK_FORMATS:
         raise ValueError(f"bank format {bank_format!r}: one of {', '.join(BANK_FORMATS)}")
@@ -378,6 +590,8 @@ def generate(
                 write_load_curve(
                     energy_dir / f"load-curve-{year}-{month:02d}.csv", customer, year, month, seed
                 )
+    if others:
+        generate_other(out, made, month_count, first, seed)
     with (out / "customers.csv").open("w", newline="", encoding="utf-8") as handle:
         writer_ = csv.writer(handle)
         writer_.writerow(["customer_id", "webid", "iban", "prm"])
