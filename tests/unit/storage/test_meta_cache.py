@@ -184,3 +184,20 @@ async def test_a_failed_run_fails_its_callers_and_the_next_one_runs_afresh() -> 
         await run()
     await run()
     assert calls == 2
+
+
+async def test_the_file_backend_watches_the_wal_index_and_can_do_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with two_instances("file", tmp_path / "with") as (writer, reader):
+        assert isinstance(reader, FileBackend)
+        before = reader._wal_header()
+        assert before is not None
+        await put(writer, "/a")
+        assert reader._wal_header() != before  # a commit elsewhere changes it
+    # Where the WAL index cannot be read, the pragma alone keeps the cache exact.
+    monkeypatch.setattr(file_module, "_open_wal_index", lambda _db: None)
+    async with two_instances("file", tmp_path / "without") as (writer, reader):
+        assert await reader.meta("/a") is None
+        written = await put(writer, "/a")
+        assert await reader.meta("/a") == written
