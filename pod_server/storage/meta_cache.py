@@ -17,6 +17,10 @@ before the read began: a missed invalidation is impossible, not just unlikely. W
 log cannot say what changed (it was pruned past the cursor, or the cursor is too old),
 the whole cache is dropped.
 
+Where a sync is a round trip (PostgreSQL), concurrent reads share one: a read joins the
+next sync to *start* after it asked (``NextRun``), never one already under way, whose
+snapshot may predate a write acknowledged just before the read began.
+
 A lookup that awaits the database may race a sync that drops the paths it is reading:
 ``fill`` keeps the rows only when no invalidation happened since the lookup began
 (``epoch``), so an answer read before a change can never be cached after it.
@@ -24,7 +28,8 @@ A lookup that awaits the database may race a sync that drops the paths it is rea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from pod_server.storage.base import Meta
 
@@ -78,3 +83,52 @@ class MetaCache:
 
     def __len__(self) -> int:
         return len(self._known)
+
+
+class NextRun:
+    """Runs ``work`` for many callers at once: each caller waits for a run that starts
+    after its call: a run queued but not started yet if there is one, else one started
+    now if fewer than ``parallel`` are under way, else one queued to start when a run
+    ends. Under load one run serves every read that arrived meanwhile."""
+
+    def __init__(self, work: Callable[[], Awaitable[None]], parallel: int = 2) -> None:
+        self._work = work
+        self._parallel = parallel
+        self._running = 0
+        self._queued: asyncio.Future[None] | None = None
+
+    async def __call__(self) -> None:
+        if self._queued is not None:
+            waited = self._queued
+        elif self._running < self._parallel:
+            waited = self._start()
+        else:
+            waited = self._queued = asyncio.get_running_loop().create_future()
+        # Shielded: a caller cancelled (a client gone) must not cancel the others' run.
+        await asyncio.shield(waited)
+
+    def _start(self) -> asyncio.Future[None]:
+        self._running += 1
+        run = asyncio.ensure_future(self._work())
+        run.add_done_callback(self._ended)
+        return run
+
+    def _ended(self, run: asyncio.Future[None]) -> None:
+        if not run.cancelled():
+            run.exception()  # retrieved: its callers raise it (or all have gone)
+        self._running -= 1
+        queued, self._queued = self._queued, None
+        if queued is not None:
+            self._start().add_done_callback(lambda ran: _settle(queued, ran))
+
+
+def _settle(future: asyncio.Future[None], ran: asyncio.Future[None]) -> None:
+    """Give ``future`` the outcome of ``ran``."""
+    if future.done():
+        return
+    if ran.cancelled():
+        future.cancel()
+    elif ran.exception() is not None:
+        future.set_exception(ran.exception())  # type: ignore[arg-type]
+    else:
+        future.set_result(None)

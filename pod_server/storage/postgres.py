@@ -53,7 +53,7 @@ from pod_server.storage.common import (
     check_log_rows,
     root_upper_bound,
 )
-from pod_server.storage.meta_cache import MetaCache
+from pod_server.storage.meta_cache import MetaCache, NextRun
 from pod_server.storage.pg_batch import BatchWrites, Recount
 from pod_server.storage.pg_blobs import BLOB_CHUNK, ChunkedStored, StagedBlobs
 from pod_server.storage.pg_sql import (
@@ -137,6 +137,7 @@ class PostgresBackend(BatchWrites):
         self._gc_task: asyncio.Task[None] | None = None
         self._stats_task: asyncio.Task[None] | None = None
         self._cache = MetaCache()
+        self._sync = NextRun(self._sync_once)
         self._snapshot = ""  # of the last sync (see _sync)
         self._synced = 0.0  # time.monotonic() when it was taken
         self._lock_space = (schema or "").encode() + b"\0"
@@ -273,10 +274,9 @@ class PostgresBackend(BatchWrites):
             found.update(read)
         return found
 
-    async def _sync(self) -> None:
+    async def _sync_once(self) -> None:
         """Drop the cached metadata of every path whose change committed (through any
-        process) since the last sync's snapshot. A sync whose result arrives after a
-        newer one's may set an older snapshot: the next sync then reads a little more."""
+        process) since the last sync's snapshot. One runs at a time (``NextRun``)."""
         started = time.monotonic()
         with unavailable():
             row = await self._db().fetchrow(SYNC_QUERY, self._snapshot)

@@ -3,6 +3,7 @@ sharing one storage (processes or hosts), on every backend that keeps one."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from pod_server.storage import file as file_module
 from pod_server.storage.base import ABSENT, Backend, Delete, Expect, Meta, Put, Staged, Touch
 from pod_server.storage.file import FileBackend
-from pod_server.storage.meta_cache import MetaCache
+from pod_server.storage.meta_cache import MetaCache, NextRun
 from pod_server.storage.postgres import PostgresBackend
 from tests.unit.storage import pg_support
 
@@ -132,4 +133,71 @@ async def test_a_reader_whose_snapshot_outlived_the_outbox_starts_afresh(
         written = await put(writer, "/a")
         assert isinstance(writer, PostgresBackend) and writer._pool is not None
         await writer._pool.execute("DELETE FROM outbox")  # as the collector would, later
+        assert await reader.meta("/a") == written
+
+
+async def settle() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_callers_during_a_run_share_a_later_one_never_one_under_way() -> None:
+    runs: list[asyncio.Event] = []
+
+    async def work() -> None:
+        runs.append(asyncio.Event())
+        await runs[-1].wait()
+
+    run = NextRun(work, parallel=2)
+    first = asyncio.create_task(run())
+    await settle()
+    second = asyncio.create_task(run())  # a second run starts at once
+    await settle()
+    assert len(runs) == 2
+    later = [asyncio.create_task(run()) for _ in range(5)]  # both busy: they queue
+    await settle()
+    assert len(runs) == 2
+    runs[0].set()
+    await first
+    await settle()
+    assert len(runs) == 3  # the queued run started as soon as a slot freed
+    runs[1].set()
+    await second
+    await settle()
+    assert not any(t.done() for t in later)  # runs 0 and 1 began before they asked
+    runs[2].set()
+    await asyncio.gather(*later)
+    assert len(runs) == 3  # one run served all five
+
+
+async def test_a_failed_run_fails_its_callers_and_the_next_one_runs_afresh() -> None:
+    calls = 0
+
+    async def work() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ValueError("down")
+
+    run = NextRun(work)
+    with pytest.raises(ValueError):
+        await run()
+    await run()
+    assert calls == 2
+
+
+async def test_the_file_backend_watches_the_wal_index_and_can_do_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with two_instances("file", tmp_path / "with") as (writer, reader):
+        assert isinstance(reader, FileBackend)
+        before = reader._wal_header()
+        assert before is not None
+        await put(writer, "/a")
+        assert reader._wal_header() != before  # a commit elsewhere changes it
+    # Where the WAL index cannot be read, the pragma alone keeps the cache exact.
+    monkeypatch.setattr(file_module, "_open_wal_index", lambda _db: None)
+    async with two_instances("file", tmp_path / "without") as (writer, reader):
+        assert await reader.meta("/a") is None
+        written = await put(writer, "/a")
         assert await reader.meta("/a") == written
