@@ -8,6 +8,7 @@ not the whole request.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -157,6 +158,11 @@ def _weight(
     return None if best is None else (best[1], best[0])
 
 
+# Clients send the same few Accept headers again and again: their choices are memoised,
+# for headers short enough that hostile ones cannot make the memo large.
+_MEMO_HEADER_LENGTH = 512
+
+
 def choose(accept: str | None, offered: Sequence[str]) -> str | None:
     """Pick the offered media type the client prefers, or None if none is acceptable.
 
@@ -165,6 +171,12 @@ def choose(accept: str | None, offered: Sequence[str]) -> str | None:
     server's preference, which is the order of ``offered``. The offered string is
     returned unchanged. A header with nothing parseable is treated like no header.
     """
+    if isinstance(offered, tuple) and (accept is None or len(accept) <= _MEMO_HEADER_LENGTH):
+        return _choose_memo(accept, offered)
+    return _choose(accept, offered)
+
+
+def _choose(accept: str | None, offered: Sequence[str]) -> str | None:
     ranges = parse_accept(accept) or [MediaRange("*", "*")]
     best: tuple[tuple[float, int, int], str] | None = None
     for index, offer in enumerate(offered):
@@ -178,6 +190,9 @@ def choose(accept: str | None, offered: Sequence[str]) -> str | None:
         if best is None or key > best[0]:
             best = (key, offer)
     return None if best is None else best[1]
+
+
+_choose_memo = functools.lru_cache(maxsize=1024)(_choose)
 
 
 def parse_content_type(header: str | None) -> tuple[str, dict[str, str]]:

@@ -24,6 +24,7 @@ Hostile-input rules enforced here:
 from __future__ import annotations
 
 import codecs
+import functools
 import io
 import json
 import re
@@ -150,6 +151,7 @@ def _load_document(url: str, options: Mapping[str, Any] | None = None) -> dict[s
 # --------------------------------------------------------------------------- helpers
 
 
+@functools.lru_cache(maxsize=256)  # stored and offered types: a handful, over and over
 def _essence(media_type: str) -> str:
     return parse_content_type(media_type)[0]
 
