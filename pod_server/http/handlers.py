@@ -89,7 +89,7 @@ def describe(
         rdf_source,
         storage=store.is_storage_root(path),
     )
-    hdrs["Allow"] = ", ".join(store.allowed_methods(path))
+    hdrs["Allow"] = h.allow(store.allowed_methods(path))
     hdrs["Accept-Patch"] = ACCEPT_PATCH
     hdrs["Accept-Put"] = "*/*"
     if paths.is_container(path):
@@ -224,9 +224,10 @@ async def _send(
     await response.prepare(request)
     if request.method == "HEAD":
         return response
-    if rep.data is not None:
-        await response.write(rep.data)
-    elif rep.stored is not None:
+    if rep.data is not None:  # headers and body in one write
+        await response.write_eof(rep.data)
+        return response
+    if rep.stored is not None:
         async for chunk in rep.stored.iter_range(start, end):
             await response.write(chunk)
     await response.write_eof()

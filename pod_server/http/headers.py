@@ -5,6 +5,7 @@ Pure functions: no aiohttp types cross this module's boundary.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -42,13 +43,24 @@ def link_types(values: list[str]) -> list[str]:
     return found
 
 
+_CONDITIONAL = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+
+
 def request_conditions(headers: Mapping[str, str]) -> Conditions:
+    if not any(name in headers for name in _CONDITIONAL):
+        return conditions.NONE  # most requests: nothing to parse
     return Conditions(
         if_match=conditions.parse_etag_list(headers.get("If-Match")),
         if_none_match=conditions.parse_etag_list(headers.get("If-None-Match")),
         if_modified_since=conditions.parse_http_date(headers.get("If-Modified-Since")),
         if_unmodified_since=conditions.parse_http_date(headers.get("If-Unmodified-Since")),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def allow(methods: tuple[str, ...]) -> str:
+    """The ``Allow`` value for ``methods`` (a handful of distinct tuples)."""
+    return ", ".join(methods)
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -80,6 +92,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+@functools.lru_cache(maxsize=4096)  # the same resources' links on every response
 def resource_links(
     url: str, path: str, description_url: str, rdf_source: bool | None, *, storage: bool
 ) -> str:

@@ -24,13 +24,14 @@ ALLOWED_REQUEST_HEADERS = (
 )
 
 
-def _cors_headers(request: web.Request) -> dict[str, str]:
-    origin = request.headers.get("Origin")
-    if not origin:
-        return {
-            "Access-Control-Allow-Origin": "*",
-            "Access-Control-Expose-Headers": EXPOSED_HEADERS,
-        }
+# Most responses go to clients that send no Origin: their CORS headers never change.
+_ANY_ORIGIN = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
+)
+
+
+def _cors_headers(origin: str) -> dict[str, str]:
     return {
         "Access-Control-Allow-Origin": origin,
         "Access-Control-Allow-Credentials": "true",
@@ -41,7 +42,11 @@ def _cors_headers(request: web.Request) -> dict[str, str]:
 
 
 def _add_vary(response: web.StreamResponse, value: str) -> None:
-    present = [v.strip() for v in response.headers.get("Vary", "").split(",") if v.strip()]
+    vary = response.headers.get("Vary")
+    if vary is None:
+        response.headers["Vary"] = value
+        return
+    present = [v.strip() for v in vary.split(",") if v.strip()]
     if value not in present:
         response.headers["Vary"] = ", ".join([*present, value])
 
@@ -62,7 +67,9 @@ async def preflight(request: web.Request, handler: Handler) -> web.StreamRespons
 
 async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare hook: every response, streamed or not, error or not, gets CORS."""
-    for name, value in _cors_headers(request).items():
+    origin = request.headers.get("Origin")
+    headers = _cors_headers(origin).items() if origin else _ANY_ORIGIN
+    for name, value in headers:
         response.headers.setdefault(name, value)  # a preflight's own answers win
     _add_vary(response, "Origin")
 

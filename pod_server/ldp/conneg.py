@@ -158,6 +158,11 @@ def _weight(
     return None if best is None else (best[1], best[0])
 
 
+# Clients send the same few Accept headers again and again: their choices are memoised,
+# for headers short enough that hostile ones cannot make the memo large.
+_MEMO_HEADER_LENGTH = 512
+
+
 def choose(accept: str | None, offered: Sequence[str]) -> str | None:
     """Pick the offered media type the client prefers, or None if none is acceptable.
 
@@ -166,18 +171,8 @@ def choose(accept: str | None, offered: Sequence[str]) -> str | None:
     server's preference, which is the order of ``offered``. The offered string is
     returned unchanged. A header with nothing parseable is treated like no header.
     """
-    # Clients send a handful of distinct Accept headers, and parsing one costs more than
-    # the rest of a cached read's negotiation: remember the answers for short ones.
-    if isinstance(offered, tuple) and (accept is None or len(accept) <= _MEMO_ACCEPT):
+    if isinstance(offered, tuple) and (accept is None or len(accept) <= _MEMO_HEADER_LENGTH):
         return _choose_memo(accept, offered)
-    return _choose(accept, offered)
-
-
-_MEMO_ACCEPT = 256  # characters; longer headers are parsed each time (bounds the memo)
-
-
-@functools.lru_cache(maxsize=1024)
-def _choose_memo(accept: str | None, offered: tuple[str, ...]) -> str | None:
     return _choose(accept, offered)
 
 
@@ -195,6 +190,9 @@ def _choose(accept: str | None, offered: Sequence[str]) -> str | None:
         if best is None or key > best[0]:
             best = (key, offer)
     return None if best is None else best[1]
+
+
+_choose_memo = functools.lru_cache(maxsize=1024)(_choose)
 
 
 def parse_content_type(header: str | None) -> tuple[str, dict[str, str]]:

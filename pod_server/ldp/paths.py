@@ -56,6 +56,12 @@ def encode_segment(name: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def canonical(raw_path: str) -> str:
     """Turn a raw (still percent-encoded) request path into its canonical identifier."""
+    if len(raw_path) <= _MEMO_PATH_LENGTH:
+        return _canonical_memo(raw_path)
+    return _canonical(raw_path)
+
+
+def _canonical(raw_path: str) -> str:
     if not raw_path.startswith("/"):
         raise BadRequest("Path must be absolute")
     if len(raw_path) > MAX_PATH_LENGTH:
@@ -70,6 +76,11 @@ def canonical(raw_path: str) -> str:
         raise BadRequest("Empty path segments ('//') are not allowed")
     encoded = "/".join(encode_segment(decode_segment(p)) for p in parts)
     return "/" + encoded + ("/" if container else "")
+
+
+# Every request canonicalises its path, mostly the same few: memoised (errors are not).
+_MEMO_PATH_LENGTH = 256
+_canonical_memo = functools.lru_cache(maxsize=4096)(_canonical)
 
 
 def is_container(path: str) -> bool:

@@ -28,7 +28,7 @@ import functools
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
@@ -43,6 +43,7 @@ from rdflib.namespace import DC, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, XSD,
 from rdflib.plugins.parsers.notation3 import BadSyntax, RDFSink, SinkParser
 from rdflib.plugins.parsers.ntriples import W3CNTriplesParser, r_tail, r_wspace
 from rdflib.plugins.parsers.rdfxml import RDFXMLHandler
+from rdflib.plugins.serializers.nt import _nt_row
 from rdflib.plugins.serializers.turtle import VERB, RecursiveSerializer, TurtleSerializer
 from rdflib.term import Node
 
@@ -150,7 +151,7 @@ def _load_document(url: str, options: Mapping[str, Any] | None = None) -> dict[s
 # --------------------------------------------------------------------------- helpers
 
 
-@functools.lru_cache(maxsize=256)  # stored types are few; asked on every read
+@functools.lru_cache(maxsize=256)  # stored and offered types: a handful, over and over
 def _essence(media_type: str) -> str:
     return parse_content_type(media_type)[0]
 
@@ -738,6 +739,12 @@ def _write_turtle(graph: Graph, base: str | None, table: Mapping[str, str]) -> b
 def _write_ntriples(graph: Graph, base: str | None, table: Mapping[str, str]) -> bytes:
     # Also used for N-Quads: default-graph-only N-Quads is exactly N-Triples.
     return graph.serialize(format="nt", encoding="utf-8")
+
+
+def ntriples(triples: Iterable[tuple[Node, Node, Node]]) -> bytes:
+    """Ground triples as N-Triples, exactly as ``serialize`` writes them, without building
+    a graph first (the insert-only PATCH path appends a patch's triples this way)."""
+    return "".join(_nt_row(triple) for triple in triples).encode("utf-8")
 
 
 def _write_rdfxml(graph: Graph, base: str | None, table: Mapping[str, str]) -> bytes:
