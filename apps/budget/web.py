@@ -99,6 +99,11 @@ def dashboard(
     if month not in months:
         month = months[-1] if months else None
     totals = analysis.monthly_totals(txs)
+    gaps = analysis.missing_months(months)
+    rows: list[tuple[str, Decimal | None, Decimal | None]] = [
+        (m.month, m.income, m.spending) for m in totals
+    ]
+    rows = sorted(rows + [(g, None, None) for g in gaps])
     current = next((m for m in totals if m.month == month), None)
     by_category = analysis.spending_by_category(txs, month)
     return {
@@ -110,9 +115,8 @@ def dashboard(
         "category_chart": charts.bars(
             [(category_label(c), v) for c, v in by_category], f"Spending by category, {month}"
         ),
-        "months_chart": charts.paired_columns(
-            [(m.month, m.income, m.spending) for m in totals], "Income and spending by month"
-        ),
+        "months_chart": charts.paired_columns(rows, "Income and spending by month"),
+        "missing": gaps,
         "balance_chart": charts.line(analysis.balance_series(txs, balances), "Balance over time"),
         "recurring": analysis.recurring(txs),
         "unusual": analysis.unusual(txs, month),
