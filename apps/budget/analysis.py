@@ -53,6 +53,20 @@ def months_of(txs: Iterable[Tx]) -> list[str]:
     return sorted({t.month for t in txs})
 
 
+def missing_months(months: Sequence[str]) -> list[str]:
+    """The months between the first and the last of ``months`` (YYYY-MM, sorted) that have
+    no transactions: a statement the bank did not send, or one the app may not read."""
+    if not months:
+        return []
+    year, month = (int(p) for p in months[0].split("-"))
+    present, gaps = set(months), []
+    while f"{year:04d}-{month:02d}" < months[-1]:
+        if f"{year:04d}-{month:02d}" not in present:
+            gaps.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return gaps
+
+
 def monthly_totals(txs: Iterable[Tx]) -> list[MonthTotals]:
     """Income and spending per month (months without transactions are absent)."""
     income: dict[str, Decimal] = defaultdict(lambda: ZERO)

@@ -25,8 +25,17 @@ from client import Forbidden, NotFound, PodClient, PodClientError, Unauthorized
 from vocab.namespaces import BANK
 
 CACHE_VERSION = 2
+OVERRIDES = "categories.ttl"  # the person's own categories, in the app's folder
 WHAT = "bank transactions"  # as the consent page names them: “Your bank transactions”
-__all__ = ["NoAccess", "Place", "find", "load", "read_overrides", "save_override"]
+__all__ = [
+    "NoAccess",
+    "Place",
+    "find",
+    "load",
+    "read_overrides",
+    "register_overrides",
+    "save_override",
+]
 
 
 @dataclass
@@ -75,7 +84,7 @@ async def load(pod: PodClient, place: Place, progress: Progress | None = None) -
 
 async def read_overrides(pod: PodClient, place: Place) -> dict[str, str]:
     try:
-        return overrides_of(await pod.read_graph(place.own + "categories.ttl"))
+        return overrides_of(await pod.read_graph(place.own + OVERRIDES))
     except (NotFound, Forbidden, Unauthorized):
         return {}
 
@@ -83,13 +92,29 @@ async def read_overrides(pod: PodClient, place: Place) -> dict[str, str]:
 async def save_override(pod: PodClient, place: Place, tx: str, category: str) -> None:
     """Record the person's category for ``tx`` in the app's own document (a read, then a
     patch with ``If-Match`` on what was read: another tab's change is not lost)."""
-    url = place.own + "categories.ttl"
+    url = place.own + OVERRIDES
     try:
         current = overrides_of(await pod.read_graph(url))
     except NotFound:
         current = {}
     current[tx] = category
     await pod.save_graph(url, overrides_graph(current))
+
+
+async def register_overrides(pod: PodClient, webid: str, place: Place) -> bool:
+    """List the person's categories in their private type index (``solid:instance``, for
+    ``bank:Transaction``: the document says things about transactions), by an insert-only
+    patch: Append is all the app asks for there. False when the person did not allow it
+    or the profile names no private index (the categories are saved all the same)."""
+    try:
+        await pod.register_type(
+            str(BANK.Transaction), place.own + OVERRIDES, private=True, webid=webid
+        )
+    except Unauthorized:
+        raise
+    except (Forbidden, NotFound):
+        return False
+    return True
 
 
 QUERY_DOCUMENTS = 12  # documents per query: the pod refuses results over 16 MB

@@ -19,11 +19,11 @@ from apps.webapp.documents import Progress
 from apps.webapp.site import (
     Site,
     Visit,
+    access_need,
     check_form,
     failed,
     make_site,
     read_for_page,
-    read_need,
     render,
     signed_in,
     visit_of,
@@ -36,10 +36,21 @@ BANK_PATH = "bank/"
 OWN_PATH = "apps/budget/"
 
 
-def needs(bank_path: str) -> list[dict[str, Any]]:
-    """The access needs the Client ID Document declares (bank data, read only)."""
+INDEX_PATH = "settings/privateTypeIndex.ttl"  # where pods made by our server keep it
+
+
+def needs(bank_path: str, index_path: str = INDEX_PATH) -> list[dict[str, Any]]:
+    """The access needs the Client ID Document declares: the bank data, read only; and,
+    optionally, adding (only adding) to the private type index, to list the person's
+    own categories there."""
     why = "To show your spending by category, your income and your balance."
-    return [read_need("bank", f"Your {source.WHAT}", why, bank_path)]
+    listed = "So that other apps you allow find the categories you give your transactions."
+    return [
+        access_need("bank", f"Your {source.WHAT}", why, bank_path),
+        access_need(
+            "index", "Your private type index", listed, index_path, "acl:Append", required=False
+        ),
+    ]
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
         place=visit.place,
         visit=visit,
         categories=CATEGORIES,
+        saved=request.query.get("saved"),
     )
 
 
@@ -87,6 +99,11 @@ def dashboard(
     if month not in months:
         month = months[-1] if months else None
     totals = analysis.monthly_totals(txs)
+    gaps = analysis.missing_months(months)
+    rows: list[tuple[str, Decimal | None, Decimal | None]] = [
+        (m.month, m.income, m.spending) for m in totals
+    ]
+    rows = sorted(rows + [(g, None, None) for g in gaps])
     current = next((m for m in totals if m.month == month), None)
     by_category = analysis.spending_by_category(txs, month)
     return {
@@ -98,9 +115,8 @@ def dashboard(
         "category_chart": charts.bars(
             [(category_label(c), v) for c, v in by_category], f"Spending by category, {month}"
         ),
-        "months_chart": charts.paired_columns(
-            [(m.month, m.income, m.spending) for m in totals], "Income and spending by month"
-        ),
+        "months_chart": charts.paired_columns(rows, "Income and spending by month"),
+        "missing": gaps,
         "balance_chart": charts.line(analysis.balance_series(txs, balances), "Balance over time"),
         "recurring": analysis.recurring(txs),
         "unusual": analysis.unusual(txs, month),
@@ -121,10 +137,12 @@ async def recategorise(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest(text="Unknown category or transaction.")
     try:
         await source.save_override(visit.pod, visit.place, tx, category)
+        listed = await source.register_overrides(visit.pod, visit.webid or "", visit.place)
     except PodClientError as exc:
         return failed(request, visit, exc, "Not saved")
     month = str(form.get("month", ""))
-    raise web.HTTPSeeOther(f"/?month={month}#tx-list" if month else "/")
+    saved = "listed" if listed else "unlisted"
+    raise web.HTTPSeeOther(f"/?month={month}&saved={saved}#tx-list")
 
 
 async def export(request: web.Request) -> web.Response:

@@ -17,7 +17,7 @@ from apps.energy import analysis, homes, source
 from apps.energy.records import EXAMPLE_TARIFF, Reading, Tariff
 from apps.webapp import charts
 from apps.webapp.documents import Progress
-from apps.webapp.site import TRANSPORT, Site, Visit, make_site, read_for_page, read_need, render
+from apps.webapp.site import TRANSPORT, Site, Visit, access_need, make_site, read_for_page, render
 from client import PodClient
 from client.transport import Transport
 
@@ -29,7 +29,7 @@ OWN_PATH = "apps/energy/"
 def needs(data_path: str) -> list[dict[str, Any]]:
     """The access needs the Client ID Document declares (load curves, read only)."""
     why = "To show your consumption by day and month and estimate its cost."
-    return [read_need("energy", f"Your {source.WHAT}", why, data_path)]
+    return [access_need("energy", f"Your {source.WHAT}", why, data_path)]
 
 
 @dataclass(frozen=True)

@@ -95,15 +95,16 @@ def bars(items: Sequence[tuple[str, Decimal]], label: str, fmt: Format = money) 
 
 
 def paired_columns(
-    months: Sequence[tuple[str, Decimal, Decimal]],
+    months: Sequence[tuple[str, Decimal | None, Decimal | None]],
     label: str,
     names: tuple[str, str] = ("Income", "Spending"),
     fmt: Format = money,
 ) -> str:
-    """Two columns per month (say income and spending), with a legend."""
+    """Two columns per month (say income and spending), with a legend; a month whose
+    values are None is marked "no data" (a gap, not a zero)."""
     height, bottom, top_pad, left = 220, 30, 28, 10
     plot = height - bottom - top_pad
-    scale = _scale([v for _, a, b in months for v in (a, b)])
+    scale = _scale([v for _, a, b in months for v in (a, b) if v is not None])
     slot = (WIDTH - 2 * left) / max(len(months), 1)
     bar = min(slot / 2 - 4, 28)
     key = f'<rect x="{left + 100}" y="4" width="12" height="12" fill="{PALETTE[1]}"/>'
@@ -117,13 +118,20 @@ def paired_columns(
         parts.append(_top_line(left, top_pad, fmt(scale)))
     for n, (month, first, second) in enumerate(months):
         x = left + n * slot + slot / 2
-        for value, dx, colour, what in (
-            (first, -bar - 1, PALETTE[2], names[0]),
-            (second, 1, PALETTE[1], names[1]),
-        ):
-            h = float(value / scale) * plot
-            title = f"{month} {what}: {fmt(value)}"
-            parts.append(_rect(x + dx, top_pad + plot - h, bar, h, colour, title))
+        if first is None or second is None:
+            parts.append(
+                f'<text x="{x:.1f}" y="{top_pad + plot - 4:.1f}" font-size="10" '
+                f'text-anchor="middle" fill="#8a949e">no data<title>{escape(month)}: '
+                "no transactions</title></text>"
+            )
+        else:
+            for value, dx, colour, what in (
+                (first, -bar - 1, PALETTE[2], names[0]),
+                (second, 1, PALETTE[1], names[1]),
+            ):
+                h = float(value / scale) * plot
+                title = f"{month} {what}: {fmt(value)}"
+                parts.append(_rect(x + dx, top_pad + plot - h, bar, h, colour, title))
         if len(months) <= 12 or n % max(len(months) // 12, 1) == 0:
             parts.append(_text(x, height - 10, month, 11, "middle"))
     return _svg(height, label, "".join(parts))

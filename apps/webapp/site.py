@@ -152,16 +152,20 @@ async def read_for_page(
         return None, failed(request, visit, exc)
 
 
-def read_need(anchor: str, label: str, why: str, path: str) -> dict[str, Any]:
-    """A required, read-only access need for the folder ``path`` of the person's storage,
-    as the Client ID Document declares it (the consent page shows ``label`` and ``why``)."""
+def access_need(
+    anchor: str, label: str, why: str, path: str, mode: str = "acl:Read", required: bool = True
+) -> dict[str, Any]:
+    """An access need for ``path`` of the person's storage (a folder when it ends in /),
+    as the Client ID Document declares it (the consent page shows ``label`` and ``why``;
+    the person may untick an optional one)."""
+    necessity = "interop:AccessRequired" if required else "interop:AccessOptional"
     return {
         "@id": f"#{anchor}",
         "skos:prefLabel": label,
         "skos:definition": why,
-        "interop:accessMode": "acl:Read",
+        "interop:accessMode": mode,
         "consent:targetPath": path,
-        "interop:accessNecessity": "interop:AccessRequired",
+        "interop:accessNecessity": necessity,
     }
 
 

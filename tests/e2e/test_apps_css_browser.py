@@ -158,6 +158,7 @@ def test_budget_signs_in_at_the_community_solid_server(
         row.get_by_role("combobox").select_option("Leisure")
         row.get_by_role("button", name="Save").click()
         page.wait_for_load_state()
+        assert "not listed in your private type index" in page.inner_text("#saved")  # none
         page.reload()
         row = page.locator(f'tr[data-tx="{tx}"]')
         assert row.get_by_role("combobox").input_value() == "Leisure"

@@ -10,12 +10,14 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import Namespace
 
 from apps.connector import mapping
 from tests.conftest import free_socket
@@ -27,6 +29,8 @@ from tests.e2e.test_idp_browser import Person, fill_sign_in, press, shoot, sign_
 from tests.unit.auth.helpers import ath_of, make_issuer_key, mint_dpop_proof
 from tests.unit.budget.synthetic import PROV, direct_totals, source_files, statements
 from vocab.namespaces import BANK
+
+SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -70,10 +74,11 @@ def serve_app(module: str, *args: str, host: str = "127.0.0.1") -> Iterator[str]
         process.wait(timeout=10)
 
 
-def fill_pod(browser: Browser, server: Server, person: Person, folder: str, docs: list[mapping.Document], register: str | None = None) -> None:  # fmt: skip
+def fill_pod(browser: Browser, server: Server, person: Person, folder: str, docs: list[mapping.Document], register: str | None = None) -> Callable[[str], bytes]:  # fmt: skip
     """Write the connector's documents into the person's ``folder``, as an organisation's
     connector would (here through an app the person gives full access); with
-    ``register``, the folder is registered for that class in the public type index."""
+    ``register``, the folder is registered for that class in the public type index.
+    Returns a reader of the person's documents (with that full access), to check them."""
     site = Loopback()
     site.pages["/callback"] = "<!DOCTYPE html><title>Loader</title>"
     try:
@@ -104,6 +109,15 @@ def fill_pod(browser: Browser, server: Server, person: Person, folder: str, docs
                    "DPoP": mint_dpop_proof(key, "PATCH", index, ath=ath_of(token))}  # fmt: skip
         assert http("PATCH", index, data=patch.encode(), headers=headers)[0] in (200, 204, 205)
 
+    def read(url: str) -> bytes:
+        proof = mint_dpop_proof(key, "GET", url, ath=ath_of(token))
+        headers = {"Authorization": f"DPoP {token}", "DPoP": proof, "Accept": "text/turtle"}
+        status, _, body = http("GET", url, headers=headers)
+        assert status == 200, (url, status)
+        return body
+
+    return read
+
 
 def sign_in_to_app(page: Page, app: str, server: Server, person: Person) -> str:
     """Through the app's start page and our IdP's sign-in, to its consent page (whose
@@ -121,6 +135,8 @@ def sign_in_to_budget(page: Page, budget: str, server: Server, person: Person) -
     assert page.title() == "Allow Budget?"
     assert "Your bank transactions: read the folder bank/" in main
     assert "apps/budget/" in main
+    # optional, and ticked unless the person unticks it: adding to the private index
+    assert page.get_by_role("checkbox", name="Your private type index").is_checked()
 
 
 def data(page: Page, id_: str) -> Decimal:
@@ -136,7 +152,7 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
     newcomer.close()
     holder = webid_of(server, person)
     docs = mapping.bank_documents(statements(files), server.url("bea/bank/"), holder, PROV)
-    fill_pod(browser, server, person, "bank/", docs, register=str(BANK.Transaction))
+    read = fill_pod(browser, server, person, "bank/", docs, register=str(BANK.Transaction))
     expected = direct_totals(files)
 
     context = browser.new_context()
@@ -170,6 +186,11 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
         row.get_by_role("combobox").select_option("Leisure")
         row.get_by_role("button", name="Save").click()
         page.wait_for_load_state()
+        assert "listed in your private type index" in page.inner_text("#saved")
+        index = Graph().parse(
+            data=read(server.url("bea/settings/privateTypeIndex.ttl")), format="turtle"
+        )
+        assert (None, SOLID.instance, URIRef(server.url("bea/apps/budget/categories.ttl"))) in index
         page.reload()
         row = page.locator(f'tr[data-tx="{tx}"]')
         assert row.get_by_role("combobox").input_value() == "Leisure"

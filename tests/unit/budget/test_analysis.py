@@ -112,3 +112,17 @@ def test_stated_balances_draw_the_line_when_transactions_carry_none() -> None:
         (date(2024, 1, 31), Decimal("100")),
         (date(2024, 2, 29), Decimal("107")),
     ]
+
+
+def test_a_missing_month_is_a_gap_not_a_zero(txs: list[Tx]) -> None:
+    from apps.budget.web import dashboard
+
+    without = [t for t in txs if t.month != "2024-02"]  # the bank sent no February
+    assert analysis.missing_months(analysis.months_of(without)) == ["2024-02"]
+    assert "2024-02" not in [m.month for m in analysis.monthly_totals(without)]
+    values = dashboard(without, None, {}, [])
+    assert values["missing"] == ["2024-02"] and "2024-02" not in values["months"]
+    assert "no data" in values["months_chart"] and values["months_chart"].count("<rect") == 2 + 2 * 3  # fmt: skip
+    assert dashboard(txs, None, {}, [])["missing"] == []
+    assert analysis.missing_months(["2023-11", "2024-02"]) == ["2023-12", "2024-01"]
+    assert analysis.missing_months([]) == []

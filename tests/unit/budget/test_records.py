@@ -70,9 +70,15 @@ def test_our_idp_reads_the_client_id_document_as_meant() -> None:
     doc = signin.client_document("http://a/id", "http://a/callback", "Budget", "apps/budget/", needs("bank/"))  # fmt: skip
     parsed = parse_needs(doc)
     assert parsed.own_container == "apps/budget/"
-    (need,) = parsed.needs
-    assert (need.target_path, need.modes, need.required) == ("bank/", Mode.READ, True)
-    assert need.label == "Your bank transactions"
+    bank, index = parsed.needs
+    assert (bank.target_path, bank.modes, bank.required) == ("bank/", Mode.READ, True)
+    assert bank.label == "Your bank transactions"
+    # only adding to the private type index, and only if the person agrees
+    assert (index.target_path, index.modes, index.required) == (
+        "settings/privateTypeIndex.ttl",
+        Mode.APPEND,
+        False,
+    )
 
 
 def test_charts_are_escaped_svg_with_a_title_per_value() -> None:
