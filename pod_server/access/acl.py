@@ -13,6 +13,14 @@ typed acl:Authorization (node-solid-server's acl-check does not check the type);
 follow the spec, and ``validate_acl`` reports untyped would-be rules so an author
 learns that they are ignored.
 
+Conditions (WAC, Access Conditions, in the current draft): ``acl:condition [ a
+acl:ClientCondition; acl:client <client id> ]`` limits a rule to requests made through
+one of the named clients (the ``client_id`` of the access token), for whoever the rule's
+subjects are; ``acl:clientClass foaf:Agent`` allows any client. Several conditions must
+all hold. Condition types other than ClientCondition are not signalled by this server, so
+by the draft's rule ("Conditions whose types are not signalled are not used") they are
+ignored.
+
 Where an authorization's IRI lives does not matter: the Inrupt client copies rules
 into a new ACL keeping IRIs of the ACL they came from, and those rules are meant to
 work. They cannot reach further than any other rule, because a rule only ever
@@ -45,6 +53,10 @@ ACL_AGENT = ACL.agent
 ACL_AGENT_CLASS = ACL.agentClass
 ACL_AGENT_GROUP = ACL.agentGroup
 ACL_ORIGIN = ACL.origin
+ACL_CONDITION = ACL.condition
+ACL_CLIENT_CONDITION = ACL.ClientCondition
+ACL_CLIENT = ACL.client
+ACL_CLIENT_CLASS = ACL.clientClass
 # Plain strings: compiled rules hold str IRIs, and a URIRef never equals a str.
 # A rule a consent created ends at this xsd:dateTime (vocab/consent; ``consent.rules``).
 CONSENT_UNTIL = CONSENT.until
@@ -86,6 +98,7 @@ class Rule:
     origins: frozenset[str]
     until: float | None = None
     granted_by: str | None = None
+    clients: frozenset[str] | None = None  # only through these client ids (None: any)
 
     @property
     def modes(self) -> Mode:
@@ -103,7 +116,7 @@ class Grants:
     public: int  # acl:agentClass foaf:Agent: everyone, whatever the Origin
     authenticated: int  # acl:agentClass acl:AuthenticatedAgent, no acl:origin
     agents: Mapping[str, int]  # acl:agent WebID -> modes, rules without acl:origin
-    conditional: tuple[Rule, ...]  # rules naming groups or origins, or ending at a time
+    conditional: tuple[Rule, ...]  # rules naming groups, origins or clients, or ending
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,7 +189,23 @@ def _compile_rule(graph: Graph, node: Node) -> Rule:
         origins=_origins(graph, node),
         until=_until(graph, node),
         granted_by=min(_iris(graph, node, CONSENT_GRANTED_BY), default=None),
+        clients=client_condition(graph, node),
     )
+
+
+def client_condition(graph: Graph, node: Node) -> frozenset[str] | None:
+    """The client ids the rule ``node`` is limited to by its ``acl:ClientCondition``s
+    (each must hold, so they intersect), or None when it has none or they allow any."""
+    allowed: frozenset[str] | None = None
+    for condition in graph.objects(node, ACL_CONDITION):
+        if (condition, RDF.type, ACL_CLIENT_CONDITION) not in graph:
+            continue  # a condition type this server does not signal: not used
+        if FOAF_AGENT in _iris(graph, condition, ACL_CLIENT_CLASS):
+            continue  # any client
+        # Only named clients (acl:clientGroup is not supported: it matches no client).
+        clients = _iris(graph, condition, ACL_CLIENT)
+        allowed = clients if allowed is None else allowed & clients
+    return allowed
 
 
 def _iris(graph: Graph, node: Node, predicate: URIRef) -> frozenset[str]:
@@ -243,6 +272,8 @@ def _grants(rules: list[Rule]) -> Grants:
             # Its end is checked against the request's time; a consent's rule stays
             # visible on its own so that evaluation can say which consent was used.
             conditional.append(rule)
+        elif rule.clients is not None:
+            conditional.append(rule)  # the request's client is checked
         elif rule.public:
             public |= rule.bits
         elif rule.origins or rule.groups:

@@ -32,6 +32,7 @@ def granted_modes(
     origin: str | None,
     groups: Mapping[str, frozenset[str]],
     now: float | None = None,
+    client_id: str | None = None,
 ) -> Mode:
     """The modes ``acl`` grants this requester on ``target_url`` at time ``now``.
 
@@ -52,6 +53,9 @@ def granted_modes(
     ``now`` (POSIX seconds) is compared with the end of rules that have one (a consent's
     ``consent:until``): from that instant on they grant nothing, whether or not anything
     has removed them yet. Without ``now`` such rules grant nothing at all.
+
+    ``client_id`` is the app the request comes through (its token's ``client_id``): a
+    rule with a client condition grants only requests through one of its clients.
     """
     if agent_webid is not None and not authenticated:
         raise ValueError("an agent WebID is only known for an authenticated request")
@@ -62,9 +66,9 @@ def granted_modes(
         bits = grants.public
         for rule in grants.conditional:
             if rule.public and rule.bits & ~bits and _current(rule, now):
-                bits |= rule.bits
+                bits |= rule.bits if _client_allowed(rule, client_id) else 0
         return BY_VALUE[bits]
-    return BY_VALUE[_authenticated_bits(grants, agent_webid, origin, groups, now)]
+    return BY_VALUE[_authenticated_bits(grants, agent_webid, origin, groups, now, client_id)]
 
 
 def consents_used(
@@ -77,6 +81,7 @@ def consents_used(
     origin: str | None,
     groups: Mapping[str, frozenset[str]],
     now: float | None,
+    client_id: str | None = None,
 ) -> frozenset[str]:
     """The consent records (``consent:grantedBy``) of the rules in ``acl`` that give this
     authenticated agent any of the ``needed`` modes on ``target_url`` now: what an
@@ -89,7 +94,7 @@ def consents_used(
         for rule in _grants_for(acl, target_url, default_for).conditional
         if rule.granted_by is not None
         and rule.bits & needed.value
-        and _applies(rule, agent_webid, origin, groups, now)
+        and _applies(rule, agent_webid, origin, groups, now, client_id)
     )
 
 
@@ -111,6 +116,7 @@ def _authenticated_bits(
     origin: str | None,
     groups: Mapping[str, frozenset[str]],
     now: float | None,
+    client_id: str | None = None,
 ) -> int:
     bits = grants.public | grants.authenticated
     if agent_webid is not None:
@@ -118,7 +124,7 @@ def _authenticated_bits(
     origin = None if origin is None else normalize_origin(origin)
     for rule in grants.conditional:
         # Skip rules that could add nothing new before doing the match.
-        if rule.bits & ~bits and _applies(rule, agent_webid, origin, groups, now):
+        if rule.bits & ~bits and _applies(rule, agent_webid, origin, groups, now, client_id):
             bits |= rule.bits
     return bits
 
@@ -129,9 +135,11 @@ def _applies(
     origin: str | None,
     groups: Mapping[str, frozenset[str]],
     now: float | None,
+    client_id: str | None = None,
 ) -> bool:
-    """Whether an authenticated requester matches a rule with groups, origins or an end."""
-    if not _current(rule, now):
+    """Whether an authenticated requester matches a rule with groups, origins, clients or
+    an end."""
+    if not _current(rule, now) or not _client_allowed(rule, client_id):
         return False
     if rule.public:
         return True  # as for untimed public rules: everyone, whatever the Origin
@@ -141,6 +149,13 @@ def _applies(
         or (bool(rule.groups) and _in_groups(agent_webid, rule.groups, groups))
     )
     return agent_matches and _origin_allowed(rule, origin)
+
+
+def _client_allowed(rule: Rule, client_id: str | None) -> bool:
+    # WAC (draft), Condition Evaluation: "the server MUST match an Authorization only
+    # when all such conditions are satisfied"; acl:client "denotes a client being allowed
+    # access when acting on behalf of the subject agent". No client known: no match.
+    return rule.clients is None or (client_id is not None and client_id in rule.clients)
 
 
 def _current(rule: Rule, now: float | None) -> bool:

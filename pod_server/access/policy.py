@@ -283,6 +283,7 @@ class AccessPolicy:
             origin=origin,
             groups=groups,
             now=self._clock(),
+            client_id=agent.client_id if authenticated and agent is not None else None,
         )
 
     async def _consents(
@@ -306,6 +307,7 @@ class AccessPolicy:
             origin=origin,
             groups=groups,
             now=self._clock(),
+            client_id=agent.client_id,
         )
 
     async def _owner_modes(self, agent: Agent, root: str | None, found: dict[str, Meta]) -> Mode:

@@ -24,6 +24,7 @@ from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 from pod_server.access.acl import (
     ACL_ACCESS_TO,
     ACL_AUTHORIZATION,
+    ACL_CONDITION,
     ACL_DEFAULT,
     authorization_nodes,
     canonical_resource,
@@ -94,13 +95,23 @@ def copy_inherited(inherited: Inherited, target_url: str) -> Graph:
             if predicate in (ACL_ACCESS_TO, ACL_DEFAULT, CONSENT.copiedFrom):
                 continue
             if isinstance(value, BNode):
-                continue  # no rule property the server reads takes a blank node
+                if predicate == ACL_CONDITION:  # a condition limits the rule: copy it too
+                    result.add((copy, predicate, _copy_node(source, value, result)))
+                continue  # no other rule property the server reads takes a blank node
             result.add((copy, predicate, value))
         result.add((copy, ACL_ACCESS_TO, URIRef(target_url)))
         if target_url.endswith("/"):
             result.add((copy, ACL_DEFAULT, URIRef(target_url)))
         result.add((copy, CONSENT.copiedFrom, URIRef(inherited.acl_url)))
     return result
+
+
+def _copy_node(source: Graph, node: BNode, into: Graph) -> BNode:
+    """A fresh blank node in ``into`` with ``node``'s statements (a client condition)."""
+    fresh = BNode()
+    for predicate, value in source.predicate_objects(node):
+        into.add((fresh, predicate, value))
+    return fresh
 
 
 def revoked_acl(graph: Graph, record_url: str) -> Graph:

@@ -13,6 +13,7 @@ from pod_server.errors import RangeNotSatisfiable
 from pod_server.ldp import conditions, paths
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.vocabulary import (
+    ACL,
     LDP_BASIC_CONTAINER,
     LDP_CONTAINER,
     LDP_NON_RDF_SOURCE,
@@ -108,5 +109,8 @@ def resource_links(
     if not paths.is_auxiliary(path):
         links.append(f'<{url}{paths.ACL_SUFFIX}>; rel="acl"')
         links.append(f'<{url}{paths.META_SUFFIX}>; rel="describedby"')
+    elif path.endswith(paths.ACL_SUFFIX):
+        # WAC (draft), ACL Resource Condition Discovery: each condition type evaluated.
+        links.append(f'<{ACL.ClientCondition}>; rel="{ACL.condition}"')
     links.append(f'<{description_url}>; rel="{SOLID_STORAGE_DESCRIPTION}"')
     return ", ".join(links)

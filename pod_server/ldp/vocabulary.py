@@ -52,6 +52,7 @@ class ACL(DefinedNamespace):
     Append: URIRef
     AuthenticatedAgent: URIRef
     Authorization: URIRef
+    ClientCondition: URIRef
     Control: URIRef
     Read: URIRef
     Write: URIRef
@@ -60,6 +61,9 @@ class ACL(DefinedNamespace):
     agent: URIRef
     agentClass: URIRef
     agentGroup: URIRef
+    client: URIRef
+    clientClass: URIRef
+    condition: URIRef
     default: URIRef
     mode: URIRef
     origin: URIRef

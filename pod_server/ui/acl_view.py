@@ -1,9 +1,14 @@
 """Who may do what on one resource, in plain words, and the sharing page's edits (pure).
 
 ``entries`` reads an ACL graph into plain-language entries: who (a person's WebID, a
-group, everyone, everyone signed in), what they may do (see, add, edit, manage sharing),
-on what (the item, its contents), through which apps (``acl:origin``), and where it comes
-from (this item's own ACL, a folder's ``acl:default`` rules, or a consent record).
+group, an app by its client id, everyone, everyone signed in), what they may do (see,
+add, edit, manage sharing), on what (the item, its contents), through which apps
+(``acl:origin``, or a client condition on a person's rule), and where it comes from (this
+item's own ACL, a folder's ``acl:default`` rules, or a consent record).
+
+An app as the one given access is a rule for everyone signed in with a client condition
+naming it (``acl:condition [ a acl:ClientCondition; acl:client <id> ]``): whoever uses
+that app gets the access through it, and nobody gets it through another app.
 
 ``grant`` and ``revoke`` edit an ACL graph the way the page's forms ask; ``lock_out``
 refuses an edit that would take away the access people cannot do without. They raise
@@ -16,12 +21,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
-from rdflib import FOAF, RDF, Graph, Literal, URIRef
+from rdflib import FOAF, RDF, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from pod_server.access.acl import (
@@ -30,6 +35,9 @@ from pod_server.access.acl import (
     ACL_AGENT_CLASS,
     ACL_AGENT_GROUP,
     ACL_AUTHORIZATION,
+    ACL_CLIENT,
+    ACL_CLIENT_CONDITION,
+    ACL_CONDITION,
     ACL_DEFAULT,
     ACL_MODE,
     ACL_ORIGIN,
@@ -38,6 +46,7 @@ from pod_server.access.acl import (
     MODE_IRIS,
     authorization_nodes,
     canonical_resource,
+    client_condition,
     compile_acl,
     normalize_origin,
 )
@@ -53,6 +62,7 @@ class Kind(StrEnum):
 
     PERSON = "person"
     GROUP = "group"
+    APP = "app"  # an app by its client id, whoever signs in to it
     EVERYONE = "everyone"
     SIGNED_IN = "signed_in"
 
@@ -88,6 +98,10 @@ class Who:
             raise ValueError(f"{self.kind} {'needs' if self.iri is None else 'takes no'} IRI")
 
     def triple(self, node: Node) -> tuple[Node, URIRef, URIRef]:
+        """The subject triple of a rule for them (an app's: everyone signed in, with
+        ``app_condition`` limiting it to the app)."""
+        if self.kind is Kind.APP:
+            return (node, ACL_AGENT_CLASS, ACL.AuthenticatedAgent)
         if self.kind is Kind.PERSON:
             return (node, ACL_AGENT, URIRef(str(self.iri)))
         if self.kind is Kind.GROUP:
@@ -104,6 +118,7 @@ class Entry:
     scope: Scope
     rule: str  # the authorization's IRI (or blank node label)
     origins: tuple[str, ...] = ()  # only through apps at these origins
+    clients: tuple[str, ...] = ()  # only through these apps (client ids), for a person
     inherited_from: str | None = None  # the folder whose acl:default rules these are
     copied: bool = False  # a copy of a folder's rule, made when this item got its own ACL
     consent: str | None = None  # the consent record that gave it (consent:grantedBy)
@@ -166,18 +181,25 @@ def entries(graph: Graph, target_url: str, inherited_from: str | None = None) ->
             scope = Scope.CONTENTS
         else:
             continue  # a rule of this ACL for another resource
+        clients = client_condition(graph, node)
         base = Entry(
             who=Who(Kind.EVERYONE),
             modes=_modes(graph, node),
             scope=scope,
             rule=str(node) if isinstance(node, URIRef) else node.n3(),
             origins=tuple(sorted(_origins(graph, node))),
+            clients=tuple(sorted(clients or ())),
             inherited_from=inherited_from,
             copied=(node, CONSENT.copiedFrom, None) in graph,
             consent=_first(graph, node, CONSENT_GRANTED_BY),
             until=_until(graph, node),
         )
-        found += [_with(base, who) for who in subjects(graph, node)]
+        whos = subjects(graph, node)
+        if clients is not None and all(w.kind in _CLASSES for w in whos):
+            # Everyone (signed in) through named apps: the apps are who has access.
+            whos = [Who(Kind.APP, c) for c in sorted(clients)]
+            base = _with(base, base.who, clients=())
+        found += [_with(base, who) for who in whos]
     return found
 
 
@@ -230,6 +252,13 @@ def grant(
             result.add((node, ACL_MODE, iri))
     if origin:
         result.add((node, ACL_ORIGIN, URIRef(origin)))
+    if who.kind is Kind.APP:
+        if Mode.CONTROL in level:
+            raise Refusal("app_no_manage")
+        condition = BNode()
+        result.add((node, ACL_CONDITION, condition))
+        result.add((condition, RDF.type, ACL_CLIENT_CONDITION))
+        result.add((condition, ACL_CLIENT, URIRef(str(who.iri))))
     return result
 
 
@@ -372,7 +401,7 @@ def parse_who(kind: str, iri: str) -> Who:
         return Who(chosen)
     iri = iri.strip()
     if not _is_http(iri) or any(c in iri for c in ' <>"{}|\\^`'):
-        raise Refusal("bad_webid")
+        raise Refusal("bad_client_id" if chosen is Kind.APP else "bad_webid")
     return Who(chosen, iri)
 
 
@@ -408,13 +437,37 @@ def _without(graph: Graph, who: Who, target_url: str) -> tuple[Graph, int]:
         node = _node(graph, entry.rule)
         if node is None:
             continue
+        if who.kind is Kind.APP:
+            count += _without_app(result, node, str(who.iri))
+            continue
         triple = who.triple(node)
         if triple in result:
             result.remove(triple)
             count += 1
         if not any((node, p, None) in result for p in _SUBJECTS):
-            result.remove((node, None, None))
+            _remove_rule(result, node)
     return result, count
+
+
+def _without_app(graph: Graph, node: Node, client: str) -> int:
+    """Take ``client`` off the client conditions of the rule ``node`` (in place); a rule
+    left naming no app goes. Returns 1 when the app was named."""
+    named = 0
+    for condition in list(graph.objects(node, ACL_CONDITION)):
+        if (condition, ACL_CLIENT, URIRef(client)) in graph:
+            graph.remove((condition, ACL_CLIENT, URIRef(client)))
+            named = 1
+    if named and not client_condition(graph, node):
+        _remove_rule(graph, node)
+    return named
+
+
+def _remove_rule(graph: Graph, node: Node) -> None:
+    """Remove a rule and the blank-node conditions it owns."""
+    for condition in list(graph.objects(node, ACL_CONDITION)):
+        if isinstance(condition, BNode):
+            graph.remove((condition, None, None))
+    graph.remove((node, None, None))
 
 
 def _node(graph: Graph, rule: str) -> Node | None:
@@ -424,18 +477,8 @@ def _node(graph: Graph, rule: str) -> Node | None:
     return None
 
 
-def _with(base: Entry, who: Who) -> Entry:
-    return Entry(
-        who,
-        base.modes,
-        base.scope,
-        base.rule,
-        base.origins,
-        base.inherited_from,
-        base.copied,
-        base.consent,
-        base.until,
-    )
+def _with(base: Entry, who: Who, **changes: object) -> Entry:
+    return replace(base, who=who, **changes)  # type: ignore[arg-type]
 
 
 def _canonical(graph: Graph, node: Node, predicate: URIRef) -> set[str]:

@@ -207,10 +207,12 @@ def _row(r: _Request, e: Entry) -> dict[str, Any]:
         access += " " + t("and_contents")
     if e.origins:
         access += "; " + t("through_apps", origins=", ".join(e.origins))
+    if e.clients:
+        access += "; " + t("through_clients", clients=", ".join(e.clients))
     return {
         "who": who,
         "who_url": who_url,
-        "who_prefix": t("group_members") if e.who.kind is Kind.GROUP else "",
+        "who_prefix": t(_PREFIXES[e.who.kind]) if e.who.kind in _PREFIXES else "",
         "access": access,
         "source": _source(r, e),
         "kind": e.who.kind.value,
@@ -218,6 +220,9 @@ def _row(r: _Request, e: Entry) -> dict[str, Any]:
         "editable": e.editable,
         "remove_label": t("remove_who", who=who),
     }
+
+
+_PREFIXES = {Kind.GROUP: "group_members", Kind.APP: "app_prefix"}
 
 
 def _who_text(r: _Request, e: Entry) -> tuple[str, str | None]:

@@ -22,6 +22,17 @@ WORDS: dict[str, dict[str, str]] = {
         "no_modes": "nothing (the rule names no access it knows)",
         "who_person": "Person",
         "who_group": "Group",
+        "who_app": "App (by its client id)",
+        "app_prefix": "The app",
+        "through_clients": "only through the app(s) {clients}",
+        "app_no_manage": (
+            'An app can be given "can see", "can see and add" or "can see and edit",'
+            " not the management of sharing: give that to a person."
+        ),
+        "bad_client_id": (
+            "Write the app's client id: the full address of its Client ID Document, starting"
+            " with https:// (for example https://app.example/id)."
+        ),
         "who_everyone": "Everyone",
         "who_signed_in": "Everyone signed in",
         "everyone_text": "Everyone, even without signing in",
@@ -60,8 +71,12 @@ WORDS: dict[str, dict[str, str]] = {
         "no_settings": "Nothing above this item gives any access: only the owners have access.",
         "give_access": "Give access",
         "who_kind": "To whom",
-        "webid_or_group": "WebID of the person, or address of the group",
-        "webid_hint": "For example https://alice.example/profile/card#me",
+        "webid_or_group": "WebID of the person, address of the group, or client id of the app",
+        "webid_hint": (
+            "For example https://alice.example/profile/card#me for a person, or"
+            " https://app.example/id for an app: whoever signs in to that app gets the access"
+            " through it, and only through it."
+        ),
         "level": "Access",
         "app_origin": "Only through the app at (optional)",
         "app_hint": "The app's address, for example https://app.example",
@@ -128,6 +143,17 @@ WORDS: dict[str, dict[str, str]] = {
         "no_modes": "rien (la règle ne donne aucun accès connu)",
         "who_person": "Personne",
         "who_group": "Groupe",
+        "who_app": "Application (par son identifiant client)",
+        "app_prefix": "L'application",
+        "through_clients": "seulement par l'application ou les applications {clients}",
+        "app_no_manage": (
+            "Une application peut recevoir « peut voir », « peut voir et ajouter » ou « peut"
+            " voir et modifier », pas la gestion du partage : donnez-la à une personne."
+        ),
+        "bad_client_id": (
+            "Écrivez l'identifiant client de l'application : l'adresse complète de son"
+            " document Client ID, commençant par https:// (par exemple https://app.example/id)."
+        ),
         "who_everyone": "Tout le monde",
         "who_signed_in": "Toute personne connectée",
         "everyone_text": "Tout le monde, même sans se connecter",
@@ -169,8 +195,14 @@ WORDS: dict[str, dict[str, str]] = {
         ),
         "give_access": "Donner accès",
         "who_kind": "À qui",
-        "webid_or_group": "WebID de la personne, ou adresse du groupe",
-        "webid_hint": "Par exemple https://alice.example/profile/card#me",
+        "webid_or_group": (
+            "WebID de la personne, adresse du groupe, ou identifiant client de l'application"
+        ),
+        "webid_hint": (
+            "Par exemple https://alice.example/profile/card#me pour une personne, ou"
+            " https://app.example/id pour une application : quiconque s'y connecte a l'accès"
+            " par elle, et seulement par elle."
+        ),
         "level": "Accès",
         "app_origin": "Seulement par l'application à l'adresse (facultatif)",
         "app_hint": "L'adresse de l'application, par exemple https://app.example",

@@ -8,18 +8,21 @@ card, RDF clients the profile's Turtle.
 from __future__ import annotations
 
 import json
+import time
+from html import unescape
 from pathlib import Path
 
 import aiohttp
 from rdflib import Graph
 
-from pod_server.http.keys import STORE
+from pod_server.http.keys import IDP, STORE
+from pod_server.idp.minting import Grant, access_token
 from pod_server.storage.base import LogQuery
 from tests.conftest import Pod
 from tests.integration.test_hosting import PASSWORD, Client, credentials, host  # noqa: F401
 from tests.integration.test_idp import Forms
 from tests.integration.test_pages import NAV
-from tests.unit.auth.helpers import make_issuer_key
+from tests.unit.auth.helpers import make_issuer_key, thumbprint
 
 ACL_PREFIX = "@prefix acl: <http://www.w3.org/ns/auth/acl#>.\n"
 
@@ -152,6 +155,71 @@ async def test_everyone_groups_origins_and_french(host: tuple[Pod, Path]) -> Non
     status, page = await _page(alice, folder + "?ui=sharing&lang=fr")
     assert '<html lang="fr">' in page and "Partage de photos" in page
     assert "Tout le monde, même sans se connecter" in page and "peut voir" in page
+
+
+APP_ID = "https://budget.example/id"
+CLIENT_CONDITION = "http://www.w3.org/ns/auth/acl#ClientCondition"
+ACL_CONDITION = "http://www.w3.org/ns/auth/acl#condition"
+
+
+async def _through_app(pod: Pod, webid: str, client_id: str) -> Client:
+    """A DPoP-bound token of this server's provider for ``webid`` signed in to ``client_id``
+    (what an app's authorization-code sign-in ends with)."""
+    provider = pod.app[IDP]  # type: ignore[index]
+    key = make_issuer_key("ES256")
+    grant = Grant(provider.issuer, webid, client_id, thumbprint(key), "openid webid")
+    client = Client(pod, key)
+    client.token = access_token(await provider.keys.signer(), grant, time.time(), 300)
+    return client
+
+
+async def test_share_with_an_app_by_its_client_id(host: tuple[Pod, Path]) -> None:  # noqa: F811
+    """Alice gives an app (its client id) "can see and add" on a folder: Bob signed in to
+    that app reads and adds there, Bob through another app is refused; the page names the
+    app, in French too; removed, the app is refused again. Bad client ids get a clear page."""
+    pod, root = host
+    alice_api = await _api(pod, root, "alice")
+    assert await alice_api.call("PUT", "/alice/budget/a.ttl", "<#a> <#b> 1.") == 201
+    folder = pod.url("/alice/budget/")
+    bob = pod.url("/bob/profile/card#me")
+    via_app = await _through_app(pod, bob, APP_ID)
+    via_other = await _through_app(pod, bob, "https://other.example/id")
+    assert await via_app.call("GET", "/alice/budget/a.ttl") == 403
+    alice = pod.session
+    await _sign_in(pod, alice, "alice@example.org")
+    csrf = await _csrf(alice, folder)
+    form = {"csrf": csrf, "kind": "app", "who": APP_ID, "level": "add"}
+    status, _, page = await _post(alice, pod, folder + "?ui=share", form)
+    assert status == 303, page
+    status, page = await _page(alice, folder + "?ui=sharing")
+    assert f'The app <a href="{APP_ID}">{APP_ID}</a></td>\n<td>can see, can add' in page
+    assert await via_app.call("GET", "/alice/budget/a.ttl") == 200
+    assert await via_app.call("POST", "/alice/budget/", "<#b> <#c> 2.") == 201
+    assert await via_app.call("PUT", "/alice/budget/a.ttl", "<#a> <#b> 3.") == 403  # no edit
+    assert await via_other.call("GET", "/alice/budget/a.ttl") == 403
+    bob_script = await _api(pod, root, "bob")
+    assert await bob_script.call("GET", "/alice/budget/a.ttl") == 403  # not the app
+    status, page = await _page(alice, folder + "?ui=sharing&lang=fr")
+    page = unescape(page)
+    assert f'L\'application <a href="{APP_ID}">' in page and "peut voir, peut ajouter" in page
+    acl_url = folder + ".acl"
+    auth = {"Authorization": f"DPoP {alice_api.token}", "DPoP": alice_api.proof("HEAD", acl_url)}
+    async with pod.session.head(acl_url, headers=auth) as r:  # WAC draft: condition discovery
+        assert r.status == 200
+        assert f'<{CLIENT_CONDITION}>; rel="{ACL_CONDITION}"' in r.headers["Link"]
+    # No "manage sharing" for an app; a client id must be an address.
+    await _page(alice, folder + "?ui=sharing&lang=en")  # the choice is remembered: back
+    for bad, says in (
+        ({"kind": "app", "who": APP_ID, "level": "manage"}, "not the management of sharing"),
+        ({"kind": "app", "who": "budget", "level": "see"}, "Client ID Document"),
+    ):
+        status, _, page = await _post(alice, pod, folder + "?ui=share", {"csrf": csrf, **bad})
+        assert status == 400 and says in page
+    form = {"csrf": csrf, "kind": "app", "who": APP_ID}
+    assert (await _post(alice, pod, folder + "?ui=unshare", form))[0] == 303
+    assert await via_app.call("GET", "/alice/budget/a.ttl") == 403
+    status, page = await _page(alice, folder + "?ui=sharing")
+    assert APP_ID not in page
 
 
 async def test_consent_rules_are_shown_and_not_removed_here(host: tuple[Pod, Path]) -> None:  # noqa: F811

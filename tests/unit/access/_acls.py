@@ -37,6 +37,7 @@ def modes(
     authenticated: bool | None = None,
     origin: str | None = None,
     groups: Mapping[str, frozenset[str]] | None = None,
+    client: str | None = None,
 ) -> Mode:
     """``granted_modes`` with test defaults: anonymous unless an agent is given."""
     return granted_modes(
@@ -47,4 +48,5 @@ def modes(
         authenticated=agent is not None if authenticated is None else authenticated,
         origin=origin,
         groups=groups or {},
+        client_id=client,
     )

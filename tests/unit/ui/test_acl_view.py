@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from rdflib import Graph, URIRef
 
+from pod_server.access.acl import compile_acl
+from pod_server.access.evaluate import granted_modes
 from pod_server.access.modes import Mode
 from pod_server.consent.rules import Inherited
 from pod_server.ui import acl_view
@@ -337,6 +339,74 @@ def test_a_sharer_whose_control_comes_through_a_group_keeps_it() -> None:
     assert refused.value.key == "lock_out_control_group"
 
 
+APP_ID = "https://app.example/id"
+
+
+def test_sharing_with_an_app_by_its_client_id() -> None:
+    """An app is given access as everyone signed in through a client condition naming it:
+    shown as the app, evaluated only for requests through it, removed whole."""
+    graph = acl(owner_rule(FOLDER, True), FOLDER + ".acl")
+    app = Who(Kind.APP, APP_ID)
+    after = acl_view.grant(graph, app, Mode.READ | Mode.APPEND, FOLDER, FOLDER + ".acl")
+    (shown,) = [e for e in acl_view.entries(after, FOLDER) if e.who.kind is Kind.APP]
+    assert shown.who == app and shown.modes == Mode.READ | Mode.APPEND and shown.editable
+    assert shown.scope is Scope.ITEM_AND_CONTENTS and shown.clients == ()
+    compiled = compile_acl(after, FOLDER + ".acl")
+    inside = FOLDER + "x.ttl"
+    for client, expected in ((APP_ID, Mode.READ | Mode.APPEND), ("https://other/id", Mode(0))):
+        got = granted_modes(
+            compiled,
+            inside,
+            default_for=FOLDER,
+            agent_webid=BOB,
+            authenticated=True,
+            origin=None,
+            groups={},
+            now=NOW,
+            client_id=client,
+        )
+        assert got == expected
+    # Raising the level replaces the app's rule; removing it leaves no condition behind.
+    raised = acl_view.grant(after, app, Mode.READ | Mode.WRITE, FOLDER, FOLDER + ".acl")
+    assert [e.modes for e in acl_view.entries(raised, FOLDER) if e.who == app] == [
+        Mode.READ | Mode.WRITE | Mode.APPEND
+    ]
+    removed = acl_view.revoke(raised, app, FOLDER)
+    assert len(removed) == len(graph)
+    assert not [e for e in acl_view.entries(removed, FOLDER) if e.who.kind is Kind.APP]
+    # Everyone signed in is not the app: removing it leaves the app's rule alone.
+    with pytest.raises(Refusal):
+        acl_view.revoke(after, Who(Kind.SIGNED_IN), FOLDER)
+    with pytest.raises(Refusal) as refused:
+        acl_view.grant(graph, app, acl_view.LEVELS["manage"], FOLDER, FOLDER + ".acl")
+    assert refused.value.key == "app_no_manage"
+
+
+def test_an_inherited_app_rule_keeps_its_condition_when_copied() -> None:
+    """The first change below a folder starts from a copy of its rules: an app's rule must
+    stay limited to the app, never become "everyone signed in"."""
+    graph = acl_view.grant(
+        acl(owner_rule(FOLDER, True), FOLDER + ".acl"),
+        Who(Kind.APP, APP_ID),
+        Mode.READ,
+        FOLDER,
+        FOLDER + ".acl",
+    )
+    start = acl_view.starting_acl(None, Inherited(graph, FOLDER + ".acl", FOLDER), DOC)
+    apps = [e for e in acl_view.entries(start, DOC) if e.who.kind is Kind.APP]
+    assert [e.who.iri for e in apps] == [APP_ID]
+    assert not [e for e in acl_view.entries(start, DOC) if e.who.kind is Kind.SIGNED_IN]
+
+
+def test_a_person_s_rule_limited_to_an_app_names_the_app() -> None:
+    graph = acl(
+        f"<#r> a acl:Authorization; acl:agent <{BOB}>; acl:accessTo <{DOC}>; acl:mode acl:Read;"
+        f" acl:condition [ a acl:ClientCondition; acl:client <{APP_ID}> ].\n"
+    )
+    (entry,) = acl_view.entries(graph, DOC)
+    assert entry.who == Who(Kind.PERSON, BOB) and entry.clients == (APP_ID,)
+
+
 @pytest.mark.parametrize(
     ("kind", "iri", "expected"),
     [
@@ -344,6 +414,7 @@ def test_a_sharer_whose_control_comes_through_a_group_keeps_it() -> None:
         ("group", "http://g.example/g#x", Who(Kind.GROUP, "http://g.example/g#x")),
         ("everyone", "whatever", Who(Kind.EVERYONE)),
         ("signed_in", "", Who(Kind.SIGNED_IN)),
+        ("app", " https://app.example/id ", Who(Kind.APP, "https://app.example/id")),
     ],
 )
 def test_parse_who(kind: str, iri: str, expected: Who) -> None:
@@ -360,6 +431,8 @@ def test_parse_who(kind: str, iri: str, expected: Who) -> None:
         ("person", "https:///nohost", "bad_webid"),
         ("group", "https://g.example/a b", "bad_webid"),
         ("person", "https://x.example/<script>", "bad_webid"),
+        ("app", "", "bad_client_id"),
+        ("app", "my-app", "bad_client_id"),
     ],
 )
 def test_parse_who_refuses(kind: str, iri: str, key: str) -> None:
