@@ -59,6 +59,8 @@ class Authenticator:
         self.issuer_keys = IssuerKeys(guarded, config, clock)
         self.profiles = WebIdProfiles(guarded, config, clock)
         self._tokens: TtlCache[bytes, AccessToken] = TtlCache(config.max_cached_tokens, clock)
+        # A client sends the same token with every request: its hashes, once each.
+        self._digests: dict[str, tuple[bytes, str]] = {}
         self._proof_keys = ProofKeys()
         # Other token kinds this server issues (access grant tokens): each returns an
         # Agent for a token it recognises, None to pass it on to Solid-OIDC.
@@ -98,15 +100,9 @@ class Authenticator:
         if len(proofs) != 1:  # RFC 9449 §4.3 step 1
             raise InvalidCredentials("exactly one DPoP header is required", INVALID_DPOP_PROOF)
         now = self._clock()
-        digest = hashlib.sha256(token.encode("ascii")).digest()
+        digest, ath = self._digest(token)
         proof = verify_dpop_proof(
-            proofs[0],
-            method,
-            url,
-            now,
-            self._config,
-            ath=b64url_encode(digest),
-            keys=self._proof_keys,
+            proofs[0], method, url, now, self._config, ath=ath, keys=self._proof_keys
         )
         access = await self._access_token(token, digest, now, proof.jkt)
         # RFC 9449 §6.1 / §7.1: the proof key must be the one the token is bound to.
@@ -119,6 +115,18 @@ class Authenticator:
                 "DPoP proof jti was already used (or the replay cache is full)", INVALID_DPOP_PROOF
             )
         return _agent(access)
+
+    def _digest(self, token: str) -> tuple[bytes, str]:
+        """The token's SHA-256 (the token cache's key) and its base64url (a proof's
+        ``ath``), memoised per token: bounded like the token cache, oldest dropped."""
+        known = self._digests.get(token)
+        if known is not None:
+            return known
+        digest = hashlib.sha256(token.encode("ascii")).digest()
+        if len(self._digests) >= self._config.max_cached_tokens:
+            del self._digests[next(iter(self._digests))]
+        known = self._digests[token] = (digest, b64url_encode(digest))
+        return known
 
     async def _bearer(self, token: str) -> Agent:
         if not self._config.allow_bearer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -184,7 +185,7 @@ class PublicJwk:
                 raise InvalidSignature
             r = int.from_bytes(signature[:size], "big")
             s = int.from_bytes(signature[size:], "big")
-            key.verify(encode_dss_signature(r, s), data, ec.ECDSA(alg.hash()))
+            key.verify(encode_dss_signature(r, s), data, _ecdsa(alg.hash))
         elif isinstance(key, rsa.RSAPublicKey) and alg.hash is not None:
             digest = alg.hash()
             pad: padding.AsymmetricPadding = (
@@ -198,6 +199,11 @@ class PublicJwk:
             key.verify(signature, data)
         else:
             raise InvalidSignature
+
+
+@functools.cache  # one per hash algorithm; immutable, so shared by every verification
+def _ecdsa(digest: type[hashes.HashAlgorithm]) -> ec.ECDSA:
+    return ec.ECDSA(digest())
 
 
 def public_jwk(jwk: object, what: str = "jwk") -> PublicJwk:
