@@ -8,6 +8,10 @@ storage's tables the same schema may hold the identity provider's state (``idp_*
 ``pod_server.state.postgres``) and the notification hub's (``notify_*``,
 ``pod_server.notify.pg_hub``).
 
+Metadata lookups answer from a per-process cache (``storage.meta_cache``), brought up to
+date before each lookup by one query (shared by the lookups waiting at that moment) for the
+``outbox`` rows committed since the previous one's snapshot.
+
 Connections: one asyncpg pool per backend; pool connections are not reset on release (the
 backend leaves no session state), which saves a round trip per query. ``lock_timeout``
 bounds every lock wait; connection problems and lock timeouts surface as
