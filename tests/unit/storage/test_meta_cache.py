@@ -213,3 +213,13 @@ async def test_a_reader_too_far_behind_the_outbox_starts_afresh(
         for path in ("/x", "/y", "/a"):  # /a's row is past the two a sync reads
             await put(writer, path)
         assert await reader.meta("/a") is not None
+
+
+def test_long_paths_count_against_the_cache_by_their_length() -> None:
+    cache = MetaCache(entries=100, characters=10)
+    cache.fill(["/aaaa", "/bbbb"], {}, cache.epoch)  # 10 characters: both fit
+    cache.invalidate(["/aaaa"])
+    cache.fill(["/cccc"], {}, cache.epoch)
+    assert len(cache) == 2
+    cache.fill(["/dddddddd"], {}, cache.epoch)  # pushes the oldest ones out
+    assert cache.lookup(["/bbbb", "/cccc", "/dddddddd"])[1] == ["/bbbb", "/cccc"]
