@@ -9,7 +9,9 @@ Identifiers are canonical, percent-encoded absolute paths (see ``ldp.paths``):
 
 Contract every backend honours (``tests/unit/storage`` runs one suite over each):
 
-- ``meta(path)`` returns the stored :class:`Meta` or ``None`` when absent.
+- ``meta(path)`` returns the stored :class:`Meta` or ``None`` when absent; ``meta`` and
+  ``metas`` reflect every ``apply`` committed, by any process or host, before the call
+  (backends may cache, as long as they stay that exact: ``storage.meta_cache``).
 - ``read(path)`` returns a :class:`Stored` or raises ``NotFound``.
 - ``children(path)`` lists the direct members of a container (documents and containers,
   auxiliary ones included) ordered by path; it never synthesises ``ldp:contains``.

@@ -16,6 +16,11 @@ its own BEGIN IMMEDIATE transaction (so exact across threads and processes); a r
 counted from ``resources`` once (a range scan on the path index), never again while its row
 lives. ``quota_limits`` holds per-root limit overrides.
 
+Metadata lookups answer from a per-process cache (``storage.meta_cache``): every ``apply``
+records its paths in ``changes`` in its own transaction, and each lookup first checks the
+WAL index's header (a commit by anyone changes it) and, when it changed, drops the paths
+``changes`` gained.
+
 Threads: every SQLite write runs on one dedicated writer thread (BEGIN IMMEDIATE, so it is
 also safe across processes); blob file I/O runs on a small I/O pool. Point reads of the
 index run directly on the event loop (see ``FileBackend.read``).

@@ -33,16 +33,25 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from pod_server.storage.base import Meta
 
-DEFAULT_ENTRIES = 100_000  # paths remembered (present or absent); about 20 MB at most
+# Paths remembered (present or absent), and the characters of those paths at most: an
+# entry costs ~200 bytes besides its path, and clients choose paths (up to 2 KB each).
+DEFAULT_ENTRIES = 100_000
+DEFAULT_CHARACTERS = 8_000_000
+
+
+_GONE = object()
 
 
 class MetaCache:
     """Path -> Meta (or None: known absent), dropped by ``invalidate``/``clear``."""
 
-    def __init__(self, entries: int = DEFAULT_ENTRIES) -> None:
-        self.entries = entries
+    def __init__(
+        self, entries: int = DEFAULT_ENTRIES, characters: int = DEFAULT_CHARACTERS
+    ) -> None:
+        self.entries, self.characters = entries, characters
         self.epoch = 0  # bumped by every invalidation (see ``fill``)
         self._known: dict[str, Meta | None] = {}
+        self._size = 0  # characters of the paths in _known
 
     def lookup(self, paths: Sequence[str]) -> tuple[dict[str, Meta], list[str]]:
         """The cached metadata of ``paths`` that exist, and the paths not cached."""
@@ -65,21 +74,27 @@ class MetaCache:
             return  # something changed meanwhile: the rows may predate it
         known = self._known
         for path in paths:
+            if path not in known:
+                self._size += len(path)
             known[path] = found.get(path)
         # Oldest first out (insertion order): cheaper than LRU bookkeeping on every hit,
         # and the ACLs every request needs are read again at once if they go.
-        while len(known) > self.entries:
-            del known[next(iter(known))]
+        while len(known) > self.entries or self._size > self.characters:
+            oldest = next(iter(known))
+            del known[oldest]
+            self._size -= len(oldest)
 
     def invalidate(self, paths: Iterable[str]) -> None:
         self.epoch += 1
         known = self._known
         for path in paths:
-            known.pop(path, None)
+            if known.pop(path, _GONE) is not _GONE:
+                self._size -= len(path)
 
     def clear(self) -> None:
         self.epoch += 1
         self._known.clear()
+        self._size = 0
 
     def __len__(self) -> int:
         return len(self._known)

@@ -9,12 +9,19 @@ from __future__ import annotations
 METAS_QUERY = """SELECT path, content_type, size, etag, modified FROM resources
     WHERE path = ANY($1::text[])"""
 # The statement's snapshot and the paths of the outbox rows committed since the snapshot
-# $1 (storage.meta_cache): a transaction $1 did not see is at or past its xmax or in its
-# list of transactions then in progress.
-SYNC_QUERY = """SELECT pg_current_snapshot()::text AS snapshot, ARRAY(
+# $1 (storage.meta_cache): a transaction $1 did not see is at or past its xmax ("newer",
+# at most $2 rows) or in its list of transactions then in progress ("pending"). Both are
+# index scans; ORDER BY and LIMIT keep the planner on the index for "newer" even when
+# statistics make the range look large.
+SYNC_QUERY = """SELECT pg_current_snapshot()::text AS snapshot,
+    ARRAY(
         SELECT path FROM outbox WHERE xid >= pg_snapshot_xmax($1::text::pg_snapshot)
-        OR xid = ANY(ARRAY(SELECT pg_snapshot_xip($1::text::pg_snapshot)))
-    ) AS changed"""
+        ORDER BY xid LIMIT $2
+    ) AS newer,
+    ARRAY(
+        SELECT path FROM outbox
+        WHERE xid = ANY(ARRAY(SELECT pg_snapshot_xip($1::text::pg_snapshot)))
+    ) AS pending"""
 SNAPSHOT_QUERY = "SELECT pg_current_snapshot()::text"
 READ_QUERY = """SELECT r.content_type, r.size, r.etag, r.modified, r.blob, r.body, b.chunk_size
     FROM resources r LEFT JOIN blobs b ON b.id = r.blob WHERE r.path = $1"""

@@ -8,6 +8,10 @@ storage's tables the same schema may hold the identity provider's state (``idp_*
 ``pod_server.state.postgres``) and the notification hub's (``notify_*``,
 ``pod_server.notify.pg_hub``).
 
+Metadata lookups answer from a per-process cache (``storage.meta_cache``), brought up to
+date before each lookup by one query (shared by the lookups waiting at that moment) for the
+``outbox`` rows committed since the previous one's snapshot.
+
 Connections: one asyncpg pool per backend; pool connections are not reset on release (the
 backend leaves no session state), which saves a round trip per query. ``lock_timeout``
 bounds every lock wait; connection problems and lock timeouts surface as
@@ -83,6 +87,7 @@ GC_BATCH = 64  # blobs deleted per collector statement
 OUTBOX_BATCH = 10_000  # outbox rows deleted per collector statement
 STATS_SLACK = 1_000  # changed rows past a tenth of a table before it is analysed again
 BULK_BATCH = 500  # a batch this large asks for a statistics check right after it
+SYNC_ROWS = 10_000  # outbox rows one sync of the metadata cache reads at most
 
 
 class PostgresBackend(BatchWrites):
@@ -276,14 +281,16 @@ class PostgresBackend(BatchWrites):
 
     async def _sync_once(self) -> None:
         """Drop the cached metadata of every path whose change committed (through any
-        process) since the last sync's snapshot. One runs at a time (``NextRun``)."""
+        process) since the last sync's snapshot. Concurrent reads share it (``NextRun``)."""
         started = time.monotonic()
         with unavailable():
-            row = await self._db().fetchrow(SYNC_QUERY, self._snapshot)
+            row = await self._db().fetchrow(SYNC_QUERY, self._snapshot, SYNC_ROWS)
         if started - self._synced > self.outbox_retention / 2:
             self._cache.clear()  # the collector may have removed rows we never read
-        elif row["changed"]:
-            self._cache.invalidate(row["changed"])
+        elif len(row["newer"]) >= SYNC_ROWS:
+            self._cache.clear()  # that many changes: start afresh rather than read them all
+        elif row["newer"] or row["pending"]:
+            self._cache.invalidate([*row["newer"], *row["pending"]])
         self._snapshot, self._synced = row["snapshot"], started
 
     async def read(self, path: str) -> BytesStored | ChunkedStored:

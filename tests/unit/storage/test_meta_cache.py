@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pod_server.storage import file as file_module
+from pod_server.storage import postgres as postgres_module
 from pod_server.storage.base import ABSENT, Backend, Delete, Expect, Meta, Put, Staged, Touch
 from pod_server.storage.file import FileBackend
 from pod_server.storage.meta_cache import MetaCache, NextRun
@@ -201,3 +202,24 @@ async def test_the_file_backend_watches_the_wal_index_and_can_do_without_it(
         assert await reader.meta("/a") is None
         written = await put(writer, "/a")
         assert await reader.meta("/a") == written
+
+
+async def test_a_reader_too_far_behind_the_outbox_starts_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_module, "SYNC_ROWS", 2)
+    async with two_instances("postgres", tmp_path) as (writer, reader):
+        assert await reader.meta("/a") is None
+        for path in ("/x", "/y", "/a"):  # /a's row is past the two a sync reads
+            await put(writer, path)
+        assert await reader.meta("/a") is not None
+
+
+def test_long_paths_count_against_the_cache_by_their_length() -> None:
+    cache = MetaCache(entries=100, characters=10)
+    cache.fill(["/aaaa", "/bbbb"], {}, cache.epoch)  # 10 characters: both fit
+    cache.invalidate(["/aaaa"])
+    cache.fill(["/cccc"], {}, cache.epoch)
+    assert len(cache) == 2
+    cache.fill(["/dddddddd"], {}, cache.epoch)  # pushes the oldest ones out
+    assert cache.lookup(["/bbbb", "/cccc", "/dddddddd"])[1] == ["/bbbb", "/cccc"]
