@@ -282,7 +282,6 @@ def a_broker(
 
 
 async def on_servers(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from rdflib import Graph
 
     from client import PodClient
 
@@ -346,14 +345,7 @@ async def on_servers(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
             await client.login_client_credentials(
                 authority["issuer"], authority["client_id"], authority["client_secret"]
             )
-            g = Graph()
-            approval.publish_key(g, authority["webid"], signing)
-            await client.patch(
-                authority["webid"].split("#")[0],
-                "INSERT DATA { " + g.serialize(format="nt") + " }",
-                "application/sparql-update",
-                if_match=None,
-            )
+            await approval.publish_in_profile(client, authority["webid"], signing)
         proposed = the_study(
             study_iri, parties["body"]["webid"], authority["webid"], broker_webid, keys
         )
