@@ -327,7 +327,7 @@ def counted(agents: dict[str, OwnerAgent], asked: list[str]) -> dict[str, Contri
     return {pod: wrap(pod, agent) for pod, agent in agents.items()}
 
 
-@pytest.mark.timeout(900)  # about 3 minutes alone on 2 cores; the suite shares them
+@pytest.mark.timeout(900)  # about 90 s of CPU; 3 to 8 minutes on the shared 2 cores
 async def test_mean_monthly_consumption_by_region(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
