@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import math
 import os
@@ -282,7 +283,6 @@ def a_broker(
 
 
 async def on_servers(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from rdflib import Graph
 
     from client import PodClient
 
@@ -346,14 +346,7 @@ async def on_servers(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
             await client.login_client_credentials(
                 authority["issuer"], authority["client_id"], authority["client_secret"]
             )
-            g = Graph()
-            approval.publish_key(g, authority["webid"], signing)
-            await client.patch(
-                authority["webid"].split("#")[0],
-                "INSERT DATA { " + g.serialize(format="nt") + " }",
-                "application/sparql-update",
-                if_match=None,
-            )
+            await approval.publish_in_profile(client, authority["webid"], signing)
         proposed = the_study(
             study_iri, parties["body"]["webid"], authority["webid"], broker_webid, keys
         )
@@ -382,8 +375,11 @@ async def on_servers(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
         connector = aiohttp.TCPConnector(limit=opts.parallel)
         timeout = aiohttp.ClientTimeout(total=None, sock_read=120)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            # Pods in an order that mixes servers and agent processes (the broker asks in
+            # its order, ``parallel`` at a time), as a broker's list of opted-in pods is.
+            order = sorted(where, key=lambda s: hashlib.sha256(s.encode()).digest())
             callers: dict[str, Contributor] = {
-                s: http_contributor(session, u) for s, u in where.items()
+                s: http_contributor(session, where[s]) for s in order
             }
             with Timed(hosts + workers) as collect:
                 got = await broker.collect(proposed, turtle, token, "r1", callers)

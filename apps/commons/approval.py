@@ -17,6 +17,7 @@ from jwcrypto.common import JWException
 from rdflib import Graph, Literal, URIRef
 
 from apps.commons.study import Study, StudyError, digest
+from client import PodClient
 
 # The profile triple publishing a public JWK (W3C Security Vocabulary, JSON literal).
 PUBLIC_KEY_JWK = URIRef("https://w3id.org/security#publicKeyJwk")
@@ -71,6 +72,19 @@ def publish_key(profile: Graph, webid: str, key: jwk.JWK) -> None:
     """Add ``key``'s public half to ``profile`` (the authority's WebID document)."""
     public = key.export_public(as_dict=True)
     profile.add((URIRef(webid), PUBLIC_KEY_JWK, Literal(json.dumps(public, sort_keys=True))))
+
+
+async def publish_in_profile(client: PodClient, webid: str, key: jwk.JWK) -> None:
+    """Add ``key``'s public half to the profile document of ``webid`` (its owner signed in
+    with ``client``), where pods and aggregators look for it."""
+    graph = Graph()
+    publish_key(graph, webid, key)
+    await client.patch(
+        webid.split("#")[0],
+        "INSERT DATA { " + graph.serialize(format="nt") + " }",
+        "application/sparql-update",
+        if_match=None,
+    )
 
 
 def published_keys(profile: Graph, webid: str) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from rdflib import Graph
 
 from apps.commons import approval, shares, study
 from apps.commons.agent import OPT_IN_CONTAINER, OPT_IN_MODES, OwnerAgent, opt_in_purposes
@@ -40,14 +39,7 @@ async def test_the_opt_in_is_shown_and_revocable(world: World, tmp_path: Path) -
             made["issuer"], made["client_id"], made["client_secret"]
         )
         signing = approval.new_signing_key("cnil-2026")
-        g = Graph()
-        approval.publish_key(g, made["webid"], signing)
-        await authority.patch(
-            made["webid"].split("#")[0],
-            "INSERT DATA { " + g.serialize(format="nt") + " }",
-            "application/sparql-update",
-            if_match=None,
-        )
+        await approval.publish_in_profile(authority, made["webid"], signing)
     finally:
         await authority.aclose()
     # alice's pod: her region and a few months of readings.
