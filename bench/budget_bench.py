@@ -2,7 +2,7 @@
 pod server and on the peer (the Community Solid Server 7.2) in the same run.
 
     python bench/budget_bench.py [--months 36] [--card-payments 45] [--accounts 1]
-                                 [--repeat 3] [--servers ours,peer]
+                                 [--repeat 3] [--servers ours,ours-read,peer]
 
 Each server runs in its own process on loopback: ours multi-user on files
 (``connector_bench``'s), the peer with accounts on files (``conformance/peer``'s config,
@@ -171,7 +171,9 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is kept")
     parser.add_argument(
-        "--servers", default="ours,peer", help="which, comma-separated (default both)"
+        "--servers",
+        default="ours,ours-read,peer",
+        help="which, comma-separated: ours (SPARQL on a first visit), ours-read (no query), peer",
     )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
@@ -183,12 +185,17 @@ def main() -> int:
         energy=False, card_payments=args.card_payments,
     )  # fmt: skip
     results = []
-    chosen = {"ours": start_ours, "peer": start_peer}
-    for start in (chosen[name.strip()] for name in args.servers.split(",")):
-        (work / start.__name__).mkdir()
-        pod = start(work / start.__name__)
+    from apps.webapp import documents
+
+    chosen = {"ours": start_ours, "ours-read": start_ours, "peer": start_peer}
+    usual = documents.PREFETCH_MIN
+    for name in (n.strip() for n in args.servers.split(",")):
+        (work / name).mkdir()
+        pod = chosen[name](work / name)
         if pod is None:
             continue
+        # ours-read: no SPARQL query, every document read and parsed (as on the peer)
+        documents.PREFETCH_MIN = 10**9 if name == "ours-read" else usual
         try:
             docs, records, (first, second) = asyncio.run(
                 measure(pod, work / "data" / "bank", args.repeat)
@@ -196,7 +203,8 @@ def main() -> int:
         finally:
             pod.stop.terminate()  # type: ignore[attr-defined]
             pod.stop.wait(10)  # type: ignore[attr-defined]
-        results.append((pod.name, docs, records, first, second))
+        label = "ours, documents read (no query)" if name == "ours-read" else pod.name
+        results.append((label, docs, records, first, second))
     print(f"best of {args.repeat}; {args.months} months, {args.accounts} account(s)")
     print(
         "| server | documents | transactions | first visit s (read) | by query "
