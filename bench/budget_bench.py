@@ -2,7 +2,7 @@
 pod server and on the peer (the Community Solid Server 7.2) in the same run.
 
     python bench/budget_bench.py [--months 36] [--card-payments 45] [--accounts 1]
-                                 [--repeat 3] [--no-peer]
+                                 [--repeat 3] [--servers ours,ours-read,peer]
 
 Each server runs in its own process on loopback: ours multi-user on files
 (``connector_bench``'s), the peer with accounts on files (``conformance/peer``'s config,
@@ -93,10 +93,8 @@ def start_peer(work: Path) -> Pod | None:
 
 async def measure(pod_info: Pod, data: Path, repeat: int) -> tuple[int, int, list[Visit]]:
     from apps.budget import source
-    from apps.budget.records import apply_overrides
-    from apps.budget.web import dashboard
     from apps.connector import mapping, parsers
-    from client import NotFound, PodClient
+    from client import PodClient
 
     async with PodClient() as pod:
         await pod.login_client_credentials(
@@ -118,28 +116,52 @@ async def measure(pod_info: Pod, data: Path, repeat: int) -> tuple[int, int, lis
         await asyncio.gather(*(put(d) for d in docs))
         records = sum(d.records for d in docs)
         best: list[Visit] = []
-        for _ in range(repeat):
-            place = await source.find(pod, webid, "bank/", "apps/budget/")
-            with contextlib.suppress(NotFound):  # each round starts without the cache
-                await pod.delete(place.own + "cache.json")
-            round_: list[Visit] = []
-            for _visit in ("first", "second"):
-                started = time.monotonic()
-                place = await source.find(pod, webid, "bank/", "apps/budget/")
-                loaded = await source.load(pod, place)
-                overrides = await source.read_overrides(pod, place)
-                read = time.monotonic() - started
-                txs = apply_overrides(loaded.transactions, overrides)
-                dashboard(txs, None, overrides, loaded.balances)
-                total = time.monotonic() - started
-                assert len(loaded.transactions) == records, (len(loaded.transactions), records)
-                cached = f"{loaded.from_cache}/{loaded.documents}"
-                round_.append(Visit(read, total, cached, loaded.prefetched))
+        done = attempts = 0
+        while done < repeat and attempts < 2 * repeat:
+            attempts += 1
+            try:
+                round_ = await one_round(pod, webid, records)
+            except source.NoAccess as exc:
+                # Seen under load on the peer: a transient refusal while the storage is
+                # discovered makes the client settle on the server's root (reported).
+                print(f"{pod_info.name}: round left out: {exc}", file=sys.stderr)
+                continue
+            done += 1
             if not best or round_[0].total < best[0].total:
                 best[:1] = round_[:1]
             if len(best) < 2 or round_[1].total < best[1].total:
                 best[1:] = round_[1:]
+        if done < repeat:
+            raise SystemExit(f"{pod_info.name}: only {done} of {repeat} rounds finished")
     return len(docs), records, best
+
+
+async def one_round(pod: object, webid: str, records: int) -> list[Visit]:
+    """A first visit (the app's cache deleted) and a second, each as a new sign-in does
+    it: find the data, read it, compute the page's figures."""
+    from apps.budget import source
+    from apps.budget.records import apply_overrides
+    from apps.budget.web import dashboard
+    from client import NotFound, PodClient
+
+    assert isinstance(pod, PodClient)
+    place = await source.find(pod, webid, "bank/", "apps/budget/")
+    with contextlib.suppress(NotFound):  # each round starts without the cache
+        await pod.delete(place.own + "cache.json")
+    visits: list[Visit] = []
+    for _visit in ("first", "second"):
+        started = time.monotonic()
+        place = await source.find(pod, webid, "bank/", "apps/budget/")
+        loaded = await source.load(pod, place)
+        overrides = await source.read_overrides(pod, place)
+        read = time.monotonic() - started
+        txs = apply_overrides(loaded.transactions, overrides)
+        dashboard(txs, None, overrides, loaded.balances)
+        total = time.monotonic() - started
+        assert len(loaded.transactions) == records, (len(loaded.transactions), records)
+        cached = f"{loaded.from_cache}/{loaded.documents}"
+        visits.append(Visit(read, total, cached, loaded.prefetched))
+    return visits
 
 
 def main() -> int:
@@ -148,7 +170,11 @@ def main() -> int:
     parser.add_argument("--card-payments", type=int, default=45, help="card payments a month")
     parser.add_argument("--accounts", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best is kept")
-    parser.add_argument("--no-peer", action="store_true", help="our server only")
+    parser.add_argument(
+        "--servers",
+        default="ours,ours-read,peer",
+        help="which, comma-separated: ours (SPARQL on a first visit), ours-read (no query), peer",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     from apps.connector import synthetic
@@ -159,13 +185,17 @@ def main() -> int:
         energy=False, card_payments=args.card_payments,
     )  # fmt: skip
     results = []
-    for start in (start_ours, None if args.no_peer else start_peer):
-        if start is None:
-            continue
-        (work / start.__name__).mkdir()
-        pod = start(work / start.__name__)
+    from apps.webapp import documents
+
+    chosen = {"ours": start_ours, "ours-read": start_ours, "peer": start_peer}
+    usual = documents.PREFETCH_MIN
+    for name in (n.strip() for n in args.servers.split(",")):
+        (work / name).mkdir()
+        pod = chosen[name](work / name)
         if pod is None:
             continue
+        # ours-read: no SPARQL query, every document read and parsed (as on the peer)
+        documents.PREFETCH_MIN = 10**9 if name == "ours-read" else usual
         try:
             docs, records, (first, second) = asyncio.run(
                 measure(pod, work / "data" / "bank", args.repeat)
@@ -173,7 +203,8 @@ def main() -> int:
         finally:
             pod.stop.terminate()  # type: ignore[attr-defined]
             pod.stop.wait(10)  # type: ignore[attr-defined]
-        results.append((pod.name, docs, records, first, second))
+        label = "ours, documents read (no query)" if name == "ours-read" else pod.name
+        results.append((label, docs, records, first, second))
     print(f"best of {args.repeat}; {args.months} months, {args.accounts} account(s)")
     print(
         "| server | documents | transactions | first visit s (read) | by query "
