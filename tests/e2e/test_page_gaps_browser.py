@@ -17,8 +17,9 @@ import pytest
 
 from client import PodClient
 from tests.e2e.conftest import Server
+from tests.e2e.loopback import Loopback
 from tests.e2e.test_consent_pages_browser import make_credentials, run
-from tests.e2e.test_idp_browser import press, sign_up
+from tests.e2e.test_idp_browser import app, fill_sign_in, press, register, sign_up  # noqa: F401
 from tests.e2e.test_pod_pages import accessible, checked, upload  # noqa: F401 (a fixture)
 
 if TYPE_CHECKING:
@@ -204,3 +205,22 @@ def test_the_identity_provider_s_pages_pass_axe(
     accessible(page, "idp-password", screens)
     page.goto(server.url("idp/logout"))
     accessible(page, "idp-sign-out", screens)
+
+
+def test_an_app_s_sign_in_and_consent_pages_pass_axe(
+    checked: BrowserContext,  # noqa: F811
+    server: Server,
+    app: Loopback,  # noqa: F811
+    screens: Path,
+) -> None:
+    page = checked.new_page()
+    person = sign_up(page, server, "conny")
+    page.context.clear_cookies()
+    client = register(server, app)
+    page.goto(client.authorize_url(server, "state-axe"))
+    accessible(page, "idp-app-sign-in", screens)
+    assert fill_sign_in(page, person.email, person.password) == 303
+    assert page.title() == "Allow Browser Test App?"
+    accessible(page, "idp-consent", screens)
+    assert press(page, "Allow") == 303
+    assert page.url.startswith(client.redirect_uri + "?")
