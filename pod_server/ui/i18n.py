@@ -102,8 +102,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "renamed": "Renamed to {name}.",
         "renamed_kept": (
-            "Renamed to {name}, except {count} items that changed while it was copied: they"
-            " are still in the old folder."
+            "Renamed to {name}, except {count} item(s) changed while it was being copied:"
+            " they are still in the old folder."
         ),
         "rename_root": "The pod's top folder cannot be renamed.",
         "rename_folder_acl": (
@@ -226,8 +226,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "renamed": "Renommé en {name}.",
         "renamed_kept": (
-            "Renommé en {name}, sauf {count} éléments modifiés pendant la copie : ils sont"
-            " restés dans l'ancien dossier."
+            "Renommé en {name}, sauf {count} élément(s) modifié(s) pendant la copie : ils"
+            " sont restés dans l'ancien dossier."
         ),
         "rename_root": "Le dossier principal du pod ne peut pas être renommé.",
         "rename_folder_acl": (
