@@ -30,6 +30,13 @@ APP_ID = "https://budget.example/id"
 VCARD_MEMBER = "http://www.w3.org/2006/vcard/ns#hasMember"
 
 
+def make_folder(page: Page, name: str) -> None:
+    """Create a folder with the form of the folder page open."""
+    page.fill("#folder-name", name)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create", exact=True).click()
+
+
 def give(page: Page, kind: str, who: str, level: str) -> int:
     page.select_option("#share-kind", kind)
     page.fill("#share-who", who)
@@ -46,9 +53,7 @@ def test_share_a_folder_with_an_app(
     sign_up(page, server, "appy")
     home = server.url("appy/")
     page.goto(home)
-    page.fill("#folder-name", "budget")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Create", exact=True).click()
+    make_folder(page, "budget")
     folder = home + "budget/"
     page.goto(folder + "?ui=sharing")
     assert page.get_by_role("option", name="App (by its client id)").count() == 1
@@ -131,14 +136,10 @@ def test_rename_a_folder_and_download_the_pod(
     sign_up(page, server, "ren")
     home = server.url("ren/")
     page.goto(home)
-    page.fill("#folder-name", "trip")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Create", exact=True).click()
+    make_folder(page, "trip")
     page.goto(home + "trip/")
     upload(page, ("notes.txt", "text/plain", b"Sun every day."))
-    page.fill("#folder-name", "days")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Create", exact=True).click()
+    make_folder(page, "days")
     page.goto(home + "trip/")
     assert page.locator("#rename-name").input_value() == "trip"
     accessible(page, "folder-with-rename", screens)
@@ -155,9 +156,7 @@ def test_rename_a_folder_and_download_the_pod(
     assert response is not None and response.status == 404
     # The same form refuses a name already taken, saying so.
     page.goto(home)
-    page.fill("#folder-name", "taken")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Create", exact=True).click()
+    make_folder(page, "taken")
     page.goto(home + "holiday%202026/")
     page.fill("#rename-name", "taken")
     assert press(page, "Rename") == 409
