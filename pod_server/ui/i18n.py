@@ -95,6 +95,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "follow_already": "It already follows its folder's sharing.",
         "rename": "Rename",
         "rename_this": "Rename this {kind}",
+        "not_renamed": "Not renamed",
         "new_name": "New name",
         "rename_exists": "Something named {name} is already in this folder: choose another name.",
         "rename_own_acl": (
@@ -218,6 +219,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "follow_already": "Il suit déjà le partage de son dossier.",
         "rename": "Renommer",
         "rename_this": "Renommer ce {kind}",
+        "not_renamed": "Pas renommé",
         "new_name": "Nouveau nom",
         "rename_exists": "Ce dossier contient déjà {name} : choisissez un autre nom.",
         "rename_own_acl": (

@@ -160,8 +160,11 @@ def test_rename_a_folder_and_download_the_pod(
     page.goto(home + "holiday%202026/")
     page.fill("#rename-name", "taken")
     assert press(page, "Rename") == 409
+    assert page.locator("h1").inner_text() == "Not renamed"
     assert "already in this folder" in page.locator("main").inner_text()
     accessible(page, "folder-rename-taken", screens)
+    page.get_by_role("link", name="Back to holiday 2026").click()
+    page.wait_for_url(home + "holiday%202026/")
 
     # The account page's copy of the pod: a pod archive holding what was just renamed.
     page.goto(server.url("idp/account/settings"))

@@ -75,7 +75,8 @@ async def test_rename_refuses_an_existing_name_and_bad_names(alice: World) -> No
     await w.alice.put(w.pod.url("/alice/docs/c.txt"), "two", "text/plain")
     await w.alice.put(w.pod.url("/alice/docs/sub/x.txt"), "three", "text/plain")
     status, _, page = await form_post(w, "/alice/docs/a.txt", "rename", name="c.txt")
-    assert status == 409 and "already in this folder" in page
+    assert status == 409 and "already in this folder" in page and "Not renamed" in page
+    assert f'href="{w.pod.url("/alice/docs/a.txt")}">Back to a.txt<' in page
     status, _, page = await form_post(w, "/alice/docs/a.txt", "rename", name="sub")
     assert status == 409  # a folder of that name
     for bad in ("", "x/y", "..", "a.txt", "a.txt.acl"):
