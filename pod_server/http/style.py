@@ -59,6 +59,8 @@ table.sharing tr{border-bottom:1px solid #ddd;padding:.5rem 0}}
 font-weight:600;color:#fff;background:#0b57a4}
 section li{overflow-wrap:anywhere}
 form.share{margin-top:1.5rem;padding:0 1rem 1rem;border:1px solid #ddd}
+form.rename{max-width:24rem;margin-top:1.5rem}
+nav.crumbs{margin-top:.5rem}
 .card{display:flex;flex-wrap:wrap;gap:1rem 1.5rem;align-items:center}
 .card .photo{width:8rem;height:8rem;object-fit:cover;border-radius:50%;background:#eee}
 .card h2{margin:.25rem 0}

@@ -94,6 +94,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "follow_already": "It already follows its folder's sharing.",
         "rename": "Rename",
+        "rename_this": "Rename this {kind}",
+        "not_renamed": "Not renamed",
         "new_name": "New name",
         "rename_exists": "Something named {name} is already in this folder: choose another name.",
         "rename_own_acl": (
@@ -101,8 +103,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "renamed": "Renamed to {name}.",
         "renamed_kept": (
-            "Renamed to {name}, except {count} items that changed while it was copied: they"
-            " are still in the old folder."
+            "Renamed to {name}, except {count} item(s) changed while it was being copied:"
+            " they are still in the old folder."
         ),
         "rename_root": "The pod's top folder cannot be renamed.",
         "rename_folder_acl": (
@@ -216,6 +218,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "follow_already": "Il suit déjà le partage de son dossier.",
         "rename": "Renommer",
+        "rename_this": "Renommer ce {kind}",
+        "not_renamed": "Pas renommé",
         "new_name": "Nouveau nom",
         "rename_exists": "Ce dossier contient déjà {name} : choisissez un autre nom.",
         "rename_own_acl": (
@@ -224,8 +228,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "renamed": "Renommé en {name}.",
         "renamed_kept": (
-            "Renommé en {name}, sauf {count} éléments modifiés pendant la copie : ils sont"
-            " restés dans l'ancien dossier."
+            "Renommé en {name}, sauf {count} élément(s) modifié(s) pendant la copie : ils"
+            " sont restés dans l'ancien dossier."
         ),
         "rename_root": "Le dossier principal du pod ne peut pas être renommé.",
         "rename_folder_acl": (

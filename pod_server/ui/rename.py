@@ -54,6 +54,19 @@ def target_path(source: str, name: str) -> str:
 
 
 async def form(r: _Request, fields: dict[str, str], origin: str) -> web.Response:
+    """Rename; a name refused (400) or taken (409) gets a page saying so, with the way back."""
+    try:
+        return await _rename(r, fields, origin)
+    except (BadRequest, Conflict) as exc:
+        back = {"url": r.store.url(r.path), "label": r.t("back_to_item", name=_name(r))}
+        return r.message(exc.status, r.t("not_renamed"), exc.message, [back])
+
+
+def _name(r: _Request) -> str:
+    return unquote(paths.name(r.path)) or r.store.url(r.path)
+
+
+async def _rename(r: _Request, fields: dict[str, str], origin: str) -> web.Response:
     t = r.t
     source = r.path
     if paths.aux_subject(source) is not None:

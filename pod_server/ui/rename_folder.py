@@ -125,19 +125,18 @@ async def _read(r: _Request, meta: Meta) -> tuple[bytes, str]:
 
 
 async def _delete(r: _Request, items: list[Meta], copied: dict[str, str]) -> int:
-    """Delete the old items deepest first, each only as it was copied; how many were kept
-    because they changed meanwhile (their folders are kept with them)."""
+    """Delete the old items deepest first, each only as it was copied. Returns how many
+    stayed because they changed meanwhile (a document written again, or a folder given a
+    new item); the folders above them stay too, uncounted."""
     kept = 0
     blocked: set[str] = set()
     for meta in sorted(items, key=lambda m: m.path.rstrip("/").count("/"), reverse=True):
-        if meta.path in blocked:
-            kept += 1
-            continue
-        if paths.aux_subject(meta.path) is not None:
-            continue  # goes with its resource
-        cond = Conditions(if_match=(f'"{copied[meta.path]}"',))
+        if meta.path in blocked or paths.aux_subject(meta.path) is not None:
+            continue  # kept with what it holds; a description goes with its resource
         if meta.is_container:
             cond = Conditions()
+        else:
+            cond = Conditions(if_match=(f'"{copied[meta.path]}"',))
         try:
             await r.store.delete(meta.path, cond, r.log())
         except (PreconditionFailed, Conflict):

@@ -187,8 +187,7 @@ def _refused(r: _Request, refused: Refusal) -> web.Response:
         values["modes"] = ", ".join(t(k) for k in acl_view.mode_keys(refused.modes))
     text = t(refused.key, **values) if values else t(refused.key)
     back = {"url": r.store.url(r.path) + "?ui=sharing", "label": t("back_to_sharing")}
-    title = t("not_changed") if refused.status == 409 else t("error_title")
-    return r.message(refused.status, title, text, [back])
+    return r.message(refused.status, t("not_changed"), text, [back])
 
 
 def _name(r: _Request) -> str:

@@ -78,8 +78,11 @@ WORDS: dict[str, dict[str, str]] = {
             " through it, and only through it."
         ),
         "level": "Access",
-        "app_origin": "Only through the app at (optional)",
-        "app_hint": "The app's address, for example https://app.example",
+        "app_origin": "Only through the web app at this address (optional)",
+        "app_hint": (
+            "Its origin, for example https://app.example: the person or group then has the"
+            " access only in that app. Not needed when the access is given to an app."
+        ),
         "give": "Give access",
         "folder_scope": "Access to a folder covers everything inside it.",
         "contents_only": "(only what is inside)",
@@ -204,8 +207,12 @@ WORDS: dict[str, dict[str, str]] = {
             " par elle, et seulement par elle."
         ),
         "level": "Accès",
-        "app_origin": "Seulement par l'application à l'adresse (facultatif)",
-        "app_hint": "L'adresse de l'application, par exemple https://app.example",
+        "app_origin": "Seulement par l'application web à cette adresse (facultatif)",
+        "app_hint": (
+            "Son origine, par exemple https://app.example : la personne ou le groupe n'a alors"
+            " l'accès que dans cette application. Inutile quand l'accès est donné à une"
+            " application."
+        ),
         "give": "Donner accès",
         "folder_scope": "L'accès à un dossier couvre tout ce qu'il contient.",
         "contents_only": "(seulement son contenu)",

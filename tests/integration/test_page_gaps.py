@@ -75,7 +75,8 @@ async def test_rename_refuses_an_existing_name_and_bad_names(alice: World) -> No
     await w.alice.put(w.pod.url("/alice/docs/c.txt"), "two", "text/plain")
     await w.alice.put(w.pod.url("/alice/docs/sub/x.txt"), "three", "text/plain")
     status, _, page = await form_post(w, "/alice/docs/a.txt", "rename", name="c.txt")
-    assert status == 409 and "already in this folder" in page
+    assert status == 409 and "already in this folder" in page and "Not renamed" in page
+    assert f'href="{w.pod.url("/alice/docs/a.txt")}">Back to a.txt<' in page
     status, _, page = await form_post(w, "/alice/docs/a.txt", "rename", name="sub")
     assert status == 409  # a folder of that name
     for bad in ("", "x/y", "..", "a.txt", "a.txt.acl"):
@@ -132,6 +133,32 @@ async def test_rename_a_folder_with_everything_in_it(alice: World) -> None:
     status, _, page = await form_post(w, "/alice/trip/", "rename", name="holiday 2026")
     assert status == 409 and "already in this folder" in page
     assert await exists(w, "/alice/trip/sub/b.txt")
+
+
+async def test_an_item_changed_while_its_folder_is_copied_is_kept(
+    alice: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file written between the copy and the deletes is not lost: it stays in the old
+    folder (with the folders above it), and the page says how many stayed."""
+    w = alice
+    old = w.pod.url("/alice/moving/")
+    await w.alice.put(old + "a.txt", "a", "text/plain")
+    await w.alice.put(old + "sub/b.txt", "b", "text/plain")
+    copy = rename_folder._copy
+
+    async def copy_then_change(*args: object) -> dict[str, str]:
+        copied = await copy(*args)  # type: ignore[arg-type]
+        await w.alice.put(old + "sub/b.txt", "b, changed", "text/plain")
+        return copied
+
+    monkeypatch.setattr(rename_folder, "_copy", copy_then_change)
+    status, location, _ = await form_post(w, "/alice/moving/", "rename", name="moved")
+    assert status == 303 and "note=renamed_kept&n=1" in location
+    page = await w.page(location.removeprefix(w.pod.base))
+    assert "except 1 item(s) changed while it was being copied" in page
+    assert (await w.alice.get(old + "sub/b.txt")).body == b"b, changed"  # kept
+    assert not await exists(w, "/alice/moving/a.txt")  # the rest moved
+    assert (await w.alice.get(w.pod.url("/alice/moved/sub/b.txt"))).body == b"b"
 
 
 async def test_a_folder_too_large_to_rename_here(

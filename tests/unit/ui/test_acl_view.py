@@ -254,6 +254,15 @@ def test_a_non_owner_cannot_take_their_own_control_away() -> None:
 GROUP = "https://pod.example/alice/groups#family"
 
 
+def root_lock_out(
+    before: Before, after: Graph, groups: acl_view.Groups = acl_view.NO_GROUPS
+) -> None:
+    """The lock-out check of a change to the owner's storage root, by the owner."""
+    acl_view.lock_out(
+        before, after, BASE, is_root=True, owners={ME}, viewer=ME, now=NOW, groups=groups
+    )
+
+
 def test_an_owner_whose_access_is_only_through_a_group_is_not_locked_out() -> None:
     """The owner reads and writes the root only as a member of a group: removing that
     group (or lowering it to "can see") is refused, naming the group; with the owner given
@@ -270,52 +279,17 @@ def test_an_owner_whose_access_is_only_through_a_group_is_not_locked_out() -> No
         (acl_view.grant(root_acl, family, Mode.READ, BASE, BASE + ".acl"), Mode.WRITE),
     ):
         with pytest.raises(Refusal) as refused:
-            acl_view.lock_out(
-                Before(root_acl),
-                after,
-                BASE,
-                is_root=True,
-                owners={ME},
-                viewer=ME,
-                now=NOW,
-                groups=members,
-            )
+            root_lock_out(Before(root_acl), after, members)
         assert refused.value.key == "lock_out_group"
         assert refused.value.values["group"] == GROUP and refused.value.values["person"] == ME
         assert refused.value.modes & lost == lost
     # Without knowing the members the access could not be seen (what the check missed).
-    acl_view.lock_out(
-        Before(root_acl),
-        acl_view.revoke(root_acl, family, BASE),
-        BASE,
-        is_root=True,
-        owners={ME},
-        viewer=ME,
-        now=NOW,
-    )
+    root_lock_out(Before(root_acl), acl_view.revoke(root_acl, family, BASE))
     # The owner given the access directly first: the group may go.
     direct = acl_view.grant(root_acl, Who(Kind.PERSON, ME), Mode.READ | Mode.WRITE, BASE, BASE)
-    acl_view.lock_out(
-        Before(direct),
-        acl_view.revoke(direct, family, BASE),
-        BASE,
-        is_root=True,
-        owners={ME},
-        viewer=ME,
-        now=NOW,
-        groups=members,
-    )
+    root_lock_out(Before(direct), acl_view.revoke(direct, family, BASE), members)
     # A group the owner is not in may go too.
-    acl_view.lock_out(
-        Before(direct),
-        acl_view.revoke(direct, family, BASE),
-        BASE,
-        is_root=True,
-        owners={ME},
-        viewer=ME,
-        now=NOW,
-        groups={GROUP: frozenset({BOB})},
-    )
+    root_lock_out(Before(direct), acl_view.revoke(direct, family, BASE), {GROUP: frozenset({BOB})})
     assert acl_view.groups_named(root_acl, None, direct) == {GROUP}
 
 

@@ -114,6 +114,24 @@ def test_refused_when_the_owner_would_lose_write() -> None:
     assert refused.value.key == "follow_lock_out" and refused.value.status == 409
 
 
+def test_following_counts_access_through_a_group() -> None:
+    """The folder gives the owner Write only through a group: following it keeps her
+    access when she is a member, and is refused when she is not."""
+    group = "https://pod.example/alice/family#us"
+    own = acl((ALICE, ITEM, ALL, False))
+    text = PREFIX + (
+        f"<#g> a acl:Authorization; acl:agentGroup <{group}>; acl:accessTo <{FOLDER}>;"
+        f" acl:default <{FOLDER}>; acl:mode acl:Read, acl:Write.\n"
+    )
+    graph = Graph().parse(data=text, format="turtle", publicID=FOLDER + ".acl")
+    above = Inherited(graph, FOLDER + ".acl", FOLDER)
+    now = time.time()
+    member = {group: frozenset({ALICE})}
+    follow_check(own, above, ITEM, owners=[ALICE], viewer=ALICE, now=now, groups=member)
+    with pytest.raises(Refusal):
+        follow_check(own, above, ITEM, owners=[ALICE], viewer=ALICE, now=now)
+
+
 def test_refused_when_nothing_above_has_rules() -> None:
     with pytest.raises(Refusal) as refused:
         follow_check(acl(), None, ITEM, owners=[ALICE], viewer=ALICE, now=time.time())
