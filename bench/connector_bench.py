@@ -138,10 +138,19 @@ async def prepare_customers(made: dict, gate: int = 16) -> dict:  # type: ignore
 async def approve_all(clients: dict, gate: int = 16) -> None:  # type: ignore[type-arg]
     sem = asyncio.Semaphore(gate)
 
+    from client.errors import Unauthorized
+
     async def one(client) -> None:  # type: ignore[no-untyped-def]
         async with sem:
-            for record in await client.access_requests("requested"):
-                await client.approve(record.url)
+            for attempt in range(5):  # a loaded server may fail to read a WebID profile
+                try:
+                    for record in await client.access_requests("requested"):
+                        await client.approve(record.url)
+                    return
+                except Unauthorized:
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(2)
 
     await asyncio.gather(*(one(c) for c in clients.values()))
 

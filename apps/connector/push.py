@@ -22,7 +22,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -73,7 +73,7 @@ class Result:
     retries: int = 0
     consent: str | None = None
     detail: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # working on this customer (not queued, not waiting for consent)
 
 
 @dataclass
@@ -347,15 +347,24 @@ class Connector:
 
     async def push_customer(self, customer: CustomerRef, files: Sequence[Path]) -> Result:
         result = Result(customer.id)
-        started = time.monotonic()
         try:
             await self._push(customer, files, result)
         except SourceError as exc:
             result.outcome, result.detail = Outcome.ERROR, str(exc)
         except PodClientError as exc:
             result.outcome, result.detail = Outcome.ERROR, str(exc)
-        result.seconds = time.monotonic() - started
         return result
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, result: Result) -> AsyncIterator[None]:
+        """One of the ``concurrency`` slots; the time held is the customer's (queueing
+        for a slot and waiting for a decision are not)."""
+        async with self.gate:
+            started = time.monotonic()
+            try:
+                yield
+            finally:
+                result.seconds += time.monotonic() - started
 
     async def _push(self, customer: CustomerRef, files: Sequence[Path], result: Result) -> None:
         if not files:
@@ -363,7 +372,7 @@ class Connector:
             return
         # The sources are read before asking anything: a broken file is the
         # organisation's problem, not a reason to bother the customer.
-        async with self.gate:
+        async with self._slot(result):
             sources = await asyncio.to_thread(lambda: [s for f in files for s in self.read(f)])
             record = await self.ask(customer, result)
         if record is None:
@@ -373,7 +382,7 @@ class Connector:
         container = self.writable(customer, record, result)
         if container is None:
             return
-        async with self.gate:
+        async with self._slot(result):
             await self._write(customer, record, container, sources, result)
 
     async def _write(
