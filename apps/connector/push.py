@@ -36,6 +36,7 @@ from apps.connector.config import CustomerRef, OrgConfig
 from apps.connector.decisions import InboxWatch
 from apps.connector.journal import Journal
 from apps.connector.mapping import Document, Provenance
+from apps.connector.pacing import Pacer
 from apps.connector.records import LoadCurve, Source, SourceError, Statement
 from client import ConsentRecord, PodClient
 from client.errors import BadRequest, ConnectionFailed, Forbidden, NotFound, PodClientError
@@ -180,6 +181,7 @@ class Connector:
         self.notifications = notifications
         self.watch: InboxWatch | None = None
         self.gate = asyncio.Semaphore(org.concurrency)
+        self.pacer = Pacer(org.max_rate, sleep=sleep) if org.max_rate else None
         self.batch = batch or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
     # -- documents (no HTTP) ------------------------------------------------------------
@@ -319,6 +321,8 @@ class Connector:
     async def _send(self, url: str, body: bytes, result: Result) -> int:
         """PATCH-create ``url``; the status (201/204/205/200 written, 412 already there)."""
         for attempt in range(self.max_retries + 1):
+            if self.pacer is not None:
+                await self.pacer.wait(url)
             try:
                 response = await self.client.request(
                     "PATCH",
