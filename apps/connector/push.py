@@ -42,6 +42,7 @@ from client import ConsentRecord, PodClient
 from client.errors import BadRequest, ConnectionFailed, Forbidden, NotFound, PodClientError
 
 RETRY_STATUSES = (429, 503)
+BUILT_IN = ("bank", "energy")  # domains whose formats the connector reads natively
 WRITABLE = frozenset({"Append", "Write"})
 
 
@@ -188,8 +189,11 @@ class Connector:
     def read(self, path: Path) -> list[Source | mapfile.Rows]:
         """The records of one source file: by the mapping file when the organisation has
         one, else by the built-in parser of its format."""
-        if self.org.mapping is not None:
-            return [mapfile.read_rows(path, self.org.mapping)]
+        mapping = self.org.mapping
+        if mapping is not None and (
+            mapping.rule_for(path) is not None or self.org.domain not in BUILT_IN
+        ):
+            return [mapfile.read_rows(path, mapping)]
         return list(parsers.parse(path))
 
     def documents(
@@ -197,16 +201,19 @@ class Connector:
     ) -> list[Document]:
         """Map parsed ``sources`` to this organisation's documents in ``container``."""
         prov = Provenance(self.org.webid, datetime.now(UTC).replace(microsecond=0), self.batch)
-        if self.org.mapping is not None:
-            rows = [s for s in sources if isinstance(s, mapfile.Rows)]
-            return mapfile.documents(self.org.mapping, rows, container, holder, prov)
+        rows = [s for s in sources if isinstance(s, mapfile.Rows)]
+        docs = []
+        if self.org.mapping is not None and rows:
+            docs = mapfile.documents(self.org.mapping, rows, container, holder, prov)
         if self.org.domain == "bank":
             statements = [s for s in sources if isinstance(s, Statement)]
-            return mapping.bank_documents(
+            docs += mapping.bank_documents(
                 statements, container, holder, prov, self.org.categories, self.org.institution
             )
-        curves = [s for s in sources if isinstance(s, LoadCurve)]
-        return mapping.load_curve_documents(curves, container, prov)
+        elif self.org.domain == "energy":
+            curves = [s for s in sources if isinstance(s, LoadCurve)]
+            docs += mapping.load_curve_documents(curves, container, prov)
+        return docs
 
     # -- consent ------------------------------------------------------------------------
     async def _where(self, customer: CustomerRef) -> tuple[str, str | None]:
@@ -314,7 +321,11 @@ class Connector:
             entry = f"{cls} {container}"
             if entry in state.registered:
                 continue
-            await self.client.register_type(cls, container, index=index)
+            try:
+                await self.client.register_type(cls, container, index=index)
+            except (Forbidden, NotFound, BadRequest) as exc:  # the data matter more
+                result.detail = f"not registered in {index}: {exc}"
+                return
             self.journal.registered(customer.id, entry)
 
     # -- writing ------------------------------------------------------------------------
