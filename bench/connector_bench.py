@@ -135,13 +135,24 @@ async def prepare_customers(made: dict, gate: int = 16) -> dict:  # type: ignore
     return clients
 
 
-async def approve_all(clients: dict, gate: int = 16) -> None:  # type: ignore[type-arg]
+async def approve_all(clients: dict, gate: int = 8) -> None:  # type: ignore[type-arg]
     sem = asyncio.Semaphore(gate)
+
+    from client.errors import Unauthorized
 
     async def one(client) -> None:  # type: ignore[no-untyped-def]
         async with sem:
-            for record in await client.access_requests("requested"):
-                await client.approve(record.url)
+            # A loaded server may time out reading a WebID profile (5 s) and then refuse
+            # that WebID for 30 s: wait that long and try again.
+            for attempt in range(6):
+                try:
+                    for record in await client.access_requests("requested"):
+                        await client.approve(record.url)
+                    return
+                except Unauthorized:
+                    if attempt == 5:
+                        raise
+                    await asyncio.sleep(31)
 
     await asyncio.gather(*(one(c) for c in clients.values()))
 

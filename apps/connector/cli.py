@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--others", action="store_true", help="telecom, insurance and retail files too"
     )
+    gen.add_argument("--gas", action="store_true", help="gas meter readings beside load curves")
     gen.add_argument(
         "--webids", default=synthetic.WEBIDS, help="WebID template for customers.csv ({id})"
     )
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             energy=not args.no_energy,
             webids=args.webids,
             others=args.others,
+            gas=args.gas,
         )
         print(f"{len(made)} customers x {args.months} months in {args.out}")
         return 0

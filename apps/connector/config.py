@@ -23,6 +23,7 @@ customer list (CSV).
     domain = "bank"              # bank | energy: the shapes records are checked against
     # mapping = "telecom-map.toml"   # other domains: documented CSV/JSON via a mapping file
     concurrency = 8              # customers handled at once (one request each at a time)
+    max_rate = 20                # writes per second to any one server (default: no limit)
     institution = "https://banque.example/id#org"   # bank:institution; default the WebID
 
     [categories]                 # label keyword -> bank category (replaces the defaults)
@@ -70,6 +71,7 @@ class OrgConfig:
     type_index: str = "private"
     types: tuple[str, ...] = ()  # classes registered for the container (none: the domain's)
     mapping: MappingFile | None = None  # how documented CSV/JSON files become records
+    max_rate: float | None = None  # writes per second to one server
 
     @property
     def registered_types(self) -> tuple[str, ...]:
@@ -135,6 +137,11 @@ def load_org(path: Path, env: dict[str, str] | None = None) -> OrgConfig:
     concurrency = int(push.get("concurrency", 8))
     if not 1 <= concurrency <= 256:
         raise ConfigError(f"{path}: [push] concurrency must be 1..256")
+    max_rate = push.get("max_rate")
+    if max_rate is not None and (
+        not isinstance(max_rate, int | float) or isinstance(max_rate, bool) or max_rate <= 0
+    ):
+        raise ConfigError(f"{path}: [push] max_rate is a positive number (writes per second)")
     try:
         rules = check_rules(doc["categories"]) if "categories" in doc else dict(DEFAULT_RULES)
     except ValueError as exc:
@@ -157,6 +164,7 @@ def load_org(path: Path, env: dict[str, str] | None = None) -> OrgConfig:
         type_index=type_index,
         types=tuple(types),
         mapping=mapping,
+        max_rate=float(max_rate) if max_rate is not None else None,
     )
 
 

@@ -1,12 +1,13 @@
-"""Records -> RDF documents in the pod vocabularies, one document per account (or
-delivery point) and month, every record with its provenance.
+"""Records -> RDF documents in the pod vocabularies, one document per account and month
+(per delivery point and part of a month), every record with its provenance.
 
 A document's name is stable (``transactions-<IBAN>-<YYYY-MM>``,
-``load-curve-<PRM>-<YYYY-MM>``) and so are the IRIs in it (``#t-<source id>``,
-``#p-<interval start>``): re-running an import makes the same resources, which is what
-makes pushing idempotent. Provenance on every record: ``prov:wasAttributedTo`` the
-organisation's WebID, ``prov:generatedAtTime``, ``prov:wasDerivedFrom`` the source file
-(``urn:sha256:<digest>``, labelled with its name) and ``prov:wasGeneratedBy`` the batch.
+``load-curve-<PRM>-<YYYY-MM-DD>`` from the first day of the part) and so are the IRIs
+in it (``#t-<source id>``, ``#p-<interval start>``): re-running an import makes the same
+resources, which is what makes pushing idempotent. Provenance on every record:
+``prov:wasAttributedTo`` the organisation's WebID, ``prov:generatedAtTime``,
+``prov:wasDerivedFrom`` the source file (``urn:sha256:<digest>``, labelled with its
+name) and ``prov:wasGeneratedBy`` the batch.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 import vocab
 from apps.connector.records import LoadCurve, Statement, Transaction
 
+CURVE_DAYS = 8  # a load curve document holds at most 8 days (a month's last part, 4 to 7 more)
 BANK = Namespace("https://w3id.org/solid-pods/vocab/bank#")
 ENERGY = Namespace("https://w3id.org/solid-pods/vocab/energy#")
 DOC = Namespace("https://w3id.org/solid-pods/vocab/doc#")
@@ -247,14 +249,18 @@ def bank_documents(
 def load_curve_documents(
     curves: Sequence[LoadCurve], container: str, prov: Provenance
 ) -> list[Document]:
-    """One document per delivery point and month: the meter and that month's curve."""
+    """One document per delivery point and part of a month (days 1-8, 9-16, 17-24, 25-):
+    the meter and that part's curve. A month of half-hourly points in one document is
+    ~6,000 triples, more than a pod should have to parse and validate in one request."""
     months: dict[tuple[str, str], dict[datetime, tuple[Decimal, LoadCurve]]] = defaultdict(dict)
     for curve in curves:
         for at, kwh in curve.points:
-            months[(curve.prm, at.strftime("%Y-%m"))].setdefault(at, (kwh, curve))
+            part = f"{at:%Y-%m}-{min(3, (at.day - 1) // CURVE_DAYS) * CURVE_DAYS + 1:02d}"
+            months[(curve.prm, part)].setdefault(at, (kwh, curve))
     docs = []
-    for (prm, period), points in sorted(months.items()):
-        name = f"load-curve-{prm}-{period}"
+    for (prm, part), points in sorted(months.items()):
+        period = part[:7]
+        name = f"load-curve-{prm}-{part}"
         url = container + name
         graph = Graph()
         graph.bind("energy", ENERGY)

@@ -22,7 +22,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -36,11 +36,13 @@ from apps.connector.config import CustomerRef, OrgConfig
 from apps.connector.decisions import InboxWatch
 from apps.connector.journal import Journal
 from apps.connector.mapping import Document, Provenance
+from apps.connector.pacing import Pacer
 from apps.connector.records import LoadCurve, Source, SourceError, Statement
 from client import ConsentRecord, PodClient
 from client.errors import BadRequest, ConnectionFailed, Forbidden, NotFound, PodClientError
 
 RETRY_STATUSES = (429, 503)
+BUILT_IN = ("bank", "energy")  # domains whose formats the connector reads natively
 WRITABLE = frozenset({"Append", "Write"})
 
 
@@ -73,7 +75,7 @@ class Result:
     retries: int = 0
     consent: str | None = None
     detail: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # working on this customer (not queued, not waiting for consent)
 
 
 @dataclass
@@ -180,14 +182,18 @@ class Connector:
         self.notifications = notifications
         self.watch: InboxWatch | None = None
         self.gate = asyncio.Semaphore(org.concurrency)
+        self.pacer = Pacer(org.max_rate, sleep=sleep) if org.max_rate else None
         self.batch = batch or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
     # -- documents (no HTTP) ------------------------------------------------------------
     def read(self, path: Path) -> list[Source | mapfile.Rows]:
         """The records of one source file: by the mapping file when the organisation has
         one, else by the built-in parser of its format."""
-        if self.org.mapping is not None:
-            return [mapfile.read_rows(path, self.org.mapping)]
+        mapping = self.org.mapping
+        if mapping is not None and (
+            mapping.rule_for(path) is not None or self.org.domain not in BUILT_IN
+        ):
+            return [mapfile.read_rows(path, mapping)]
         return list(parsers.parse(path))
 
     def documents(
@@ -195,16 +201,19 @@ class Connector:
     ) -> list[Document]:
         """Map parsed ``sources`` to this organisation's documents in ``container``."""
         prov = Provenance(self.org.webid, datetime.now(UTC).replace(microsecond=0), self.batch)
-        if self.org.mapping is not None:
-            rows = [s for s in sources if isinstance(s, mapfile.Rows)]
-            return mapfile.documents(self.org.mapping, rows, container, holder, prov)
+        rows = [s for s in sources if isinstance(s, mapfile.Rows)]
+        docs = []
+        if self.org.mapping is not None and rows:
+            docs = mapfile.documents(self.org.mapping, rows, container, holder, prov)
         if self.org.domain == "bank":
             statements = [s for s in sources if isinstance(s, Statement)]
-            return mapping.bank_documents(
+            docs += mapping.bank_documents(
                 statements, container, holder, prov, self.org.categories, self.org.institution
             )
-        curves = [s for s in sources if isinstance(s, LoadCurve)]
-        return mapping.load_curve_documents(curves, container, prov)
+        elif self.org.domain == "energy":
+            curves = [s for s in sources if isinstance(s, LoadCurve)]
+            docs += mapping.load_curve_documents(curves, container, prov)
+        return docs
 
     # -- consent ------------------------------------------------------------------------
     async def _where(self, customer: CustomerRef) -> tuple[str, str | None]:
@@ -312,13 +321,19 @@ class Connector:
             entry = f"{cls} {container}"
             if entry in state.registered:
                 continue
-            await self.client.register_type(cls, container, index=index)
+            try:
+                await self.client.register_type(cls, container, index=index)
+            except (Forbidden, NotFound, BadRequest) as exc:  # the data matter more
+                result.detail = f"not registered in {index}: {exc}"
+                return
             self.journal.registered(customer.id, entry)
 
     # -- writing ------------------------------------------------------------------------
     async def _send(self, url: str, body: bytes, result: Result) -> int:
         """PATCH-create ``url``; the status (201/204/205/200 written, 412 already there)."""
         for attempt in range(self.max_retries + 1):
+            if self.pacer is not None:
+                await self.pacer.wait(url)
             try:
                 response = await self.client.request(
                     "PATCH",
@@ -347,15 +362,24 @@ class Connector:
 
     async def push_customer(self, customer: CustomerRef, files: Sequence[Path]) -> Result:
         result = Result(customer.id)
-        started = time.monotonic()
         try:
             await self._push(customer, files, result)
         except SourceError as exc:
             result.outcome, result.detail = Outcome.ERROR, str(exc)
         except PodClientError as exc:
             result.outcome, result.detail = Outcome.ERROR, str(exc)
-        result.seconds = time.monotonic() - started
         return result
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, result: Result) -> AsyncIterator[None]:
+        """One of the ``concurrency`` slots; the time held is the customer's (queueing
+        for a slot and waiting for a decision are not)."""
+        async with self.gate:
+            started = time.monotonic()
+            try:
+                yield
+            finally:
+                result.seconds += time.monotonic() - started
 
     async def _push(self, customer: CustomerRef, files: Sequence[Path], result: Result) -> None:
         if not files:
@@ -363,7 +387,7 @@ class Connector:
             return
         # The sources are read before asking anything: a broken file is the
         # organisation's problem, not a reason to bother the customer.
-        async with self.gate:
+        async with self._slot(result):
             sources = await asyncio.to_thread(lambda: [s for f in files for s in self.read(f)])
             record = await self.ask(customer, result)
         if record is None:
@@ -373,7 +397,7 @@ class Connector:
         container = self.writable(customer, record, result)
         if container is None:
             return
-        async with self.gate:
+        async with self._slot(result):
             await self._write(customer, record, container, sources, result)
 
     async def _write(

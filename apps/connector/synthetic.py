@@ -530,6 +530,27 @@ def write_receipts(path: Path, customer: Customer, year: int, month: int, seed: 
     return count
 
 
+def write_gas_readings(path: Path, customer: Customer, year: int, month: int, seed: int = 0) -> int:
+    """The gas meter's index read at the end of the month (m3; more used in winter), as
+    ``apps/connector/examples/energy-gas-map.toml`` documents the columns."""
+    profile = random.Random(f"gas-{seed}-{customer.id}")
+    pce = f"{profile.randrange(10**13, 10**14):014d}"
+    start = profile.uniform(1000, 9000)
+    used = sum(
+        profile.uniform(20, 40) * (1.8 if m in (11, 12, 1, 2, 3) else 0.6)
+        for m in range(1, 1 + (year - 2000) * 12 + month)
+    )
+    last = calendar.monthrange(year, month)[1]
+    read_at = datetime(year, month, last, 7, 30, tzinfo=PARIS)
+    rows = [
+        ["pce", "read_at", "index_m3", "estimated"],
+        [pce, read_at.isoformat(), f"{start + used:.2f}", "false" if month % 2 else "true"],
+    ]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=";").writerows(rows)
+    return 1
+
+
 OTHER_DOMAINS = ("telecom", "insurance", "retail")
 
 
@@ -563,12 +584,14 @@ def generate(
     card_payments: int = 45,
     webids: str = WEBIDS,
     others: bool = False,
+    gas: bool = False,
 ) -> list[Customer]:
     """Files for ``count`` customers over ``month_count`` months: ``out/bank/<id>/`` (one
-    statement per month in ``bank_format``) and ``out/energy/<id>/`` (one load curve per
-    month), with ``others`` telecom, insurance and retail files (``generate_other``), plus
-    ``out/customers.csv`` (``customer_id,webid,iban,prm``, the WebIDs from
-    the ``webids`` template and the lower-cased id, ready for ``push --customers``)."""
+    statement per month in ``bank_format``), ``out/energy/<id>/`` (one load curve per
+    month and, with ``gas``, a gas meter reading), with ``others`` telecom, insurance and
+    retail files (``generate_other``), and ``out/customers.csv``
+    (``customer_id,webid,iban,prm``, the WebIDs from the ``webids`` template and the
+    lower-cased id, ready for ``push --customers``)."""
     if bank_format not in BANK_FORMATS:
         raise ValueError(f"bank format {bank_format!r}: one of {', '.join(BANK_FORMATS)}")
     made = customers(count, seed)
@@ -590,6 +613,14 @@ def generate(
                 write_load_curve(
                     energy_dir / f"load-curve-{year}-{month:02d}.csv", customer, year, month, seed
                 )
+                if gas:
+                    write_gas_readings(
+                        energy_dir / f"gas-readings-{year}-{month:02d}.csv",
+                        customer,
+                        year,
+                        month,
+                        seed,
+                    )
     if others:
         generate_other(out, made, month_count, first, seed)
     with (out / "customers.csv").open("w", newline="", encoding="utf-8") as handle:

@@ -13,8 +13,10 @@ import pytest
 from rdflib import RDF, Literal, URIRef
 
 from apps.connector import mapfile, synthetic
+from apps.connector.config import load_org
 from apps.connector.mapfile import MappingError, load_mapping, read_rows
 from apps.connector.mapping import PROV, Provenance, validate
+from apps.connector.push import Connector
 from apps.connector.records import SourceError
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "apps" / "connector" / "examples"
@@ -131,3 +133,25 @@ def test_bad_rows_name_the_file_and_line(tmp_path: Path) -> None:
     other.write_text("{}")
     with pytest.raises(SourceError, match=r"no \[\[files\]\] of map.toml matches"):
         read_rows(other, mapping)
+
+
+def test_an_energy_supplier_reads_load_curves_natively_and_gas_readings_by_mapping(
+    tmp_path: Path,
+) -> None:
+    synthetic.generate(tmp_path, 1, 2, "2024-01", gas=True)
+    org = load_org(EXAMPLES / "energy.toml", env={"ENERGY_CLIENT_SECRET": "x"})
+    connector = Connector(None, org, None)  # type: ignore[arg-type]
+    files = sorted((tmp_path / "energy" / "C000001").iterdir())
+    sources = [s for f in files for s in connector.read(f)]
+    docs = connector.documents(sources, "https://p/alice/energy/", HOLDER)
+    kinds = [d.name.split("-")[0] for d in docs]
+    assert kinds.count("gas") == 2 and kinds.count("load") == 8  # 4 parts a month
+    for doc in docs:
+        assert validate(doc, "energy") is None, doc.name
+    gas = next(d for d in docs if d.name.startswith("gas-readings"))
+    [reading] = gas.graph.subjects(
+        RDF.type, URIRef("https://w3id.org/solid-pods/vocab/energy#MeterReading")
+    )
+    assert gas.graph.value(
+        reading, URIRef("https://w3id.org/solid-pods/vocab/energy#unit")
+    ) == URIRef("http://qudt.org/vocab/unit/M3")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rdflib import RDF, BNode, Graph, Literal, URIRef
 
-from apps.connector import mapping, parsers
+from apps.connector import mapping, parsers, synthetic
 from apps.connector.mapping import BANK, ENERGY, PROV, Provenance
 from apps.connector.records import LoadCurve, Statement
 
@@ -103,12 +103,12 @@ def test_an_invalid_document_is_reported() -> None:
     assert problems is not None and "currency" in problems
 
 
-def test_load_curves_split_by_month_and_validate() -> None:
+def test_load_curves_split_by_part_of_month_and_validate() -> None:
     curves = [c for c in parsers.parse(FIXTURES / "load-curve.csv") if isinstance(c, LoadCurve)]
     docs = mapping.load_curve_documents(curves, POD + "energy/", PROV_)
     assert [(d.name, d.records) for d in docs] == [
-        ("load-curve-09123456789012-2024-01", 2),
-        ("load-curve-09123456789012-2024-02", 1),
+        ("load-curve-09123456789012-2024-01-25", 2),
+        ("load-curve-09123456789012-2024-02-01", 1),
     ]
     for doc in docs:
         assert mapping.validate(doc, "energy") is None
@@ -137,3 +137,19 @@ def test_a_rule_matches_whole_words_only() -> None:
     assert mapping.category("VIR CAF ALLOCATIONS", rules) == "SocialBenefits"
     assert mapping.category("PRLV FREE MOBILE", rules) == "Telecom"  # several words
     assert mapping.category("CB TOTALENERGIES", rules) == "Uncategorised"
+
+
+def test_a_month_of_half_hours_makes_four_documents(tmp_path: Path) -> None:
+    [customer] = synthetic.customers(1)
+    synthetic.write_load_curve(tmp_path / "c.csv", customer, 2024, 2)
+    docs = mapping.load_curve_documents(
+        [c for c in parsers.parse(tmp_path / "c.csv") if isinstance(c, LoadCurve)],
+        POD + "energy/",
+        PROV_,
+    )
+    assert [(d.name[-10:], d.period, d.records) for d in docs] == [
+        ("2024-02-01", "2024-02", 8 * 48),
+        ("2024-02-09", "2024-02", 8 * 48),
+        ("2024-02-17", "2024-02", 8 * 48),
+        ("2024-02-25", "2024-02", 5 * 48),
+    ]

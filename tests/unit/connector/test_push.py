@@ -9,6 +9,7 @@ import pytest
 
 from apps.connector.config import OrgConfig
 from apps.connector.journal import Journal
+from apps.connector.pacing import Pacer
 from apps.connector.push import Connector, Outcome, Result, Summary, customer_files, retry_delay
 from client import PodClient
 from client.transport import MockTransport, Request, Response
@@ -100,3 +101,20 @@ def test_customer_files(tmp_path: Path) -> None:
         (tmp_path / "C1" / name).write_text("")
     assert [p.name for p in customer_files(tmp_path, "C1")] == ["a.xml", "b.ofx"]
     assert customer_files(tmp_path, "C2") == []
+
+
+async def test_writes_to_one_server_are_paced_others_are_not() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    pacer = Pacer(4.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(3):
+        await pacer.wait("https://pods.example/alice/bank/x")
+    await pacer.wait("https://other.example/bob/bank/x")  # another server: no wait
+    assert slept == [0.25, 0.25]
+    with pytest.raises(ValueError, match="positive"):
+        Pacer(0)
