@@ -198,7 +198,7 @@ async def test_an_index_written_before_opens_as_it_was(tmp_path: Path) -> None:
         assert (await store.usage("/")).used == 3
     finally:
         await store.close()
-    assert version(tmp_path / "index.sqlite3") == 3  # brought up to date: audit logs added
+    assert version(tmp_path / "index.sqlite3") == 4  # brought up to date: audit logs, changes
 
 
 async def test_idp_state_written_before_opens_as_it_was(tmp_path: Path) -> None:
