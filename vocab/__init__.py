@@ -40,7 +40,7 @@ from vocab.iris import (
     shapes_iri,
     split,
 )
-from vocab.validation import Report, Violation, compile_shapes, validate
+from vocab.validation import Report, Violation, compile_shapes, conforms_fast, validate
 
 
 def register_contexts(
@@ -75,6 +75,7 @@ __all__ = [
     "Violation",
     "check_base",
     "compile_shapes",
+    "conforms_fast",
     "context",
     "context_iri",
     "dependencies",

@@ -113,6 +113,22 @@ def shapes(domain: str, base: str | None = None, *, imports: bool = True) -> Gra
     return _copy([_shapes(name, base) for name in names])
 
 
+def shapes_files_state(domain: str, base: str) -> tuple[tuple[str, int, int], ...]:
+    """(file, mtime, size) of the shapes files ``shapes(domain, base)`` reads."""
+    state = []
+    for name in [*dependencies(domain, base), domain]:
+        path = _folder(name) / "shapes.ttl"
+        info = path.stat()
+        state.append((str(path), info.st_mtime_ns, info.st_size))
+    return tuple(state)
+
+
+def forget_parsed() -> None:
+    """Drop every parsed graph, so the next call reads the files again."""
+    for cached in (_ontology, _shapes, _imports, _merged_shapes, _context):
+        cached.cache_clear()
+
+
 def cached_shapes(domain: str, base: str) -> Graph:
     """The merged shapes graph itself, not a copy: for the validator's cache only."""
     return _merged_shapes(domain, base)

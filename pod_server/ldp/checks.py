@@ -136,6 +136,14 @@ class Validation:
             raise ShapeViolation(message, "", required)
         await self.shapes.validate(graph, required)
 
+    async def validated_member(self, path: str) -> tuple[str, ...]:
+        """The shapes a document at ``path`` must satisfy as a member of its container
+        (empty for containers, auxiliary resources and unconstrained containers)."""
+        parent = paths.parent(path)
+        if parent is None or paths.is_container(path) or paths.is_auxiliary(path):
+            return ()
+        return await self.constraints(parent)
+
     async def stored_verbatim(self, path: str) -> bool:
         """A plain document whose body no rule needs to see as a graph (not a container,
         ACL or description, not in a shape-validated container)."""

@@ -7,6 +7,12 @@ with the SHACL report and stores nothing. The shapes are the project's vocabular
 (``vocab``), named by their canonical IRIs (``https://w3id.org/solid-pods/vocab/bank/shapes``)
 or those of this server's copies (``BASE/vocab/bank/shapes``); either way they validate
 data written with the canonical terms, the same on every server.
+
+Most writes conform, so the question is first put to the shapes compiled to Python checks
+(``vocab.conforms_fast``): a Turtle body is read by Oxigraph straight into their index
+(``conforms_turtle``, no rdflib graph at all), any other graph is converted. Only a yes is
+taken from them; a violation, or a shape they leave to pyshacl, goes to pyshacl
+(``vocab.validate``), which decides and writes the report of the 422.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ import vocab
 from pod_server.errors import BadRequest, UnprocessableEntity
 from pod_server.ldp import paths
 from pod_server.ldp.media_types import TURTLE
+from pod_server.ldp.turtle_check import index_rdf11
 from pod_server.ldp.vocabulary import LDP
 from pod_server.storage.base import Meta
+from vocab.shape_plan import Data, Undecided
 
 LDP_CONSTRAINED_BY = LDP.constrainedBy
 VALIDATE_IN_THREAD_ABOVE = 200  # triples; small graphs validate faster than a thread hop
@@ -112,12 +120,38 @@ class ShapeConstraints:
                     f"of {known} (or its copy under {self.served_at})"
                 )
 
+    def conforms_turtle(self, data: bytes, base: str, shapes: tuple[str, ...]) -> bool:
+        """True when the compiled shapes accept the Turtle ``data`` as it is; False when
+        pyshacl must decide (on the graph ``rdf.parse`` makes). Synchronous, for a worker.
+        Raises BadRequest for a syntax error."""
+        index = index_rdf11(data, base)
+        return index is not None and self._conforms_fast(index, shapes)
+
+    def conforms_graph(self, graph: Graph, shapes: tuple[str, ...]) -> bool:
+        """``conforms_turtle`` for a graph already parsed (JSON-LD, a patched document)."""
+        try:
+            index = Data.from_rdflib(graph)
+        except Undecided:
+            return False
+        return self._conforms_fast(index, shapes)
+
+    def _conforms_fast(self, index: Data, shapes: tuple[str, ...]) -> bool:
+        domains = [d for d in map(self._domain, shapes) if d is not None]
+        return all(vocab.conforms_fast(index, d, self.vocab_base) for d in domains)
+
     async def validate(self, graph: Graph, shapes: tuple[str, ...]) -> None:
+        heavy = len(graph) > VALIDATE_IN_THREAD_ABOVE
+        if heavy:
+            fine = await self.run_heavy(self.conforms_graph, graph, shapes)
+        else:
+            fine = self.conforms_graph(graph, shapes)
+        if fine:
+            return
         for iri in shapes:
             domain = self._domain(iri)
             if domain is None:
                 continue  # refused when declared; a stale declaration constrains nothing
-            if len(graph) > VALIDATE_IN_THREAD_ABOVE:
+            if heavy:
                 report = await self.run_heavy(vocab.validate, graph, domain, self.vocab_base)
             else:
                 report = vocab.validate(graph, domain, self.vocab_base)

@@ -71,6 +71,15 @@ def sanitize_slug(slug: str | None) -> str | None:
     return name
 
 
+def _conforming(
+    data: bytes, base: str, max_nesting: int, checks: Validation, shapes: tuple[str, ...]
+) -> bool:
+    """Whether Turtle ``data`` is valid and the compiled shapes accept it as sent; False
+    when pyshacl must decide on the parsed graph (see ``ldp.shapes``)."""
+    rdf.check_turtle_nesting(data, max_nesting)
+    return checks.shapes.conforms_turtle(data, base, shapes)
+
+
 def _quick_check(data: bytes, base: str, max_nesting: int) -> bool:
     """Whether Turtle ``data`` may be stored as sent (see ``turtle_check``); too deep
     nesting is a 400 even there, since every later reading would refuse it."""
@@ -110,6 +119,17 @@ async def stage(
         )
     ):
         return Staged.of(raw), TURTLE  # valid as sent, and no rule needs the graph
+    shapes = await checks.validated_member(path) if media == TURTLE else ()
+    if shapes and await reader.runner.run(
+        _conforming,
+        raw,
+        url,
+        limits.work.max_nesting,
+        checks,
+        shapes,
+        inline=len(raw) <= PARSE_ON_LOOP_UP_TO,
+    ):
+        return Staged.of(raw), TURTLE  # valid, and conforms to its container's shapes
     graph = await reader.parse(raw, media, url)
     if paths.is_container(path):
         check_managed_unchanged(Graph(), graph, url)
