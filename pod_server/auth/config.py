@@ -23,6 +23,9 @@ class AuthConfig:
     cache_ttl: float = 300.0  # issuer keys, WebID profiles, verified access tokens
     # Not in the list, bounded so that hostile input cannot grow memory or traffic:
     refresh_interval: float = 30.0  # min gap between JWKS refreshes / retries per issuer
+    # A WebID profile that timed out or got a 5xx/429 is asked again this soon; meanwhile
+    # its last known issuers stay trusted for up to cache_ttl more (stale-if-error).
+    transient_retry: float = 2.0
     max_cached_tokens: int = 10_000
     max_cached_documents: int = 1_000  # issuers and WebID profiles, each
     max_concurrent_fetches: int = 16

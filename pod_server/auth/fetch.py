@@ -19,7 +19,15 @@ MAX_REDIRECTS = 5
 
 
 class FetchError(Exception):
-    """A document could not be fetched; the message names no credentials."""
+    """A document could not be fetched; the message names no credentials.
+
+    ``transient``: the failure says nothing about the document (a timeout, a refused or
+    dropped connection, a 5xx or 429 answer), so asking again soon may well succeed.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +66,15 @@ class AiohttpFetcher:
                 url, headers=headers, max_redirects=MAX_REDIRECTS
             ) as response:
                 if response.status != 200:
-                    raise FetchError(f"GET answered {response.status}")
+                    busy = response.status >= 500 or response.status == 429
+                    raise FetchError(f"GET answered {response.status}", transient=busy)
                 body = await self._read(response)
                 return Fetched(str(response.url), response.content_type.lower(), body)
         except TimeoutError as exc:  # ClientTimeout: so direct callers see FetchError too
-            raise FetchError("GET timed out") from exc
-        except (aiohttp.ClientError, OSError, ValueError) as exc:  # ValueError: yarl / IDNA
+            raise FetchError("GET timed out", transient=True) from exc
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError) as exc:
+            raise FetchError(f"GET failed: {type(exc).__name__}", transient=True) from exc
+        except (aiohttp.ClientError, ValueError) as exc:  # ValueError: yarl / IDNA
             raise FetchError(f"GET failed: {type(exc).__name__}") from exc
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
@@ -99,9 +110,9 @@ class GuardedFetcher:
             async with self._slots, asyncio.timeout(self._timeout):
                 fetched = await self._fetch(url, accept)
         except TimeoutError as exc:
-            raise FetchError("GET timed out") from exc
+            raise FetchError("GET timed out", transient=True) from exc
         except OSError as exc:
-            raise FetchError(f"GET failed: {type(exc).__name__}") from exc
+            raise FetchError(f"GET failed: {type(exc).__name__}", transient=True) from exc
         if len(fetched.body) > self._max_bytes:
             raise FetchError("document too large")
         return fetched

@@ -31,6 +31,9 @@ class WebIdProfiles:
         self._clock = clock
         self._issuers: TtlCache[str, frozenset[str]] = TtlCache(config.max_cached_documents, clock)
         self._failures: TtlCache[str, str] = TtlCache(config.max_cached_documents, clock)
+        # Last known issuers, kept a cache_ttl longer: served while the profile's server is
+        # overloaded or down, so a busy pod does not turn its own owners away.
+        self._known: TtlCache[str, frozenset[str]] = TtlCache(config.max_cached_documents, clock)
         self._flight: SingleFlight[str, frozenset[str]] = SingleFlight()
 
     async def issuers(self, webid: str) -> frozenset[str]:
@@ -50,7 +53,15 @@ class WebIdProfiles:
             # parses it without network access, JSON-LD contexts included).
             fetched = await self._fetch.get(document_url, TURTLE)
         except FetchError as exc:
-            raise self._failed(webid, f"WebID profile could not be fetched ({exc})") from exc
+            if not exc.transient:
+                raise self._failed(webid, f"WebID profile could not be fetched ({exc})") from exc
+            known = self._known.get(webid)
+            retry_at = self._clock() + self._config.transient_retry
+            if known is not None:
+                self._issuers.put(webid, known, retry_at)
+                return known
+            self._failures.put(webid, "WebID profile could not be fetched", retry_at)
+            raise InvalidCredentials(f"WebID profile could not be fetched ({exc})") from exc
         media_type = fetched.content_type or TURTLE
         # Parsing a large profile takes a while; keep the event loop serving meanwhile.
         try:
@@ -59,7 +70,9 @@ class WebIdProfiles:
             )
         except (BadRequest, UnsupportedMediaType) as exc:
             raise self._failed(webid, "WebID profile is not readable RDF") from exc
-        self._issuers.put(webid, issuers, self._clock() + self._config.cache_ttl)
+        now = self._clock()
+        self._issuers.put(webid, issuers, now + self._config.cache_ttl)
+        self._known.put(webid, issuers, now + 2 * self._config.cache_ttl)
         return issuers
 
     def _failed(self, webid: str, reason: str) -> InvalidCredentials:

@@ -256,6 +256,34 @@ async def test_unreachable_issuer(world: World, failure: BaseException) -> None:
     assert (await world.identify(world.headers(world.token()))).authenticated
 
 
+async def test_a_busy_profile_server_is_asked_again_soon(world: World) -> None:
+    world.web.failures[PROFILE] = FetchError("GET answered 503", transient=True)
+    anonymous(await world.identify(world.headers(world.token())), "could not be fetched")
+    anonymous(await world.identify(world.headers(world.token())), "read recently")
+    assert world.web.count(PROFILE) == 1  # a flood of tokens is still not a flood of fetches
+    world.clock.advance(world.config.transient_retry + 0.1)  # not refresh_interval
+    del world.web.failures[PROFILE]
+    assert (await world.identify(world.headers(world.token()))).authenticated
+
+
+async def test_known_issuers_outlive_a_busy_profile_server(world: World) -> None:
+    assert (await world.identify(world.headers(world.token()))).authenticated
+    world.clock.advance(world.config.cache_ttl + 1)  # the profile must be read again...
+    world.web.failures[PROFILE] = FetchError("GET timed out", transient=True)
+    assert (await world.identify(world.headers(world.token()))).authenticated  # ...it can't
+    world.clock.advance(world.config.cache_ttl)  # too long without a fresh read: refused
+    anonymous(await world.identify(world.headers(world.token())), "could not be fetched")
+
+
+async def test_a_missing_profile_is_not_retried_at_once(world: World) -> None:
+    assert (await world.identify(world.headers(world.token()))).authenticated
+    world.clock.advance(world.config.cache_ttl + 1)
+    world.web.failures[PROFILE] = FetchError("GET answered 404")  # an answer: no stale use
+    anonymous(await world.identify(world.headers(world.token())), "could not be fetched")
+    world.clock.advance(world.config.transient_retry + 0.1)
+    anonymous(await world.identify(world.headers(world.token())), "read recently")
+
+
 async def test_hanging_issuer_times_out(world: World) -> None:
     async def hang(url: str, accept: str) -> Fetched:
         await asyncio.sleep(10)
