@@ -31,6 +31,7 @@ from tests.unit.budget.synthetic import PROV, direct_totals, source_files, state
 from vocab.namespaces import BANK
 
 SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
+MISSING = "2024-03"
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -164,14 +165,15 @@ def data(page: Page, id_: str) -> Decimal:
 def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
     browser: Browser, server: Server, budget: str, screens: Path, tmp_path: Path
 ) -> None:
-    files = source_files(tmp_path, customers=1, months=4, fmt="camt053")
+    files = source_files(tmp_path, customers=1, months=5, fmt="camt053")
     newcomer = browser.new_context()
     person = sign_up(newcomer.new_page(), server, "bea")
     newcomer.close()
     holder = webid_of(server, person)
     docs = mapping.bank_documents(statements(files), server.url("bea/bank/"), holder, PROV)
+    docs = [d for d in docs if d.period != MISSING]  # a statement the bank did not send
     read = fill_pod(browser, server, person, "bank/", docs, register=str(BANK.Transaction))
-    expected = direct_totals(files)
+    expected = {m: v for m, v in direct_totals(files).items() if m != MISSING}
 
     context = browser.new_context()
     context.set_default_timeout(20_000)
@@ -188,6 +190,8 @@ def test_budget_signs_in_shows_totals_and_keeps_a_new_category(
         assert page.locator("svg.chart").count() == 3
         assert page.locator("#fallback").count() == 0  # found through the type index
         assert "4 by one query" in page.inner_text("#stats")  # the first visit asks SPARQL
+        assert MISSING in page.inner_text("#missing")  # a gap, said so, not a zero month
+        assert page.get_by_role("link", name=MISSING).count() == 0
         shoot(page, screens, "budget-dashboard")
         readme_shot(page, "budget", "dashboard", 1010)
         for month, (income, spending) in sorted(expected.items()):
