@@ -107,6 +107,9 @@ MESSAGES: dict[str, dict[str, str]] = {
             " they are still in the old folder."
         ),
         "rename_root": "The pod's top folder cannot be renamed.",
+        "rename_one_segment": ('Choose a name without a slash (/), not empty and not "." or "..".'),
+        "rename_reserved": "A name ending in .acl or .meta is kept for the server.",
+        "rename_same": "That is already its name.",
         "rename_folder_acl": (
             "{name} has its own sharing settings, which would not follow it: stop sharing it"
             " separately first, then rename the folder."
@@ -232,6 +235,11 @@ MESSAGES: dict[str, dict[str, str]] = {
             " sont restés dans l'ancien dossier."
         ),
         "rename_root": "Le dossier principal du pod ne peut pas être renommé.",
+        "rename_one_segment": (
+            "Choisissez un nom sans barre oblique (/), non vide, autre que « . » ou « .. »."
+        ),
+        "rename_reserved": "Un nom finissant par .acl ou .meta est réservé au serveur.",
+        "rename_same": "C'est déjà son nom.",
         "rename_folder_acl": (
             "{name} a ses propres réglages de partage, qui ne le suivraient pas : arrêtez"
             " d'abord de le partager à part, puis renommez le dossier."

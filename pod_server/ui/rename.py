@@ -34,22 +34,30 @@ if TYPE_CHECKING:
 FORM = "rename"
 
 
+class BadName(BadRequest):
+    """A new name that cannot be used; ``key`` names the words that say why (``i18n``)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 def target_path(source: str, name: str) -> str:
-    """The path of ``name`` beside ``source`` (a folder stays a folder: ``name/``), or a
-    400 saying why the name is unusable."""
+    """The path of ``name`` beside ``source`` (a folder stays a folder: ``name/``), or
+    ``BadName`` saying why the name is unusable."""
     name = name.strip().rstrip("/") if paths.is_container(source) else name.strip()
     if not name or "/" in name or name in (".", ".."):
-        raise BadRequest("A new name is one segment: no '/', not empty, not '.' or '..'")
+        raise BadName("rename_one_segment")
     parent = paths.parent(source)
     if parent is None:
-        raise BadRequest("The pod's top folder cannot be renamed")
+        raise BadName("rename_root")
     target = parent + paths.encode_segment(name)
     if paths.is_auxiliary(target):
-        raise BadRequest("A name ending in .acl or .meta is kept for the server")
+        raise BadName("rename_reserved")
     if paths.is_container(source):
         target += "/"
     if target == source:
-        raise BadRequest("That is already its name")
+        raise BadName("rename_same")
     return target
 
 
@@ -59,7 +67,8 @@ async def form(r: _Request, fields: dict[str, str], origin: str) -> web.Response
         return await _rename(r, fields, origin)
     except (BadRequest, Conflict) as exc:
         back = {"url": r.store.url(r.path), "label": r.t("back_to_item", name=_name(r))}
-        return r.message(exc.status, r.t("not_renamed"), exc.message, [back])
+        text = r.t(exc.key) if isinstance(exc, BadName) else exc.message
+        return r.message(exc.status, r.t("not_renamed"), text, [back])
 
 
 def _name(r: _Request) -> str:
@@ -72,7 +81,7 @@ async def _rename(r: _Request, fields: dict[str, str], origin: str) -> web.Respo
     if paths.aux_subject(source) is not None:
         raise BadRequest(t("bad_name"))
     if r.store.is_storage_root(source):
-        raise BadRequest(t("rename_root"))
+        raise BadName("rename_root")
     target = target_path(source, fields.get("name", ""))
     if paths.is_container(source):
         return await rename_folder.form(r, source, target, origin)

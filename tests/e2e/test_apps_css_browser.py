@@ -27,7 +27,7 @@ from apps.connector import mapping
 from client import PodClient
 from conformance.peer.provision import call
 from tests.e2e.readme_screens import readme_shot
-from tests.e2e.test_budget_browser import data, serve_app
+from tests.e2e.test_budget_browser import data, kept_after_reload, recategorise, serve_app
 from tests.e2e.test_idp_browser import shoot
 from tests.integration.test_client import Css, css_missing
 from tests.unit.budget.synthetic import PROV, direct_totals, source_files, statements
@@ -153,15 +153,8 @@ def test_budget_signs_in_at_the_community_solid_server(
         assert data(page, "all-spending") == sum((s for _, s in expected.values()), Decimal(0))
         assert "3 from the cache" in page.inner_text("#stats")  # kept in the CSS pod
 
-        row = page.locator("#tx-2")
-        tx = row.get_attribute("data-tx")
-        row.get_by_role("combobox").select_option("Leisure")
-        row.get_by_role("button", name="Save").click()
-        page.wait_for_load_state()
+        tx = recategorise(page, "#tx-2", "Leisure")
         assert "not listed in your private type index" in page.inner_text("#saved")  # none
-        page.reload()
-        row = page.locator(f'tr[data-tx="{tx}"]')
-        assert row.get_by_role("combobox").input_value() == "Leisure"
-        assert "yours" in row.inner_text()
+        kept_after_reload(page, tx, "Leisure")
     finally:
         context.close()

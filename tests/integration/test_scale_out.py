@@ -1,6 +1,6 @@
 """Two servers of one deployment (one root, or one PostgreSQL schema), as two processes or
-hosts behind a load balancer would be: what one writes, the other serves at once, with no
-cache of either standing in the way."""
+hosts behind a load balancer would be: what one writes, the other serves at once, whatever
+each has cached (metadata, compiled ACLs, bodies)."""
 
 from __future__ import annotations
 

@@ -10,9 +10,10 @@ from rdflib import Graph
 from pod_server.consent.rules import Inherited
 from pod_server.errors import BadRequest
 from pod_server.storage.base import Meta
+from pod_server.ui import i18n
 from pod_server.ui.acl_view import Refusal
 from pod_server.ui.emptying import COUNT_UP_TO, count_text, visible_count
-from pod_server.ui.rename import target_path
+from pod_server.ui.rename import BadName, target_path
 from pod_server.ui.rename_folder import moved, rebased
 from pod_server.ui.stop_sharing import follow_check
 
@@ -52,8 +53,10 @@ def test_the_new_name_beside_the_old(name: str, expected: str) -> None:
 
 @pytest.mark.parametrize("name", ["", "  ", "x/y", ".", "..", "old.txt", "b.acl", "b.meta"])
 def test_names_that_are_refused(name: str) -> None:
-    with pytest.raises(BadRequest):
+    with pytest.raises(BadName) as refused:
         target_path("/a/old.txt", name)
+    for lang in ("en", "fr"):  # said in words, in both languages
+        assert refused.value.key in i18n.MESSAGES[lang]
 
 
 @pytest.mark.parametrize(
