@@ -136,3 +136,18 @@ def test_compiled_shapes_follow_a_changed_shapes_file(monkeypatch: pytest.Monkey
     second = validation._compiled_domain("bank", vocab.DEFAULT_BASE)
     assert second is not first
     assert validation._compiled_domain("bank", vocab.DEFAULT_BASE) is second
+
+
+@pytest.mark.parametrize("value", ['"abc"^^xsd:decimal', "[]"], ids=["ill-typed", "blank"])
+def test_values_pyshacl_cannot_compare_are_refused_not_a_crash(value: str) -> None:
+    """sh:lessThanOrEquals over an ill-typed decimal or a blank node makes pyshacl raise;
+    the write is refused with a message (a 422), and the fast engine leaves it alone."""
+    text = catalog.read_text("bank", "examples/loan.ttl").replace('"9861.40"^^xsd:decimal', value)
+    assert value in text
+    graph = Graph().parse(data=text, format="turtle")
+    report = vocab.validate(graph, "bank")
+    assert not report.conforms
+    assert "cannot be validated" in report.summary()
+    data = shape_plan.Data.from_rdflib(graph)
+    with pytest.raises(shape_plan.Undecided):
+        validation.fast_results(data, "bank")
