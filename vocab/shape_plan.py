@@ -275,8 +275,13 @@ class Data:
             return []
         if len(found) == 1:
             return found
+        # Values equal to rdflib ("false" and "false0"^^xsd:boolean both read "false")
+        # are one triple in its graph: the first added, as here the first parsed, stays.
         key = self.literals.key
-        return list({key(v): v for v in found}.values())
+        kept: dict[object, Term] = {}
+        for v in found:
+            kept.setdefault(key(v), v)
+        return list(kept.values())
 
     def instances(self, cls: Term) -> Iterator[Term]:
         """pyshacl's targets of sh:targetClass: typed ``cls`` or one of its subclasses

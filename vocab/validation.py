@@ -26,10 +26,11 @@ from functools import cache
 
 import pyoxigraph as ox
 from pyshacl import Validator
+from pyshacl.errors import ReportableRuntimeError
 from pyshacl.graph_abstraction import DataGraph
 from pyshacl.shapes_graph import ShapesGraph
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
 from vocab import _pyshacl_speedup, catalog, shape_plan
@@ -85,6 +86,7 @@ class Report:
     conforms: bool
     violations: list[Violation]
     graph: Graph = field(repr=False)  # the SHACL validation report (sh:ValidationReport)
+    problem: str | None = None  # why pyshacl could not validate the data at all
 
     @property
     def turtle(self) -> str:
@@ -95,6 +97,8 @@ class Report:
         """A short human message: the count and the first ``limit`` violations."""
         if self.conforms:
             return "The data conforms to the shapes."
+        if self.problem is not None:
+            return f"The data cannot be validated: {self.problem}"
         lines = [f"{len(self.violations)} SHACL violation(s):"]
         lines += [f"- {v.describe(self.graph)}" for v in self.violations[:limit]]
         if len(self.violations) > limit:
@@ -223,13 +227,28 @@ def validate(
             options={"inference": "none", "advanced": False, "allow_warnings": True},
         )
         validator.shacl_graph = compiled.shapes_graph
-        conforms, report_graph, _text = validator.run()
+        try:
+            conforms, report_graph, _text = validator.run()
+        except (ReportableRuntimeError, TypeError) as exc:
+            # pyshacl gives up on values it cannot order under sh:lessThan(OrEquals): a
+            # blank node (ReportableRuntimeError) or an ill-typed literal (a bare
+            # TypeError from rdflib's comparison). The data is refused, not a crash.
+            return _unvalidatable(str(exc) or type(exc).__name__)
 
     extra = list(_checksum_failures(graph, checks))
     if extra:
         conforms = False
         _add_results(report_graph, extra)
     return Report(bool(conforms), list(_violations(report_graph)), report_graph)
+
+
+def _unvalidatable(problem: str) -> Report:
+    report = Graph()
+    node = BNode()
+    report.add((node, RDF.type, SH.ValidationReport))
+    report.add((node, SH.conforms, Literal(False)))
+    report.add((node, RDFS.comment, Literal(f"pyshacl could not validate the data: {problem}")))
+    return Report(False, [], report, problem=f"{problem} (values that cannot be compared)")
 
 
 def _checksum_failures(
