@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdflib import RDF, Graph, URIRef
+import pytest
+from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
 import vocab
 from apps.connector import parsers, synthetic
 from apps.connector.config import CustomerRef, OrgConfig
 from apps.connector.journal import Journal
+from apps.connector.mapfile import load_mapping
 from apps.connector.mapping import BANK, ENERGY, PROV
 from apps.connector.push import Connector, Outcome, Summary
 from client import PodClient
@@ -41,6 +43,10 @@ from tests.integration.test_consent_flow import (
     constrain,
 )
 
+# Each test runs a server, several accounts and whole pushes: more than the default minute
+# on a loaded machine.
+pytestmark = pytest.mark.timeout(300)
+
 CUSTOMERS = ("alice", "bob", "carol", "dave")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,47 +56,72 @@ class Deployment:
     clients: dict[str, PodClient]
     webid: dict[str, str]
     pod: dict[str, str]
-    org: OrgConfig
+    orgs: dict[str, OrgConfig]  # by domain
+
+    @property
+    def org(self) -> OrgConfig:
+        return next(iter(self.orgs.values()))
+
+
+def org_config(made: dict[str, str], domain: str, concurrency: int = 3) -> OrgConfig:
+    """The connector settings of the bank (energy supplier, telecom operator...) signed in
+    as ``made``; beyond bank and energy, with the example mapping file of its domain."""
+    mapping = None
+    if domain not in ("bank", "energy"):
+        mapping = load_mapping(ROOT / "apps" / "connector" / "examples" / f"{domain}-map.toml")
+    return OrgConfig(
+        name=f"{domain.title()} Exemple",
+        mapping=mapping,
+        webid=made["webid"],
+        issuer=made["issuer"],
+        client_id=made["client_id"],
+        client_secret=made["client_secret"],
+        domain=domain,
+        container=f"{domain}/",
+        purpose=ENERGY_MANAGEMENT if domain == "energy" else DATA_RETURN,
+        data=(TRANSACTIONS,) if domain == "bank" else (),
+        note="Your data, every month",
+        concurrency=concurrency,
+    )
 
 
 @asynccontextmanager
-async def deployment(root: Path, storage: str, domain: str = "bank") -> AsyncIterator[Deployment]:
-    """A multi-user server: four customers signed in, each with a ``domain``/ container
-    whose members must pass that domain's shapes, and the organisation's connector
+async def deployment(
+    root: Path,
+    storage: str,
+    domain: str = "bank",
+    customers: tuple[str, ...] = CUSTOMERS,
+    domains: tuple[str, ...] = (),
+) -> AsyncIterator[Deployment]:
+    """A multi-user server: the ``customers`` signed in, each with a container per domain
+    (``domain``, or each of ``domains``) whose members must pass that domain's shapes,
+    and an organisation per domain (user ``org`` or ``org-<domain>``) with its connector
     settings."""
+    domains = domains or (domain,)
     root.mkdir()
     settings, backend = deployed(storage, root, Settings(multiuser=True))
     async with running_pod(root, backend, settings) as server, AsyncExitStack() as stack:
         store, state = server.app[STORE], server.app[IDP].state  # type: ignore[index]
         clients, webid, pod, made = {}, {}, {}, {}
-        for name in (*CUSTOMERS, "org"):
+        org_users = {d: "org" if len(domains) == 1 else f"org-{d}" for d in domains}
+        for name in (*customers, *org_users.values()):
             await add_user(store, state, name, f"{name}@example.org", PASSWORD)
             made[name] = await user_credentials(store, state, name, "connector")
             webid[name], pod[name] = made[name]["webid"], made[name]["pod"]
-            if name == "org":
-                continue
+
+        async def prepare(name: str) -> None:
             client = await stack.enter_async_context(PodClient())
             await client.login_client_credentials(
                 made[name]["issuer"], made[name]["client_id"], made[name]["client_secret"]
             )
             clients[name] = client
-            await client.create_container(pod[name] + f"{domain}/")
-            await constrain(client, pod[name] + f"{domain}/", domain)
-        made_org = made["org"]
-        org = OrgConfig(
-            name="Banque Exemple" if domain == "bank" else "Energie Exemple",
-            webid=made_org["webid"],
-            issuer=made_org["issuer"],
-            client_id=made_org["client_id"],
-            client_secret=made_org["client_secret"],
-            domain=domain,
-            container=f"{domain}/",
-            purpose=DATA_RETURN if domain == "bank" else ENERGY_MANAGEMENT,
-            data=(TRANSACTIONS,) if domain == "bank" else (),
-            note="Your data, every month",
-            concurrency=3,
-        )
-        yield Deployment(clients, webid, pod, org)
+            for d in domains:
+                await client.create_container(pod[name] + f"{d}/")
+                await constrain(client, pod[name] + f"{d}/", d)
+
+        await asyncio.gather(*(prepare(name) for name in customers))
+        orgs = {d: org_config(made[user], d) for d, user in org_users.items()}
+        yield Deployment(clients, webid, pod, orgs)
 
 
 async def push(d: Deployment, journal: Path, data: Path, only: int = 4) -> dict[str, Any]:
@@ -179,6 +210,9 @@ async def test_bank_connector_pushes_under_consent_idempotently(
                         graph.value(source, URIRef("http://www.w3.org/2000/01/rdf-schema#label"))
                     ).endswith(".ofx")
             assert per_month == expected
+            # Registered in her private type index (Append on it was asked and given).
+            registered = await d.clients[name].type_registrations(for_class=str(BANK.Transaction))
+            assert [(r.private, r.containers) for r in registered] == [(True, (container,))]
 
         # 3. A re-run writes nothing and asks nobody again.
         third = await push(d, journal, data)
@@ -230,18 +264,28 @@ async def test_energy_connector_pushes_load_curves(tmp_path: Path, storage: str)
         assert asked.outcome is Outcome.PENDING
         await d.clients["alice"].approve(asked.consent)
         [done] = (await push(d, journal, data, only=1)).values()
-        assert done.outcome is Outcome.PUSHED and done.written == 2
+        assert done.outcome is Outcome.PUSHED and done.written == 8  # 4 parts a month
         assert done.records == (31 + 29) * 48  # every half hour of January and February 2024
         box = d.pod["alice"] + "energy/"
         prm = customers[0].prm
-        for month, days in (("01", 31), ("02", 29)):
-            graph = await d.clients["alice"].read_graph(f"{box}load-curve-{prm}-2024-{month}")
+        for part, days in (("01-01", 8), ("01-25", 7), ("02-17", 8), ("02-25", 5)):
+            graph = await d.clients["alice"].read_graph(f"{box}load-curve-{prm}-2024-{part}")
             assert vocab.validate(graph, "energy").conforms
             [curve] = graph.subjects(RDF.type, ENERGY.LoadCurve)
             assert len(list(graph.objects(curve, ENERGY.point))) == days * 48
             assert graph.value(curve, PROV.wasAttributedTo) == URIRef(d.org.webid)
         [again] = (await push(d, journal, data, only=1)).values()
-        assert (again.outcome, again.written, again.already) == (Outcome.PUSHED, 0, 2)
+        assert (again.outcome, again.written, again.already) == (Outcome.PUSHED, 0, 8)
+
+
+def write_org_toml(org: OrgConfig, path: Path, concurrency: int) -> None:
+    """``org`` as the TOML a data engineer writes, the secret in ``$ORG_SECRET``."""
+    path.write_text(
+        f'[organisation]\nwebid = "{org.webid}"\nissuer = "{org.issuer}"\n'
+        f'client_id = "{org.client_id}"\nclient_secret_env = "ORG_SECRET"\n'
+        f'[consent]\ncontainer = "{org.container}"\npurpose = "{org.purpose}"\n'
+        f'[push]\ndomain = "{org.domain}"\nconcurrency = {concurrency}\n'
+    )
 
 
 async def run_cli(args: list[str], secret: str) -> asyncio.subprocess.Process:
@@ -264,12 +308,7 @@ async def test_killed_connector_resumes_without_duplicates(tmp_path: Path, stora
     synthetic.generate(data, 2, 6, "2024-01", energy=False, card_payments=20)
     async with deployment(tmp_path / "pods", storage) as d:
         org = tmp_path / "bank.toml"
-        org.write_text(
-            f'[organisation]\nwebid = "{d.org.webid}"\nissuer = "{d.org.issuer}"\n'
-            f'client_id = "{d.org.client_id}"\nclient_secret_env = "ORG_SECRET"\n'
-            f'[consent]\ncontainer = "bank/"\npurpose = "{DATA_RETURN}"\n'
-            '[push]\ndomain = "bank"\nconcurrency = 2\n'
-        )
+        write_org_toml(d.org, org, concurrency=2)
         customers = tmp_path / "customers.csv"
         customers.write_text(
             f"customer_id,webid\nC000001,{d.webid['alice']}\nC000002,{d.webid['bob']}\n"
@@ -320,3 +359,74 @@ async def test_killed_connector_resumes_without_duplicates(tmp_path: Path, stora
                 for url, g in written.items()
             }
             assert per_month == source_transactions(data / "bank" / f"C{n:06d}")
+
+
+def stable(graph: Graph) -> set[tuple[Any, Any, Any]]:
+    """A document's triples but the run's own (its time, its batch's label), literals by
+    value ("100" and "100.0" are the same xsd:decimal)."""
+    return {
+        (s, p, (o.toPython(), o.datatype) if isinstance(o, Literal) else o)
+        for s, p, o in graph
+        if p != PROV.generatedAtTime and not (p == RDFS.label and str(s).endswith("#batch"))
+    }
+
+
+async def test_mapped_exports_reach_the_pods(tmp_path: Path, storage: str) -> None:
+    """A telecom operator, an insurer and a retailer push their documented CSV/JSON
+    exports (synthetic: mobile usage, a contract and a claim, receipts) through their
+    mapping files: what the pods hold is what the mapping made, valid, registered."""
+    data = tmp_path / "data"
+    made = synthetic.customers(2)
+    synthetic.generate_other(data, made, 2)
+    domains = synthetic.OTHER_DOMAINS
+    async with deployment(
+        tmp_path / "pods", storage, customers=("alice", "bob"), domains=domains
+    ) as d:
+
+        async def run(org: OrgConfig, journal: Path) -> Summary:
+            refs = [
+                CustomerRef(c.id, d.webid[n]) for c, n in zip(made, ("alice", "bob"), strict=True)
+            ]
+            log = Journal(journal, sync=False)
+            try:
+                async with PodClient() as client:
+                    await client.login_client_credentials(
+                        org.issuer, org.client_id, org.client_secret
+                    )
+                    return await Connector(client, org, log).run(
+                        refs, data / org.domain, progress=False
+                    )
+            finally:
+                log.close()
+
+        for domain, org in d.orgs.items():
+            journal = tmp_path / f"{domain}.jsonl"
+            asked = await run(org, journal)
+            assert asked.counts() == {"pending consent": 2}
+            for r, name in zip(asked.results, ("alice", "bob"), strict=True):
+                await d.clients[name].approve(r.consent)
+            pushed = await run(org, journal)
+            assert pushed.counts() == {"pushed": 2}, pushed.table()
+            for customer, name in zip(made, ("alice", "bob"), strict=True):
+                box = d.pod[name] + f"{domain}/"
+                expected = Connector(None, org, None).documents(  # type: ignore[arg-type]
+                    [
+                        s
+                        for f in sorted((data / domain / customer.id).iterdir())
+                        for s in Connector(None, org, None).read(f)
+                    ],  # type: ignore[arg-type]
+                    box,
+                    d.webid[name],
+                )
+                entries = sorted(e.url for e in await d.clients[name].list(box))
+                assert entries == sorted(box + doc.name for doc in expected)
+                for doc in expected:
+                    graph = await d.clients[name].read_graph(box + doc.name)
+                    assert vocab.validate(graph, domain).conforms
+                    assert stable(graph) == stable(doc.graph)
+                registered = await d.clients[name].type_registrations()
+                assert {(r.for_class, r.private) for r in registered if box in r.containers} == {
+                    (cls, True) for cls in org.registered_types
+                }
+            again = await run(org, journal)
+            assert sum(r.written for r in again.results) == 0
