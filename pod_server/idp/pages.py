@@ -17,7 +17,9 @@ from aiohttp import web
 
 from pod_server.access.modes import Mode
 from pod_server.consent.apps.needs import NO_NEEDS, AccessNeed, AppNeeds
+from pod_server.http import language
 from pod_server.http.style import STYLESHEET
+from pod_server.idp import words
 from pod_server.idp.sessions import CSRF_FIELD
 
 PAGE_HEADERS = {
@@ -53,8 +55,26 @@ def join(parts: Iterable[Safe]) -> Safe:
     return Safe("".join(parts))
 
 
+@dataclass(frozen=True)
+class Speech:
+    """The language a page is in, its words, and the header's link to the other one."""
+
+    lang: str
+    t: language.Translate
+    switch_url: str | None  # None on the answer to a form: the URL cannot be opened again
+    home: str  # the header's link: the account page
+    chosen: bool  # the switch was just used: remember the choice in a cookie
+
+
+def speech(request: web.Request, home: str) -> Speech:
+    lang = language.request_language(request)
+    other = language.other_language(lang)
+    switch = language.switch_link(request.raw_path, other) if request.method == "GET" else None
+    return Speech(lang, words.translator(lang), switch, home, request.query.get("lang") == lang)
+
+
 _LAYOUT = """<!DOCTYPE html>
-<html lang="en">
+<html lang="$lang">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -63,7 +83,11 @@ _LAYOUT = """<!DOCTYPE html>
 $style</style>
 </head>
 <body>
-<main>
+<a class="skip" href="#main">$skip</a>
+<header class="site">
+<p><a href="$home"><strong>$site</strong></a></p>
+$switch</header>
+<main id="main" tabindex="-1">
 <h1>$heading</h1>
 $body
 </main>
@@ -71,12 +95,42 @@ $body
 </html>
 """
 
+_SWITCH = """<nav aria-label="$label">
+<ul><li><a href="$href" lang="$other" hreflang="$other">$text</a></li></ul>
+</nav>
+"""
 
-def page(title: str, body: Safe, status: int = 200, heading: str | None = None) -> web.Response:
-    text = fill(_LAYOUT, title=title, heading=heading or title, body=body, style=Safe(STYLESHEET))
-    return web.Response(
+
+def page(
+    s: Speech, title: str, body: Safe, status: int = 200, heading: str | None = None
+) -> web.Response:
+    switch = Safe("")
+    if s.switch_url is not None:
+        other = language.other_language(s.lang)
+        switch = fill(
+            _SWITCH, label=s.t("language"), href=s.switch_url, other=other, text=s.t("switch_to")
+        )
+    text = fill(
+        _LAYOUT,
+        lang=s.lang,
+        title=title,
+        site=s.t("site"),
+        skip=s.t("skip"),
+        home=s.home,
+        switch=switch,
+        heading=heading or title,
+        body=body,
+        style=Safe(STYLESHEET),
+    )
+    response = web.Response(
         status=status, text=text, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
     )
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    if s.chosen:
+        response.set_cookie(
+            language.COOKIE, s.lang, max_age=language.COOKIE_AGE, path="/", samesite="Lax"
+        )
+    return response
 
 
 def _alert(error: str | None) -> Safe:
@@ -107,18 +161,19 @@ class Paths:
 
 
 _SIGN_IN = """$alert$context<form method="post" action="$action">
-$hidden<label for="email">Email</label>
+$hidden<label for="email">$email_label</label>
 <input id="email" name="email" type="email" autocomplete="username" required
  value="$email"$described>
-<label for="password">Password</label>
+<label for="password">$password_label</label>
 <input id="password" name="password" type="password" autocomplete="current-password"
  required$described>
-<button type="submit">Sign in</button>
+<button type="submit">$submit</button>
 </form>
 $signup"""
 
 
 def sign_in(
+    s: Speech,
     paths: Paths,
     csrf: str,
     authz: str,
@@ -130,25 +185,33 @@ def sign_in(
     status: int = 200,
     back: str = "",
 ) -> web.Response:
-    context = fill("<p>Sign in to continue to <strong>$app</strong>.</p>\n", app=app) if app else ""
+    context = Safe(f"<p>{s.t('sign_in_to', app=esc(app))}</p>\n" if app else "")
     hidden = join([_hidden(CSRF_FIELD, csrf), *([_hidden("authz", authz)] if authz else [])])
     if back:  # a page of this server to return to (pod_server.ui's sign-in links)
         hidden = join([hidden, _hidden(RETURN_FIELD, back)])
     link = ""
     if signup:
         href = paths.signup + ("?authz=" + _quote(authz) if authz else "")
-        link = fill('<p>New here? <a href="$href">Create an account</a>.</p>\n', href=href)
+        link = fill(
+            '<p>$new <a href="$href">$create</a>.</p>\n',
+            new=s.t("new_here"),
+            href=href,
+            create=s.t("create_account_link"),
+        )
     body = fill(
         _SIGN_IN,
         alert=_alert(error),
-        context=Safe(context),
+        context=context,
         action=paths.login,
         hidden=hidden,
+        email_label=s.t("email"),
         email=email,
+        password_label=s.t("password"),
         described=_described(error),
+        submit=s.t("sign_in"),
         signup=Safe(link),
     )
-    return page("Sign in", body, status)
+    return page(s, s.t("sign_in_title"), body, status)
 
 
 def _quote(value: str) -> str:
@@ -303,7 +366,7 @@ def _access_choice(view: ConsentView) -> Safe:
     )
 
 
-def consent(paths: Paths, view: ConsentView, csrf: str, authz: str) -> web.Response:
+def consent(s: Speech, paths: Paths, view: ConsentView, csrf: str, authz: str) -> web.Response:
     said = consent_asks(view.scopes, limited=view.needs.declared)
     asks = [fill("<li>$text</li>\n", text=text) for text in said]
     body = fill(
@@ -320,7 +383,7 @@ def consent(paths: Paths, view: ConsentView, csrf: str, authz: str) -> web.Respo
         email=view.email,
         logout=paths.logout,
     )
-    return page(f"Allow {view.app}?", body, heading=f"Allow {view.app} to sign you in?")
+    return page(s, f"Allow {view.app}?", body, heading=f"Allow {view.app} to sign you in?")
 
 
 def _webid_choice(webids: tuple[str, ...]) -> Safe:
@@ -357,6 +420,7 @@ $hidden<label for="email">Email</label>
 
 
 def sign_up(
+    s: Speech,
     paths: Paths,
     csrf: str,
     authz: str,
@@ -380,22 +444,22 @@ def sign_up(
         invalid=Safe(' aria-invalid="true"' if error else ""),
         login=paths.login + ("?authz=" + _quote(authz) if authz else ""),
     )
-    return page("Create an account", body, status)
+    return page(s, "Create an account", body, status)
 
 
 def message(
-    title: str, text: str, status: int = 200, link: tuple[str, str] | None = None
+    s: Speech, title: str, text: str, status: int = 200, link: tuple[str, str] | None = None
 ) -> web.Response:
     body = fill('<p role="status">$text</p>\n', text=text)
     if link:
         body = join(
             [body, fill('<p><a href="$href">$label</a></p>\n', href=link[0], label=link[1])]
         )
-    return page(title, body, status)
+    return page(s, title, body, status)
 
 
-def error(title: str, text: str, status: int = 400) -> web.Response:
-    return page(title, fill('<p role="alert">$text</p>\n', text=text), status)
+def error(s: Speech, title: str, text: str, status: int = 400) -> web.Response:
+    return page(s, title, fill('<p role="alert">$text</p>\n', text=text), status)
 
 
 _ACCOUNT = """<p>Signed in as <strong>$email</strong>.</p>
@@ -405,6 +469,7 @@ $webids$pods<p><a href="$settings">Your pods: access requests, activity, apps an
 
 
 def account(
+    s: Speech,
     paths: Paths,
     email: str,
     webids: list[str],
@@ -423,7 +488,7 @@ def account(
         logout=paths.logout,
         hidden=_hidden(CSRF_FIELD, csrf),
     )
-    return page("Your account", body)
+    return page(s, s.t("account"), body)
 
 
 def _pods(pods: list[tuple[str, int, int | None]]) -> Safe:
@@ -455,9 +520,9 @@ they already have until it expires or you revoke it.</p>
 <form method="post" action="$action">$hidden<button type="submit">Sign out</button></form>"""
 
 
-def logout_confirm(paths: Paths, csrf: str, params: dict[str, str]) -> web.Response:
+def logout_confirm(s: Speech, paths: Paths, csrf: str, params: dict[str, str]) -> web.Response:
     hidden = join([_hidden(CSRF_FIELD, csrf), *(_hidden(k, v) for k, v in params.items())])
-    return page("Sign out", fill(_LOGOUT, action=paths.logout, hidden=hidden))
+    return page(s, "Sign out", fill(_LOGOUT, action=paths.logout, hidden=hidden))
 
 
 _PASSWORD = """$alert<form method="post" action="$action">
@@ -474,7 +539,12 @@ $hidden<label for="current">Current password</label>
 
 
 def password_form(
-    paths: Paths, csrf: str, min_password: int, error: str | None = None, status: int = 200
+    s: Speech,
+    paths: Paths,
+    csrf: str,
+    min_password: int,
+    error: str | None = None,
+    status: int = 200,
 ) -> web.Response:
     body = fill(
         _PASSWORD,
@@ -484,4 +554,4 @@ def password_form(
         described=_described(error),
         min=str(min_password),
     )
-    return page("Change password", body, status)
+    return page(s, "Change password", body, status)

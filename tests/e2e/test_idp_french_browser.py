@@ -1,0 +1,73 @@
+"""The identity provider's pages in French, in a real browser: chosen by the browser's
+``Accept-Language`` or by the header's switch (then remembered), through sign-in and the
+account page. Screenshots go to the ``screens`` folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.e2e.conftest import Server
+from tests.e2e.test_idp_browser import press, shoot, sign_up
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+pytestmark = pytest.mark.timeout(180)  # a browser, a server and password hashing
+
+
+@pytest.fixture
+def french(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh profile of a browser set to French."""
+    fresh = browser.new_context(
+        locale="fr-FR", extra_http_headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
+    )
+    fresh.set_default_timeout(15_000)
+    try:
+        yield fresh
+    finally:
+        fresh.close()
+
+
+def test_sign_in_and_account_in_french_by_accept_language(
+    page: Page, french: BrowserContext, server: Server, screens: Path
+) -> None:
+    person = sign_up(page, server, "amelie")
+    fr = french.new_page()
+    fr.goto(server.url("idp/login"))
+    assert fr.locator("html").get_attribute("lang") == "fr"
+    assert fr.get_by_role("heading", level=1).inner_text() == "Connexion"
+    fr.get_by_label("Adresse e-mail").fill(person.email)
+    fr.get_by_label("Mot de passe").fill("pas le bon mot de passe")
+    assert press(fr, "Se connecter") == 401
+    assert (
+        "L'adresse e-mail ou le mot de passe est incorrect." in fr.get_by_role("alert").inner_text()
+    )
+    shoot(fr, screens, "fr-sign-in-wrong")
+    fr.get_by_label("Mot de passe").fill(person.password)
+    assert press(fr, "Se connecter") == 303
+    assert fr.url == server.url("idp/account")
+    assert fr.locator("html").get_attribute("lang") == "fr"
+    assert fr.get_by_role("heading", level=1).inner_text() == "Votre compte"
+    shoot(fr, screens, "fr-account")
+
+
+def test_the_switch_turns_the_pages_to_french_and_is_remembered(
+    page: Page, server: Server, screens: Path
+) -> None:
+    page.goto(server.url("idp/login"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Sign in"
+    page.get_by_role("link", name="Français").click()
+    page.wait_for_url("**/idp/login?lang=fr")
+    assert page.get_by_role("heading", level=1).inner_text() == "Connexion"
+    shoot(page, screens, "fr-sign-in")
+    page.goto(server.url("idp/login"))  # no choice in the URL: the cookie keeps it
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.get_by_role("button", name="Se connecter").is_visible()
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url("**/idp/login?lang=en")
+    page.goto(server.url("idp/login"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Sign in"
