@@ -31,6 +31,7 @@ CHROME: dict[str, dict[str, str]] = {
         "account": "Your account",
         "form_expired": "This form has expired. Go back, reload the page and try again.",
         "cross_site": "This form was sent from another site, so nothing was done.",
+        "bytes": "{n} bytes",
     },
     "fr": {
         "skip": "Aller au contenu",
@@ -44,6 +45,7 @@ CHROME: dict[str, dict[str, str]] = {
             "Ce formulaire a expiré. Revenez en arrière, rechargez la page et réessayez."
         ),
         "cross_site": "Ce formulaire a été envoyé depuis un autre site : rien n'a été fait.",
+        "bytes": "{n} octets",
     },
 }
 
@@ -129,3 +131,19 @@ def remember_choice(request: web.Request, response: web.StreamResponse, lang: st
     """The switch was used: its choice holds for the next pages too (a cookie)."""
     if request.query.get("lang") == lang:
         response.set_cookie(COOKIE, lang, max_age=COOKIE_AGE, path="/", samesite="Lax")
+
+
+def human_size(count: int, lang: str) -> str:
+    """A byte count for people: 1.5 MB, in the language's decimal mark."""
+    if count < 1000:
+        return layered(CHROME, lang, None)("bytes", n=count)
+    size = float(count)
+    for unit in ("KB", "MB", "GB", "TB"):
+        size /= 1000
+        if size < 1000 or unit == "TB":
+            break
+    text = f"{size:.1f}"
+    if lang == "fr":
+        text = text.replace(".", ",")
+        unit = {"KB": "ko", "MB": "Mo", "GB": "Go", "TB": "To"}[unit]
+    return f"{text} {unit}"

@@ -380,13 +380,15 @@ class Interaction:
         return self._password_page(request)
 
     def _password_page(
-        self, request: web.Request, error: str | None = None, status: int = 200
+        self, request: web.Request, error: str | AccountError | None = None, status: int = 200
     ) -> web.Response:
+        """The form, with ``error`` (a key of the catalogue, or what went wrong) above it."""
         p = self.p
         minimum = p.config.min_password_length
         s = self.speech(request)
+        said = said_error(s, error) if error else None
         return self._form(
-            request, lambda csrf: pages.password_form(s, p.paths, csrf, minimum, error, status)
+            request, lambda csrf: pages.password_form(s, p.paths, csrf, minimum, said, status)
         )
 
     async def password(self, request: web.Request) -> web.StreamResponse:
@@ -399,12 +401,12 @@ class Interaction:
         if account is None:
             return redirect(p.paths.login, 303)
         if await p.limiter.exceeded(p.login_per_account, account.email):
-            return self._password_page(request, "Too many failed attempts. Try later.", 429)
+            return self._password_page(request, "too_many_attempts", 429)
         if not await p.passwords.verify(account.password_hash, form.get("current", "")):
             await p.limiter.count(p.login_per_account, account.email)
-            return self._password_page(request, "The current password is wrong.", 401)
+            return self._password_page(request, "current_wrong", 401)
         if form.get("password") != form.get("confirm"):
-            return self._password_page(request, "The two new passwords differ.", 400)
+            return self._password_page(request, "new_differ", 400)
         try:
             await change_password(
                 p.state,
@@ -414,15 +416,24 @@ class Interaction:
                 config=p.config,
             )
         except AccountError as exc:
-            return self._password_page(request, str(exc), 400)
+            return self._password_page(request, exc, 400)
+        s = self.speech(request)
         response = pages.message(
-            self.speech(request),
-            "Password changed",
-            "Your password has been changed, and every other sign-in of this account ended.",
-            link=(p.paths.account, "Your account"),
+            s,
+            s.t("password_changed_title"),
+            s.t("password_changed"),
+            link=(p.paths.account, s.t("account")),
         )
         await p.sessions.begin(response, account.id)  # the old sessions all ended
         return response
+
+
+def said_error(s: pages.Speech, error: str | AccountError) -> str:
+    """An error in the page's language: a catalogue key, or an account error (in English
+    when it names no key, as the provisioning's own refusals may)."""
+    if isinstance(error, AccountError):
+        return s.t(error.key, **error.values) if error.key else str(error)
+    return s.t(error)
 
 
 def own_page(value: str, account: str) -> str | None:

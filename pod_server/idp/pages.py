@@ -462,10 +462,10 @@ def error(s: Speech, title: str, text: str, status: int = 400) -> web.Response:
     return page(s, title, fill('<p role="alert">$text</p>\n', text=text), status)
 
 
-_ACCOUNT = """<p>Signed in as <strong>$email</strong>.</p>
-$webids$pods<p><a href="$settings">Your pods: access requests, activity, apps and data</a></p>
-<p><a href="$password">Change password</a></p>
-<form method="post" action="$logout">$hidden<button type="submit">Sign out</button></form>"""
+_ACCOUNT = """<p>$signed_in</p>
+$webids$pods<p><a href="$settings">$pods_link</a></p>
+<p><a href="$password">$change</a></p>
+<form method="post" action="$logout">$hidden<button type="submit">$sign_out</button></form>"""
 
 
 def account(
@@ -477,64 +477,74 @@ def account(
     csrf: str,
 ) -> web.Response:
     items = join(fill('<li><a href="$w"><code>$w</code></a></li>\n', w=w) for w in webids)
-    listing = join([Safe("<h2>Your WebIDs</h2>\n<ul>\n"), items, Safe("</ul>\n")]) if webids else ""
+    heading = fill("<h2>$h</h2>\n<ul>\n", h=s.t("your_webids"))
+    listing = join([heading, items, Safe("</ul>\n")]) if webids else ""
     body = fill(
         _ACCOUNT,
-        email=email,
+        signed_in=Safe(s.t("signed_in_email", email=esc(email))),
         webids=Safe(listing),
-        pods=_pods(pods),
+        pods=_pods(s, pods),
+        pods_link=s.t("pods_link"),
         password=paths.password,
+        change=s.t("change_password"),
         settings=paths.account + "/settings",
         logout=paths.logout,
         hidden=_hidden(CSRF_FIELD, csrf),
+        sign_out=s.t("sign_out"),
     )
     return page(s, s.t("account"), body)
 
 
-def _pods(pods: list[tuple[str, int, int | None]]) -> Safe:
+def _pods(s: Speech, pods: list[tuple[str, int, int | None]]) -> Safe:
     """The person's pods with the storage they use (and their quota, if any)."""
     if not pods:
         return Safe("")
+
+    def used(count: int, limit: int | None) -> str:
+        size = language.human_size(count, s.lang)
+        if limit is None:
+            return size
+        return s.t("used_of", used=size, limit=language.human_size(limit, s.lang))
+
     rows = join(
         fill(
-            '<li><a href="$url">$url</a>: $used</li>\n',
+            '<li><a href="$url">$url</a>$colon$used</li>\n',
             url=url,
-            used=_bytes(used) + (f" of {_bytes(limit)}" if limit is not None else ""),
+            colon=s.t("colon"),
+            used=used(count, limit),
         )
-        for url, used, limit in pods
+        for url, count, limit in pods
     )
-    return join([Safe("<h2>Your pods</h2>\n<ul>\n"), rows, Safe("</ul>\n")])
+    heading = fill("<h2>$h</h2>\n<ul>\n", h=s.t("your_pods"))
+    return join([heading, rows, Safe("</ul>\n")])
 
 
-def _bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{count} bytes"
-
-
-_LOGOUT = """<p>Sign out of this identity provider? Apps you signed in to keep the access
-they already have until it expires or you revoke it.</p>
-<form method="post" action="$action">$hidden<button type="submit">Sign out</button></form>"""
+_LOGOUT = """<p>$question</p>
+<form method="post" action="$action">$hidden<button type="submit">$sign_out</button></form>"""
 
 
 def logout_confirm(s: Speech, paths: Paths, csrf: str, params: dict[str, str]) -> web.Response:
     hidden = join([_hidden(CSRF_FIELD, csrf), *(_hidden(k, v) for k, v in params.items())])
-    return page(s, "Sign out", fill(_LOGOUT, action=paths.logout, hidden=hidden))
+    body = fill(
+        _LOGOUT,
+        question=s.t("sign_out_question"),
+        action=paths.logout,
+        hidden=hidden,
+        sign_out=s.t("sign_out"),
+    )
+    return page(s, s.t("sign_out"), body)
 
 
 _PASSWORD = """$alert<form method="post" action="$action">
-$hidden<label for="current">Current password</label>
+$hidden<label for="current">$current_label</label>
 <input id="current" name="current" type="password" autocomplete="current-password"
  required$described>
-<label for="password">New password</label>
+<label for="password">$new_label</label>
 <input id="password" name="password" type="password" autocomplete="new-password" required
  minlength="$min">
-<label for="confirm">New password again</label>
+<label for="confirm">$again_label</label>
 <input id="confirm" name="confirm" type="password" autocomplete="new-password" required>
-<button type="submit">Change password</button>
+<button type="submit">$submit</button>
 </form>"""
 
 
@@ -553,5 +563,9 @@ def password_form(
         hidden=_hidden(CSRF_FIELD, csrf),
         described=_described(error),
         min=str(min_password),
+        current_label=s.t("current_password"),
+        new_label=s.t("new_password"),
+        again_label=s.t("new_password_again"),
+        submit=s.t("change_password"),
     )
-    return page(s, "Change password", body, status)
+    return page(s, s.t("change_password"), body, status)

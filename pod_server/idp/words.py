@@ -30,6 +30,31 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invalid_app_request": "The app's request is not valid: {description} ({error}).",
         "signed_out_title": "Signed out",
         "signed_out": "You are signed out.",
+        "signed_in_email": "Signed in as <strong>{email}</strong>.",
+        "your_webids": "Your WebIDs",
+        "your_pods": "Your pods",
+        "pods_link": "Your pods: access requests, activity, apps and data",
+        "change_password": "Change password",
+        "used_of": "{used} of {limit}",
+        "colon": ": ",
+        "bad_email": "Enter an email address like name@example.org.",
+        "email_taken": "An account with this email address exists already.",
+        "sign_out_question": (
+            "Sign out of this identity provider? Apps you signed in to keep the access"
+            " they already have until it expires or you revoke it."
+        ),
+        "current_password": "Current password",
+        "new_password": "New password",
+        "new_password_again": "New password again",
+        "too_many_attempts": "Too many failed attempts. Try later.",
+        "current_wrong": "The current password is wrong.",
+        "new_differ": "The two new passwords differ.",
+        "password_changed_title": "Password changed",
+        "password_changed": (
+            "Your password has been changed, and every other sign-in of this account ended."
+        ),
+        "password_too_short": "Use a password of at least {n} characters.",
+        "password_too_long": "Use a password of at most {n} characters.",
         "not_found_title": "Not found",
         "no_signup": "Sign-up is not available on this server.",
         "no_webid_title": "No WebID",
@@ -69,6 +94,33 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "signed_out_title": "Déconnecté",
         "signed_out": "Vous êtes déconnecté.",
+        "signed_in_email": "Connecté en tant que <strong>{email}</strong>.",
+        "your_webids": "Vos WebID",
+        "your_pods": "Vos pods",
+        "pods_link": "Vos pods : demandes d'accès, activité, applications et données",
+        "change_password": "Changer le mot de passe",
+        "used_of": "{used} sur {limit}",
+        "colon": " : ",
+        "bad_email": "Saisissez une adresse e-mail comme nom@example.org.",
+        "email_taken": "Un compte existe déjà avec cette adresse e-mail.",
+        "sign_out_question": (
+            "Se déconnecter de ce fournisseur d'identité ? Les applications auxquelles vous"
+            " vous êtes connecté gardent l'accès qu'elles ont déjà, jusqu'à son expiration"
+            " ou jusqu'à ce que vous le retiriez."
+        ),
+        "current_password": "Mot de passe actuel",
+        "new_password": "Nouveau mot de passe",
+        "new_password_again": "Nouveau mot de passe, à nouveau",
+        "too_many_attempts": "Trop de tentatives échouées. Réessayez plus tard.",
+        "current_wrong": "Le mot de passe actuel est incorrect.",
+        "new_differ": "Les deux nouveaux mots de passe diffèrent.",
+        "password_changed_title": "Mot de passe changé",
+        "password_changed": (
+            "Votre mot de passe a été changé, et toutes les autres connexions de ce compte"
+            " ont pris fin."
+        ),
+        "password_too_short": "Choisissez un mot de passe d'au moins {n} caractères.",
+        "password_too_long": "Choisissez un mot de passe d'au plus {n} caractères.",
         "not_found_title": "Introuvable",
         "no_signup": "La création de compte n'est pas ouverte sur ce serveur.",
         "no_webid_title": "Aucun WebID",

@@ -15,6 +15,7 @@ from pod_server.http.language import (
     LANGUAGES,
     Translate,
     choose_language,
+    human_size,
     layered,
     parse_accept_language,
 )
@@ -148,7 +149,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_title": "Something went wrong",
         "bad_name": "Choose a name without slashes.",
         "no_files": "Choose at least one file.",
-        "bytes": "{n} bytes",
         "progress": "Upload progress",
     },
     "fr": {
@@ -271,7 +271,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_title": "Une erreur est survenue",
         "bad_name": "Choisissez un nom sans barre oblique.",
         "no_files": "Choisissez au moins un fichier.",
-        "bytes": "{n} octets",
         "progress": "Progression du dépôt",
     },
 }
@@ -283,19 +282,3 @@ for _lang, _words in WORDS.items():  # the sharing page's and profile card's wor
 def translator(lang: str) -> Translate:
     """``t(key, **values)`` in ``lang``; an unknown key is a programming error (KeyError)."""
     return layered(MESSAGES, lang, layered(CHROME, lang, None))
-
-
-def human_size(count: int, lang: str) -> str:
-    """A byte count for people: 1.5 MB, in the language's decimal mark."""
-    if count < 1000:
-        return translator(lang)("bytes", n=count)
-    size = float(count)
-    for unit in ("KB", "MB", "GB", "TB"):
-        size /= 1000
-        if size < 1000 or unit == "TB":
-            break
-    text = f"{size:.1f}"
-    if lang == "fr":
-        text = text.replace(".", ",")
-        unit = {"KB": "ko", "MB": "Mo", "GB": "Go", "TB": "To"}[unit]
-    return f"{text} {unit}"

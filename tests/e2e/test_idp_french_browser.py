@@ -52,7 +52,38 @@ def test_sign_in_and_account_in_french_by_accept_language(
     assert fr.url == server.url("idp/account")
     assert fr.locator("html").get_attribute("lang") == "fr"
     assert fr.get_by_role("heading", level=1).inner_text() == "Votre compte"
+    main = fr.get_by_role("main")
+    assert "Connecté en tant que amelie@example.org." in main.inner_text()
+    assert main.get_by_role("heading", name="Vos pods").is_visible()
+    assert " : " in main.get_by_role("listitem").last.inner_text()  # "… : 12,3 ko"
     shoot(fr, screens, "fr-account")
+
+    fr.get_by_role("link", name="Changer le mot de passe").click()
+    fr.get_by_label("Mot de passe actuel").fill(person.password)
+    fr.get_by_label("Nouveau mot de passe", exact=True).fill("un autre mot de passe long")
+    fr.get_by_label("Nouveau mot de passe, à nouveau").fill("pas le même")
+    assert press(fr, "Changer le mot de passe") == 400
+    assert fr.get_by_role("alert").inner_text() == "Les deux nouveaux mots de passe diffèrent."
+    fr.get_by_label("Mot de passe actuel").fill(person.password)
+    fr.get_by_label("Nouveau mot de passe", exact=True).fill("court")
+    fr.get_by_label("Nouveau mot de passe, à nouveau").fill("court")
+    fr.evaluate("document.getElementById('password').removeAttribute('minlength')")
+    assert press(fr, "Changer le mot de passe") == 400  # the server's own check, in French
+    assert "Choisissez un mot de passe d'au moins" in fr.get_by_role("alert").inner_text()
+    shoot(fr, screens, "fr-password-error")
+    new = "un autre mot de passe long"
+    fr.get_by_label("Mot de passe actuel").fill(person.password)
+    fr.get_by_label("Nouveau mot de passe", exact=True).fill(new)
+    fr.get_by_label("Nouveau mot de passe, à nouveau").fill(new)
+    assert press(fr, "Changer le mot de passe") == 200
+    assert fr.get_by_role("heading", level=1).inner_text() == "Mot de passe changé"
+
+    fr.goto(server.url("idp/logout"))
+    assert "Se déconnecter de ce fournisseur d'identité ?" in fr.get_by_role("main").inner_text()
+    shoot(fr, screens, "fr-sign-out")
+    press(fr, "Se déconnecter")
+    assert fr.get_by_role("heading", level=1).inner_text() == "Déconnecté"
+    assert fr.get_by_role("link", name="Se connecter").is_visible()
 
 
 def test_the_switch_turns_the_pages_to_french_and_is_remembered(
