@@ -27,14 +27,18 @@ MAX_LABEL_LENGTH = 200
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")  # no control characters
 
 
-class AccountError(ValueError):
-    """The request cannot be honoured; the message is fit to show to the person, and
-    ``key`` (with ``values``) names it in the pages' catalogue, to show it in their language."""
+class Refused(ValueError):
+    """A refusal fit to show to the person; ``key`` (with ``values``) names it in the
+    pages' catalogue, to show it in their language (none: the message, in English)."""
 
     def __init__(self, message: str, key: str = "", **values: object) -> None:
         super().__init__(message)
         self.key = key
         self.values = values
+
+
+class AccountError(Refused):
+    """The request about an account cannot be honoured."""
 
 
 class Passwords:

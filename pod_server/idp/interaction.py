@@ -17,6 +17,7 @@ from pod_server.consent.apps.grant import choose
 from pod_server.idp import pages
 from pod_server.idp.accounts import (
     AccountError,
+    Refused,
     change_password,
     check_email,
     check_password,
@@ -302,12 +303,13 @@ class Interaction:
         authz = form.get("authz", "")
         email, name = form.get("email", "").strip(), form.get("name", "").strip()
         if await p.limiter.count(p.signups_per_ip, p.client_ip(request)):
-            error = "Too many sign-ups from your network. Try again later."
+            error = self.speech(request).t("too_many_sign_ups")
             return self._sign_up_page(request, authz, 429, email=email, name=name, error=error)
         try:
             account_id = await self._create(provision, form, email, name)
         except (AccountError, ProvisionRefused) as exc:
-            return self._sign_up_page(request, authz, 400, email=email, name=name, error=str(exc))
+            error = said_error(self.speech(request), exc)
+            return self._sign_up_page(request, authz, 400, email=email, name=name, error=error)
         response = redirect(self._continue_url(authz), 303)
         await p.sessions.end(request, response)
         await p.sessions.begin(response, account_id)
@@ -323,9 +325,13 @@ class Interaction:
         check_email(email)
         check_password(password, p.config)
         if password != form.get("confirm"):
-            raise AccountError("The two passwords differ.")
+            raise AccountError("The two passwords differ.", "passwords_differ")
         if not name or len(name) > MAX_NAME_LENGTH:
-            raise AccountError(f"Choose a pod name of 1 to {MAX_NAME_LENGTH} characters.")
+            raise AccountError(
+                f"Choose a pod name of 1 to {MAX_NAME_LENGTH} characters.",
+                "pod_name_length",
+                n=MAX_NAME_LENGTH,
+            )
         account = await create_account(
             p.state, email, password, passwords=p.passwords, config=p.config, now=p.clock()
         )
@@ -428,10 +434,10 @@ class Interaction:
         return response
 
 
-def said_error(s: pages.Speech, error: str | AccountError) -> str:
-    """An error in the page's language: a catalogue key, or an account error (in English
-    when it names no key, as the provisioning's own refusals may)."""
-    if isinstance(error, AccountError):
+def said_error(s: pages.Speech, error: str | Refused) -> str:
+    """An error in the page's language: a catalogue key, or a refusal (in English when it
+    names no key, as some of the provisioning's own may)."""
+    if isinstance(error, Refused):
         return s.t(error.key, **error.values) if error.key else str(error)
     return s.t(error)
 

@@ -30,6 +30,77 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invalid_app_request": "The app's request is not valid: {description} ({error}).",
         "signed_out_title": "Signed out",
         "signed_out": "You are signed out.",
+        "sign_up_title": "Create an account",
+        "pod_name": "Pod name",
+        "pod_name_help": "Your pod and WebID will live under this name.",
+        "password_help": "At least {n} characters.",
+        "password_again": "Password again",
+        "create_account": "Create account",
+        "have_account": "I have an account",
+        "too_many_sign_ups": "Too many sign-ups from your network. Try again later.",
+        "passwords_differ": "The two passwords differ.",
+        "pod_name_length": "Choose a pod name of 1 to {n} characters.",
+        "pod_name_unusable": (
+            "The pod name {name} is not usable: use 1 to 63 lower-case letters, digits or"
+            " '-', not starting or ending with '-', and not a reserved name."
+        ),
+        "pod_name_taken": "A pod named {name} exists already: choose another name.",
+        "allow_title": "Allow {app}?",
+        "allow_heading": "Allow {app} to sign you in?",
+        "asks_sign_in": "<strong>{app}</strong> asks to sign you in with your WebID.",
+        "app": "App",
+        "unverified": " (the app chose this name itself)",
+        "return_to": "You will return to",
+        "app_id": "App identifier",
+        "app_can": "If you allow it, the app can",
+        "remember": "Remember my decision for this app",
+        "allow": "Allow",
+        "deny": "Deny",
+        "signed_in_not_you": "Signed in as {email}.",
+        "not_you": "Not you? Sign out",
+        "your_webid": "Your WebID:",
+        "sign_in_as": "Sign in as",
+        "scope_webid": "use your WebID to read and change data for you, wherever you have access",
+        "scope_openid": "know who you are: your WebID",
+        "scope_offline_access": (
+            "keep this access while you are not using it, until you revoke it or it expires"
+        ),
+        "full_only": (
+            "<strong>Full access.</strong> This app does not say what it needs, so it gets"
+            " all the access you have: on every Solid server that trusts this provider, it"
+            " can read and change whatever your WebID may, like you could."
+        ),
+        "asks_in_pod": "What it asks for in your pod",
+        "choose_what": "Choose what {app} may do",
+        "as_ticked": "What it asks for, as ticked below",
+        "full_access": "Full access",
+        "full_choice": (
+            "Everything you can reach, on every server, like you could (the app's list"
+            " above does not apply)"
+        ),
+        "own_only": "Only its own folder <code>{path}</code> (to read and change), nothing else",
+        "nothing_beyond": "Nothing in your pod beyond what anyone may read",
+        "no_pod_here": (
+            "Your WebID has no pod on this server, so the folders above cannot be given here."
+        ),
+        "limits_note": (
+            "Whatever you choose, the app can also read what anyone may read, such as your"
+            " public profile. These limits hold on this server; other Solid servers do not"
+            " know them and give the app what your WebID may do there."
+        ),
+        "mode_read": "read",
+        "mode_change": "change",
+        "mode_delete": "delete",
+        "mode_add": "add to",
+        "and": " and ",
+        "kind_unplaced": (
+            "data of the kind <code>{tree}</code> (this server cannot place it in your pod,"
+            " so it will not be given)"
+        ),
+        "the_folder": "the folder <code>{path}</code>",
+        "the_document": "the document <code>{path}</code>",
+        "required": "required",
+        "optional": "optional",
         "signed_in_email": "Signed in as <strong>{email}</strong>.",
         "your_webids": "Your WebIDs",
         "your_pods": "Your pods",
@@ -94,6 +165,88 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "signed_out_title": "Déconnecté",
         "signed_out": "Vous êtes déconnecté.",
+        "sign_up_title": "Créer un compte",
+        "pod_name": "Nom du pod",
+        "pod_name_help": "Votre pod et votre WebID porteront ce nom.",
+        "password_help": "Au moins {n} caractères.",
+        "password_again": "Mot de passe, à nouveau",
+        "create_account": "Créer le compte",
+        "have_account": "J'ai déjà un compte",
+        "too_many_sign_ups": ("Trop de comptes créés depuis votre réseau. Réessayez plus tard."),
+        "passwords_differ": "Les deux mots de passe diffèrent.",
+        "pod_name_length": "Choisissez un nom de pod de 1 à {n} caractères.",
+        "pod_name_unusable": (
+            "Le nom de pod {name} n'est pas utilisable : utilisez de 1 à 63 lettres"
+            " minuscules, chiffres ou « - », sans « - » au début ni à la fin, et pas un"
+            " nom réservé."
+        ),
+        "pod_name_taken": "Un pod nommé {name} existe déjà : choisissez un autre nom.",
+        "allow_title": "Autoriser {app} ?",
+        "allow_heading": "Autoriser {app} à vous connecter ?",
+        "asks_sign_in": "<strong>{app}</strong> demande à vous connecter avec votre WebID.",
+        "app": "Application",
+        "unverified": " (nom choisi par l'application elle-même)",
+        "return_to": "Vous reviendrez vers",
+        "app_id": "Identifiant de l'application",
+        "app_can": "Si vous l'autorisez, l'application pourra",
+        "remember": "Retenir ma décision pour cette application",
+        "allow": "Autoriser",
+        "deny": "Refuser",
+        "signed_in_not_you": "Connecté en tant que {email}.",
+        "not_you": "Ce n'est pas vous ? Déconnectez-vous",
+        "your_webid": "Votre WebID :",
+        "sign_in_as": "Se connecter en tant que",
+        "scope_webid": (
+            "utiliser votre WebID pour lire et modifier des données en votre nom, partout"
+            " où vous avez accès"
+        ),
+        "scope_openid": "savoir qui vous êtes : votre WebID",
+        "scope_offline_access": (
+            "garder cet accès quand vous ne l'utilisez pas, jusqu'à ce que vous le retiriez"
+            " ou qu'il expire"
+        ),
+        "full_only": (
+            "<strong>Accès complet.</strong> Cette application ne dit pas ce dont elle a"
+            " besoin : elle reçoit donc tout l'accès que vous avez. Sur chaque serveur Solid"
+            " qui fait confiance à ce fournisseur, elle peut lire et modifier tout ce que"
+            " votre WebID peut, comme vous le pourriez."
+        ),
+        "asks_in_pod": "Ce qu'elle demande dans votre pod",
+        "choose_what": "Choisissez ce que {app} peut faire",
+        "as_ticked": "Ce qu'elle demande, tel que coché ci-dessous",
+        "full_access": "Accès complet",
+        "full_choice": (
+            "Tout ce que vous pouvez atteindre, sur chaque serveur, comme vous le pourriez"
+            " (la liste de l'application ci-dessus ne s'applique pas)"
+        ),
+        "own_only": (
+            "Seulement son propre dossier <code>{path}</code> (pour le lire et le modifier),"
+            " rien d'autre"
+        ),
+        "nothing_beyond": "Rien dans votre pod au-delà de ce que tout le monde peut lire",
+        "no_pod_here": (
+            "Votre WebID n'a pas de pod sur ce serveur : les dossiers ci-dessus ne peuvent"
+            " pas être donnés ici."
+        ),
+        "limits_note": (
+            "Quel que soit votre choix, l'application peut aussi lire ce que tout le monde"
+            " peut lire, comme votre profil public. Ces limites valent sur ce serveur ; les"
+            " autres serveurs Solid ne les connaissent pas et donnent à l'application ce que"
+            " votre WebID peut y faire."
+        ),
+        "mode_read": "lire",
+        "mode_change": "modifier",
+        "mode_delete": "supprimer",
+        "mode_add": "ajouter à",
+        "and": " et ",
+        "kind_unplaced": (
+            "des données du type <code>{tree}</code> (ce serveur ne peut pas les placer dans"
+            " votre pod : elles ne seront pas données)"
+        ),
+        "the_folder": "le dossier <code>{path}</code>",
+        "the_document": "le document <code>{path}</code>",
+        "required": "obligatoire",
+        "optional": "facultatif",
         "signed_in_email": "Connecté en tant que <strong>{email}</strong>.",
         "your_webids": "Vos WebID",
         "your_pods": "Vos pods",

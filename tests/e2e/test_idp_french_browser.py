@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.e2e.conftest import Server
-from tests.e2e.test_idp_browser import press, shoot, sign_up
+from tests.e2e.loopback import Loopback
+from tests.e2e.test_idp_browser import PASSWORD, app, press, register, shoot, sign_up
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
+
+__all__ = ["app"]  # the app's loopback server, a fixture shared with the English tests
 
 pytestmark = pytest.mark.timeout(180)  # a browser, a server and password hashing
 
@@ -102,3 +105,38 @@ def test_the_switch_turns_the_pages_to_french_and_is_remembered(
     page.wait_for_url("**/idp/login?lang=en")
     page.goto(server.url("idp/login"))
     assert page.get_by_role("heading", level=1).inner_text() == "Sign in"
+
+
+def test_sign_up_and_consent_in_french_during_an_app_login(
+    french: BrowserContext, server: Server, app: Loopback, screens: Path
+) -> None:
+    client = register(server, app)
+    fr = french.new_page()
+    fr.goto(client.authorize_url(server, "premier"))
+    assert "Connectez-vous pour continuer vers Browser Test App." in fr.inner_text("main")
+    fr.get_by_role("link", name="Créer un compte").click()
+    fr.wait_for_url(lambda url: url.startswith(server.url("idp/signup?authz=")))
+    assert fr.get_by_role("heading", level=1).inner_text() == "Créer un compte"
+    fr.get_by_label("Adresse e-mail").fill("zoe@example.org")
+    fr.get_by_label("Nom du pod").fill("zoe")
+    fr.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    fr.get_by_label("Mot de passe, à nouveau").fill("pas le même mot de passe")
+    assert press(fr, "Créer le compte") == 400
+    assert fr.get_by_role("alert").inner_text() == "Les deux mots de passe diffèrent."
+    fr.get_by_label("Nom du pod").fill("Zoé!")
+    fr.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    fr.get_by_label("Mot de passe, à nouveau").fill(PASSWORD)
+    assert press(fr, "Créer le compte") == 400  # the pod server's refusal, in French
+    assert "n'est pas utilisable" in fr.get_by_role("alert").inner_text()
+    shoot(fr, screens, "fr-sign-up-error")
+    fr.get_by_label("Nom du pod").fill("zoe")
+    fr.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    fr.get_by_label("Mot de passe, à nouveau").fill(PASSWORD)
+    assert press(fr, "Créer le compte") == 303
+    assert fr.title() == "Autoriser Browser Test App ?"
+    main = fr.inner_text("main")
+    assert "Si vous l'autorisez, l'application pourra" in main
+    assert "savoir qui vous êtes" in main or "utiliser votre WebID" in main
+    shoot(fr, screens, "fr-consent")
+    assert press(fr, "Autoriser") == 303
+    assert [c["state"] for c in client.callbacks()] == [["premier"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from pod_server.consent.apps import parse_needs
@@ -36,8 +37,8 @@ def test_consent_escapes_everything_an_app_chose() -> None:
     assert "&lt;script&gt;" in text and "the app chose this name itself" in text
     assert 'type="radio"' in text  # two WebIDs: the person chooses
     assert text.split("<main")[1].count("<li>") == 2  # "webid" asked for too, but said once
-    assert text.count(pages.SCOPE_TEXT["webid"]) == 1
-    assert pages.SCOPE_TEXT["offline_access"] in text
+    assert text.count(EN.t("scope_webid")) == 1
+    assert EN.t("scope_offline_access") in text
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
@@ -71,11 +72,38 @@ def test_idp_words_exist_in_both_languages_with_the_same_placeholders() -> None:
         assert set(re.findall(r"{(\w+)}", en[key])) == set(re.findall(r"{(\w+)}", fr[key])), key
 
 
+def test_consent_in_french() -> None:
+    needs = parse_needs(
+        {
+            "interop:hasAccessNeedGroup": {
+                "interop:hasAccessNeed": {
+                    "skos:prefLabel": "Banque",
+                    "interop:accessMode": ["acl:Read", "acl:Write"],
+                    "consent:targetPath": "bank/",
+                }
+            },
+        }
+    )
+    view = pages.ConsentView(
+        "<i>Notes</i>", True, "https://app.example", "https://app.example/id", ("webid",),
+        ("https://a.example/#me",), "a@example.org", needs, has_storage=False,
+    )  # fmt: skip
+    text = pages.consent(FR, PATHS, view, "csrf", "client_id=x").text or ""
+    assert "<title>Autoriser &lt;i&gt;Notes&lt;/i&gt; ?</title>" in text
+    assert "<strong>&lt;i&gt;Notes&lt;/i&gt;</strong> demande à vous connecter" in text
+    assert "<strong>Banque</strong> : lire, modifier et supprimer le dossier <code>bank/" in text
+    assert ">obligatoire</span>" in text and "Rien dans votre pod au-delà" in text
+    assert ">Autoriser</button>" in text and ">Refuser</button>" in text
+    said = html.unescape(text)
+    assert "Votre WebID n'a pas de pod sur ce serveur" in said
+    assert "savoir qui vous êtes" in said and "nom choisi par l'application" in said
+
+
 def test_consent_says_each_ask_once() -> None:
-    assert pages.consent_asks(()) == [pages.SCOPE_TEXT["webid"]]
+    assert pages.consent_asks(()) == ["scope_webid"]
     assert pages.consent_asks(("openid", "webid", "webid", "offline_access")) == [
-        pages.SCOPE_TEXT["webid"],
-        pages.SCOPE_TEXT["offline_access"],
+        "scope_webid",
+        "scope_offline_access",
     ]
 
 
@@ -122,7 +150,7 @@ def test_consent_lists_the_needs_in_plain_words_and_marks_full_access() -> None:
     assert 'name="need-1" value="yes" checked>' in text  # optional, ticked until unticked
     assert "Only its own folder <code>apps/&lt;x&gt;/</code>" in text
     assert 'value="full">' in text and "Full access</span>" in text
-    assert pages.SCOPE_TEXT["webid"] not in text  # it does not get all the WebID's access
+    assert EN.t("scope_webid") not in text  # it does not get all the WebID's access
     plain = pages.ConsentView(
         "Notes", False, "https://app.example", "https://app.example/id", ("webid",),
         ("https://a.example/#me",), "a@example.org",
