@@ -138,5 +138,8 @@ def test_sign_up_and_consent_in_french_during_an_app_login(
     assert "Si vous l'autorisez, l'application pourra" in main
     assert "savoir qui vous êtes" in main or "utiliser votre WebID" in main
     shoot(fr, screens, "fr-consent")
-    assert press(fr, "Autoriser") == 303
+    fr.get_by_role("link", name="English").click()  # the same request, in English
+    fr.wait_for_load_state()
+    assert fr.title() == "Allow Browser Test App?"
+    assert press(fr, "Allow") == 303
     assert [c["state"] for c in client.callbacks()] == [["premier"]]
