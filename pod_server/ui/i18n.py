@@ -18,6 +18,7 @@ from pod_server.http.language import (
     human_size,
     layered,
     parse_accept_language,
+    request_language,
 )
 from pod_server.ui.sharing_words import WORDS
 
@@ -32,6 +33,7 @@ __all__ = [
     "human_size",
     "layered",
     "parse_accept_language",
+    "request_language",
     "translator",
 ]
 
