@@ -27,8 +27,18 @@ MAX_LABEL_LENGTH = 200
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+")  # no control characters
 
 
-class AccountError(ValueError):
-    """The request cannot be honoured; the message is fit to show to the person."""
+class Refused(ValueError):
+    """A refusal fit to show to the person; ``key`` (with ``values``) names it in the
+    pages' catalogue, to show it in their language (none: the message, in English)."""
+
+    def __init__(self, message: str, key: str = "", **values: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
+
+
+class AccountError(Refused):
+    """The request about an account cannot be honoured."""
 
 
 class Passwords:
@@ -71,15 +81,17 @@ class AccountSummary:
 def check_email(email: str) -> str:
     email = email.strip()
     if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
-        raise AccountError("Enter an email address like name@example.org.")
+        raise AccountError("Enter an email address like name@example.org.", "bad_email")
     return email
 
 
 def check_password(password: str, config: IdpConfig) -> None:
     if len(password) < config.min_password_length:
-        raise AccountError(f"Use a password of at least {config.min_password_length} characters.")
+        n = config.min_password_length
+        raise AccountError(f"Use a password of at least {n} characters.", "password_too_short", n=n)
     if len(password) > config.max_password_length:
-        raise AccountError(f"Use a password of at most {config.max_password_length} characters.")
+        n = config.max_password_length
+        raise AccountError(f"Use a password of at most {n} characters.", "password_too_long", n=n)
 
 
 def check_webid(webid: str) -> str:
@@ -108,7 +120,9 @@ async def create_account(
     try:
         await state.add_account(account)
     except AlreadyExists as exc:
-        raise AccountError("An account with this email address exists already.") from exc
+        raise AccountError(
+            "An account with this email address exists already.", "email_taken"
+        ) from exc
     if webid is not None:
         await link_webid(state, account.id, webid, now=now, rollback=True)
     return account

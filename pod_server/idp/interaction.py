@@ -17,6 +17,7 @@ from pod_server.consent.apps.grant import choose
 from pod_server.idp import pages
 from pod_server.idp.accounts import (
     AccountError,
+    Refused,
     change_password,
     check_email,
     check_password,
@@ -42,8 +43,6 @@ from pod_server.idp.sessions import FormCheck
 from pod_server.state.base import Consent, LoginSession
 
 MAX_NAME_LENGTH = 64
-FORM_EXPIRED = "This form has expired. Go back, reload the page and try again."
-CROSS_SITE = "This form was sent from another site, so nothing was done."
 
 
 def app_name(request: AuthorizationRequest) -> str:
@@ -62,14 +61,15 @@ class Interaction:
         if request.method == "POST":  # OIDC Core §3.1.2.1: GET and POST
             form = await read_form(request, self.p.config.max_form_bytes)
             if form is None:
-                return pages.error("Request too large", "The request is too large.", 413)
+                s = self.speech(request)
+                return pages.error(s, s.t("too_large_title"), s.t("too_large"), 413)
             pairs = list(form.items())
         else:
             pairs = list(request.query.items())
         try:
             areq = await parse_request(pairs, self.p.clients, self.p.issuer)
         except PageError as exc:
-            return _page_error(exc)
+            return _page_error(self.speech(request), exc)
         except RedirectError as exc:
             return redirect(exc.location)
         return await self._resume(request, areq)
@@ -86,14 +86,15 @@ class Interaction:
             return self._sign_in_page(request, areq.after_sign_in(), app=app_name(areq))
         webids = await p.state.account_webids(account.id)
         if not webids:
-            return pages.error("No WebID", "Your account has no WebID to sign in with.", 409)
+            s = self.speech(request)
+            return pages.error(s, s.t("no_webid_title"), s.t("no_webid"), 409)
         consent = await p.state.get_consent(account.id, areq.client.client_id)
         if consent is not None and consent_covers(consent, areq, webids):
             return await self._grant(areq, session, consent.webid, 302)
         if "none" in areq.prompt:
             return redirect(areq.fail(CONSENT_REQUIRED, "consent is required").location)
         if areq.client.needs_error is not None:
-            return _needs_error(areq)
+            return _needs_error(self.speech(request), areq)
         view = pages.ConsentView(
             app=app_name(areq),
             named_by_app=areq.client.name is not None,
@@ -105,22 +106,27 @@ class Interaction:
             needs=areq.client.needs,
             has_storage=await self._storage(webids[0]) is not None,
         )
-        return self._form(request, lambda csrf: pages.consent(p.paths, view, csrf, areq.query))
+        s = self.speech(request)
+        return self._form(request, lambda csrf: pages.consent(s, p.paths, view, csrf, areq.query))
 
     async def _storage(self, webid: str) -> str | None:
         """The storage root URL the person's needs are placed in (None: no pod here)."""
         return await self.p.storage_of(webid) if self.p.storage_of else None
 
+    def speech(self, request: web.Request) -> pages.Speech:
+        return pages.speech(request, self.p.paths.account)
+
     async def _posted_form(self, request: web.Request) -> dict[str, str] | web.Response:
         """The posted form if one of our own pages sent it, else the page that refuses it."""
         form = await read_form(request, self.p.config.max_form_bytes)
+        s = self.speech(request)
         if form is None:
-            return pages.error("Request too large", "The form is too large.", 413)
+            return pages.error(s, s.t("too_large_title"), s.t("too_large"), 413)
         check = self.p.sessions.check_form(request, form)
         if check is FormCheck.CROSS_SITE:
-            return pages.error("Refused", CROSS_SITE, 403)
+            return pages.error(s, s.t("refused_title"), s.t("cross_site"), 403)
         if check is FormCheck.EXPIRED:
-            return pages.error("Form expired", FORM_EXPIRED, 403)
+            return pages.error(s, s.t("expired_title"), s.t("form_expired"), 403)
         return form
 
     def _form(self, request: web.Request, render: Callable[[str], web.Response]) -> web.Response:
@@ -148,7 +154,7 @@ class Interaction:
                 parse_qsl(form.get("authz", ""), keep_blank_values=True), p.clients, p.issuer
             )
         except PageError as exc:
-            return _page_error(exc)
+            return _page_error(self.speech(request), exc)
         except RedirectError as exc:
             return redirect(exc.location, 303)
         session = await p.sessions.current(request)
@@ -158,12 +164,14 @@ class Interaction:
             return redirect(areq.fail(ACCESS_DENIED, "the person denied the request").location, 303)
         webid = form.get("webid", "")
         if webid not in await p.state.account_webids(session.account_id):
-            return pages.error("Unknown WebID", "Choose one of your own WebIDs.", 400)
+            s = self.speech(request)
+            return pages.error(s, s.t("unknown_webid_title"), s.t("unknown_webid"), 400)
         if areq.client.needs_error is not None:
-            return _needs_error(areq)
+            return _needs_error(self.speech(request), areq)
         access = form.get("access", "full" if not areq.client.needs.declared else "")
         if access not in ("needs", "own", "full"):
-            return pages.error("Choose the access", "Choose what the app may do.", 400)
+            s = self.speech(request)
+            return pages.error(s, s.t("choose_access_title"), s.t("choose_access"), 400)
         if p.app_grants is not None:  # a new choice replaces the last, remembered or not
             chosen = {key for key, value in form.items() if key.startswith("need-") and value}
             grant = choose(
@@ -199,9 +207,11 @@ class Interaction:
         back: str = "",
     ) -> web.Response:
         p = self.p
+        s = self.speech(request)
 
         def render(csrf: str) -> web.Response:
             return pages.sign_in(
+                s,
                 p.paths,
                 csrf,
                 authz,
@@ -230,7 +240,7 @@ class Interaction:
                 authz,
                 email=email,
                 status=429,
-                error="Too many failed sign-ins. Wait a few minutes, then try again.",
+                error=self.speech(request).t("too_many_sign_ins"),
             )
             response.headers["Retry-After"] = str(int(p.config.login_window))
             return response
@@ -244,7 +254,7 @@ class Interaction:
                 request,
                 authz,
                 email=email,
-                error="The email or password is wrong.",
+                error=self.speech(request).t("wrong_credentials"),
                 status=401,
                 back=own_page(form.get(pages.RETURN_FIELD, ""), p.paths.account) or "",
             )
@@ -267,7 +277,7 @@ class Interaction:
     # -- sign up ----------------------------------------------------------------------------
     async def signup_page(self, request: web.Request) -> web.StreamResponse:
         if not self.p.signup_enabled:
-            return pages.error("Not found", "Sign-up is not available on this server.", 404)
+            return _no_signup(self.speech(request))
         return self._sign_up_page(request, request.query.get("authz", ""))
 
     def _sign_up_page(
@@ -275,29 +285,31 @@ class Interaction:
     ) -> web.Response:
         p = self.p
         minimum = p.config.min_password_length
+        s = self.speech(request)
 
         return self._form(
             request,
-            lambda csrf: pages.sign_up(p.paths, csrf, authz, minimum, status=status, **values),
+            lambda csrf: pages.sign_up(s, p.paths, csrf, authz, minimum, status=status, **values),
         )
 
     async def signup(self, request: web.Request) -> web.StreamResponse:
         p = self.p
         provision = p.provision
         if not p.signup_enabled or provision is None:
-            return pages.error("Not found", "Sign-up is not available on this server.", 404)
+            return _no_signup(self.speech(request))
         form = await self._posted_form(request)
         if isinstance(form, web.Response):
             return form
         authz = form.get("authz", "")
         email, name = form.get("email", "").strip(), form.get("name", "").strip()
         if await p.limiter.count(p.signups_per_ip, p.client_ip(request)):
-            error = "Too many sign-ups from your network. Try again later."
+            error = self.speech(request).t("too_many_sign_ups")
             return self._sign_up_page(request, authz, 429, email=email, name=name, error=error)
         try:
             account_id = await self._create(provision, form, email, name)
         except (AccountError, ProvisionRefused) as exc:
-            return self._sign_up_page(request, authz, 400, email=email, name=name, error=str(exc))
+            error = said_error(self.speech(request), exc)
+            return self._sign_up_page(request, authz, 400, email=email, name=name, error=error)
         response = redirect(self._continue_url(authz), 303)
         await p.sessions.end(request, response)
         await p.sessions.begin(response, account_id)
@@ -313,9 +325,13 @@ class Interaction:
         check_email(email)
         check_password(password, p.config)
         if password != form.get("confirm"):
-            raise AccountError("The two passwords differ.")
+            raise AccountError("The two passwords differ.", "passwords_differ")
         if not name or len(name) > MAX_NAME_LENGTH:
-            raise AccountError(f"Choose a pod name of 1 to {MAX_NAME_LENGTH} characters.")
+            raise AccountError(
+                f"Choose a pod name of 1 to {MAX_NAME_LENGTH} characters.",
+                "pod_name_length",
+                n=MAX_NAME_LENGTH,
+            )
         account = await create_account(
             p.state, email, password, passwords=p.passwords, config=p.config, now=p.clock()
         )
@@ -335,8 +351,9 @@ class Interaction:
         params = {k: request.query[k] for k in LOGOUT_PARAMS if k in request.query}
         if await p.sessions.current(request) is None:
             target = await logout_target(params, p.clients, p.issuer, await p.keys.verifiers())
-            return redirect(target) if target else _signed_out(p)
-        return self._form(request, lambda csrf: pages.logout_confirm(p.paths, csrf, params))
+            return redirect(target) if target else _signed_out(self.speech(request), p)
+        s = self.speech(request)
+        return self._form(request, lambda csrf: pages.logout_confirm(s, p.paths, csrf, params))
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         p = self.p
@@ -344,7 +361,7 @@ class Interaction:
         if isinstance(form, web.Response):
             return form
         target = await logout_target(form, p.clients, p.issuer, await p.keys.verifiers())
-        response = redirect(target, 303) if target else _signed_out(p)
+        response = redirect(target, 303) if target else _signed_out(self.speech(request), p)
         await p.sessions.end(request, response)
         return response
 
@@ -357,7 +374,10 @@ class Interaction:
         webids = await p.state.account_webids(account.id)
         email = account.email
         pods = await p.pods_of(webids) if p.pods_of else []
-        return self._form(request, lambda csrf: pages.account(p.paths, email, webids, pods, csrf))
+        s = self.speech(request)
+        return self._form(
+            request, lambda csrf: pages.account(s, p.paths, email, webids, pods, csrf)
+        )
 
     async def password_page(self, request: web.Request) -> web.StreamResponse:
         p = self.p
@@ -366,12 +386,15 @@ class Interaction:
         return self._password_page(request)
 
     def _password_page(
-        self, request: web.Request, error: str | None = None, status: int = 200
+        self, request: web.Request, error: str | AccountError | None = None, status: int = 200
     ) -> web.Response:
+        """The form, with ``error`` (a key of the catalogue, or what went wrong) above it."""
         p = self.p
         minimum = p.config.min_password_length
+        s = self.speech(request)
+        said = said_error(s, error) if error else None
         return self._form(
-            request, lambda csrf: pages.password_form(p.paths, csrf, minimum, error, status)
+            request, lambda csrf: pages.password_form(s, p.paths, csrf, minimum, said, status)
         )
 
     async def password(self, request: web.Request) -> web.StreamResponse:
@@ -384,12 +407,12 @@ class Interaction:
         if account is None:
             return redirect(p.paths.login, 303)
         if await p.limiter.exceeded(p.login_per_account, account.email):
-            return self._password_page(request, "Too many failed attempts. Try later.", 429)
+            return self._password_page(request, "too_many_attempts", 429)
         if not await p.passwords.verify(account.password_hash, form.get("current", "")):
             await p.limiter.count(p.login_per_account, account.email)
-            return self._password_page(request, "The current password is wrong.", 401)
+            return self._password_page(request, "current_wrong", 401)
         if form.get("password") != form.get("confirm"):
-            return self._password_page(request, "The two new passwords differ.", 400)
+            return self._password_page(request, "new_differ", 400)
         try:
             await change_password(
                 p.state,
@@ -399,14 +422,24 @@ class Interaction:
                 config=p.config,
             )
         except AccountError as exc:
-            return self._password_page(request, str(exc), 400)
+            return self._password_page(request, exc, 400)
+        s = self.speech(request)
         response = pages.message(
-            "Password changed",
-            "Your password has been changed, and every other sign-in of this account ended.",
-            link=(p.paths.account, "Your account"),
+            s,
+            s.t("password_changed_title"),
+            s.t("password_changed"),
+            link=(p.paths.account, s.t("account")),
         )
         await p.sessions.begin(response, account.id)  # the old sessions all ended
         return response
+
+
+def said_error(s: pages.Speech, error: str | Refused) -> str:
+    """An error in the page's language: a catalogue key, or a refusal (in English when it
+    names no key, as some of the provisioning's own may)."""
+    if isinstance(error, Refused):
+        return s.t(error.key, **error.values) if error.key else str(error)
+    return s.t(error)
 
 
 def own_page(value: str, account: str) -> str | None:
@@ -426,21 +459,21 @@ def _origin(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _page_error(exc: PageError) -> web.Response:
-    text = f"The app's request is not valid: {exc.description} ({exc.error})."
-    return pages.error("Cannot continue", text, 400)
+def _page_error(s: pages.Speech, exc: PageError) -> web.Response:
+    text = s.t("invalid_app_request", description=exc.description, error=exc.error)
+    return pages.error(s, s.t("cannot_continue"), text, 400)
 
 
-def _needs_error(areq: AuthorizationRequest) -> web.Response:
-    text = (
-        f"{app_name(areq)} declares access needs in its Client ID Document that this server "
-        f"cannot read: {areq.client.needs_error}. Nothing was shared with it; the app's "
-        "maker has to correct its document."
-    )
-    return pages.error("Cannot continue", text, 400)
+def _needs_error(s: pages.Speech, areq: AuthorizationRequest) -> web.Response:
+    text = s.t("needs_unreadable", app=app_name(areq), problem=areq.client.needs_error)
+    return pages.error(s, s.t("cannot_continue"), text, 400)
 
 
-def _signed_out(provider: Provider) -> web.Response:
+def _no_signup(s: pages.Speech) -> web.Response:
+    return pages.error(s, s.t("not_found_title"), s.t("no_signup"), 404)
+
+
+def _signed_out(s: pages.Speech, provider: Provider) -> web.Response:
     return pages.message(
-        "Signed out", "You are signed out.", link=(provider.paths.login, "Sign in")
+        s, s.t("signed_out_title"), s.t("signed_out"), link=(provider.paths.login, s.t("sign_in"))
     )

@@ -17,7 +17,9 @@ from aiohttp import web
 
 from pod_server.access.modes import Mode
 from pod_server.consent.apps.needs import NO_NEEDS, AccessNeed, AppNeeds
+from pod_server.http import language
 from pod_server.http.style import STYLESHEET
+from pod_server.idp import words
 from pod_server.idp.sessions import CSRF_FIELD
 
 PAGE_HEADERS = {
@@ -53,8 +55,26 @@ def join(parts: Iterable[Safe]) -> Safe:
     return Safe("".join(parts))
 
 
+@dataclass(frozen=True)
+class Speech:
+    """The language a page is in, its words, and the header's link to the other one."""
+
+    lang: str
+    t: language.Translate
+    switch_url: str | None  # None on the answer to a form: the URL cannot be opened again
+    home: str  # the header's link: the account page
+    chosen: bool  # the switch was just used: remember the choice in a cookie
+
+
+def speech(request: web.Request, home: str) -> Speech:
+    lang = language.request_language(request)
+    other = language.other_language(lang)
+    switch = language.switch_link(request.raw_path, other) if request.method == "GET" else None
+    return Speech(lang, words.translator(lang), switch, home, request.query.get("lang") == lang)
+
+
 _LAYOUT = """<!DOCTYPE html>
-<html lang="en">
+<html lang="$lang">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -63,7 +83,11 @@ _LAYOUT = """<!DOCTYPE html>
 $style</style>
 </head>
 <body>
-<main>
+<a class="skip" href="#main">$skip</a>
+<header class="site">
+<p><a href="$home"><strong>$site</strong></a></p>
+$switch</header>
+<main id="main" tabindex="-1">
 <h1>$heading</h1>
 $body
 </main>
@@ -71,12 +95,42 @@ $body
 </html>
 """
 
+_SWITCH = """<nav aria-label="$label">
+<ul><li><a href="$href" lang="$other" hreflang="$other">$text</a></li></ul>
+</nav>
+"""
 
-def page(title: str, body: Safe, status: int = 200, heading: str | None = None) -> web.Response:
-    text = fill(_LAYOUT, title=title, heading=heading or title, body=body, style=Safe(STYLESHEET))
-    return web.Response(
+
+def page(
+    s: Speech, title: str, body: Safe, status: int = 200, heading: str | None = None
+) -> web.Response:
+    switch = Safe("")
+    if s.switch_url is not None:
+        other = language.other_language(s.lang)
+        switch = fill(
+            _SWITCH, label=s.t("language"), href=s.switch_url, other=other, text=s.t("switch_to")
+        )
+    text = fill(
+        _LAYOUT,
+        lang=s.lang,
+        title=title,
+        site=s.t("site"),
+        skip=s.t("skip"),
+        home=s.home,
+        switch=switch,
+        heading=heading or title,
+        body=body,
+        style=Safe(STYLESHEET),
+    )
+    response = web.Response(
         status=status, text=text, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS
     )
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    if s.chosen:
+        response.set_cookie(
+            language.COOKIE, s.lang, max_age=language.COOKIE_AGE, path="/", samesite="Lax"
+        )
+    return response
 
 
 def _alert(error: str | None) -> Safe:
@@ -107,18 +161,19 @@ class Paths:
 
 
 _SIGN_IN = """$alert$context<form method="post" action="$action">
-$hidden<label for="email">Email</label>
+$hidden<label for="email">$email_label</label>
 <input id="email" name="email" type="email" autocomplete="username" required
  value="$email"$described>
-<label for="password">Password</label>
+<label for="password">$password_label</label>
 <input id="password" name="password" type="password" autocomplete="current-password"
  required$described>
-<button type="submit">Sign in</button>
+<button type="submit">$submit</button>
 </form>
 $signup"""
 
 
 def sign_in(
+    s: Speech,
     paths: Paths,
     csrf: str,
     authz: str,
@@ -130,63 +185,71 @@ def sign_in(
     status: int = 200,
     back: str = "",
 ) -> web.Response:
-    context = fill("<p>Sign in to continue to <strong>$app</strong>.</p>\n", app=app) if app else ""
+    context = fill("<p>$text</p>\n", text=said(s, "sign_in_to", app=app)) if app else Safe("")
     hidden = join([_hidden(CSRF_FIELD, csrf), *([_hidden("authz", authz)] if authz else [])])
     if back:  # a page of this server to return to (pod_server.ui's sign-in links)
         hidden = join([hidden, _hidden(RETURN_FIELD, back)])
     link = ""
     if signup:
         href = paths.signup + ("?authz=" + _quote(authz) if authz else "")
-        link = fill('<p>New here? <a href="$href">Create an account</a>.</p>\n', href=href)
+        link = fill(
+            '<p>$new <a href="$href">$create</a>.</p>\n',
+            new=s.t("new_here"),
+            href=href,
+            create=s.t("create_account_link"),
+        )
     body = fill(
         _SIGN_IN,
         alert=_alert(error),
-        context=Safe(context),
+        context=context,
         action=paths.login,
         hidden=hidden,
+        email_label=s.t("email"),
         email=email,
+        password_label=s.t("password"),
         described=_described(error),
+        submit=s.t("sign_in"),
         signup=Safe(link),
     )
-    return page("Sign in", body, status)
+    return page(s, s.t("sign_in_title"), body, status)
 
 
 def _quote(value: str) -> str:
     return quote(value, safe="")
 
 
-_CONSENT = """<p><strong>$app</strong> asks to sign you in with your WebID.</p>
+_CONSENT = """<p>$asks_sign_in</p>
 <dl>
-<dt>App</dt><dd>$app$unverified</dd>
-<dt>You will return to</dt><dd>$origin</dd>
-<dt>App identifier</dt><dd><code>$client_id</code></dd>
+<dt>$app_label</dt><dd>$app$unverified</dd>
+<dt>$return_to</dt><dd>$origin</dd>
+<dt>$app_id</dt><dd><code>$client_id</code></dd>
 </dl>
 <form method="post" action="$action">
-$hidden$webids<h2>If you allow it, the app can</h2>
+$hidden$webids<h2>$app_can</h2>
 <ul>
 $asks</ul>
 $access<label><input type="checkbox" name="remember" value="yes" checked>
- Remember my decision for this app</label>
-<button type="submit" name="decision" value="allow">Allow</button>
-<button type="submit" name="decision" value="deny">Deny</button>
+ $remember</label>
+<button type="submit" name="decision" value="allow">$allow</button>
+<button type="submit" name="decision" value="deny">$deny</button>
 </form>
-<p class="note">Signed in as $email. <a href="$logout">Not you? Sign out</a>.</p>"""
+<p class="note">$signed_in <a href="$logout">$not_you</a>.</p>"""
 
-SCOPE_TEXT = {
-    "webid": "use your WebID to read and change data for you, wherever you have access",
-    "openid": "know who you are: your WebID",
-    "offline_access": (
-        "keep this access while you are not using it, until you revoke it or it expires"
-    ),
-}
+SCOPES = ("webid", "openid", "offline_access")  # those the consent page words
+
+
+def said(s: Speech, key: str, **values: object) -> Safe:
+    """A catalogue text holding HTML, with ``values`` escaped into it."""
+    return Safe(s.t(key, **{name: esc(value) for name, value in values.items()}))
 
 
 def consent_asks(scopes: Iterable[str], *, limited: bool = False) -> list[str]:
-    """What the consent page says the app can do: WebID use always (only to say who the
-    person is, when the app is limited to what it asks for), each scope once."""
+    """What the consent page says the app can do (``scope_*`` keys): WebID use always
+    (only to say who the person is, when the app is limited to what it asks for), each
+    scope once."""
     asks = ["openid" if limited else "webid"]
     asks += [s for s in scopes if s not in ("openid", "webid")]
-    return [SCOPE_TEXT[s] for s in dict.fromkeys(asks) if s in SCOPE_TEXT]
+    return [f"scope_{s}" for s in dict.fromkeys(asks) if s in SCOPES]
 
 
 @dataclass(frozen=True)
@@ -202,68 +265,59 @@ class ConsentView:
     has_storage: bool = True  # the WebID has a pod here, where the needs can be placed
 
 
-_FULL_ONLY = """<p class="full"><strong>Full access.</strong>
-This app does not say what it needs, so it gets all the access you have:
-on every Solid server that trusts this provider, it can read and change
-whatever your WebID may, like you could.</p>
+_FULL_ONLY = """<p class="full">$text</p>
 <input type="hidden" name="access" value="full">
 """
 
-_CHOICES = """<h2>What it asks for in your pod</h2>
-<fieldset><legend>Choose what $app may do</legend>
+_CHOICES = """<h2>$asks_in_pod</h2>
+<fieldset><legend>$choose</legend>
 <label class="choice"><input type="radio" name="access" value="needs" checked>
- What it asks for, as ticked below</label>
+ $as_ticked</label>
 <ul class="needs">
 $needs</ul>
 <label class="choice"><input type="radio" name="access" value="own"> $own</label>
 <label class="choice"><input type="radio" name="access" value="full">
- <span class="tag warn">Full access</span> Everything you can reach, on every server, like you could
- (the app's list above does not apply)</label>
+ <span class="tag warn">$full</span> $full_choice</label>
 </fieldset>
-$nowhere<p class="note">Whatever you choose, the app can also read what anyone may read,
-such as your public profile. These limits hold on this server; other Solid servers do not
-know them and give the app what your WebID may do there.</p>
+$nowhere<p class="note">$limits</p>
 """
 
 _MODE_WORDS = (
-    (Mode.READ, ("read",)),
-    (Mode.WRITE, ("change", "delete")),
-    (Mode.APPEND, ("add to",)),
+    (Mode.READ, ("mode_read",)),
+    (Mode.WRITE, ("mode_change", "mode_delete")),
+    (Mode.APPEND, ("mode_add",)),
 )
 
 
-def mode_words(modes: Mode) -> str:
+def mode_words(s: Speech, modes: Mode) -> str:
     """``read, change and delete``: what the modes let an app do, in plain words."""
     if Mode.WRITE in modes:
         modes &= ~Mode.APPEND  # changing includes adding
-    words = [word for mode, said in _MODE_WORDS if mode in modes for word in said]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    words = [s.t(key) for mode, keys in _MODE_WORDS if mode in modes for key in keys]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + s.t("and") + words[-1]
 
 
-def need_text(need: AccessNeed) -> Safe:
+def need_text(s: Speech, need: AccessNeed) -> Safe:
     """One need in plain words: what, which folder, which modes, required or not."""
     if need.target_path is None:
-        where = fill(
-            "data of the kind <code>$tree</code> (this server cannot place it in your pod, "
-            "so it will not be given)",
-            tree=need.shape_tree or "",
-        )
+        where = said(s, "kind_unplaced", tree=need.shape_tree or "")
     else:
-        kind = "the folder" if need.target_path.endswith("/") else "the document"
-        where = fill("$kind <code>$path</code>", kind=kind, path=need.target_path)
+        kind = "the_folder" if need.target_path.endswith("/") else "the_document"
+        where = said(s, kind, path=need.target_path)
     return fill(
-        '<strong>$label</strong>: $modes $where <span class="tag">$necessity</span>$desc',
+        '<strong>$label</strong>$colon$modes $where <span class="tag">$necessity</span>$desc',
         label=need.label,
-        modes=mode_words(need.modes),
+        colon=s.t("colon"),
+        modes=mode_words(s, need.modes),
         where=where,
-        necessity="required" if need.required else "optional",
+        necessity=s.t("required" if need.required else "optional"),
         desc=fill('<br><span class="note">$d</span>', d=need.description)
         if need.description
         else Safe(""),
     )
 
 
-def _need_item(need: AccessNeed) -> Safe:
+def _need_item(s: Speech, need: AccessNeed) -> Safe:
     # A required need cannot be unticked alone: the person's way to refuse it is one of
     # the other choices (its own folder only, or nothing).
     state = Safe(" checked disabled" if need.required else " checked")
@@ -271,61 +325,70 @@ def _need_item(need: AccessNeed) -> Safe:
         '<li><label><input type="checkbox" name="$key" value="yes"$state> $text</label></li>\n',
         key=need.key,
         state=state,
-        text=need_text(need),
+        text=need_text(s, need),
     )
 
 
-def _access_choice(view: ConsentView) -> Safe:
+def _access_choice(s: Speech, view: ConsentView) -> Safe:
     needs = view.needs
     if not needs.declared:
-        return Safe(_FULL_ONLY)
+        return fill(_FULL_ONLY, text=said(s, "full_only"))
     if needs.own_container is not None:
-        own = fill(
-            "Only its own folder <code>$path</code> (to read and change), nothing else",
-            path=needs.own_container,
-        )
+        own = said(s, "own_only", path=needs.own_container)
     else:
-        own = Safe("Nothing in your pod beyond what anyone may read")
+        own = Safe(esc(s.t("nothing_beyond")))
     nowhere = (
         Safe("")
         if view.has_storage
-        else Safe(
-            '<p class="alert">Your WebID has no pod on this server, so the folders above '
-            "cannot be given here.</p>\n"
-        )
+        else fill('<p class="alert">$text</p>\n', text=s.t("no_pod_here"))
     )
     return fill(
         _CHOICES,
-        app=view.app,
-        needs=join(_need_item(n) for n in needs.needs),
+        asks_in_pod=s.t("asks_in_pod"),
+        choose=s.t("choose_what", app=view.app),
+        as_ticked=s.t("as_ticked"),
+        needs=join(_need_item(s, n) for n in needs.needs),
         own=own,
+        full=s.t("full_access"),
+        full_choice=s.t("full_choice"),
         nowhere=nowhere,
+        limits=s.t("limits_note"),
     )
 
 
-def consent(paths: Paths, view: ConsentView, csrf: str, authz: str) -> web.Response:
-    said = consent_asks(view.scopes, limited=view.needs.declared)
-    asks = [fill("<li>$text</li>\n", text=text) for text in said]
+def consent(s: Speech, paths: Paths, view: ConsentView, csrf: str, authz: str) -> web.Response:
+    keys = consent_asks(view.scopes, limited=view.needs.declared)
+    asks = [fill("<li>$text</li>\n", text=s.t(key)) for key in keys]
     body = fill(
         _CONSENT,
+        asks_sign_in=said(s, "asks_sign_in", app=view.app),
+        app_label=s.t("app"),
         app=view.app,
-        unverified=" (the app chose this name itself)" if view.named_by_app else "",
+        unverified=s.t("unverified") if view.named_by_app else "",
+        return_to=s.t("return_to"),
         origin=view.origin,
+        app_id=s.t("app_id"),
         client_id=view.client_id,
         action=paths.consent,
         hidden=join([_hidden(CSRF_FIELD, csrf), _hidden("authz", authz)]),
-        webids=_webid_choice(view.webids),
+        webids=_webid_choice(s, view.webids),
+        app_can=s.t("app_can"),
         asks=join(asks),
-        access=_access_choice(view),
-        email=view.email,
+        access=_access_choice(s, view),
+        remember=s.t("remember"),
+        allow=s.t("allow"),
+        deny=s.t("deny"),
+        signed_in=s.t("signed_in_not_you", email=view.email),
         logout=paths.logout,
+        not_you=s.t("not_you"),
     )
-    return page(f"Allow {view.app}?", body, heading=f"Allow {view.app} to sign you in?")
+    title = s.t("allow_title", app=view.app)
+    return page(s, title, body, heading=s.t("allow_heading", app=view.app))
 
 
-def _webid_choice(webids: tuple[str, ...]) -> Safe:
+def _webid_choice(s: Speech, webids: tuple[str, ...]) -> Safe:
     if len(webids) == 1:
-        return join([fill("<p>Your WebID: <code>$w</code></p>\n", w=webids[0]),
+        return join([fill("<p>$label <code>$w</code></p>\n", label=s.t("your_webid"), w=webids[0]),
                      _hidden("webid", webids[0])])  # fmt: skip
     options = [
         fill(
@@ -335,28 +398,30 @@ def _webid_choice(webids: tuple[str, ...]) -> Safe:
         )
         for i, w in enumerate(webids)
     ]
-    return join([Safe("<fieldset><legend>Sign in as</legend>\n"), *options, Safe("</fieldset>\n")])
+    legend = fill("<fieldset><legend>$l</legend>\n", l=s.t("sign_in_as"))
+    return join([legend, *options, Safe("</fieldset>\n")])
 
 
 _SIGN_UP = """$alert<form method="post" action="$action">
-$hidden<label for="email">Email</label>
+$hidden<label for="email">$email_label</label>
 <input id="email" name="email" type="email" autocomplete="email" required value="$email"$described>
-<label for="name">Pod name</label>
+<label for="name">$name_label</label>
 <input id="name" name="name" type="text" autocomplete="username" required value="$name"
  aria-describedby="name-help"$invalid>
-<p class="note" id="name-help">Your pod and WebID will live under this name.</p>
-<label for="password">Password</label>
+<p class="note" id="name-help">$name_help</p>
+<label for="password">$password_label</label>
 <input id="password" name="password" type="password" autocomplete="new-password" required
  minlength="$min" aria-describedby="password-help"$invalid>
-<p class="note" id="password-help">At least $min characters.</p>
-<label for="confirm">Password again</label>
+<p class="note" id="password-help">$password_help</p>
+<label for="confirm">$again_label</label>
 <input id="confirm" name="confirm" type="password" autocomplete="new-password" required$described>
-<button type="submit">Create account</button>
+<button type="submit">$submit</button>
 </form>
-<p><a href="$login">I have an account</a></p>"""
+<p><a href="$login">$have_account</a></p>"""
 
 
 def sign_up(
+    s: Speech,
     paths: Paths,
     csrf: str,
     authz: str,
@@ -373,38 +438,47 @@ def sign_up(
         alert=_alert(error),
         action=paths.signup,
         hidden=hidden,
+        email_label=s.t("email"),
         email=email,
+        name_label=s.t("pod_name"),
         name=name,
+        name_help=s.t("pod_name_help"),
+        password_label=s.t("password"),
         min=str(min_password),
+        password_help=s.t("password_help", n=min_password),
+        again_label=s.t("password_again"),
         described=_described(error),
         invalid=Safe(' aria-invalid="true"' if error else ""),
+        submit=s.t("create_account"),
         login=paths.login + ("?authz=" + _quote(authz) if authz else ""),
+        have_account=s.t("have_account"),
     )
-    return page("Create an account", body, status)
+    return page(s, s.t("sign_up_title"), body, status)
 
 
 def message(
-    title: str, text: str, status: int = 200, link: tuple[str, str] | None = None
+    s: Speech, title: str, text: str, status: int = 200, link: tuple[str, str] | None = None
 ) -> web.Response:
     body = fill('<p role="status">$text</p>\n', text=text)
     if link:
         body = join(
             [body, fill('<p><a href="$href">$label</a></p>\n', href=link[0], label=link[1])]
         )
-    return page(title, body, status)
+    return page(s, title, body, status)
 
 
-def error(title: str, text: str, status: int = 400) -> web.Response:
-    return page(title, fill('<p role="alert">$text</p>\n', text=text), status)
+def error(s: Speech, title: str, text: str, status: int = 400) -> web.Response:
+    return page(s, title, fill('<p role="alert">$text</p>\n', text=text), status)
 
 
-_ACCOUNT = """<p>Signed in as <strong>$email</strong>.</p>
-$webids$pods<p><a href="$settings">Your pods: access requests, activity, apps and data</a></p>
-<p><a href="$password">Change password</a></p>
-<form method="post" action="$logout">$hidden<button type="submit">Sign out</button></form>"""
+_ACCOUNT = """<p>$signed_in</p>
+$webids$pods<p><a href="$settings">$pods_link</a></p>
+<p><a href="$password">$change</a></p>
+<form method="post" action="$logout">$hidden<button type="submit">$sign_out</button></form>"""
 
 
 def account(
+    s: Speech,
     paths: Paths,
     email: str,
     webids: list[str],
@@ -412,69 +486,84 @@ def account(
     csrf: str,
 ) -> web.Response:
     items = join(fill('<li><a href="$w"><code>$w</code></a></li>\n', w=w) for w in webids)
-    listing = join([Safe("<h2>Your WebIDs</h2>\n<ul>\n"), items, Safe("</ul>\n")]) if webids else ""
+    heading = fill("<h2>$h</h2>\n<ul>\n", h=s.t("your_webids"))
+    listing = join([heading, items, Safe("</ul>\n")]) if webids else ""
     body = fill(
         _ACCOUNT,
-        email=email,
+        signed_in=said(s, "signed_in_email", email=email),
         webids=Safe(listing),
-        pods=_pods(pods),
+        pods=_pods(s, pods),
+        pods_link=s.t("pods_link"),
         password=paths.password,
+        change=s.t("change_password"),
         settings=paths.account + "/settings",
         logout=paths.logout,
         hidden=_hidden(CSRF_FIELD, csrf),
+        sign_out=s.t("sign_out"),
     )
-    return page("Your account", body)
+    return page(s, s.t("account"), body)
 
 
-def _pods(pods: list[tuple[str, int, int | None]]) -> Safe:
+def _pods(s: Speech, pods: list[tuple[str, int, int | None]]) -> Safe:
     """The person's pods with the storage they use (and their quota, if any)."""
     if not pods:
         return Safe("")
+
+    def used(count: int, limit: int | None) -> str:
+        size = language.human_size(count, s.lang)
+        if limit is None:
+            return size
+        return s.t("used_of", used=size, limit=language.human_size(limit, s.lang))
+
     rows = join(
         fill(
-            '<li><a href="$url">$url</a>: $used</li>\n',
+            '<li><a href="$url">$url</a>$colon$used</li>\n',
             url=url,
-            used=_bytes(used) + (f" of {_bytes(limit)}" if limit is not None else ""),
+            colon=s.t("colon"),
+            used=used(count, limit),
         )
-        for url, used, limit in pods
+        for url, count, limit in pods
     )
-    return join([Safe("<h2>Your pods</h2>\n<ul>\n"), rows, Safe("</ul>\n")])
+    heading = fill("<h2>$h</h2>\n<ul>\n", h=s.t("your_pods"))
+    return join([heading, rows, Safe("</ul>\n")])
 
 
-def _bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{count} bytes"
+_LOGOUT = """<p>$question</p>
+<form method="post" action="$action">$hidden<button type="submit">$sign_out</button></form>"""
 
 
-_LOGOUT = """<p>Sign out of this identity provider? Apps you signed in to keep the access
-they already have until it expires or you revoke it.</p>
-<form method="post" action="$action">$hidden<button type="submit">Sign out</button></form>"""
-
-
-def logout_confirm(paths: Paths, csrf: str, params: dict[str, str]) -> web.Response:
+def logout_confirm(s: Speech, paths: Paths, csrf: str, params: dict[str, str]) -> web.Response:
     hidden = join([_hidden(CSRF_FIELD, csrf), *(_hidden(k, v) for k, v in params.items())])
-    return page("Sign out", fill(_LOGOUT, action=paths.logout, hidden=hidden))
+    body = fill(
+        _LOGOUT,
+        question=s.t("sign_out_question"),
+        action=paths.logout,
+        hidden=hidden,
+        sign_out=s.t("sign_out"),
+    )
+    return page(s, s.t("sign_out"), body)
 
 
 _PASSWORD = """$alert<form method="post" action="$action">
-$hidden<label for="current">Current password</label>
+$hidden<label for="current">$current_label</label>
 <input id="current" name="current" type="password" autocomplete="current-password"
  required$described>
-<label for="password">New password</label>
+<label for="password">$new_label</label>
 <input id="password" name="password" type="password" autocomplete="new-password" required
  minlength="$min">
-<label for="confirm">New password again</label>
+<label for="confirm">$again_label</label>
 <input id="confirm" name="confirm" type="password" autocomplete="new-password" required>
-<button type="submit">Change password</button>
+<button type="submit">$submit</button>
 </form>"""
 
 
 def password_form(
-    paths: Paths, csrf: str, min_password: int, error: str | None = None, status: int = 200
+    s: Speech,
+    paths: Paths,
+    csrf: str,
+    min_password: int,
+    error: str | None = None,
+    status: int = 200,
 ) -> web.Response:
     body = fill(
         _PASSWORD,
@@ -483,5 +572,9 @@ def password_form(
         hidden=_hidden(CSRF_FIELD, csrf),
         described=_described(error),
         min=str(min_password),
+        current_label=s.t("current_password"),
+        new_label=s.t("new_password"),
+        again_label=s.t("new_password_again"),
+        submit=s.t("change_password"),
     )
-    return page("Change password", body, status)
+    return page(s, s.t("change_password"), body, status)

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from pod_server.auth.fetch import Fetcher, GuardedFetcher
 from pod_server.consent.apps.lookup import AppGrants
-from pod_server.idp.accounts import Passwords
+from pod_server.idp.accounts import Passwords, Refused
 from pod_server.idp.clients import ClientDirectory
 from pod_server.idp.config import IdpConfig
 from pod_server.idp.discovery import Endpoints
@@ -37,8 +37,8 @@ PodsOf = Callable[[list[str]], Awaitable[list[tuple[str, int, int | None]]]]
 StorageOf = Callable[[str], Awaitable[str | None]]
 
 
-class ProvisionRefused(Exception):
-    """Provisioning declined; ``str(exc)`` is shown on the sign-up page."""
+class ProvisionRefused(Refused):
+    """Provisioning declined: shown on the sign-up page."""
 
 
 @dataclass

@@ -61,7 +61,7 @@ def add_idp_routes(app: web.Application, p: Provider) -> None:
     router.add_post(base + "idp/token", json_api.token)
     router.add_post(base + "idp/revoke", json_api.revoke)
     for method in ("GET", "POST"):
-        router.add_route(method, base + "idp/authorize", _page(people.authorize))
+        router.add_route(method, base + "idp/authorize", _page(people.authorize, p.paths.account))
     routes = {
         "login": (people.login_page, people.login),
         "signup": (people.signup_page, people.signup),
@@ -69,20 +69,24 @@ def add_idp_routes(app: web.Application, p: Provider) -> None:
         "password": (people.password_page, people.password),
     }
     for name, (get, post) in routes.items():
-        router.add_get(base + "idp/" + name, _page(get))
-        router.add_post(base + "idp/" + name, _page(post))
-    router.add_post(base + "idp/consent", _page(people.consent))
-    router.add_get(base + "idp/account", _page(people.account))
+        router.add_get(base + "idp/" + name, _page(get, p.paths.account))
+        router.add_post(base + "idp/" + name, _page(post, p.paths.account))
+    router.add_post(base + "idp/consent", _page(people.consent, p.paths.account))
+    router.add_get(base + "idp/account", _page(people.account, p.paths.account))
 
 
-def _page(handler: JsonHandler) -> JsonHandler:
+def _page(handler: JsonHandler, home: str) -> JsonHandler:
+    """Errors no handler answered, as pages (``home``: the header's link, the account page)."""
+
     async def guarded(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
         except StateBusy:
-            return pages.error("Busy", "The server is busy. Try again in a moment.", 503)
+            s = pages.speech(request, home)
+            return pages.error(s, s.t("busy_title"), s.t("busy"), 503)
         except InvalidValue:
-            return pages.error("Bad request", "The request holds a character not allowed.", 400)
+            s = pages.speech(request, home)
+            return pages.error(s, s.t("bad_request_title"), s.t("bad_character"), 400)
 
     return guarded
 

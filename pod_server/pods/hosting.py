@@ -22,7 +22,7 @@ from pod_server.idp import (
 from pod_server.idp.provider import PodsOf, Provision, StorageOf
 from pod_server.ldp.store import ResourceStore
 from pod_server.ldp.vocabulary import SOLID_OWNER
-from pod_server.pods.provision import check_name, deprovision, provision
+from pod_server.pods.provision import NameTaken, check_name, deprovision, provision
 from pod_server.state import IdpState
 
 
@@ -163,7 +163,13 @@ def provisioner(store: ResourceStore) -> Provision:
     async def make_pod(account_id: str, name: str) -> str:
         del account_id  # the IdP links the returned WebID to the account
         try:
+            check_name(name)
+        except BadRequest as exc:
+            raise ProvisionRefused(exc.message, "pod_name_unusable", name=name) from None
+        try:
             return (await provision(store, name, store.base_url)).webid
+        except NameTaken as exc:
+            raise ProvisionRefused(exc.message, "pod_name_taken", name=name) from None
         except (BadRequest, Conflict) as exc:
             raise ProvisionRefused(exc.message) from None
 

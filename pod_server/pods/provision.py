@@ -31,6 +31,10 @@ PREFIXES = turtle_prefixes(
 )
 
 
+class NameTaken(Conflict):
+    """A pod of that name exists already (the sign-up page says so in its own words)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PodInfo:
     name: str
@@ -146,7 +150,7 @@ async def provision(
     check_name(name)
     root = f"/{name}/"
     if await store.meta(root) is not None or await store.meta(paths.twin(root)) is not None:
-        raise Conflict(f"A pod named {name!r} already exists")
+        raise NameTaken(f"A pod named {name!r} already exists")
     owner = webid or default_webid(store.layout, name)
     for path, turtle in pod_documents(store.layout, name, owner, issuer):
         await store.create_internal(path, turtle.encode())

@@ -68,11 +68,7 @@ class _Visit:
         self.store: ResourceStore = request.app[STORE]
         self.account = account
         self.webids = webids
-        lang = i18n.choose_language(
-            request.query.get("lang"),
-            request.cookies.get(i18n.COOKIE),
-            request.headers.get("Accept-Language"),
-        )
+        lang = i18n.request_language(request)
         self.chrome = Chrome(
             request,
             lang,

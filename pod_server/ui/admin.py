@@ -64,11 +64,7 @@ class _Visit:
         self.store: ResourceStore = request.app[STORE]
         self.webids = webids
         self.url = request.path
-        lang = i18n.choose_language(
-            request.query.get("lang"),
-            request.cookies.get(i18n.COOKIE),
-            request.headers.get("Accept-Language"),
-        )
+        lang = i18n.request_language(request)
         self.chrome = Chrome(
             request,
             lang,

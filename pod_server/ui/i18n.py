@@ -8,26 +8,40 @@ English.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
+from pod_server.http.language import (
+    CHROME,
+    COOKIE,
+    DEFAULT,
+    LANGUAGES,
+    Translate,
+    choose_language,
+    human_size,
+    layered,
+    parse_accept_language,
+    request_language,
+)
 from pod_server.ui.sharing_words import WORDS
 
-LANGUAGES = ("en", "fr")
-DEFAULT = "en"
-COOKIE = "lang"
+__all__ = [
+    "CHROME",
+    "COOKIE",
+    "DEFAULT",
+    "LANGUAGES",
+    "MESSAGES",
+    "Translate",
+    "choose_language",
+    "human_size",
+    "layered",
+    "parse_accept_language",
+    "request_language",
+    "translator",
+]
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
-        "skip": "Skip to content",
-        "site": "Pod",
         "signed_in_as": "Signed in as {webid}",
         "not_signed_in": "Not signed in",
-        "sign_in": "Sign in",
-        "sign_out": "Sign out",
-        "account": "Your account",
         "owner_nav": "Your pod",
-        "language": "Language",
-        "switch_to": "Français",
         "breadcrumbs": "You are here",
         "container": "Folder {name}",
         "document": "Document {name}",
@@ -135,24 +149,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "not_found_title": "Not found",
         "not_found_text": "There is nothing at this address.",
         "error_title": "Something went wrong",
-        "form_expired": "This form has expired. Go back, reload the page and try again.",
-        "cross_site": "This form was sent from another site, so nothing was done.",
         "bad_name": "Choose a name without slashes.",
         "no_files": "Choose at least one file.",
-        "bytes": "{n} bytes",
         "progress": "Upload progress",
     },
     "fr": {
-        "skip": "Aller au contenu",
-        "site": "Pod",
         "signed_in_as": "Connecté en tant que {webid}",
         "not_signed_in": "Non connecté",
-        "sign_in": "Se connecter",
-        "sign_out": "Se déconnecter",
-        "account": "Votre compte",
         "owner_nav": "Votre pod",
-        "language": "Langue",
-        "switch_to": "English",
         "breadcrumbs": "Vous êtes ici",
         "container": "Dossier {name}",
         "document": "Document {name}",
@@ -267,13 +271,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "not_found_title": "Introuvable",
         "not_found_text": "Il n'y a rien à cette adresse.",
         "error_title": "Une erreur est survenue",
-        "form_expired": (
-            "Ce formulaire a expiré. Revenez en arrière, rechargez la page et réessayez."
-        ),
-        "cross_site": "Ce formulaire a été envoyé depuis un autre site : rien n'a été fait.",
         "bad_name": "Choisissez un nom sans barre oblique.",
         "no_files": "Choisissez au moins un fichier.",
-        "bytes": "{n} octets",
         "progress": "Progression du dépôt",
     },
 }
@@ -281,79 +280,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 for _lang, _words in WORDS.items():  # the sharing page's and profile card's words
     MESSAGES[_lang].update(_words)
 
-Translate = Callable[..., str]
-
 
 def translator(lang: str) -> Translate:
     """``t(key, **values)`` in ``lang``; an unknown key is a programming error (KeyError)."""
-    return layered(MESSAGES, lang, None)
-
-
-def layered(
-    messages: Mapping[str, Mapping[str, str]], lang: str, fallback: Translate | None
-) -> Translate:
-    """``t(key, **values)`` from ``messages`` in ``lang``, else from ``fallback`` (a page
-    family's own words over the shared ones); a key in neither is a KeyError."""
-    own = messages[lang if lang in messages else DEFAULT]
-
-    def t(key: str, **values: object) -> str:
-        text = own.get(key)
-        if text is None:
-            if fallback is None:
-                raise KeyError(key)
-            return fallback(key, **values)
-        return text.format(**values) if values else text
-
-    return t
-
-
-def parse_accept_language(header: str | None) -> list[tuple[str, float]]:
-    """Language ranges with their weights, best first (RFC 9110 §12.5.4); ranges with a
-    malformed weight count as 0 (not acceptable) rather than failing the page."""
-    ranges: list[tuple[str, float]] = []
-    for index, item in enumerate((header or "").split(",")):
-        parts = [p.strip() for p in item.split(";")]
-        tag = parts[0].lower()
-        if not tag:
-            continue
-        weight = 1.0
-        for param in parts[1:]:
-            if param.lower().startswith("q="):
-                try:
-                    weight = max(0.0, min(1.0, float(param[2:])))
-                except ValueError:
-                    weight = 0.0
-        ranges.append((tag, weight - index * 1e-6))  # ties: the order written
-    return sorted(ranges, key=lambda r: -r[1])
-
-
-def choose_language(chosen: str | None, cookie: str | None, accept_language: str | None) -> str:
-    """The page language: an explicit choice (query, then cookie), else Accept-Language."""
-    for value in (chosen, cookie):
-        if value in LANGUAGES:
-            return value
-    for tag, weight in parse_accept_language(accept_language):
-        if weight <= 0:
-            continue
-        primary = tag.split("-", 1)[0]
-        if primary in LANGUAGES:
-            return primary
-        if tag == "*":
-            return DEFAULT
-    return DEFAULT
-
-
-def human_size(count: int, lang: str) -> str:
-    """A byte count for people: 1.5 MB, in the language's decimal mark."""
-    if count < 1000:
-        return translator(lang)("bytes", n=count)
-    size = float(count)
-    for unit in ("KB", "MB", "GB", "TB"):
-        size /= 1000
-        if size < 1000 or unit == "TB":
-            break
-    text = f"{size:.1f}"
-    if lang == "fr":
-        text = text.replace(".", ",")
-        unit = {"KB": "ko", "MB": "Mo", "GB": "Go", "TB": "To"}[unit]
-    return f"{text} {unit}"
+    return layered(MESSAGES, lang, layered(CHROME, lang, None))

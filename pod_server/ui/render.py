@@ -10,11 +10,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
 
+from pod_server.http.language import remember_choice, switch_link
 from pod_server.http.style import STYLESHEET
 from pod_server.ui import i18n
 
@@ -23,7 +24,6 @@ _ENV = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,  # a missing value is a bug, not an empty string
 )
-LANG_COOKIE_AGE = 365 * 24 * 3600
 # Marks a request answered with a page: the CORS hook's headers come off (see strip_cors).
 PAGE_KEY: web.RequestKey[bool] = web.RequestKey("pod_server.ui.page", bool)
 # The operators' WebIDs (the ``admin`` setting): their pages' header links to ``ui.admin``.
@@ -43,14 +43,6 @@ def content_security_policy(nonce: str) -> str:
         f" script-src 'nonce-{nonce}'; connect-src 'self'; form-action 'self';"
         " frame-ancestors 'none'; base-uri 'none'"
     )
-
-
-def switch_link(raw_path: str, lang: str) -> str:
-    """The current URL with ``lang`` set (the other query parameters kept)."""
-    path, _, query = raw_path.partition("?")
-    dropped = ("lang", "note", "n", "name")  # a note of what was just done is not repeated
-    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in dropped]
-    return path + "?" + urlencode([*pairs, ("lang", lang)])
 
 
 def sign_in_link(login: str, raw_path: str) -> str:
@@ -119,10 +111,7 @@ def page(
     hdrs["Referrer-Policy"] = "same-origin"
     hdrs["Vary"] = "Accept, Accept-Language, Cookie, Authorization"
     chrome.request[PAGE_KEY] = True
-    if chrome.request.query.get("lang") == chrome.lang:  # the switch was used: remember it
-        response.set_cookie(
-            i18n.COOKIE, chrome.lang, max_age=LANG_COOKIE_AGE, path="/", samesite="Lax"
-        )
+    remember_choice(chrome.request, response, chrome.lang)
     return response
 
 

@@ -192,11 +192,7 @@ async def _start(
     audit: RequestAudit | None = None,
 ) -> _Request:
     provider = request.app[IDP]
-    lang = i18n.choose_language(
-        request.query.get("lang"),
-        request.cookies.get(i18n.COOKIE),
-        request.headers.get("Accept-Language"),
-    )
+    lang = i18n.request_language(request)
     root = store.storage_root_of(path) or "/"
     chrome = Chrome(
         request,

@@ -787,7 +787,7 @@ async def test_bad_registrations(world: World, payload: bytes, ctype: str, error
 async def test_sign_up_then_authorize(world: World) -> None:
     client = await world.confidential_client()
     _, page, _ = await world.get(await world.authorize_url(client[0]))
-    link = html.unescape(page.split('href="')[1].split('"')[0])  # "Create an account"
+    link = html.unescape(page.split('">Create an account')[0].rsplit('href="', 1)[1])
     status, page, _ = await world.get(world.url(link))
     assert status == 200 and "Create an account" in page
     (form,) = Forms(page).forms

@@ -31,5 +31,5 @@ async def test_machine_endpoints(handler: object, status: int, error: str) -> No
 
 @pytest.mark.parametrize(("handler", "status"), [(failing, 400), (busy, 503)])
 async def test_pages(handler: object, status: int) -> None:
-    response = await _page(handler)(make_mocked_request("GET", "/idp/login"))  # type: ignore[arg-type]
+    response = await _page(handler, "/idp/account")(make_mocked_request("GET", "/idp/login"))  # type: ignore[arg-type]
     assert response.status == status

@@ -13,8 +13,11 @@ TEMPLATES = Path(i18n.__file__).parent / "templates"
 VIEWS = Path(i18n.__file__).parent
 
 
-def test_both_languages_have_the_same_keys_and_placeholders() -> None:
-    en, fr = i18n.MESSAGES["en"], i18n.MESSAGES["fr"]
+@pytest.mark.parametrize("catalogue", [i18n.MESSAGES, i18n.CHROME], ids=["pages", "chrome"])
+def test_both_languages_have_the_same_keys_and_placeholders(
+    catalogue: dict[str, dict[str, str]],
+) -> None:
+    en, fr = catalogue["en"], catalogue["fr"]
     assert en.keys() == fr.keys()
     for key in en:
         assert set(re.findall(r"{(\w+)}", en[key])) == set(re.findall(r"{(\w+)}", fr[key])), key
@@ -27,7 +30,7 @@ def test_every_key_the_templates_and_views_use_exists() -> None:
     assert used, "no message keys found: did the templates move?"
     # The owner's and the operator's pages keep their words in their own catalogues.
     own = words.MESSAGES["en"].keys() | admin_words.MESSAGES["en"].keys()
-    assert used <= i18n.MESSAGES["en"].keys() | own
+    assert used <= i18n.MESSAGES["en"].keys() | i18n.CHROME["en"].keys() | own
 
 
 @pytest.mark.parametrize(
