@@ -155,7 +155,7 @@ class ConsentService:
         owners = await self._owners(root)
         if not owners:
             raise Conflict("This storage has no owner to ask")
-        id = secrets.token_urlsafe(16)
+        id = record_id()
         path = root + CONSENT_DIR + id
         record = model.new_record(
             id, self.store.url(path), root, sorted(owners)[0], req, self.clock()
@@ -507,3 +507,12 @@ def _readers_acl(url: str, readers: Sequence[str], *, default: bool = False) -> 
 
 def _turtle(graph: Graph) -> bytes:
     return graph.serialize(format="turtle", encoding="utf-8")
+
+
+def record_id() -> str:
+    """A new record's id: 128 random bits, URL-safe, never starting with "-" (a command
+    line would read ``pod consent show -x...`` as an option)."""
+    while True:
+        id = secrets.token_urlsafe(16)
+        if not id.startswith("-"):
+            return id

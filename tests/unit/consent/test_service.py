@@ -18,7 +18,7 @@ from pod_server.access.policy import AccessPolicy
 from pod_server.access.rules import AccessRules
 from pod_server.access.seed import root_acl
 from pod_server.auth import Agent
-from pod_server.consent import model
+from pod_server.consent import model, service
 from pod_server.consent.inbox import LdnInbox
 from pod_server.consent.model import AccessRequest, ConsentRecord, Status, Target
 from pod_server.consent.service import ConsentService
@@ -443,3 +443,9 @@ async def test_the_periodic_sweep_expires_what_is_due(world: World) -> None:
 def test_the_sweep_interval_must_be_positive(seconds: float) -> None:
     with pytest.raises(SettingsError, match="consent sweep"):
         validate(Settings(consent_sweep_seconds=seconds))
+
+
+def test_record_ids_never_look_like_command_line_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    draws = iter(["-starts-with-a-dash", "_fine-id"])
+    monkeypatch.setattr(service.secrets, "token_urlsafe", lambda _n: next(draws))
+    assert service.record_id() == "_fine-id"

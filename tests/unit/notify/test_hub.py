@@ -353,7 +353,7 @@ async def test_the_table_is_read_every_poll_interval(make_pg: Callable[..., Post
     hub = await started(make_pg(poll_interval=0.05), "a", seen)
     try:
         quiet = await insert_unnotified(hub)
-        await wait_for(lambda: seen == [quiet])
+        await wait_for(lambda: seen == [quiet], timeout=15.0)  # a busy machine: once, 3 s was short
     finally:
         await hub.close()
 
