@@ -200,7 +200,15 @@ async def _send(
     links: list[str] | None = None,
 ) -> web.StreamResponse:
     span = _range(request, rep) if rep.stored is not None else None
-    response = web.StreamResponse(status=206 if span else 200)
+    start, end = span or (0, rep.length)
+    status = 206 if span else 200
+    # A body in memory goes as a Response, which aiohttp sends with its headers in one
+    # write (a StreamResponse sends its headers on their own first: two syscalls).
+    response = (
+        web.StreamResponse(status=status)
+        if rep.data is None
+        else web.Response(status=status, body=rep.data)
+    )
     describe(response, ctx, rep.meta, access)
     for link in links or ():
         response.headers.add("Link", link)
@@ -215,17 +223,15 @@ async def _send(
     if not rep.meta.is_container and not rdf.is_rdf(rep.content_type):  # a person's file
         navigated = negotiation.is_navigation(request.headers)
         response.headers.update(negotiation.safety_headers(rep.content_type, navigated))
-    start, end = span or (0, rep.length)
-    response.content_length = end - start
     if span:
         response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{rep.length}"
     if ctx.audit is not None:  # durably logged before anything is sent
         await ctx.audit.before_send(response.status)
+    if isinstance(response, web.Response):
+        return response  # aiohttp sends it (and leaves the body out for a HEAD)
+    response.content_length = end - start
     await response.prepare(request)
     if request.method == "HEAD":
-        return response
-    if rep.data is not None:  # headers and body in one write
-        await response.write_eof(rep.data)
         return response
     if rep.stored is not None:
         async for chunk in rep.stored.iter_range(start, end):

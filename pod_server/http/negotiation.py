@@ -12,6 +12,7 @@ they hold, they never run as the pages' origin.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from pod_server.ldp import conneg
@@ -45,11 +46,20 @@ SANDBOX = "sandbox"
 
 def prefers_html(accept: str | None) -> bool:
     """Whether ``accept`` names HTML and weighs it above every RDF type."""
+    if accept is not None and len(accept) > conneg.MEMO_HEADER_LENGTH:
+        return _prefers_html(accept)
+    return _prefers_html_memo(accept)  # clients send the same few headers over and over
+
+
+def _prefers_html(accept: str | None) -> bool:
     ranges = conneg.parse_accept(accept)
     if not any(r.type == "text" and r.subtype in ("html", "*") and r.q > 0 for r in ranges):
         return False
     # RDF types first: on a tie the server's order decides, so HTML must win outright.
     return conneg.choose(accept, (*RDF_TYPES, HTML)) == HTML
+
+
+_prefers_html_memo = functools.lru_cache(maxsize=1024)(_prefers_html)
 
 
 def wants_page(method: str, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:

@@ -160,7 +160,7 @@ def _weight(
 
 # Clients send the same few Accept headers again and again: their choices are memoised,
 # for headers short enough that hostile ones cannot make the memo large.
-_MEMO_HEADER_LENGTH = 512
+MEMO_HEADER_LENGTH = 512
 
 
 def choose(accept: str | None, offered: Sequence[str]) -> str | None:
@@ -171,7 +171,7 @@ def choose(accept: str | None, offered: Sequence[str]) -> str | None:
     server's preference, which is the order of ``offered``. The offered string is
     returned unchanged. A header with nothing parseable is treated like no header.
     """
-    if isinstance(offered, tuple) and (accept is None or len(accept) <= _MEMO_HEADER_LENGTH):
+    if isinstance(offered, tuple) and (accept is None or len(accept) <= MEMO_HEADER_LENGTH):
         return _choose_memo(accept, offered)
     return _choose(accept, offered)
 
