@@ -36,7 +36,7 @@ import os
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -46,6 +46,8 @@ from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
 from pod_server.ldp.store import Change
 from pod_server.notify.model import Channel
 from pod_server.notify.signing import KEY_FILE, key_in_file
+
+TOPICS_PER_QUERY = 500  # an event's paths looked up per query (SQLite's limit is 32,766)
 
 log = logging.getLogger("pod_server.notify")
 T = TypeVar("T")
@@ -105,8 +107,9 @@ class ChannelRegistry(Protocol):
 
     async def remove(self, channel_id: str) -> bool: ...
 
-    async def webhooks(self, topic: str, now: float) -> list[Channel]:
-        """The live webhook channels on ``topic``."""
+    async def webhooks(self, topics: Sequence[str], now: float) -> dict[str, list[Channel]]:
+        """The live webhook channels on each of ``topics`` that has any (one lookup for
+        all the paths one write changed)."""
 
     async def sweep(self, now: float, connect_timeout: float) -> int:
         """Forget expired channels, and connection channels never connected in time."""
@@ -359,12 +362,17 @@ class SqliteHub(OutgoingEvents):
         with transaction(self._writer.conn) as conn:
             return conn.execute("DELETE FROM channels WHERE id = ?", (channel_id,)).rowcount == 1
 
-    async def webhooks(self, topic: str, now: float) -> list[Channel]:
-        query = (
-            f"SELECT {_COLUMNS} FROM channels WHERE topic = ? AND type = 'WebhookChannel2023'"
-            " AND end_at > ?"
-        )
-        return [_channel(row) for row in self._reader().execute(query, (topic, now))]
+    async def webhooks(self, topics: Sequence[str], now: float) -> dict[str, list[Channel]]:
+        found: dict[str, list[Channel]] = {}
+        for i in range(0, len(topics), TOPICS_PER_QUERY):
+            part = list(topics[i : i + TOPICS_PER_QUERY])
+            query = (
+                f"SELECT {_COLUMNS} FROM channels WHERE topic IN ({', '.join('?' * len(part))})"
+                " AND type = 'WebhookChannel2023' AND end_at > ? ORDER BY created, id"
+            )
+            for row in self._reader().execute(query, (*part, now)):
+                found.setdefault(row["topic"], []).append(_channel(row))
+        return found
 
     async def sweep(self, now: float, connect_timeout: float) -> int:
         return await self._on_writer(self._sweep, now, connect_timeout)

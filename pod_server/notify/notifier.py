@@ -202,10 +202,13 @@ class Notifier:
             self._end_local(event.ended, sinks.UNSUBSCRIBED)
             return
         local = event.origin == self.origin
-        now = time.time()
+        # Webhooks are sent by the process that made the change, whoever registered them.
+        webhooks = (
+            await self.hub.webhooks([c.path for c in event.changes], time.time()) if local else {}
+        )
         for index, change in enumerate(event.changes):
             listeners = self._topics.get(change.path)
-            hooks = await self.hub.webhooks(change.path, now) if local else []
+            hooks = webhooks.get(change.path, ())
             if not listeners and not hooks:
                 continue
             key = f"{event.id}/{index}" if event.id else None

@@ -82,7 +82,7 @@ _BY_TOKEN = f"SELECT {_COLUMNS} FROM notify_channels WHERE token_hash = $1"
 _ATTACH = "UPDATE notify_channels SET attached = $1 WHERE id = $2 AND attached IS NULL"
 _REMOVE = "DELETE FROM notify_channels WHERE id = $1"
 _WEBHOOKS = (
-    f"SELECT {_COLUMNS} FROM notify_channels WHERE topic = $1 AND type = '{WEBHOOK}'"
+    f"SELECT {_COLUMNS} FROM notify_channels WHERE topic = ANY($1::text[]) AND type = '{WEBHOOK}'"
     " AND end_at > $2 ORDER BY created, id"
 )
 _SWEEP = (
@@ -429,10 +429,13 @@ class PostgresHub(OutgoingEvents):
         with unavailable():
             return _count(await self._db().execute(_REMOVE, channel_id)) == 1
 
-    async def webhooks(self, topic: str, now: float) -> list[Channel]:
+    async def webhooks(self, topics: Sequence[str], now: float) -> dict[str, list[Channel]]:
         with unavailable():
-            rows = await self._db().fetch(_WEBHOOKS, topic, now)
-        return [Channel(**row) for row in rows]
+            rows = await self._db().fetch(_WEBHOOKS, list(topics), now)
+        found: dict[str, list[Channel]] = {}
+        for row in rows:
+            found.setdefault(row["topic"], []).append(Channel(**row))
+        return found
 
     async def sweep(self, now: float, connect_timeout: float) -> int:
         with unavailable():

@@ -195,8 +195,9 @@ async def test_registry(make_hub: Factory) -> None:
         assert await hub.add(hook, max_per_agent=2)
         assert not await hub.add(channel("ws2"), max_per_agent=2)  # anonymous's share is used
         assert await hub.add(channel("ws2", webid="https://me.example/#i"), max_per_agent=2)
-        assert [c.id for c in await hub.webhooks("/doc", time.time())] == ["h1"]
-        assert await hub.webhooks("/other", time.time()) == []
+        found = await hub.webhooks(["/doc", "/other"], time.time())
+        assert {topic: [c.id for c in hooks] for topic, hooks in found.items()} == {"/doc": ["h1"]}
+        assert await hub.webhooks(["/other"], time.time()) == {}
         assert await hub.remove("h1") and not await hub.remove("h1")
         assert await hub.get("h1") is None
         assert not await hub.attach("gone", time.time())
