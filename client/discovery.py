@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from urllib.parse import urldefrag
+from urllib.parse import urldefrag, urlsplit
 
 from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.namespace import FOAF
 
 from client import rdf
 from client.access import Access, _parent
-from client.core import PIM_STORAGE, normalize_url
-from client.errors import Forbidden, NotFound, PodClientError, Unauthorized
+from client.core import normalize_url
+from client.errors import Forbidden, InvalidResponse, NotFound, PodClientError, Unauthorized
 
 SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
 PIM = Namespace("http://www.w3.org/ns/pim/space#")
 LDP_NS = Namespace("http://www.w3.org/ns/ldp#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+STORAGE_DESCRIPTION = str(SOLID.storageDescription)
+# Answers to a HEAD that still let the walk up go on: missing, or not for this caller.
+_NOT_READABLE = (401, 403, 404, 410)
 
 
 @dataclass
@@ -100,17 +103,50 @@ class Discovery(Access):
 
     async def find_storage(self, url: str) -> str | None:
         """The storage root holding ``url``: the nearest container (itself included)
-        typed ``pim:Storage`` in its Link headers."""
+        that the server says is a ``pim:Storage``.
+
+        Solid Protocol §4.1 (Storage Resource): the server answers a storage's URI with
+        ``Link: <pim:Storage>; rel="type"``, and every GET/HEAD about a resource in a
+        storage links (``rel=solid:storageDescription``) the storage description, which
+        states ``<storage> a pim:Storage``. A container the caller may not read answers
+        401/403, and neither our server nor CSS 7.2 puts the type link on that answer;
+        such a container is the storage when a description linked from a response met
+        on the way up (the resource itself, a readable container below) names it."""
+        described: dict[str, set[str] | None] = {}  # description URL -> storages named
         current: str | None = normalize_url(url)
         while current is not None:
+            res = await self.head(current, ok=_NOT_READABLE)
+            for link in res.links.get(STORAGE_DESCRIPTION, []):
+                described.setdefault(link, None)  # read only if a 401/403 needs it
             if current.endswith("/"):
-                try:
-                    if PIM_STORAGE in (await self.head(current)).types:
-                        return current
-                except (NotFound, Forbidden, Unauthorized):
-                    pass
+                if res.is_storage:
+                    return current
+                if res.status in (401, 403) and current in await self._described(described):
+                    return current
             current = _parent(current)
         return None
+
+    async def _described(self, described: dict[str, set[str] | None]) -> set[str]:
+        """The storages named by the descriptions in ``described``, reading those not
+        read yet (servers give them to anyone: ours and CSS do, signed in or not)."""
+        for link, storages in described.items():
+            if storages is None:
+                described[link] = await self._storages_in(link)
+        return {storage for storages in described.values() for storage in storages or ()}
+
+    async def _storages_in(self, description: str) -> set[str]:
+        """What a storage description types ``pim:Storage`` (nothing when unreadable);
+        only URLs of the description's own origin, as only its server may speak for them."""
+        try:
+            graph = await self.read_graph(description)
+        except (NotFound, Forbidden, Unauthorized, InvalidResponse):
+            return set()
+        origin = _origin(description)
+        return {
+            str(s)
+            for s in graph.subjects(RDF.type, PIM.Storage)
+            if isinstance(s, URIRef) and _origin(str(s)) == origin
+        }
 
     async def storages(self, webid: str | None = None) -> list[str]:
         """The storages of a WebID: as its profile lists them, else the storage holding
@@ -184,6 +220,11 @@ class Discovery(Access):
         containers = (location,) if location.endswith("/") else ()
         instances = () if containers else (location,)
         return TypeRegistration(str(node), index, for_class, instances, containers, private)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _registrations(

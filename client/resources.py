@@ -88,12 +88,15 @@ class Resources(PodCore):
         self._remember(url, response)
         return Resource.of(url, response, body)
 
-    async def head(self, url: str) -> Resource:
+    async def head(self, url: str, *, ok: tuple[int, ...] = ()) -> Resource:
+        """The resource's headers. An error status listed in ``ok`` is returned as it is
+        (its headers may still say something, such as its type) instead of raised."""
         url = normalize_url(url)
-        response = await self.request("HEAD", url)
+        response = await self.request("HEAD", url, ok=ok)
         await response.aclose()
         url = response.url or url
-        self._remember(url, response)
+        if response.status < 400:
+            self._remember(url, response)
         return Resource.of(url, response)
 
     async def exists(self, url: str) -> bool:

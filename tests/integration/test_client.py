@@ -487,6 +487,15 @@ async def scenario_discovery_and_type_indexes(server: Server, tmp_path: Path) ->
         profile = await anonymous.profile(alice_id)
         assert profile.webid == alice_id and server.base.rstrip("/") in profile.issuers[0]
         assert await pod.find_storage(server.pod() + "a/b/c") == server.pod()
+        # From a public document: our pod roots are owner-only (anonymous HEAD: 401), so
+        # the storage description linked from the document names the root. CSS roots are
+        # public-read; made private, CSS 7.2 links only its server root's description from
+        # a pod's resources, so nothing there names the pod root to others.
+        folder = server.pod() + unique("shared") + "/"
+        await pod.put(folder + "note.txt", "for anyone", "text/plain")
+        await pod.grant(folder + "note.txt", PUBLIC, "read")
+        assert await anonymous.find_storage(folder + "note.txt") == server.pod()
+        await pod.delete_tree(folder)
         if server.kind == "css":
             return  # CSS profiles name no inbox or type indexes
         assert profile.inbox == server.pod() + "inbox/"

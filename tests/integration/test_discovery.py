@@ -1,5 +1,6 @@
 """``/.well-known/solid`` describes the server to anyone, and the notification gateway it
-names leads a client from a resource's URL to a WebSocket without being told an endpoint."""
+names leads a client from a resource's URL to a WebSocket without being told an endpoint;
+the client finds the storage holding a resource even when it may not read the storage."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ import json
 from pathlib import Path
 
 import aiohttp
+import pytest
 from rdflib import Graph, URIRef
 
+from client import PUBLIC, Forbidden, PodClient, Subject, Unauthorized
+from pod_server.http.handlers import STORE
+from pod_server.pods.hosting import add_user, user_credentials
 from pod_server.settings import Settings
+from pod_server.state import DB_NAME, SqliteState
 from pod_server.storage.file import FileBackend
 from tests.conftest import Pod, running_pod
 
@@ -117,3 +123,36 @@ async def test_gateway_subscription_needs_read_access(tmp_path: Path) -> None:
                 headers={"Content-Type": "application/json"},
             ) as r:
                 assert r.status == 401
+
+
+async def _signed_in(made: dict[str, str]) -> PodClient:
+    client = PodClient()
+    await client.login_client_credentials(made["issuer"], made["client_id"], made["client_secret"])
+    return client
+
+
+async def test_client_finds_a_private_storage_root_from_a_public_document(tmp_path: Path) -> None:
+    async with running_pod(tmp_path, FileBackend(tmp_path), Settings(multiuser=True)) as pod:
+        store = pod.app[STORE]  # type: ignore[index]
+        async with SqliteState(tmp_path / DB_NAME) as state:
+            for name in ("alice", "bob"):
+                await add_user(store, state, name, f"{name}@example.org", "a long passphrase")
+            alice_made = await user_credentials(store, state, "alice")
+            bob_made = await user_credentials(store, state, "bob")
+        root = alice_made["pod"]
+        note = root + "public/deep/note.txt"
+        async with await _signed_in(alice_made) as alice:
+            assert alice.webid is not None
+            assert set(await alice.who_can(root)) == {Subject.agent(alice.webid)}  # owner-only
+            await alice.put(note, "for anyone", "text/plain")
+            await alice.grant(root + "public/", PUBLIC, "read")
+            assert await alice.find_storage(note) == root
+        async with PodClient() as anonymous, await _signed_in(bob_made) as bob:
+            with pytest.raises(Unauthorized):
+                await anonymous.head(root)
+            with pytest.raises(Forbidden):
+                await bob.head(root)
+            assert await anonymous.find_storage(note) == root
+            assert await bob.find_storage(note) == root
+            assert await bob.find_storage(root + "public/") == root
+            assert await bob.find_storage(bob_made["pod"] + "x/y") == bob_made["pod"]
