@@ -5,6 +5,7 @@ StaleState and ``retrying`` makes the plan again."""
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ from pod_server.storage.base import (
 from pod_server.storage.base import Delete as DeleteOp
 
 MAX_ATTEMPTS = 20
+# After a second lost race, a random pause that grows with each attempt: writers in other
+# processes (which the per-path lock does not serialise) then stop overtaking each other
+# in lockstep, and none gives up while the others keep winning.
+RETRY_PAUSE = 0.002  # seconds, times the attempt number, at most
 T = TypeVar("T")
 # The audit entry of a write, given the path written and whether it was created: it is
 # committed in the same backend step as the write (see pod_server.audit).
@@ -57,11 +62,12 @@ class WriteResult:
 async def retrying(attempt: Callable[[], Awaitable[T]], gave_up: str) -> T:
     """Run ``attempt`` (which plans from fresh reads and commits) until no concurrent
     writer invalidates its plan; a 409 saying ``gave_up`` after ``MAX_ATTEMPTS``."""
-    for _ in range(MAX_ATTEMPTS):
+    for attempt_number in range(MAX_ATTEMPTS):
         try:
             return await attempt()
         except StaleState:
-            continue
+            if attempt_number and attempt_number < MAX_ATTEMPTS - 1:
+                await asyncio.sleep(random.uniform(0, RETRY_PAUSE * attempt_number))
     raise Conflict(gave_up)
 
 

@@ -17,7 +17,7 @@ from pod_server.errors import (
     ServiceUnavailable,
     StaleState,
 )
-from pod_server.ldp import rdf
+from pod_server.ldp import rdf, writing
 from pod_server.ldp.budget import WorkLimits
 from pod_server.ldp.changes import Change
 from pod_server.ldp.conditions import NONE, Conditions
@@ -238,6 +238,26 @@ async def test_retrying_gives_up_with_a_conflict() -> None:
         return calls
 
     assert await retrying(stale_twice, "no") == MAX_ATTEMPTS + 3
+
+
+async def test_retrying_pauses_longer_after_each_lost_race(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pauses: list[float] = []
+
+    async def record(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr(writing.random, "uniform", lambda low, high: high)  # the longest
+    monkeypatch.setattr(writing.asyncio, "sleep", record)
+
+    async def always_stale() -> None:
+        raise StaleState("changed")
+
+    with pytest.raises(Conflict):
+        await retrying(always_stale, "gave up")
+    # No pause after the first loss (one race is common), none after the last attempt.
+    assert pauses == [writing.RETRY_PAUSE * n for n in range(1, MAX_ATTEMPTS - 1)]
 
 
 async def test_a_write_replans_after_a_concurrent_change() -> None:
