@@ -52,6 +52,8 @@ from pod_server.ldp.budget import DEFAULT_MAX_NESTING, check_nesting, json_depth
 from pod_server.ldp.conneg import parse_content_type
 from pod_server.ldp.media_types import JSON_LD, N3, N_QUADS, N_TRIPLES, RDF_XML, TURTLE
 from pod_server.ldp.turtle_check import parse_rdf11
+from pod_server.ldp.turtle_writer import Unwritable, terms_of, write_turtle
+from pod_server.ldp.turtle_writer import relative as _relative
 from pod_server.ldp.vocabulary import ACL, AS, CERT, LDP, PIM, POSIX, SOLID, VCARD
 
 #: Every RDF media type we read and write; the order is the server's preference.
@@ -637,54 +639,6 @@ def _with_prefixes(graph: Graph, table: Mapping[str, str]) -> Graph:
     return out
 
 
-def _unambiguous(reference: str) -> str | None:
-    """None if a parser could take ``reference`` for an absolute IRI.
-
-    A colon before any slash reads as a scheme ("a:b"); rdflib's resolver even applies
-    that to fragments ("#me:" comes back as the IRI "#me:"), so refuse them all.
-    """
-    colon, slash = reference.find(":"), reference.find("/")
-    if colon >= 0 and (slash < 0 or colon < slash):
-        return None
-    return reference
-
-
-def _relative(iri: str, base: str | None) -> str | None:
-    """``iri`` as a relative reference that resolves back to it against ``base``.
-
-    Only the safe cases: the base itself (``<>``), a fragment of it (``<#me>``), and
-    paths below the base's directory without dot segments. rdflib's own relativiser is
-    wrong for IRIs that merely share a string prefix with the base (it turns
-    ``.../doc2`` into ``<2>`` against ``.../doc``), so we do not use it.
-    """
-    if not base:
-        return None
-    iri = str(iri)  # rdflib terms never compare equal to plain strings
-    base = base.partition("#")[0]
-    if iri == base:
-        return ""
-    if iri.startswith(base + "#"):
-        return _unambiguous(iri[len(base) :])
-    parts = urlsplit(base)
-    if not parts.scheme or not parts.netloc or not parts.path.startswith("/"):
-        return None
-    directory_path = parts.path[: parts.path.rfind("/") + 1]
-    if "/./" in directory_path or "/../" in directory_path:
-        return None
-    directory = f"{parts.scheme}://{parts.netloc}{directory_path}"
-    if not iri.startswith(directory):
-        return None
-    rest = _unambiguous(iri[len(directory) :])
-    if rest is None:
-        return None
-    path = re.split(r"[?#]", rest, maxsplit=1)[0]
-    if not path or path.startswith("/"):
-        return None  # "" would mean the base document, "/x" the root, "//x" a host
-    if any(segment in (".", "..") for segment in path.split("/")):
-        return None
-    return rest
-
-
 class _TurtleWriter(TurtleSerializer):
     """rdflib's Turtle serialiser with correct relative IRIs and bounded nesting."""
 
@@ -734,6 +688,18 @@ def _write_turtle(graph: Graph, base: str | None, table: Mapping[str, str]) -> b
     stream = io.BytesIO()
     _TurtleWriter(out).serialize(stream, base=base, encoding="utf-8")
     return stream.getvalue()
+
+
+def storage_turtle(graph: Graph, base: str) -> bytes:
+    """The Turtle the server stores for ``graph``: IRIs relative to ``base`` where safe,
+    no ``@base`` line, the prefixes of the prefix table it uses (see ``turtle_writer``).
+    rdflib's serialiser writes what that writer does not handle."""
+    table = _prefix_table(graph, None)
+    try:
+        return write_turtle(terms_of(graph), base, table)
+    except Unwritable:
+        data = _write_turtle(graph, base, table)
+        return data[data.index(b"\n") + 1 :] if data.startswith(b"@base ") else data
 
 
 def _write_ntriples(graph: Graph, base: str | None, table: Mapping[str, str]) -> bytes:
