@@ -36,6 +36,7 @@ from xml.sax import SAXParseException, handler
 from xml.sax.expatreader import ExpatParser
 from xml.sax.xmlreader import InputSource
 
+import pyoxigraph as ox
 from pyld import jsonld
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
@@ -52,7 +53,7 @@ from pod_server.ldp.budget import DEFAULT_MAX_NESTING, check_nesting, json_depth
 from pod_server.ldp.conneg import parse_content_type
 from pod_server.ldp.media_types import JSON_LD, N3, N_QUADS, N_TRIPLES, RDF_XML, TURTLE
 from pod_server.ldp.turtle_check import parse_rdf11
-from pod_server.ldp.turtle_writer import Unwritable, terms_of, write_turtle
+from pod_server.ldp.turtle_writer import Unwritable, terms_of, terms_of_oxigraph, write_turtle
 from pod_server.ldp.turtle_writer import relative as _relative
 from pod_server.ldp.vocabulary import ACL, AS, CERT, LDP, PIM, POSIX, SOLID, VCARD
 
@@ -700,6 +701,25 @@ def storage_turtle(graph: Graph, base: str) -> bytes:
     except Unwritable:
         data = _write_turtle(graph, base, table)
         return data[data.index(b"\n") + 1 :] if data.startswith(b"@base ") else data
+
+
+def storage_turtle_of_new(
+    quads: Iterable[ox.Quad], base: str, lexical: Callable[[ox.Literal], str]
+) -> bytes | None:
+    """``storage_turtle`` of a new document holding the triples of Oxigraph's ``quads``,
+    without an rdflib graph: the same text as for the graph of those triples (``lexical``
+    must give rdflib's lexical forms) added to the empty graph ``Reader.graph_of`` gives
+    for an absent document. None for a term the plain writer does not handle."""
+    try:
+        return write_turtle(dict.fromkeys(terms_of_oxigraph(quads, lexical)), base, _new_table())
+    except Unwritable:
+        return None
+
+
+@functools.cache
+def _new_table() -> Mapping[str, str]:
+    # Graph(): what Reader.graph_of gives for an absent document (rdflib's default prefixes).
+    return MappingProxyType(_prefix_table(Graph(), None))
 
 
 def _write_ntriples(graph: Graph, base: str | None, table: Mapping[str, str]) -> bytes:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 import vocab
@@ -134,6 +135,12 @@ class ShapeConstraints:
         except Undecided:
             return False
         return self._conforms_fast(index, shapes)
+
+    def conforming_index(self, quads: Iterable[ox.Quad], shapes: tuple[str, ...]) -> Data | None:
+        """The compiled shapes' index of the triples of Oxigraph's ``quads`` when those
+        shapes accept them; None when pyshacl must decide (``validate``)."""
+        index = Data.from_quads(quads)
+        return index if self._conforms_fast(index, shapes) else None
 
     def _conforms_fast(self, index: Data, shapes: tuple[str, ...]) -> bool:
         domains = [d for d in map(self._domain, shapes) if d is not None]

@@ -16,18 +16,19 @@ one token:
 
 Output is sorted (subjects, then predicates with rdf:type first, then objects) so the
 same graph is always written the same way; blank nodes are ordered by what they say, so
-isomorphic graphs give the same text too unless two blank nodes say the same thing. No ``@base`` line: stored data follows the
-resource if its public URL changes. A graph holding a term this writer does not handle
-(an IRI with characters Turtle cannot write, an N3 formula) raises ``Unwritable``; the
-caller then uses rdflib's serialiser.
+isomorphic graphs give the same text too unless two blank nodes say the same thing. No
+``@base`` line: stored data follows the resource if its public URL changes. A graph
+holding a term this writer does not handle (an IRI with characters Turtle cannot write,
+an N3 formula) raises ``Unwritable``; the caller then uses rdflib's serialiser.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
+import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
@@ -37,6 +38,7 @@ from rdflib.term import Node
 Term = tuple[int, str, str, str]
 IRI, LITERAL, BLANK = 0, 1, 2
 _TYPE: Term = (IRI, str(RDF.type), "", "")
+_XSD_STRING = str(XSD.string)
 
 # Turtle's PN_CHARS_BASE, PN_CHARS_U and PN_CHARS (RDF 1.1 Turtle, section 6.5).
 _BASE = (
@@ -206,6 +208,37 @@ def terms_of(triples: Iterable[tuple[Node, Node, Node]]) -> Iterator[tuple[Term,
             term = seen.get(node)
             if term is None:
                 term = seen[node] = from_rdflib(node)
+            converted.append(term)
+        yield converted[0], converted[1], converted[2]
+
+
+def terms_of_oxigraph(
+    quads: Iterable[ox.Quad], lexical: Callable[[ox.Literal], str]
+) -> Iterator[tuple[Term, Term, Term]]:
+    """The triples of Oxigraph ``quads`` (graph names ignored) as term tuples, each distinct
+    term converted once. ``lexical`` gives a literal's lexical form: the caller's choice of
+    normalisation (``shape_plan.Literals.lexical`` gives rdflib's, so the text is what
+    rdflib's terms of the same triples would write)."""
+    seen: dict[object, Term] = {}
+
+    def convert(term: object) -> Term:
+        if isinstance(term, ox.NamedNode):
+            return (IRI, term.value, "", "")
+        if isinstance(term, ox.BlankNode):
+            return (BLANK, term.value, "", "")
+        if isinstance(term, ox.Literal):
+            if term.language:
+                return (LITERAL, term.value, "", term.language)
+            datatype = term.datatype.value
+            return (LITERAL, lexical(term), "" if datatype == _XSD_STRING else datatype, "")
+        raise Unwritable(f"not an RDF 1.1 term: {type(term).__name__}")
+
+    for quad in quads:
+        converted = []
+        for node in (quad.subject, quad.predicate, quad.object):
+            term = seen.get(node)
+            if term is None:
+                term = seen[node] = convert(node)
             converted.append(term)
         yield converted[0], converted[1], converted[2]
 
