@@ -2,7 +2,9 @@
 
 Everything that turns bytes into an rdflib ``Graph`` or back goes through ``parse`` and
 ``serialize``; nothing else in the server imports rdflib's parsers, serialisers or pyld.
-Both functions are synchronous and pure so callers can run big bodies in a thread.
+Both functions are synchronous and pure so callers can run big bodies in a thread. The
+Turtle the server stores is written by ``storage_turtle`` (``turtle_writer``'s plain
+writer, rdflib's as a fallback), or by ``storage_turtle_of_new`` from Oxigraph's terms.
 
 A resource is one graph: documents with named graphs are refused, not merged.
 

@@ -10,7 +10,8 @@ data written with the canonical terms, the same on every server.
 
 Most writes conform, so the question is first put to the shapes compiled to Python checks
 (``vocab.conforms_fast``): a Turtle body is read by Oxigraph straight into their index
-(``conforms_turtle``, no rdflib graph at all), any other graph is converted. Only a yes is
+(``conforms_turtle``, no rdflib graph at all), so are the triples of an N3 Patch creating
+a document (``conforming_index``), any other graph is converted. Only a yes is
 taken from them; a violation, or a shape they leave to pyshacl, goes to pyshacl
 (``vocab.validate``), which decides and writes the report of the 422.
 """
