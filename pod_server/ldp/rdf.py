@@ -50,6 +50,7 @@ from rdflib.plugins.serializers.nt import _nt_row
 from rdflib.plugins.serializers.turtle import VERB, RecursiveSerializer, TurtleSerializer
 from rdflib.term import Node
 
+import vocab
 from pod_server.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 from pod_server.ldp.budget import DEFAULT_MAX_NESTING, check_nesting, json_depth, too_deep
 from pod_server.ldp.conneg import parse_content_type
@@ -693,11 +694,21 @@ def _write_turtle(graph: Graph, base: str | None, table: Mapping[str, str]) -> b
     return stream.getvalue()
 
 
+@functools.cache
+def _storage_prefixes() -> Mapping[str, str]:
+    """PREFIXES and, for stored documents, the project's vocabularies (``bank:``), which
+    most organisation data is written in. Ours win a clash of names or namespaces."""
+    taken = set(PREFIXES.values())
+    domains = {d: vocab.namespace(d) for d in vocab.domains()}
+    extra = {d: ns for d, ns in domains.items() if d not in PREFIXES and ns not in taken}
+    return MappingProxyType({**extra, **PREFIXES})
+
+
 def storage_turtle(graph: Graph, base: str) -> bytes:
     """The Turtle the server stores for ``graph``: IRIs relative to ``base`` where safe,
-    no ``@base`` line, the prefixes of the prefix table it uses (see ``turtle_writer``).
-    rdflib's serialiser writes what that writer does not handle."""
-    table = _prefix_table(graph, None)
+    no ``@base`` line, the prefixes it uses of the prefix table and the vocabularies (see
+    ``turtle_writer``). rdflib's serialiser writes what that writer does not handle."""
+    table = _prefix_table(graph, _storage_prefixes())
     try:
         return write_turtle(terms_of(graph), base, table)
     except Unwritable:
@@ -721,7 +732,7 @@ def storage_turtle_of_new(
 @functools.cache
 def _new_table() -> Mapping[str, str]:
     # Graph(): what Reader.graph_of gives for an absent document (rdflib's default prefixes).
-    return MappingProxyType(_prefix_table(Graph(), None))
+    return MappingProxyType(_prefix_table(Graph(), _storage_prefixes()))
 
 
 def _write_ntriples(graph: Graph, base: str | None, table: Mapping[str, str]) -> bytes:

@@ -149,6 +149,29 @@ class _Labels:
         self.tokens: dict[Term, str] = {}
         self.blanks = 0
 
+    def generate(self, iris: Iterable[str]) -> None:
+        """Make up ``nsN:`` prefixes for the namespaces of ``iris`` (predicates: rdflib's
+        writer did the same) that have neither a prefix nor a relative form, so a
+        vocabulary the prefix table does not know is not written out in full each time."""
+        taken = {prefix for _, prefix in self.namespaces}
+        known = {namespace for namespace, _ in self.namespaces}
+        made = 0
+        for iri in sorted(iris):
+            cut = max(iri.rfind("#"), iri.rfind("/")) + 1
+            namespace, local = iri[:cut], iri[cut:]
+            if namespace in known or not cut or not local or not _LOCAL.fullmatch(local):
+                continue
+            if not _IRIREF.fullmatch(namespace) or self._prefixed(iri) is not None:
+                continue
+            if relative(iri, self.base) is not None:
+                continue
+            made += 1
+            while f"ns{made}" in taken:
+                made += 1
+            known.add(namespace)
+            self.namespaces.append((namespace, f"ns{made}"))
+        self.namespaces.sort(key=lambda item: (-len(item[0]), item[1]))
+
     def term(self, term: Term) -> str:
         found = self.tokens.get(term)
         if found is None:
@@ -176,14 +199,20 @@ class _Labels:
     def _iri(self, iri: str) -> str:
         if not _IRIREF.fullmatch(iri):
             raise Unwritable(f"an IRI Turtle cannot write: {iri!r}")
-        for namespace, prefix in self.namespaces:
-            if iri.startswith(namespace):
-                local = iri[len(namespace) :]
-                if _LOCAL.fullmatch(local):
-                    self.used[prefix] = namespace
-                    return f"{prefix}:{local}"
+        found = self._prefixed(iri)
+        if found is not None:
+            namespace, prefix = found
+            self.used[prefix] = namespace
+            return f"{prefix}:{iri[len(namespace) :]}"
         rel = relative(iri, self.base)
         return f"<{iri if rel is None else rel}>"
+
+    def _prefixed(self, iri: str) -> tuple[str, str] | None:
+        """The (namespace, prefix) to write ``iri`` with, if any."""
+        for namespace, prefix in self.namespaces:
+            if iri.startswith(namespace) and _LOCAL.fullmatch(iri, len(namespace)):
+                return namespace, prefix
+        return None
 
 
 def from_rdflib(node: Node) -> Term:
@@ -286,6 +315,7 @@ def write_turtle(
     if not subjects:
         return b""
     labels = _Labels(base, table)
+    labels.generate({p[1] for predicates in subjects.values() for p in predicates if p[0] == IRI})
     term = labels.term
     blank_keys = _blank_keys(subjects)
 

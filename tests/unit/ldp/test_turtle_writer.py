@@ -292,7 +292,7 @@ def test_only_used_prefixes_are_declared_and_ours_win() -> None:
     text = stored(graph).decode()
     assert "@prefix my: <http://my.example/v#> ." in text
     assert "@prefix foaf: <http://xmlns.com/foaf/0.1/> ." in text
-    assert "<http://not-foaf.example/x>" in text
+    assert "@prefix ns1: <http://not-foaf.example/> ." in text and "ns1:x" in text
     assert "@prefix xsd:" not in text and "@prefix rdf:" not in text
     assert_round_trip(graph)
 
@@ -334,9 +334,41 @@ def test_relative_iris_only_where_safe() -> None:
 
 
 def test_no_base_means_absolute_iris() -> None:
-    triples = terms_of([(URIRef(BASE + "#me"), EX.p, URIRef(BASE))])
+    triples = terms_of([(URIRef(BASE + "#me"), URIRef(BASE + "#p"), URIRef(BASE))])
     text = write_turtle(triples, None, {}).decode()
-    assert text == f"<{BASE}#me> <{EX}p> <{BASE}> .\n"
+    assert text == f"@prefix ns1: <{BASE}#> .\n\nns1:me ns1:p <{BASE}> .\n"
+
+
+def test_prefixes_are_made_up_for_predicates_without_one() -> None:
+    graph = Graph(bind_namespaces="none")
+    graph.bind("ns1", "http://taken.example/")
+    me = URIRef(BASE + "#me")
+    graph.add((me, URIRef("http://taken.example/p"), Literal("1")))
+    graph.add((me, URIRef("http://a.example/v#name"), URIRef("http://a.example/v#Thing")))
+    graph.add((me, URIRef("http://b.example/terms/q"), URIRef("http://c.example/o")))
+    graph.add((me, URIRef("http://d.example/x:y"), Literal("no valid local part")))
+    graph.add((me, URIRef(BASE + "#own"), Literal("relative, no prefix")))
+    text = stored(graph).decode()
+    assert "@prefix ns1: <http://taken.example/> ." in text  # the document's own
+    assert "@prefix ns2: <http://a.example/v#> ." in text and "ns2:name ns2:Thing" in text
+    assert "@prefix ns3: <http://b.example/terms/> ." in text
+    assert "<http://c.example/o>" in text and "<http://d.example/x:y>" in text
+    assert "<#own>" in text and text.count("@prefix") == 3
+    assert_round_trip(graph)
+
+
+def test_the_projects_vocabularies_have_their_prefixes() -> None:
+    bank = vocab.namespace("bank")
+    graph = Graph(bind_namespaces="none")
+    graph.add((URIRef(BASE + "#t1"), RDF.type, URIRef(bank + "Transaction")))
+    graph.add(
+        (URIRef(BASE + "#t1"), URIRef(bank + "amount"), Literal("-5.48", datatype=XSD.decimal))
+    )
+    text = stored(graph).decode()
+    assert f"@prefix bank: <{bank}> ." in text
+    assert "<#t1> a bank:Transaction ;\n    bank:amount -5.48 .\n" in text
+    # Not in what content negotiation writes: that table is unchanged.
+    assert "@prefix bank:" not in rdf.serialize(graph, rdf.TURTLE, BASE).decode()
 
 
 # --------------------------------------------------------------------------- fallback
