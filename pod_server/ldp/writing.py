@@ -153,7 +153,9 @@ class Writer:
     async def patch(
         self, path: str, patch: Patch, cond: Conditions, log: LogFor | None = None
     ) -> WriteResult:
-        """The general PATCH: parse, apply, check and store the whole graph (under the lock)."""
+        """The general PATCH: parse, apply, check and store the whole graph (under the lock);
+        a ground insert creating a shape-validated document skips the graph when the compiled
+        shapes accept it (``_created_conforming``)."""
 
         async def attempt() -> WriteResult:
             meta, graph = await self.reader.graph_of(path)
