@@ -11,7 +11,7 @@ from pod_server.ldp import conditions, rdf
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import GroupCommit
 from pod_server.ldp.media_types import TURTLE
-from pod_server.ldp.n3patch import N3Patch
+from pod_server.ldp.n3patch import GroundInsert, N3Patch
 from pod_server.ldp.patch import Patch, apply_patch
 from pod_server.ldp.reading import PARSE_ON_LOOP_UP_TO, stored_type
 from pod_server.ldp.writing import LogFor, Writer, WriteResult, retrying
@@ -21,7 +21,7 @@ from pod_server.storage.base import Staged
 def as_ntriples(patch: Patch) -> bytes:
     """The triples an insert-only patch adds, as N-Triples text to append."""
     program = patch.program
-    if isinstance(program, N3Patch):
+    if isinstance(program, N3Patch | GroundInsert):
         # Without a where clause an N3 Patch has no variables and its inserts no blank
         # nodes (checked when parsed): its triples are the ones to write, as they are.
         return b"\n" + rdf.ntriples(dict.fromkeys(program.insertions))

@@ -19,6 +19,7 @@ against the current document is 409.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -86,7 +87,35 @@ class N3Patch:
             graph.add(triple)
 
 
-def parse_n3_patch(text: str, base: str, max_nesting: int = DEFAULT_MAX_NESTING) -> N3Patch:
+class GroundInsert:
+    """An N3 Patch that only inserts ground triples (no where clause, no deletions, no
+    blank nodes): what clients send most, parsed by Oxigraph and kept as its terms.
+
+    rdflib's terms cost five times Oxigraph's parse to build, so they are made on first
+    use of ``insertions`` (applying or appending the patch), the same as ``N3Patch``'s; a
+    new document that the compiled shapes accept is stored without them (``writing``).
+    """
+
+    deletes = False
+    has_where = False
+    conditions: tuple[Pattern, ...] = ()
+    deletions: tuple[Pattern, ...] = ()
+
+    def __init__(self, quads: tuple[ox.Quad, ...]) -> None:
+        self.quads = quads  # as parsed: the graph of each is the inserts formula
+
+    @functools.cached_property
+    def insertions(self) -> tuple[Pattern, ...]:
+        return _patterns(self.quads)
+
+    def apply(self, graph: Graph, max_solutions: int = DEFAULT_MAX_SOLUTIONS) -> None:
+        """Add the triples to ``graph`` in place (ground: nothing to match or check)."""
+        graph.addN((s, p, o, graph) for s, p, o in self.insertions)
+
+
+def parse_n3_patch(
+    text: str, base: str, max_nesting: int = DEFAULT_MAX_NESTING
+) -> N3Patch | GroundInsert:
     """Parse and validate an N3 Patch; relative IRIs resolve against ``base``."""
     check_nesting(text, max_nesting, "N3")  # before the parser recurses once per level
     simple = _parse_simple(text, base, max_nesting)
@@ -117,7 +146,7 @@ def parse_n3_patch(text: str, base: str, max_nesting: int = DEFAULT_MAX_NESTING)
 _AMBIGUOUS = re.compile(r"\^\^\s*\S*string|@[a-z]*[A-Z]")
 
 
-def _parse_simple(text: str, base: str, max_nesting: int) -> N3Patch | None:
+def _parse_simple(text: str, base: str, max_nesting: int) -> N3Patch | GroundInsert | None:
     """The common patch (variable-free clauses of plain triples) parsed with Oxigraph's N3
     parser, 50 times faster than rdflib's; None for anything else, which the general path
     then parses and judges (variables, odd structure, errors and their messages).
@@ -126,39 +155,57 @@ def _parse_simple(text: str, base: str, max_nesting: int) -> N3Patch | None:
     forms as rdflib's parser does), and only documents the general path accepts as they
     are: one typed patch resource whose clauses are formulae of IRIs and literals (blank
     nodes in none: lists and ``[]`` are left to the general path), nothing else at the top
-    level.
+    level. A patch that only inserts is a ``GroundInsert``, which makes those rdflib terms
+    only when they are asked for.
     """
     if _AMBIGUOUS.search(text):
         return None
     top: list[tuple[str, str, str]] = []  # (subject, predicate, object) by value
-    formulae: dict[str, list[Pattern]] = {}  # formula (blank node) -> its triples
+    formulae: dict[str, list[ox.Quad]] = {}  # formula (blank node) -> its triples
     try:
         for quad in ox.parse(text, format=ox.RdfFormat.N3, base_iri=base):
             subject, predicate, obj, graph = quad
             if isinstance(graph, ox.DefaultGraph):
                 top.append((_key(subject), predicate.value, _key(obj)))
             else:
-                triple = (_term(subject), _term(predicate), _term(obj))
-                formulae.setdefault("_:" + graph.value, []).append(triple)
+                formulae.setdefault("_:" + graph.value, []).append(quad)
     except (SyntaxError, ValueError):
         return None
     clauses = _simple_clauses(top)
     if clauses is None or set(formulae) - set(clauses.values()):
         return None  # nested formulae, or formulae that are no clause
     where, inserts, deletes = (
-        tuple(dict.fromkeys(formulae.get(clauses[name], ()))) if name in clauses else ()
-        for name in _CLAUSE_IRIS
+        formulae.get(clauses[name], []) if name in clauses else [] for name in _CLAUSE_IRIS
     )
-    if len(where) > max_nesting:
+    if not _ground(where + inserts + deletes):
+        return None  # blank nodes, literals as subjects: the general path judges them
+    if not where and not deletes:
+        return GroundInsert(tuple(inserts))
+    where_, inserts_, deletes_ = (_patterns(clause) for clause in (where, inserts, deletes))
+    if len(where_) > max_nesting:
         return None
-    for subject, predicate, obj in where + inserts + deletes:
-        if not (isinstance(subject, URIRef) and isinstance(predicate, URIRef)):
-            return None  # blank nodes, literals as subjects: the general path judges them
-        if isinstance(obj, BNode) or _BAD_IRI_CHARS.search(subject + predicate):
-            return None
-        if isinstance(obj, URIRef) and _BAD_IRI_CHARS.search(obj):
-            return None
-    return N3Patch(conditions=where, insertions=inserts, deletions=deletes)
+    return N3Patch(conditions=where_, insertions=inserts_, deletions=deletes_)
+
+
+def _ground(quads: Iterable[ox.Quad]) -> bool:
+    """Every triple has an IRI subject and predicate and an IRI or RDF 1.1 literal object,
+    and no IRI has characters rdflib's parser would refuse."""
+    iris: set[ox.NamedNode] = set()  # each checked once: a month repeats its predicates
+    for subject, predicate, obj, _ in quads:
+        if not (isinstance(subject, ox.NamedNode) and isinstance(predicate, ox.NamedNode)):
+            return False
+        if isinstance(obj, ox.NamedNode):
+            iris.add(obj)
+        elif not isinstance(obj, ox.Literal) or obj.direction is not None:
+            return False  # a directional language tag is RDF 1.2, not RDF 1.1
+        iris.add(subject)
+        iris.add(predicate)
+    return not any(_BAD_IRI_CHARS.search(iri.value) for iri in iris)
+
+
+def _patterns(quads: Iterable[ox.Quad]) -> tuple[Pattern, ...]:
+    """The distinct triples of ``quads`` as rdflib terms (distinct as rdflib sees them)."""
+    return tuple(dict.fromkeys((_term(s), _term(p), _term(o)) for s, p, o, _ in quads))
 
 
 def _simple_clauses(top: list[tuple[str, str, str]]) -> dict[str, str] | None:

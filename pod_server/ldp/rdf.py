@@ -2,7 +2,9 @@
 
 Everything that turns bytes into an rdflib ``Graph`` or back goes through ``parse`` and
 ``serialize``; nothing else in the server imports rdflib's parsers, serialisers or pyld.
-Both functions are synchronous and pure so callers can run big bodies in a thread.
+Both functions are synchronous and pure so callers can run big bodies in a thread. The
+Turtle the server stores is written by ``storage_turtle`` (``turtle_writer``'s plain
+writer, rdflib's as a fallback), or by ``storage_turtle_of_new`` from Oxigraph's terms.
 
 A resource is one graph: documents with named graphs are refused, not merged.
 
@@ -36,6 +38,7 @@ from xml.sax import SAXParseException, handler
 from xml.sax.expatreader import ExpatParser
 from xml.sax.xmlreader import InputSource
 
+import pyoxigraph as ox
 from pyld import jsonld
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
@@ -47,11 +50,14 @@ from rdflib.plugins.serializers.nt import _nt_row
 from rdflib.plugins.serializers.turtle import VERB, RecursiveSerializer, TurtleSerializer
 from rdflib.term import Node
 
+import vocab
 from pod_server.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 from pod_server.ldp.budget import DEFAULT_MAX_NESTING, check_nesting, json_depth, too_deep
 from pod_server.ldp.conneg import parse_content_type
 from pod_server.ldp.media_types import JSON_LD, N3, N_QUADS, N_TRIPLES, RDF_XML, TURTLE
 from pod_server.ldp.turtle_check import parse_rdf11
+from pod_server.ldp.turtle_writer import Unwritable, terms_of, terms_of_oxigraph, write_turtle
+from pod_server.ldp.turtle_writer import relative as _relative
 from pod_server.ldp.vocabulary import ACL, AS, CERT, LDP, PIM, POSIX, SOLID, VCARD
 
 #: Every RDF media type we read and write; the order is the server's preference.
@@ -637,54 +643,6 @@ def _with_prefixes(graph: Graph, table: Mapping[str, str]) -> Graph:
     return out
 
 
-def _unambiguous(reference: str) -> str | None:
-    """None if a parser could take ``reference`` for an absolute IRI.
-
-    A colon before any slash reads as a scheme ("a:b"); rdflib's resolver even applies
-    that to fragments ("#me:" comes back as the IRI "#me:"), so refuse them all.
-    """
-    colon, slash = reference.find(":"), reference.find("/")
-    if colon >= 0 and (slash < 0 or colon < slash):
-        return None
-    return reference
-
-
-def _relative(iri: str, base: str | None) -> str | None:
-    """``iri`` as a relative reference that resolves back to it against ``base``.
-
-    Only the safe cases: the base itself (``<>``), a fragment of it (``<#me>``), and
-    paths below the base's directory without dot segments. rdflib's own relativiser is
-    wrong for IRIs that merely share a string prefix with the base (it turns
-    ``.../doc2`` into ``<2>`` against ``.../doc``), so we do not use it.
-    """
-    if not base:
-        return None
-    iri = str(iri)  # rdflib terms never compare equal to plain strings
-    base = base.partition("#")[0]
-    if iri == base:
-        return ""
-    if iri.startswith(base + "#"):
-        return _unambiguous(iri[len(base) :])
-    parts = urlsplit(base)
-    if not parts.scheme or not parts.netloc or not parts.path.startswith("/"):
-        return None
-    directory_path = parts.path[: parts.path.rfind("/") + 1]
-    if "/./" in directory_path or "/../" in directory_path:
-        return None
-    directory = f"{parts.scheme}://{parts.netloc}{directory_path}"
-    if not iri.startswith(directory):
-        return None
-    rest = _unambiguous(iri[len(directory) :])
-    if rest is None:
-        return None
-    path = re.split(r"[?#]", rest, maxsplit=1)[0]
-    if not path or path.startswith("/"):
-        return None  # "" would mean the base document, "/x" the root, "//x" a host
-    if any(segment in (".", "..") for segment in path.split("/")):
-        return None
-    return rest
-
-
 class _TurtleWriter(TurtleSerializer):
     """rdflib's Turtle serialiser with correct relative IRIs and bounded nesting."""
 
@@ -734,6 +692,47 @@ def _write_turtle(graph: Graph, base: str | None, table: Mapping[str, str]) -> b
     stream = io.BytesIO()
     _TurtleWriter(out).serialize(stream, base=base, encoding="utf-8")
     return stream.getvalue()
+
+
+@functools.cache
+def _storage_prefixes() -> Mapping[str, str]:
+    """PREFIXES and, for stored documents, the project's vocabularies (``bank:``), which
+    most organisation data is written in. Ours win a clash of names or namespaces."""
+    taken = set(PREFIXES.values())
+    domains = {d: vocab.namespace(d) for d in vocab.domains()}
+    extra = {d: ns for d, ns in domains.items() if d not in PREFIXES and ns not in taken}
+    return MappingProxyType({**extra, **PREFIXES})
+
+
+def storage_turtle(graph: Graph, base: str) -> bytes:
+    """The Turtle the server stores for ``graph``: IRIs relative to ``base`` where safe,
+    no ``@base`` line, the prefixes it uses of the prefix table and the vocabularies (see
+    ``turtle_writer``). rdflib's serialiser writes what that writer does not handle."""
+    table = _prefix_table(graph, _storage_prefixes())
+    try:
+        return write_turtle(terms_of(graph), base, table)
+    except Unwritable:
+        data = _write_turtle(graph, base, table)
+        return data[data.index(b"\n") + 1 :] if data.startswith(b"@base ") else data
+
+
+def storage_turtle_of_new(
+    quads: Iterable[ox.Quad], base: str, lexical: Callable[[ox.Literal], str]
+) -> bytes | None:
+    """``storage_turtle`` of a new document holding the triples of Oxigraph's ``quads``,
+    without an rdflib graph: the same text as for the graph of those triples (``lexical``
+    must give rdflib's lexical forms) added to the empty graph ``Reader.graph_of`` gives
+    for an absent document. None for a term the plain writer does not handle."""
+    try:
+        return write_turtle(dict.fromkeys(terms_of_oxigraph(quads, lexical)), base, _new_table())
+    except Unwritable:
+        return None
+
+
+@functools.cache
+def _new_table() -> Mapping[str, str]:
+    # Graph(): what Reader.graph_of gives for an absent document (rdflib's default prefixes).
+    return MappingProxyType(_prefix_table(Graph(), _storage_prefixes()))
 
 
 def _write_ntriples(graph: Graph, base: str | None, table: Mapping[str, str]) -> bytes:

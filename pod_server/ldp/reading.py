@@ -33,6 +33,7 @@ RENDER_IN_THREAD_ABOVE = 2_000  # container members written out on the event loo
 # processing and pyparsing's SPARQL grammar are not linear, so they always go, or nearly.
 PARSE_ON_LOOP_UP_TO = 16 * 1024  # body bytes
 SERIALIZE_ON_LOOP_UP_TO = 200  # triples
+STORAGE_TURTLE_ON_LOOP_UP_TO = 2_000  # triples: the storage writer does ~200 per ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,10 +242,9 @@ class Reader:
         and a container's own triples can be followed by ``ldp.containers``' relative ones."""
         if not len(graph):
             return b""
-        data = await self.serialize(graph, TURTLE, self.layout.url(path))
-        if data.startswith(b"@base "):
-            data = data[data.index(b"\n") + 1 :]
-        return data
+        on_loop = len(graph) <= STORAGE_TURTLE_ON_LOOP_UP_TO
+        url = self.layout.url(path)
+        return await self.runner.run(rdf.storage_turtle, graph, url, inline=on_loop)
 
     async def graph_of(self, path: str) -> tuple[Meta | None, Graph]:
         """The stored graph of an RDF resource (a container's own triples), or empty."""

@@ -10,7 +10,8 @@ data written with the canonical terms, the same on every server.
 
 Most writes conform, so the question is first put to the shapes compiled to Python checks
 (``vocab.conforms_fast``): a Turtle body is read by Oxigraph straight into their index
-(``conforms_turtle``, no rdflib graph at all), any other graph is converted. Only a yes is
+(``conforms_turtle``, no rdflib graph at all), so are the triples of an N3 Patch creating
+a document (``conforming_index``), any other graph is converted. Only a yes is
 taken from them; a violation, or a shape they leave to pyshacl, goes to pyshacl
 (``vocab.validate``), which decides and writes the report of the 422.
 """
@@ -19,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 import vocab
@@ -134,6 +136,12 @@ class ShapeConstraints:
         except Undecided:
             return False
         return self._conforms_fast(index, shapes)
+
+    def conforming_index(self, quads: Iterable[ox.Quad], shapes: tuple[str, ...]) -> Data | None:
+        """The compiled shapes' index of the triples of Oxigraph's ``quads`` when those
+        shapes accept them; None when pyshacl must decide (``validate``)."""
+        index = Data.from_quads(quads)
+        return index if self._conforms_fast(index, shapes) else None
 
     def _conforms_fast(self, index: Data, shapes: tuple[str, ...]) -> bool:
         domains = [d for d in map(self._domain, shapes) if d is not None]

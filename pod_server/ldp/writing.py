@@ -11,8 +11,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from rdflib import Graph
+
 from pod_server.errors import Conflict, MethodNotAllowed, NotFound, PayloadTooLarge, StaleState
-from pod_server.ldp import conditions, containers, paths
+from pod_server.ldp import conditions, containers, paths, rdf
 from pod_server.ldp.budget import Runner
 from pod_server.ldp.changes import Change, describe_changes
 from pod_server.ldp.checks import (
@@ -24,8 +26,10 @@ from pod_server.ldp.checks import (
 from pod_server.ldp.conditions import Conditions
 from pod_server.ldp.locks import KeyedLock
 from pod_server.ldp.media_types import TURTLE
+from pod_server.ldp.n3patch import GroundInsert
 from pod_server.ldp.patch import Patch, apply_patch
 from pod_server.ldp.reading import PARSE_ON_LOOP_UP_TO, Reader
+from pod_server.ldp.shapes import ShapeConstraints
 from pod_server.ldp.staging import Body, Limits, sanitize_slug, stage
 from pod_server.storage.base import (
     ABSENT,
@@ -155,28 +159,17 @@ class Writer:
     async def patch(
         self, path: str, patch: Patch, cond: Conditions, log: LogFor | None = None
     ) -> WriteResult:
-        """The general PATCH: parse, apply, check and store the whole graph (under the lock)."""
+        """The general PATCH: parse, apply, check and store the whole graph (under the lock);
+        a ground insert creating a shape-validated document skips the graph when the compiled
+        shapes accept it (``_created_conforming``)."""
 
         async def attempt() -> WriteResult:
             meta, graph = await self.reader.graph_of(path)
             state = meta.etag if meta else None
             conditions.evaluate(cond, "PATCH", state, None, meta.modified if meta else None)
-            # A where clause can cost far more than its size: always bounded.
-            updated = await self.runner.run(
-                apply_patch,
-                graph,
-                patch,
-                self.limits.work.max_solutions,
-                inline=not patch.has_where and patch.size <= PARSE_ON_LOOP_UP_TO,
-            )
-            url = self.layout.url(path)
-            if paths.is_container(path):
-                check_managed_unchanged(graph, updated, url)
-            if meta is not None and self.layout.is_storage_root(path):
-                self.checks.rules.keep_owners(graph, updated, url, replace=False)
-            self.checks.check_acl(path, updated)
-            await self.checks.check_shapes(path, updated)
-            data = await self.reader.turtle(path, updated)
+            data = await self._created_conforming(path, patch) if meta is None else None
+            if data is None:
+                data = await self._patched(path, patch, meta, graph)
             if len(data) > self.limits.max_rdf_size:
                 raise PayloadTooLarge(
                     f"The patched document would exceed the {self.limits.max_rdf_size}-byte"
@@ -186,6 +179,46 @@ class Writer:
 
         return await retrying(
             attempt, "The resource kept changing while the patch was applied; try again"
+        )
+
+    async def _patched(self, path: str, patch: Patch, meta: Meta | None, graph: Graph) -> bytes:
+        """The Turtle to store for ``patch`` applied to ``graph``, the stored graph of
+        ``path`` (``meta`` None: no document yet), once every rule accepts the result."""
+        # A where clause can cost far more than its size: always bounded.
+        updated = await self.runner.run(
+            apply_patch,
+            graph,
+            patch,
+            self.limits.work.max_solutions,
+            inline=not patch.has_where and patch.size <= PARSE_ON_LOOP_UP_TO,
+        )
+        url = self.layout.url(path)
+        if paths.is_container(path):
+            check_managed_unchanged(graph, updated, url)
+        if meta is not None and self.layout.is_storage_root(path):
+            self.checks.rules.keep_owners(graph, updated, url, replace=False)
+        self.checks.check_acl(path, updated)
+        await self.checks.check_shapes(path, updated)
+        return await self.reader.turtle(path, updated)
+
+    async def _created_conforming(self, path: str, patch: Patch) -> bytes | None:
+        """The Turtle to store when ``patch`` only inserts ground triples, creates a plain
+        document in a shape-validated container (the one rule such a document has) and
+        the compiled shapes accept them: no rdflib graph or terms are built at all. None
+        leaves the general path to decide: pyshacl, and the report of a 422."""
+        program = patch.program
+        if not isinstance(program, GroundInsert):
+            return None
+        shapes = await self.checks.validated_member(path)
+        if not shapes:
+            return None
+        return await self.runner.run(
+            _conforming_turtle,
+            self.checks.shapes,
+            program,
+            self.layout.url(path),
+            shapes,
+            inline=patch.size <= PARSE_ON_LOOP_UP_TO,
         )
 
     async def delete(self, path: str, cond: Conditions, log: LogFor | None = None) -> None:
@@ -330,6 +363,18 @@ class Writer:
             grand = paths.parent(ancestor)
             if grand is not None and (grand not in missing):
                 mutations.append(Touch(grand))
+
+
+def _conforming_turtle(
+    shapes: ShapeConstraints, program: GroundInsert, url: str, required: tuple[str, ...]
+) -> bytes | None:
+    """The stored Turtle of a new document of ``program``'s triples when the compiled
+    ``required`` shapes accept them, else None. Synchronous, for a worker."""
+    index = shapes.conforming_index(program.quads, required)
+    if index is None:
+        return None
+    # rdflib's lexical forms, as the general path's rdflib terms would write them.
+    return rdf.storage_turtle_of_new(program.quads, url, index.literals.lexical)
 
 
 def _fresh_name() -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from rdflib import Graph, URIRef
-from rdflib.namespace import OWL, RDF
+from rdflib import Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import OWL, RDF, RDFS
 
 import vocab
+from pod_server.ldp import rdf
 from tests.conftest import Pod
 from tests.unit.vocab.helpers import broken_copies
 
@@ -113,6 +115,46 @@ async def test_patch_results_are_validated(pod: Pod) -> None:
         "PATCH", "/bank/accounts", data=patch, headers={"Content-Type": "text/n3"}
     ) as r:
         assert r.status == 422
+
+
+def n3_insert(graph: Graph) -> str:
+    return (
+        "@prefix solid: <http://www.w3.org/ns/solid/terms#>.\n"
+        "_:p a solid:InsertDeletePatch; solid:inserts {\n" + graph.serialize(format="nt") + "}."
+    )
+
+
+async def read_back(pod: Pod, path: str, media: str) -> Graph:
+    async with pod.request("GET", path, headers={"Accept": media}) as r:
+        assert r.status == 200 and r.content_type == media
+        return rdf.parse(await r.read(), media, pod.url(path))
+
+
+async def test_a_patched_document_reads_back_with_the_same_triples(pod: Pod) -> None:
+    """A month pushed as a create-only N3 Patch into a validated container is stored (as
+    Turtle the server writes) with exactly the triples inserted; so is a second patch."""
+    await constrain(pod, "/bank/")
+    url = pod.url("/bank/2024-03")
+    text = example_text(pod, "month").replace(
+        "https://alice.pod.example/bank/2024-03/transactions#", url + "#"
+    )
+    month = rdf.parse(text.encode(), rdf.TURTLE, url)
+    headers = {"Content-Type": "text/n3", "If-None-Match": "*"}
+    async with pod.request("PATCH", "/bank/2024-03", data=n3_insert(month), headers=headers) as r:
+        assert r.status == 201, await r.text()
+    for media in (rdf.TURTLE, rdf.N_TRIPLES, rdf.JSON_LD):
+        assert isomorphic(await read_back(pod, "/bank/2024-03", media), month)
+    async with pod.request("GET", "/bank/2024-03", headers={"Accept": rdf.TURTLE}) as r:
+        stored = await r.text()
+    assert "@base" not in stored and f"<{url}#" not in stored  # relative to the document
+    more = Graph()
+    note = URIRef(url + "#t0001")
+    more.add((note, RDFS.comment, Literal('said "hi"\nand left \\ 🎉', lang="fr")))
+    more.add((note, RDFS.seeAlso, URIRef(url + "2")))  # shares a string prefix with it
+    headers = {"Content-Type": "text/n3"}
+    async with pod.request("PATCH", "/bank/2024-03", data=n3_insert(more), headers=headers) as r:
+        assert r.status == 204, await r.text()
+    assert isomorphic(await read_back(pod, "/bank/2024-03", rdf.TURTLE), month + more)
 
 
 async def test_files_and_unknown_shapes_are_refused(pod: Pod) -> None:
