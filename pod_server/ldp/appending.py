@@ -17,16 +17,24 @@ from pod_server.ldp.reading import PARSE_ON_LOOP_UP_TO, stored_type
 from pod_server.ldp.writing import LogFor, Writer, WriteResult, retrying
 from pod_server.storage.base import Staged
 
+NTRIPLES_BASE = "http://localhost/"  # N-Triples has no relative IRIs: any base will do
+
 
 def as_ntriples(patch: Patch) -> bytes:
     """The triples an insert-only patch adds, as N-Triples text to append."""
     program = patch.program
-    if isinstance(program, N3Patch | GroundInsert):
+    if isinstance(program, GroundInsert):  # read by Oxigraph: valid terms only
+        return b"\n" + rdf.ntriples(dict.fromkeys(program.insertions))
+    if isinstance(program, N3Patch):
         # Without a where clause an N3 Patch has no variables and its inserts no blank
         # nodes (checked when parsed): its triples are the ones to write, as they are.
-        return b"\n" + rdf.ntriples(dict.fromkeys(program.insertions))
-    inserted = apply_patch(Graph(bind_namespaces="none"), patch)  # e.g. fresh blank nodes
-    return b"\n" + rdf.serialize(inserted, rdf.N_TRIPLES, None)
+        data = b"\n" + rdf.ntriples(dict.fromkeys(program.insertions))
+    else:
+        inserted = apply_patch(Graph(bind_namespaces="none"), patch)  # e.g. fresh blank nodes
+        data = b"\n" + rdf.serialize(inserted, rdf.N_TRIPLES, None)
+    # rdflib's parsers take terms the stored Turtle could not be read back with.
+    rdf.check_readable(data, NTRIPLES_BASE)
+    return data
 
 
 class Appender:

@@ -55,7 +55,7 @@ from pod_server.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 from pod_server.ldp.budget import DEFAULT_MAX_NESTING, check_nesting, json_depth, too_deep
 from pod_server.ldp.conneg import parse_content_type
 from pod_server.ldp.media_types import JSON_LD, N3, N_QUADS, N_TRIPLES, RDF_XML, TURTLE
-from pod_server.ldp.turtle_check import parse_rdf11
+from pod_server.ldp.turtle_check import parse_rdf11, quick_check
 from pod_server.ldp.turtle_writer import Unwritable, terms_of, terms_of_oxigraph, write_turtle
 from pod_server.ldp.turtle_writer import relative as _relative
 from pod_server.ldp.vocabulary import ACL, AS, CERT, LDP, PIM, POSIX, SOLID, VCARD
@@ -710,10 +710,26 @@ def storage_turtle(graph: Graph, base: str) -> bytes:
     ``turtle_writer``). rdflib's serialiser writes what that writer does not handle."""
     table = _prefix_table(graph, _storage_prefixes())
     try:
-        return write_turtle(terms_of(graph), base, table)
+        data = write_turtle(terms_of(graph), base, table)
     except Unwritable:
         data = _write_turtle(graph, base, table)
-        return data[data.index(b"\n") + 1 :] if data.startswith(b"@base ") else data
+        data = data[data.index(b"\n") + 1 :] if data.startswith(b"@base ") else data
+    check_readable(data, base)
+    return data
+
+
+def check_readable(data: bytes, base: str) -> None:
+    """400 unless the server's Turtle reader takes ``data`` back: rdflib's parsers (JSON-LD,
+    N-Triples, RDF/XML, N3) accept IRIs that Turtle's grammar refuses (a second ``#``, say),
+    and a document stored with one could no longer be read, patched or converted."""
+    try:
+        quick_check(data, base)
+    except BadRequest as exc:
+        # Oxigraph's positions are in the stored text, which the client never saw.
+        detail = re.sub(
+            r"^.*?: |\s*\(line \d+\)$", "", exc.message.removeprefix("Invalid Turtle: ")
+        )
+        raise BadRequest(f"The data holds a term that is not valid RDF: {detail}") from None
 
 
 def storage_turtle_of_new(
