@@ -176,7 +176,7 @@ class Reader:
     async def _convert(self, path: str, meta: Meta, data: bytes, source: str, media: str) -> bytes:
         """Another RDF format of a stored body, remembered for that exact version."""
         try:
-            graph = await self.parse(data, source, self.layout.url(path))
+            graph = await self.parse(data, source, self.layout.url(path), stored=True)
             converted = await self.serialize(graph, media, self.layout.url(path))
         except OverTime as exc:  # the stored data is heavy, not the request: not a 4xx
             raise ServiceUnavailable(
@@ -226,10 +226,12 @@ class Reader:
             return await asyncio.to_thread(containers.render, meta, members, own, storage)
         return containers.render(meta, members, own, storage)
 
-    async def parse(self, data: bytes, media_type: str, base: str) -> Graph:
+    async def parse(self, data: bytes, media_type: str, base: str, stored: bool = False) -> Graph:
+        """``data`` as a graph; ``stored``: a body this server stored (see ``parse_stored``)."""
         on_loop = len(data) <= PARSE_ON_LOOP_UP_TO and media_type != rdf.JSON_LD
+        parser = rdf.parse_stored if stored else rdf.parse
         return await self.runner.run(
-            rdf.parse, data, media_type, base, self.max_nesting, inline=on_loop
+            parser, data, media_type, base, self.max_nesting, inline=on_loop
         )
 
     async def serialize(self, graph: Graph, media_type: str, base: str | None) -> bytes:
@@ -254,4 +256,4 @@ class Reader:
         if not rdf.is_rdf(stored_type(meta)):
             raise UnsupportedMediaType("PATCH applies to RDF resources only; this one is not RDF")
         data, meta = await self.read_body(path)
-        return meta, await self.parse(data, stored_type(meta), self.layout.url(path))
+        return meta, await self.parse(data, stored_type(meta), self.layout.url(path), stored=True)

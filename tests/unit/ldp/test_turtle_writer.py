@@ -397,3 +397,14 @@ def test_storage_turtle_refuses_what_it_could_not_read_back() -> None:
     assert b"a literal subject" in old_writer(graph)
     with pytest.raises(BadRequest, match="not valid RDF"):
         stored(graph)
+
+
+def test_a_stored_document_oxigraph_refuses_is_still_read() -> None:
+    # Stored before writes were checked: rdflib reads what Oxigraph's grammar refuses.
+    legacy = b'<http://ex.org/a#b#c> <http://ex.org/p> "x" .\n'
+    with pytest.raises(BadRequest):
+        rdf.parse(legacy, "text/turtle", BASE)  # from a client: a 400
+    graph = rdf.parse_stored(legacy, "text/turtle", BASE)
+    assert set(graph) == {(URIRef("http://ex.org/a#b#c"), URIRef("http://ex.org/p"), Literal("x"))}
+    with pytest.raises(BadRequest):  # not Turtle at all: no second chance
+        rdf.parse_stored(b"<a> <b", "text/turtle", BASE)
