@@ -11,7 +11,7 @@ from pod_server.access.modes import wac_allow
 from pod_server.access.policy import Access, AccessPolicy
 from pod_server.audit.hook import RequestAudit, around
 from pod_server.auth import Agent
-from pod_server.errors import MethodNotAllowed, NotFound
+from pod_server.errors import Forbidden, MethodNotAllowed, NotFound, Unauthorized
 from pod_server.http import headers as h
 from pod_server.http import negotiation
 from pod_server.http.keys import AUDIT, AUTHENTICATOR, PAGES, POLICY, SERVICES, STORE
@@ -27,7 +27,7 @@ from pod_server.ldp.store import (
     ResourceStore,
     negotiate,
 )
-from pod_server.ldp.vocabulary import SOLID_OWNER
+from pod_server.ldp.vocabulary import PIM_STORAGE, SOLID_OWNER, SOLID_STORAGE_DESCRIPTION
 from pod_server.ldp.writing import LogFor
 from pod_server.storage.base import CHUNK_SIZE, Meta
 
@@ -134,9 +134,26 @@ async def handle(request: web.Request) -> web.StreamResponse:
     hook = request.app.get(AUDIT)
     audit = None if hook is None else hook.begin(request.method, path, agent)
     ctx = Context(store, request.app[POLICY], path, agent, request.headers.get("Origin"), audit)
-    if audit is None:
-        return await handler(request, ctx)
-    return await around(audit, lambda: handler(request, ctx))
+    try:
+        if audit is None:
+            return await handler(request, ctx)
+        return await around(audit, lambda: handler(request, ctx))
+    except (Unauthorized, Forbidden) as exc:
+        if request.method in ("GET", "HEAD"):  # Solid Protocol §4.1, on refusals too
+            exc.headers.setdefault("Link", refusal_links(store, path))
+        raise
+
+
+def refusal_links(store: ResourceStore, path: str) -> str:
+    """What a refused read still says, so a client can find the storage (Solid Protocol
+    §4.1: the storage description on every resource, ``pim:Storage`` on a storage root).
+    Both follow from the URL alone: nothing about whether the resource exists."""
+    links = [
+        f'<{store.url(store.storage_description_path(path))}>; rel="{SOLID_STORAGE_DESCRIPTION}"'
+    ]
+    if store.is_storage_root(path):
+        links.append(f'<{PIM_STORAGE}>; rel="type"')
+    return ", ".join(links)
 
 
 async def get(request: web.Request, ctx: Context) -> web.StreamResponse:

@@ -13,6 +13,7 @@ import pytest
 from rdflib import Graph, URIRef
 
 from client import PUBLIC, Forbidden, PodClient, Subject, Unauthorized
+from client.core import PIM_STORAGE
 from pod_server.http.handlers import STORE
 from pod_server.pods.hosting import add_user, user_credentials
 from pod_server.settings import Settings
@@ -156,3 +157,11 @@ async def test_client_finds_a_private_storage_root_from_a_public_document(tmp_pa
             assert await bob.find_storage(note) == root
             assert await bob.find_storage(root + "public/") == root
             assert await bob.find_storage(bob_made["pod"] + "x/y") == bob_made["pod"]
+            # A refused read still names the storage (Solid Protocol §4.1): found from a
+            # private document too, with nothing readable on the way.
+            refused = await anonymous.head(root, ok=(401,))
+            assert refused.status == 401 and PIM_STORAGE in refused.types
+            private = root + "private/doc.ttl"
+            assert (await bob.head(private, ok=(403, 404))).status in (403, 404)
+            assert await anonymous.find_storage(private) == root
+            assert await bob.find_storage(private) == root
