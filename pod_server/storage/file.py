@@ -918,7 +918,7 @@ class FileBackend:
             if isinstance(mutation, Put):
                 if old is not None and old["blob"] is not None:
                     garbage.append(old["blob"])
-                result[path] = self._put(conn, mutation)
+                result[path] = self._put(conn, mutation, exists=old is not None)
             elif isinstance(mutation, Delete):
                 if old is not None and old["blob"] is not None:
                     garbage.append(old["blob"])
@@ -934,25 +934,24 @@ class FileBackend:
         return result, garbage
 
     @staticmethod
-    def _put(conn: sqlite3.Connection, put: Put) -> Meta:
+    def _put(conn: sqlite3.Connection, put: Put, exists: bool) -> Meta:
         body = put.body
         size = put_size(put)
         meta = Meta(put.path, put.content_type, size, new_etag(), time.time())
-        conn.execute(
-            "INSERT OR REPLACE INTO resources"
-            " (path, parent, content_type, size, etag, modified, blob, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                put.path,
-                parent_of(put.path),
-                put.content_type,
-                size,
-                meta.etag,
-                meta.modified,
-                body.blob,
-                None if body.blob is not None else bytes(body.data or b""),
-            ),
-        )
+        stored = None if body.blob is not None else bytes(body.data or b"")
+        values = (put.content_type, size, meta.etag, meta.modified, body.blob, stored, put.path)
+        if exists:  # in place: a replace would delete the row and insert it, every index too
+            conn.execute(
+                "UPDATE resources SET content_type = ?, size = ?, etag = ?, modified = ?,"
+                " blob = ?, body = ? WHERE path = ?",
+                values,
+            )
+        else:
+            conn.execute(
+                "INSERT INTO resources (content_type, size, etag, modified, blob, body, path,"
+                " parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, parent_of(put.path)),
+            )
         return meta
 
 
