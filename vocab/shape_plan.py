@@ -43,6 +43,8 @@ Term: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal
 Result: TypeAlias = tuple[Term, str | None, str, Term | None]
 #: (focus node, its value nodes) for every focus node a shape is validated on
 Pairs: TypeAlias = list[tuple[Term, list[Term]]]
+#: (focus node, its entry in ``Data.out``) for the focus nodes of a property shape
+Rows: TypeAlias = list[tuple[Term, dict[str, list[Term]]]]
 Check: TypeAlias = Callable[["Data", Pairs, list[Result]], None]
 
 RDF_TYPE = str(RDF.type)
@@ -214,17 +216,24 @@ class Data:
         data = cls()
         out = data.out
         special = (RDF_TYPE, SUBCLASS_OF)
-        for s, p, o, _g in quads:  # ``add``, inlined: this loop is most of the cost
-            predicate = p.value
-            by_predicate = out.get(s)
-            if by_predicate is None:
-                out[s] = {predicate: [o]}
+        last: Term | None = None
+        by_predicate: dict[str, list[Term]] = {}
+        # ``add``, inlined: this loop is most of the cost. A parser gives a subject's
+        # triples one after another, so comparing with the last subject (one Rust
+        # comparison) mostly replaces hashing it; attribute reads beat unpacking the quad.
+        for quad in quads:
+            s = quad.subject
+            if s != last:
+                found = out.get(s)
+                by_predicate = out[s] = {} if found is None else found
+                last = s
+            predicate = quad.predicate.value
+            o = quad.object
+            values = by_predicate.get(predicate)
+            if values is None:
+                by_predicate[predicate] = [o]
             else:
-                values = by_predicate.get(predicate)
-                if values is None:
-                    by_predicate[predicate] = [o]
-                else:
-                    values.append(o)
+                values.append(o)
             if predicate in special:
                 target = data.typed if predicate == RDF_TYPE else data.subclasses
                 target.setdefault(o, []).append(s)
@@ -346,21 +355,31 @@ class Shape:
     checks: list[Check] = field(default_factory=list)
 
     def validate(self, data: Data, focus: Iterable[Term], out: list[Result]) -> None:
-        # All focus nodes at once: each check loops over them in one call.
-        path = self.path
-        if path is None:
-            pairs = [(f, [f]) for f in focus]
+        """Validate the distinct nodes ``focus``, all at once: each check loops over them
+        in one call."""
+        if self.path is None:
+            self._run(data, [(f, [f]) for f in focus], out)
         else:
-            pairs = []
             subjects = data.out
-            for f in focus:
-                found = subjects.get(f, _NOTHING).get(path)
-                if found is None:
-                    pairs.append((f, []))
-                elif len(found) == 1:
-                    pairs.append((f, found))
-                else:
-                    pairs.append((f, data.values(f, path)))
+            self.validate_rows(data, [(f, subjects.get(f, _NOTHING)) for f in focus], out)
+
+    def validate_rows(self, data: Data, rows: Rows, out: list[Result]) -> None:
+        """``validate`` on the focus nodes of ``rows``, their index entries already found
+        (once for all the property shapes of a node shape). Only for a property shape."""
+        path = self.path
+        assert path is not None
+        pairs: Pairs = []
+        for f, by_predicate in rows:
+            found = by_predicate.get(path)
+            if found is None:
+                pairs.append((f, []))
+            elif len(found) == 1:
+                pairs.append((f, found))
+            else:
+                pairs.append((f, data.values(f, path)))
+        self._run(data, pairs, out)
+
+    def _run(self, data: Data, pairs: Pairs, out: list[Result]) -> None:
         for check in self.checks:
             check(data, pairs, out)
 
@@ -742,16 +761,27 @@ def _comparable(data: Data, v: Term) -> tuple[bool, Any]:
 
 
 def _property(c: _Compiler, shape: Shape, params: dict[str, list[Node]]) -> None:
+    subs: list[Shape] = []
     for raw in params[str(SH.property)]:
         sub = c.shape(raw)
         if sub.path is None:
             raise Unsupported("sh:property to a shape without sh:path")
+        subs.append(sub)
+    own_path = shape.path
 
-        def check(data: Data, pairs: Pairs, out: list[Result], sub: Shape = sub) -> None:
-            # Each value node once, whatever number of focus nodes lead to it.
-            sub.validate(data, dict.fromkeys(v for _f, vs in pairs for v in vs), out)
+    def check(data: Data, pairs: Pairs, out: list[Result]) -> None:
+        # Each value node once, whatever number of focus nodes lead to it (a node shape's
+        # focus nodes are already distinct), and looked up once for all property shapes.
+        if own_path is None:
+            nodes: Iterable[Term] = [f for f, _vs in pairs]
+        else:
+            nodes = dict.fromkeys(v for _f, vs in pairs for v in vs)
+        subjects = data.out
+        rows = [(v, subjects.get(v, _NOTHING)) for v in nodes]
+        for sub in subs:
+            sub.validate_rows(data, rows, out)
 
-        shape.checks.append(check)
+    shape.checks.append(check)
 
 
 def _node(c: _Compiler, shape: Shape, params: dict[str, list[Node]]) -> None:
