@@ -44,6 +44,7 @@ def test_syntax_errors_say_where(text: bytes) -> None:
         b'<#a> <#p> "a ~ b" .',
         b"<#a> <#p> <#o> {| <#q> 1 |} .",
         b'<#a> <#p> "1 >> 2" .',
+        b'<#a> <#p> "a | b" .',
         b'<#a> <#p> "-- ltr" .',
     ],
 )
