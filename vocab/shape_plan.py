@@ -43,6 +43,8 @@ Term: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal
 Result: TypeAlias = tuple[Term, str | None, str, Term | None]
 #: (focus node, its value nodes) for every focus node a shape is validated on
 Pairs: TypeAlias = list[tuple[Term, list[Term]]]
+#: (focus node, its entry in ``Data.out``) for the focus nodes of a property shape
+Rows: TypeAlias = list[tuple[Term, dict[str, list[Term]]]]
 Check: TypeAlias = Callable[["Data", Pairs, list[Result]], None]
 
 RDF_TYPE = str(RDF.type)
@@ -86,6 +88,12 @@ _VALUE_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 
 
+# sh:datatype rules a literal satisfies besides its own datatype (pyshacl's reading).
+_LANGUAGE_RULES = (str(RDFS.Literal), _LANG_STRING)
+_PLAIN_RULES = (str(RDFS.Literal), XSD_STRING)
+_OTHER_RULES = (str(RDFS.Literal), str(RDFS.Datatype))
+
+
 def _fast_form(value: str, datatype: str) -> bool:
     """True when rdflib keeps ``value`` unchanged and reads it as a valid ``datatype``."""
     form = _FAST_FORMS.get(datatype)
@@ -95,7 +103,7 @@ def _fast_form(value: str, datatype: str) -> bool:
     if match is None:
         return False
     if form is _DATE:
-        year, month, day = (int(g) for g in match.groups())
+        year, month, day = map(int, match.groups())
         if year < 1 or not 1 <= month <= 12 or not 1 <= day <= _month_days(year, month):
             return False
     return True
@@ -114,8 +122,7 @@ class Literals:
     def __init__(self) -> None:
         self._rdflib: dict[ox.Literal, Literal] = {}
         # Reading an Oxigraph literal's parts costs more than a dict lookup: remember.
-        self._lexical: dict[ox.Literal, str] = {}
-        self._typed: dict[tuple[ox.Literal, str], bool] = {}
+        self._parts: dict[ox.Literal, tuple[str, str, str | None, bool]] = {}
 
     def rdflib(self, lit: ox.Literal) -> Literal:
         found = self._rdflib.get(lit)
@@ -123,24 +130,29 @@ class Literals:
             found = self._rdflib[lit] = to_rdflib(lit)  # type: ignore[assignment]
         return found  # type: ignore[return-value]
 
+    def _read(self, lit: ox.Literal) -> tuple[str, str, str | None, bool]:
+        """(value, datatype IRI, language, whether ``_fast_form`` settles it), read once
+        for ``lexical`` and ``has_datatype`` both."""
+        found = self._parts.get(lit)
+        if found is None:
+            value, datatype, language = lit.value, lit.datatype.value, lit.language
+            fast = not language and _fast_form(value, datatype)
+            found = self._parts[lit] = (value, datatype, language, fast)
+        return found
+
     def lexical(self, lit: ox.Literal) -> str:
         """rdflib's ``str()`` of the literal: its lexical form after rdflib's normalisation."""
-        found = self._lexical.get(lit)
-        if found is None:
-            value, datatype = lit.value, lit.datatype.value
-            if lit.language or datatype == XSD_STRING or _fast_form(value, datatype):
-                found = value
-            else:
-                found = str(self.rdflib(lit))
-            self._lexical[lit] = found
-        return found
+        value, datatype, language, fast = self._read(lit)
+        if language or fast or datatype == XSD_STRING:
+            return value
+        return str(self.rdflib(lit))
 
     def key(self, term: Term) -> object:
         """What rdflib's term equality compares."""
         if isinstance(term, ox.Literal):
-            datatype = term.datatype.value
-            if term.language:
-                return ("L", term.value, None, term.language.lower())
+            value, datatype, language, _fast = self._read(term)
+            if language:
+                return ("L", value, None, language.lower())
             return ("L", self.lexical(term), None if datatype == XSD_STRING else datatype, None)
         return term
 
@@ -148,20 +160,14 @@ class Literals:
         """pyshacl's sh:datatype test (DatatypeConstraintComponent.evaluate)."""
         if not isinstance(lit, ox.Literal):
             return False
-        found = self._typed.get((lit, rule))
-        if found is None:
-            found = self._typed[(lit, rule)] = self._has_datatype(lit, rule)
-        return found
-
-    def _has_datatype(self, lit: ox.Literal, rule: str) -> bool:
-        datatype = lit.datatype.value
-        if lit.language:  # rdflib: no datatype, a language
-            return rule in (str(RDFS.Literal), _LANG_STRING)
+        _value, datatype, language, fast = self._read(lit)
+        if language:  # rdflib: no datatype, a language
+            return rule in _LANGUAGE_RULES
         if datatype == XSD_STRING:  # rdflib: a plain literal
-            return rule in (str(RDFS.Literal), XSD_STRING)
+            return rule in _PLAIN_RULES
         if datatype != rule:
-            return rule in (str(RDFS.Literal), str(RDFS.Datatype))
-        if _fast_form(lit.value, datatype):
+            return rule in _OTHER_RULES
+        if fast:
             return True
         value = self.rdflib(lit)
         if getattr(value, "ill_typed", None) is True:
@@ -214,17 +220,24 @@ class Data:
         data = cls()
         out = data.out
         special = (RDF_TYPE, SUBCLASS_OF)
-        for s, p, o, _g in quads:  # ``add``, inlined: this loop is most of the cost
-            predicate = p.value
-            by_predicate = out.get(s)
-            if by_predicate is None:
-                out[s] = {predicate: [o]}
+        last: Term | None = None
+        by_predicate: dict[str, list[Term]] = {}
+        # ``add``, inlined: this loop is most of the cost. A parser gives a subject's
+        # triples one after another, so comparing with the last subject (one Rust
+        # comparison) mostly replaces hashing it; attribute reads beat unpacking the quad.
+        for quad in quads:
+            s = quad.subject
+            if s != last:
+                found = out.get(s)
+                by_predicate = out[s] = {} if found is None else found
+                last = s
+            predicate = quad.predicate.value
+            o = quad.object
+            values = by_predicate.get(predicate)
+            if values is None:
+                by_predicate[predicate] = [o]
             else:
-                values = by_predicate.get(predicate)
-                if values is None:
-                    by_predicate[predicate] = [o]
-                else:
-                    values.append(o)
+                values.append(o)
             if predicate in special:
                 target = data.typed if predicate == RDF_TYPE else data.subclasses
                 target.setdefault(o, []).append(s)
@@ -344,23 +357,39 @@ class Shape:
     node: Node
     path: str | None = None
     checks: list[Check] = field(default_factory=list)
+    # sh:minCount, sh:maxCount, and (component, test) of the components that judge each
+    # value node alone: evaluated together (``_install_counts_and_values``)
+    min_count: int | None = None
+    max_count: int | None = None
+    value_tests: list[tuple[str, Callable[[Data, Term], bool]]] = field(default_factory=list)
+    counts_and_values: bool = False  # whether their check is installed
 
     def validate(self, data: Data, focus: Iterable[Term], out: list[Result]) -> None:
-        # All focus nodes at once: each check loops over them in one call.
-        path = self.path
-        if path is None:
-            pairs = [(f, [f]) for f in focus]
+        """Validate the distinct nodes ``focus``, all at once: each check loops over them
+        in one call."""
+        if self.path is None:
+            self._run(data, [(f, [f]) for f in focus], out)
         else:
-            pairs = []
             subjects = data.out
-            for f in focus:
-                found = subjects.get(f, _NOTHING).get(path)
-                if found is None:
-                    pairs.append((f, []))
-                elif len(found) == 1:
-                    pairs.append((f, found))
-                else:
-                    pairs.append((f, data.values(f, path)))
+            self.validate_rows(data, [(f, subjects.get(f, _NOTHING)) for f in focus], out)
+
+    def validate_rows(self, data: Data, rows: Rows, out: list[Result]) -> None:
+        """``validate`` on the focus nodes of ``rows``, their index entries already found
+        (once for all the property shapes of a node shape). Only for a property shape."""
+        path = self.path
+        assert path is not None
+        pairs: Pairs = []
+        for f, by_predicate in rows:
+            found = by_predicate.get(path)
+            if found is None:
+                pairs.append((f, []))
+            elif len(found) == 1:
+                pairs.append((f, found))
+            else:
+                pairs.append((f, data.values(f, path)))
+        self._run(data, pairs, out)
+
+    def _run(self, data: Data, pairs: Pairs, out: list[Result]) -> None:
         for check in self.checks:
             check(data, pairs, out)
 
@@ -500,13 +529,38 @@ OWL_CLASS = URIRef("http://www.w3.org/2002/07/owl#Class")
 
 
 def _value_check(shape: Shape, component: str, ok: Callable[[Data, Term], bool]) -> None:
+    """Add a test of each value node alone (given the data)."""
+    _install_counts_and_values(shape)
+    shape.value_tests.append((component, ok))
+
+
+def _install_counts_and_values(shape: Shape) -> None:
+    """One check, added once per shape, for its sh:minCount, sh:maxCount and every test of
+    a value node alone: one loop over the focus nodes, and each distinct value tested once
+    (a month repeats its currency, dates, account and categories; equal Oxigraph terms are
+    the same term, with the same verdict)."""
+    if shape.counts_and_values:
+        return
+    shape.counts_and_values = True
     path = shape.path
+    tests = shape.value_tests
 
     def check(data: Data, pairs: Pairs, out: list[Result]) -> None:
+        least, most = shape.min_count, shape.max_count
+        failing_of: dict[Term, list[str]] = {}
         for f, values in pairs:
+            if least is not None and len(values) < least:
+                out.append((f, path, "MinCountConstraintComponent", None))
+            if most is not None and len(values) > most:
+                out.append((f, path, "MaxCountConstraintComponent", None))
+            if not tests:
+                continue
             for v in values:
-                if not ok(data, v):
-                    out.append((f, path, component, v))
+                failing = failing_of.get(v)
+                if failing is None:
+                    failing = failing_of[v] = [c for c, test in tests if not test(data, v)]
+                for c in failing:
+                    out.append((f, path, c, v))
 
     shape.checks.append(check)
 
@@ -536,27 +590,13 @@ def _node_kind(c: _Compiler, shape: Shape, params: dict[str, list[Node]]) -> Non
 
 
 def _cardinality(c: _Compiler, shape: Shape, params: dict[str, list[Node]]) -> None:
-    path = shape.path
     low = params.get(str(SH.minCount))
     high = params.get(str(SH.maxCount))
     if low is not None:
-        least = _count(_single(low, "sh:minCount"), "sh:minCount")
-
-        def at_least(data: Data, pairs: Pairs, out: list[Result]) -> None:
-            for f, values in pairs:
-                if len(values) < least:
-                    out.append((f, path, "MinCountConstraintComponent", None))
-
-        shape.checks.append(at_least)
+        shape.min_count = _count(_single(low, "sh:minCount"), "sh:minCount")
     if high is not None:
-        most = _count(_single(high, "sh:maxCount"), "sh:maxCount")
-
-        def at_most(data: Data, pairs: Pairs, out: list[Result]) -> None:
-            for f, values in pairs:
-                if len(values) > most:
-                    out.append((f, path, "MaxCountConstraintComponent", None))
-
-        shape.checks.append(at_most)
+        shape.max_count = _count(_single(high, "sh:maxCount"), "sh:maxCount")
+    _install_counts_and_values(shape)
 
 
 def _text(data: Data, v: Term) -> str | None:
@@ -742,16 +782,27 @@ def _comparable(data: Data, v: Term) -> tuple[bool, Any]:
 
 
 def _property(c: _Compiler, shape: Shape, params: dict[str, list[Node]]) -> None:
+    subs: list[Shape] = []
     for raw in params[str(SH.property)]:
         sub = c.shape(raw)
         if sub.path is None:
             raise Unsupported("sh:property to a shape without sh:path")
+        subs.append(sub)
+    own_path = shape.path
 
-        def check(data: Data, pairs: Pairs, out: list[Result], sub: Shape = sub) -> None:
-            # Each value node once, whatever number of focus nodes lead to it.
-            sub.validate(data, dict.fromkeys(v for _f, vs in pairs for v in vs), out)
+    def check(data: Data, pairs: Pairs, out: list[Result]) -> None:
+        # Each value node once, whatever number of focus nodes lead to it (a node shape's
+        # focus nodes are already distinct), and looked up once for all property shapes.
+        if own_path is None:
+            nodes: Iterable[Term] = [f for f, _vs in pairs]
+        else:
+            nodes = dict.fromkeys(v for _f, vs in pairs for v in vs)
+        subjects = data.out
+        rows = [(v, subjects.get(v, _NOTHING)) for v in nodes]
+        for sub in subs:
+            sub.validate_rows(data, rows, out)
 
-        shape.checks.append(check)
+    shape.checks.append(check)
 
 
 def _node(c: _Compiler, shape: Shape, params: dict[str, list[Node]]) -> None:

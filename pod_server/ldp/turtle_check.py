@@ -23,6 +23,20 @@ XSD_STRING = str(XSD.string)
 
 # RDF 1.2 Turtle syntax: triple terms, reifiers, annotations, VERSION, directional tags.
 _RDF_12 = re.compile(rb"<<|>>|\{\||\|\}|~|@version|\bVERSION\b|--(?:ltr|rtl)", re.IGNORECASE)
+# Substrings one of which every match of ``_RDF_12`` contains (lower-cased). The regex
+# scans a 180 KB body in ~4 ms; these ``in`` tests take ~0.7 ms and leave it for the rare
+# body that contains one of them ("|" stands for "{|" and "|}": one byte is found faster).
+_RDF_12_SYMBOLS = (b"<<", b">>", b"|", b"~")
+_RDF_12_WORDS = (b"version", b"--ltr", b"--rtl")
+
+
+def _rdf12_syntax(data: bytes) -> bool:
+    """Whether ``data`` may use RDF 1.2 Turtle syntax (``_RDF_12`` finds something)."""
+    if not any(s in data for s in _RDF_12_SYMBOLS):
+        lowered = data.lower()  # ASCII only, as re.IGNORECASE on bytes
+        if not any(w in lowered for w in _RDF_12_WORDS):
+            return False
+    return _RDF_12.search(data) is not None
 
 
 def quick_check(data: bytes, base: str) -> bool:
@@ -30,7 +44,7 @@ def quick_check(data: bytes, base: str) -> bool:
 
     Raises BadRequest for a syntax error, with Oxigraph's line and column.
     """
-    if _RDF_12.search(data):
+    if _rdf12_syntax(data):
         return False
     try:
         for quad in ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=base):
@@ -45,7 +59,7 @@ def index_rdf11(data: bytes, base: str) -> Data | None:
     """RDF 1.1 Turtle read by Oxigraph into the index the compiled shapes check (no rdflib
     graph: building one costs ten times the parse); None when RDF 1.2 syntax means only
     rdflib's parser can decide. Raises BadRequest for a syntax error, like ``quick_check``."""
-    if _RDF_12.search(data):
+    if _rdf12_syntax(data):
         return None
     try:
         index = Data.from_quads(ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=base))
@@ -59,7 +73,7 @@ def parse_rdf11(data: bytes, base: str) -> Graph | None:
     """RDF 1.1 Turtle parsed by Oxigraph into an rdflib graph (about ten times faster than
     rdflib's parser), with the document's prefixes; None when RDF 1.2 syntax means only
     rdflib's parser can decide. Raises BadRequest for a syntax error."""
-    if _RDF_12.search(data):
+    if _rdf12_syntax(data):
         return None
     graph = Graph(bind_namespaces="none")
     blanks: dict[str, BNode] = {}  # fresh rdflib blank nodes, one per document label

@@ -177,3 +177,61 @@ def test_values_rdflib_merges_keep_the_first_parsed_as_rdflib_does(order: str) -
     expected = vocab.validate(graph, "energy").conforms
     assert expected is (order == "valid first")
     assert (not validation.fast_results(data, "energy")) is expected
+
+
+def test_the_index_of_interleaved_subjects_is_the_triple_by_triple_one() -> None:
+    """``from_quads`` compares each subject with the previous one instead of hashing it:
+    a subject coming back after another (or a blank node) still lands on its own entry."""
+    text = """
+    ex:a a ex:Thing ; ex:name "a" .
+    ex:b a ex:Thing ; ex:name "b" .
+    ex:a ex:name "a2" ; a ex:Other .
+    _:x ex:name "x" .
+    ex:b ex:name "b2" .
+    _:x ex:name "x2" .
+    ex:Other <http://www.w3.org/2000/01/rdf-schema#subClassOf> ex:Thing .
+    """
+    turtle = (PREFIXES + text).encode()
+    quads = list(ox.parse(turtle, format=ox.RdfFormat.TURTLE))
+    fast = shape_plan.Data.from_quads(quads)
+    one_by_one = shape_plan.Data()
+    for q in quads:
+        one_by_one.add(q.subject, q.predicate.value, q.object)
+    assert fast.out == one_by_one.out
+    assert list(fast.out) == list(one_by_one.out)
+    assert fast.typed == one_by_one.typed
+    assert fast.subclasses == one_by_one.subclasses
+    assert len(fast.out) == 4
+
+
+def test_a_failing_value_shared_by_focus_nodes_is_reported_for_each() -> None:
+    """Each distinct value is tested once per shape; its failures still go to every focus
+    node that has it, with the counts checked in the same loop."""
+    shapes = Graph().parse(
+        data=PREFIXES
+        + """
+        ex:ThingShape a sh:NodeShape ; sh:targetClass ex:Thing ; sh:property [
+            sh:path ex:code ; sh:minCount 1 ; sh:maxCount 1 ; sh:datatype xsd:string ;
+            sh:pattern "^[A-Z]+$" ] .
+        """,
+        format="turtle",
+    )
+    _graph, data = _data(
+        """
+        ex:a a ex:Thing ; ex:code "bad" .
+        ex:b a ex:Thing ; ex:code "bad" .
+        ex:c a ex:Thing ; ex:code "OK" .
+        ex:d a ex:Thing ; ex:code "OK", "bad" .
+        ex:e a ex:Thing .
+        """
+    )
+    found = shape_plan.compile_plan(shapes).check(data)
+    got = sorted((str(f.value), c, v.value if v is not None else None) for f, _p, c, v in found)
+    ex = "https://example.org/"
+    assert got == [
+        (f"{ex}a", "PatternConstraintComponent", "bad"),
+        (f"{ex}b", "PatternConstraintComponent", "bad"),
+        (f"{ex}d", "MaxCountConstraintComponent", None),
+        (f"{ex}d", "PatternConstraintComponent", "bad"),
+        (f"{ex}e", "MinCountConstraintComponent", None),
+    ]
