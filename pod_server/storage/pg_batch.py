@@ -1,15 +1,19 @@
-"""One storage batch on PostgreSQL: its locks, its checks and its writes, in one transaction.
+"""Storage batches on PostgreSQL: their locks, their checks and their writes, in one transaction.
 
-Every ``apply`` is one READ COMMITTED transaction that first takes transaction-scoped
-advisory locks, in one global order (so never a deadlock): exclusive on every path it
-mutates, shared on every path it only expects, and shared on every container above a
-mutated path (its possible quota roots); counting a root for the first time takes that
-root's lock exclusively, so no write under it is in flight while it is summed. Every batch
-also shares one global lock, which a batch too large to lock path by path takes exclusively
-instead of all the others. Only then does it read the rows and check the ``Expect`` s (so
-concurrent ABSENT-creates of one path serialise and exactly one succeeds), lock the
-covering usage counters (``FOR UPDATE``, ordered) and write everything, counters and outbox
-rows in a single statement.
+Concurrent ``apply`` calls share one READ COMMITTED transaction (group commit: one WAL
+flush for all; ``PostgresBackend`` gathers them in a ``CommitQueue``), each write in a
+savepoint of its own. The transaction first takes transaction-scoped advisory locks, in
+one global order (so never a deadlock), the union of its writes' (each key at the
+strongest mode any needs): exclusive on every path mutated, shared on every path only
+expected, and shared on every container above a mutated path (its possible quota roots);
+counting a root for the first time takes that root's lock exclusively, so no write under
+it is in flight while it is summed (such a write is committed alone). Every batch also
+shares one global lock, which a batch too large to lock path by path takes exclusively
+instead of all the others. Only then does each write read its rows and check its
+``Expect`` s (so concurrent ABSENT-creates of one path serialise and exactly one
+succeeds), lock the covering usage counters (``FOR UPDATE``, ordered) and write
+everything, counters and outbox rows in a single statement. The audit entries of the
+writes that succeeded are chained last, in one statement per batch.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ from pod_server.storage.pg_sql import (
 )
 
 MAX_BATCH_LOCKS = 1000  # a batch needing more locks takes the global one exclusively
+SAVEPOINT = "SAVEPOINT one_write"
 
 
 class Recount(Exception):
@@ -151,13 +156,15 @@ class BatchWrites:
             if not alone:
                 await self._lock_counters(conn, writes)
             outcomes: list[Outcome] = []
+            saved = False  # a savepoint is set (see _in_savepoint)
             for write in writes:
                 if write.abandoned:
                     outcomes.append(Abandoned())
-                elif alone:
+                elif alone or write.only_logs:
                     outcomes.append(await self._apply_write(conn, write, may_count))
                 else:
-                    outcomes.append(await self._in_savepoint(conn, write, may_count))
+                    outcomes.append(await self._in_savepoint(conn, write, may_count, saved))
+                    saved = True
             logs = [
                 log
                 for write, outcome in zip(writes, outcomes, strict=True)
@@ -186,24 +193,24 @@ class BatchWrites:
         )
 
     async def _in_savepoint(
-        self, conn: asyncpg.Connection, write: Write, may_count: bool
+        self, conn: asyncpg.Connection, write: Write, may_count: bool, saved: bool
     ) -> Outcome:
         """One write of several: its error (but a retryable one) undoes it alone. A
-        refusal keeps what it wrote (a usage counter it created), as a lone write's does."""
-        if write.only_logs:
-            return {}
-        await conn.execute("SAVEPOINT one_write")
+        refusal keeps what it wrote (a usage counter it created), as a lone write's does.
+
+        The savepoint stays (ROLLBACK TO keeps it too): the next write releases it and sets
+        its own in one round trip, and COMMIT releases the last.
+        """
+        await conn.execute(f"RELEASE {SAVEPOINT};{SAVEPOINT}" if saved else SAVEPOINT)
         try:
             with unavailable():  # a lock timeout fails this write alone
-                outcome = await self._apply_write(conn, write, may_count)
+                return await self._apply_write(conn, write, may_count)
         except RETRY:
             raise
         except Exception as exc:
             # Fails too if the connection is gone: then so does the whole batch.
-            await conn.execute("ROLLBACK TO SAVEPOINT one_write; RELEASE SAVEPOINT one_write")
+            await conn.execute("ROLLBACK TO " + SAVEPOINT)
             return exc
-        await conn.execute("RELEASE SAVEPOINT one_write")
-        return outcome
 
     async def _lock_counters(self, conn: asyncpg.Connection, writes: Sequence[Write]) -> None:
         """Lock every usage counter the batch may update, in root order, before its first

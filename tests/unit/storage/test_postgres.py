@@ -637,3 +637,24 @@ async def test_a_batch_takes_the_union_of_its_writes_locks(store: PostgresBacken
     many = [write([], [f"/m{i}-{j}" for j in range(half)]) for i in range(2)]
     assert store._locks(many[:1], None)[0] == (store._global_key, False)
     assert store._locks(many, None) == [(store._global_key, True)]  # alone, then
+
+
+async def test_a_failed_write_in_a_batch_is_undone_alone(
+    store: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two applies naming one staged blob, committed together: the second claims its own
+    blob, then finds the shared one taken and fails; its claim is rolled back with it."""
+    batches = record_batches(store, monkeypatch)
+    shared, own = await stage(store, large_body(1)), await stage(store, large_body(2))
+    outcomes = await asyncio.gather(
+        store.apply([], [Put("/first", OCTETS, shared)]),
+        store.apply([], [Put("/second", OCTETS, own), Put("/third", OCTETS, shared)]),
+        return_exceptions=True,
+    )
+    assert [len(batch) for batch in batches] == [2]
+    assert isinstance(outcomes[0], Mapping) and isinstance(outcomes[1], PodError)
+    assert await body(store, "/first") == large_body(1)
+    assert await store.meta("/second") is None and await store.meta("/third") is None
+    assert sorted(await blob_states(store)) == ["committed", "staged"]
+    await store.discard(own)  # still pending: the caller can drop it
+    assert await blob_states(store) == ["committed"]
