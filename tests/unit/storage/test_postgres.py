@@ -527,14 +527,22 @@ async def test_lost_connections_are_unavailable_then_replaced(make: Factory) -> 
 # -- group commit ------------------------------------------------------------------------------
 
 
-def record_batches(store: PostgresBackend, monkeypatch: pytest.MonkeyPatch) -> list[list[Write]]:
-    """Spy on the backend's transactions: the writes each one held."""
+def record_batches(
+    store: PostgresBackend, monkeypatch: pytest.MonkeyPatch, deadlocks: list[int] | None = None
+) -> list[list[Write]]:
+    """Spy on the backend's transactions: the writes each one held (and, into
+    ``deadlocks``, each one the server broke as a deadlock)."""
     batches: list[list[Write]] = []
     real = store._transaction
 
     async def spy(conn: Any, writes: list[Write], exclusive: str | None) -> list[Any]:
         batches.append(list(writes))
-        return await real(conn, writes, exclusive)
+        try:
+            return await real(conn, writes, exclusive)
+        except asyncpg.DeadlockDetectedError:
+            if deadlocks is not None:
+                deadlocks.append(len(writes))
+            raise
 
     monkeypatch.setattr(store, "_transaction", spy)
     return batches
@@ -604,10 +612,14 @@ async def test_a_write_needing_a_recount_leaves_its_batch(
     assert await used(store) == 50 + sum(range(1, 21)) == await true_usage(store, POD)
 
 
-async def test_two_instances_batch_into_two_pods_with_their_audit_logs(make: Factory) -> None:
+async def test_two_instances_batch_into_two_pods_with_their_audit_logs(
+    make: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Writes from two processes, each batch mixing two pods in its own order (their
     counters are locked up front, so no deadlock): every write lands, exactly counted."""
     one, two = await make(), await make()
+    deadlocks: list[int] = []
+    batches = [record_batches(store, monkeypatch, deadlocks) for store in (one, two)]
     pods = ["/alice/", "/bob/"]
     for pod in pods:
         await one.apply([], [Put(pod, TURTLE), Put(f"{pod}c/", TURTLE)], Quota(pod, None))
@@ -618,6 +630,8 @@ async def test_two_instances_batch_into_two_pods_with_their_audit_logs(make: Fac
         return await (one if i % 2 else two).apply([], steps, Quota(pod, None))
 
     await asyncio.gather(*(write(i) for i in range(240)))
+    assert deadlocks == []
+    assert all(max(len(batch) for batch in seen) > 1 for seen in batches)
     for pod in pods:
         assert await used(one, pod) == await used(two, pod) == await true_usage(one, pod)
         assert len(await chain_verifies(one, pod)) == 120
