@@ -45,7 +45,6 @@ from pod_server.storage.base import (
     Meta,
     Mutation,
     Quota,
-    QuotaExceeded,
     Staged,
     Usage,
     check_limit,
@@ -348,8 +347,8 @@ class PostgresBackend(BatchWrites):
             raise
         except Recount:  # counting its quota root: alone, holding that root exclusively
             assert quota is not None
-            [outcome] = await self._commit(quota.root, [write])  # a lone write's error raises
-        if isinstance(outcome, QuotaExceeded):
+            [outcome] = await self._commit(quota.root, [write])
+        if isinstance(outcome, Exception):  # the quota's refusal (a lone write's error raises)
             raise outcome
         if len(mutations) >= BULK_BATCH:
             self._refresh_statistics_soon()
