@@ -47,7 +47,11 @@ class CommitQueue(Generic[I, R]):
         if self._drainer is None:
             # A task of its own: a cancelled submitter must not stop the others' commit.
             self._drainer = loop.create_task(self._drain())
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.cancel()  # nobody reads its outcome now (an error unread would be logged)
+            raise
 
     async def _drain(self) -> None:
         batch: list[tuple[I, asyncio.Future[R]]] = []

@@ -1,15 +1,19 @@
-"""One storage batch on PostgreSQL: its locks, its checks and its writes, in one transaction.
+"""Storage batches on PostgreSQL: their locks, their checks and their writes, in one transaction.
 
-Every ``apply`` is one READ COMMITTED transaction that first takes transaction-scoped
-advisory locks, in one global order (so never a deadlock): exclusive on every path it
-mutates, shared on every path it only expects, and shared on every container above a
-mutated path (its possible quota roots); counting a root for the first time takes that
-root's lock exclusively, so no write under it is in flight while it is summed. Every batch
-also shares one global lock, which a batch too large to lock path by path takes exclusively
-instead of all the others. Only then does it read the rows and check the ``Expect`` s (so
-concurrent ABSENT-creates of one path serialise and exactly one succeeds), lock the
-covering usage counters (``FOR UPDATE``, ordered) and write everything, counters and outbox
-rows in a single statement.
+Concurrent ``apply`` calls share one READ COMMITTED transaction (group commit: one WAL
+flush for all; ``PostgresBackend`` gathers them in a ``CommitQueue``), each write in a
+savepoint of its own. The transaction first takes transaction-scoped advisory locks, in
+one global order (so never a deadlock), the union of its writes' (each key at the
+strongest mode any needs): exclusive on every path mutated, shared on every path only
+expected, and shared on every container above a mutated path (its possible quota roots);
+counting a root for the first time takes that root's lock exclusively, so no write under
+it is in flight while it is summed (such a write is committed alone). Every batch also
+shares one global lock, which a batch too large to lock path by path takes exclusively
+instead of all the others. Only then does each write read its rows and check its
+``Expect`` s (so concurrent ABSENT-creates of one path serialise and exactly one
+succeeds), lock the covering usage counters (``FOR UPDATE``, ordered) and write
+everything, counters and outbox rows in a single statement. The audit entries of the
+writes that succeeded are chained last, in one statement per batch.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass, replace
 
 import asyncpg
 
+from pod_server.db.postgres import RETRY, unavailable
 from pod_server.errors import PodError
 from pod_server.storage.base import (
     GENESIS,
@@ -54,6 +59,7 @@ from pod_server.storage.common import (
 from pod_server.storage.pg_blobs import StagedBlobs
 from pod_server.storage.pg_sql import (
     CLAIM,
+    LOCK_COUNTERS,
     LOG_APPEND,
     LOG_HEADS,
     SCAN_QUERY,
@@ -62,10 +68,38 @@ from pod_server.storage.pg_sql import (
 )
 
 MAX_BATCH_LOCKS = 1000  # a batch needing more locks takes the global one exclusively
+SAVEPOINT = "SAVEPOINT one_write"
 
 
 class Recount(Exception):
     """Restart the apply holding its quota root's lock exclusively (to count it)."""
+
+
+class Abandoned(Exception):
+    """The outcome of a write whose caller was cancelled before its turn: not applied."""
+
+
+@dataclass(slots=True)
+class Write:
+    """One ``apply``: what it checks and writes, and the staged blobs it commits."""
+
+    expects: tuple[Expect, ...]
+    mutations: tuple[Mutation, ...]
+    quota: Quota | None
+    claimed: list[int]
+    logs: tuple[Log, ...]
+    abandoned: bool = False  # its caller was cancelled: skipped unless already applied
+
+    @property
+    def only_logs(self) -> bool:
+        """Audit entries alone: no lock but their heads', nothing to check."""
+        return not self.expects and not self.mutations
+
+
+# A write's outcome in its batch: its result or the quota's refusal (committed) ...
+Result = dict[str, Meta] | QuotaExceeded
+# ... or its own error (undone).
+Outcome = Result | Exception
 
 
 @dataclass(slots=True)
@@ -95,38 +129,52 @@ class BatchWrites:
         return claim_blobs(mutations, self._blobs.pending_blob)
 
     async def _transaction(
-        self,
-        conn: asyncpg.Connection,
-        expects: tuple[Expect, ...],
-        mutations: tuple[Mutation, ...],
-        quota: Quota | None,
-        claimed: list[int],
-        exclusive: str | None,
-        logs: tuple[Log, ...] = (),
-    ) -> dict[str, Meta] | QuotaExceeded:
-        """BEGIN and the locks in one round trip, the attempt, then COMMIT (or ROLLBACK).
-        A batch of audit entries alone takes no lock but its logs' head rows.
+        self, conn: asyncpg.Connection, writes: Sequence[Write], exclusive: str | None
+    ) -> list[Outcome]:
+        """BEGIN and the locks of all ``writes`` in one round trip, the writes, then COMMIT
+        (or ROLLBACK): one outcome per write. A batch of audit entries alone takes no lock
+        but its logs' head rows.
+
+        Several writes each run in a savepoint, so one refused or failing is undone alone
+        and its error is its outcome; a lone write's error rolls the transaction back and
+        is raised (as is a retryable error of any write: the caller retries the batch).
+        Their audit entries are appended at the end, one chain per root across the batch.
 
         The batch's statements take arrays whose sizes custom plans cannot exploit; a cached
         generic plan saves re-planning the write statement (~0.2 ms) every time.
         """
-        only_logs = not expects and not mutations
-        locks = [] if only_logs else self._locks(expects, mutations, exclusive)
+        locks = self._locks([w for w in writes if not w.only_logs], exclusive)
         begin = ["BEGIN", "SET LOCAL plan_cache_mode = force_generic_plan"]
         begin += [
             f"SELECT pg_advisory_xact_lock{'' if mode else '_shared'}({key})" for key, mode in locks
         ]
         # Alone (the global lock held exclusively) or holding the quota root exclusively.
         may_count = exclusive is not None or (bool(locks) and locks[0][1])
+        alone = len(writes) == 1
         try:
             await conn.execute(";".join(begin))
-            outcome: dict[str, Meta] | QuotaExceeded = {}
-            if not only_logs:
-                outcome = await self._apply(conn, expects, mutations, quota, claimed, may_count)
-            if logs and not isinstance(outcome, QuotaExceeded):
+            if not alone:
+                await self._lock_counters(conn, writes)
+            outcomes: list[Outcome] = []
+            saved = False  # a savepoint is set (see _in_savepoint)
+            for write in writes:
+                if write.abandoned:
+                    outcomes.append(Abandoned())
+                elif alone or write.only_logs:
+                    outcomes.append(await self._apply_write(conn, write, may_count))
+                else:
+                    outcomes.append(await self._in_savepoint(conn, write, may_count, saved))
+                    saved = True
+            logs = [
+                log
+                for write, outcome in zip(writes, outcomes, strict=True)
+                if isinstance(outcome, dict)
+                for log in write.logs
+            ]
+            if logs:
                 await append_logs(conn, logs)
             await conn.execute("COMMIT")
-            return outcome
+            return outcomes
         except BaseException:
             if not conn.is_closed() and conn.is_in_transaction():
                 try:
@@ -135,25 +183,63 @@ class BatchWrites:
                     conn.terminate()
             raise
 
+    async def _apply_write(
+        self, conn: asyncpg.Connection, write: Write, may_count: bool
+    ) -> dict[str, Meta] | QuotaExceeded:
+        if write.only_logs:
+            return {}
+        return await self._apply(
+            conn, write.expects, write.mutations, write.quota, write.claimed, may_count
+        )
+
+    async def _in_savepoint(
+        self, conn: asyncpg.Connection, write: Write, may_count: bool, saved: bool
+    ) -> Outcome:
+        """One write of several: its error (but a retryable one) undoes it alone. A
+        refusal keeps what it wrote (a usage counter it created), as a lone write's does.
+
+        The savepoint stays (ROLLBACK TO keeps it too): the next write releases it and sets
+        its own in one round trip, and COMMIT releases the last.
+        """
+        await conn.execute(f"RELEASE {SAVEPOINT};{SAVEPOINT}" if saved else SAVEPOINT)
+        try:
+            with unavailable():  # a lock timeout fails this write alone
+                return await self._apply_write(conn, write, may_count)
+        except RETRY:
+            raise
+        except Exception as exc:
+            # Fails too if the connection is gone: then so does the whole batch.
+            await conn.execute("ROLLBACK TO " + SAVEPOINT)
+            return exc
+
+    async def _lock_counters(self, conn: asyncpg.Connection, writes: Sequence[Write]) -> None:
+        """Lock every usage counter the batch may update, in root order, before its first
+        write: writes locking them one after another could deadlock with another batch
+        holding the same counters in another order (say, two pods' writes, swapped)."""
+        roots = covering_roots(m.path for w in writes for m in w.mutations)
+        await conn.execute(LOCK_COUNTERS, sorted(roots))
+
     def _lock_key(self, kind: bytes, name: str) -> int:
         digest = hashlib.blake2b(self._lock_space + kind + name.encode(), digest_size=8)
         return int.from_bytes(digest.digest(), "big", signed=True)
 
-    def _locks(
-        self, expects: Sequence[Expect], mutations: Sequence[Mutation], exclusive: str | None
-    ) -> list[tuple[int, bool]]:
-        """Advisory locks to take, in the one global order: (key, exclusive?).
+    def _locks(self, writes: Sequence[Write], exclusive: str | None) -> list[tuple[int, bool]]:
+        """Advisory locks to take, in the one global order: (key, exclusive?); none for no
+        writes. Each key at the strongest mode any of ``writes`` needs it in.
 
         First the global lock: shared by every batch, taken exclusively (and alone) by a
         batch needing more than ``MAX_BATCH_LOCKS`` locks, which would otherwise exhaust the
         server's lock table. Then the batch's own locks, by key.
         """
+        if not writes:
+            return []
         modes: dict[int, bool] = {}
-        for mutation in mutations:
-            modes[self._lock_key(b"p", mutation.path)] = True
-        for expect in expects:
-            modes.setdefault(self._lock_key(b"p", expect.path), False)
-        for root in covering_roots(m.path for m in mutations):
+        for write in writes:
+            for mutation in write.mutations:
+                modes[self._lock_key(b"p", mutation.path)] = True
+            for expect in write.expects:
+                modes.setdefault(self._lock_key(b"p", expect.path), False)
+        for root in covering_roots(m.path for w in writes for m in w.mutations):
             key = self._lock_key(b"r", root)
             modes[key] = modes.get(key, False) or root == exclusive
         if len(modes) > MAX_BATCH_LOCKS:

@@ -43,6 +43,9 @@ STATE_QUERY = """WITH counters AS (
     UNION ALL
     SELECT 'c', c.root, NULL, c.used, NULL, NULL, NULL,
         (SELECT byte_limit FROM quota_limits l WHERE l.root = c.root) FROM counters c"""
+# Before the first write of several: every counter any of them may update, in root order.
+LOCK_COUNTERS = """SELECT 1 FROM quota_usage WHERE root = ANY($1::text[]) ORDER BY root
+    FOR UPDATE"""
 NEW_BLOB = """INSERT INTO blobs (chunk_size, state, expires)
     VALUES ($1, $2,
         CASE WHEN $2::text = 'staged' THEN now() + $3::float8 * interval '1 second' END)

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 
 import asyncpg
 
+from pod_server.db.batching import CommitQueue
 from pod_server.db.postgres import RETRY, open_pool, quote_ident, schema_version, unavailable
 from pod_server.db.schema import schema_version as code_version
 from pod_server.db.schema import upgrade
@@ -43,7 +45,6 @@ from pod_server.storage.base import (
     Meta,
     Mutation,
     Quota,
-    QuotaExceeded,
     Staged,
     Usage,
     check_limit,
@@ -58,7 +59,7 @@ from pod_server.storage.common import (
     root_upper_bound,
 )
 from pod_server.storage.meta_cache import MetaCache, NextRun
-from pod_server.storage.pg_batch import BatchWrites, Recount
+from pod_server.storage.pg_batch import BatchWrites, Outcome, Recount, Result, Write
 from pod_server.storage.pg_blobs import BLOB_CHUNK, ChunkedStored, StagedBlobs
 from pod_server.storage.pg_sql import (
     ADD_CHECKPOINT,
@@ -82,7 +83,10 @@ from pod_server.storage.pg_sql import (
 
 log = logging.getLogger(__name__)
 
-APPLY_ATTEMPTS = 8  # an apply is restarted after a deadlock/serialization failure or recount
+APPLY_ATTEMPTS = 8  # a batch is restarted after a deadlock/serialization failure
+# Writes per transaction: each runs in a savepoint, a subtransaction with an id of its own;
+# past 64 of them the server's snapshots of every session get slower ("suboverflowed").
+PG_BATCH = 32
 GC_BATCH = 64  # blobs deleted per collector statement
 OUTBOX_BATCH = 10_000  # outbox rows deleted per collector statement
 STATS_SLACK = 1_000  # changed rows past a tenth of a table before it is analysed again
@@ -147,6 +151,10 @@ class PostgresBackend(BatchWrites):
         self._synced = 0.0  # time.monotonic() when it was taken
         self._lock_space = (schema or "").encode() + b"\0"
         self._global_key = self._lock_key(b"g", "")
+        # Concurrent applies share a transaction (one commit's WAL flush), PG_BATCH at most.
+        self._commits: CommitQueue[Write, Result] = CommitQueue(
+            functools.partial(self._commit, None), PG_BATCH
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -330,29 +338,37 @@ class PostgresBackend(BatchWrites):
         if quota is not None and not isinstance(quota, Quota):
             raise TypeError(f"Not a Quota: {quota!r}")
         resource_steps, log_steps = split_logs(steps)
-        expects, mutations, logs = tuple(expects), tuple(resource_steps), tuple(log_steps)
-        claimed = self._claim(mutations)
-        exclusive: str | None = None
+        mutations = tuple(resource_steps)
+        write = Write(tuple(expects), mutations, quota, self._claim(mutations), tuple(log_steps))
+        try:
+            outcome = await self._commits.submit(write)
+        except asyncio.CancelledError:
+            write.abandoned = True  # if its batch has not reached it yet, it never will
+            raise
+        except Recount:  # counting its quota root: alone, holding that root exclusively
+            assert quota is not None
+            [outcome] = await self._commit(quota.root, [write])
+        if isinstance(outcome, Exception):  # the quota's refusal (a lone write's error raises)
+            raise outcome
+        if len(mutations) >= BULK_BATCH:
+            self._refresh_statistics_soon()
+        return outcome
+
+    async def _commit(self, exclusive: str | None, writes: list[Write]) -> list[Outcome]:
+        """Commit ``writes`` in one transaction (see ``BatchWrites._transaction``), retried
+        after a deadlock or serialisation failure; one outcome per write."""
         for attempt in range(APPLY_ATTEMPTS):
             try:
                 with unavailable():
                     async with self._db().acquire() as conn:
-                        outcome = await self._transaction(
-                            conn, expects, mutations, quota, claimed, exclusive, logs
-                        )
-            except Recount:
-                assert quota is not None
-                exclusive = quota.root
-                continue
+                        outcomes = await self._transaction(conn, writes, exclusive)
             except RETRY:
                 await asyncio.sleep(0.005 * (attempt + 1))
                 continue
-            if isinstance(outcome, QuotaExceeded):
-                raise outcome
-            self._blobs.pending.difference_update(claimed)
-            if len(mutations) >= BULK_BATCH:
-                self._refresh_statistics_soon()
-            return outcome
+            for write, outcome in zip(writes, outcomes, strict=True):
+                if isinstance(outcome, dict):  # committed: its staged blobs are no longer ours
+                    self._blobs.pending.difference_update(write.claimed)
+            return outcomes
         raise ServiceUnavailable("Storage is too busy to commit this change; try again")
 
     # -- audit logs ------------------------------------------------------------------------

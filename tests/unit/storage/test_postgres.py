@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
+from pod_server.audit.chain import verify
+from pod_server.audit.entry import Action, AuditEntry
 from pod_server.db import schema as schema_module
 from pod_server.db.postgres import quote_ident
 from pod_server.db.schema import upgrade
@@ -21,6 +23,8 @@ from pod_server.storage.base import (
     PRESENT,
     Delete,
     Expect,
+    Log,
+    LogRow,
     Meta,
     Put,
     Quota,
@@ -29,6 +33,7 @@ from pod_server.storage.base import (
     Touch,
     Usage,
 )
+from pod_server.storage.pg_batch import MAX_BATCH_LOCKS, Write
 from pod_server.storage.pg_sql import CHILDREN_QUERY, SCAN_QUERY
 from pod_server.storage.postgres import ChunkedStored, PostgresBackend
 from tests.unit.storage import pg_support
@@ -517,3 +522,153 @@ async def test_lost_connections_are_unavailable_then_replaced(make: Factory) -> 
             continue
     assert await body(store, "/x") == b"x"
     await put(store, "/y", b"y")
+
+
+# -- group commit ------------------------------------------------------------------------------
+
+
+def record_batches(
+    store: PostgresBackend, monkeypatch: pytest.MonkeyPatch, deadlocks: list[int] | None = None
+) -> list[list[Write]]:
+    """Spy on the backend's transactions: the writes each one held (and, into
+    ``deadlocks``, each one the server broke as a deadlock)."""
+    batches: list[list[Write]] = []
+    real = store._transaction
+
+    async def spy(conn: Any, writes: list[Write], exclusive: str | None) -> list[Any]:
+        batches.append(list(writes))
+        try:
+            return await real(conn, writes, exclusive)
+        except asyncpg.DeadlockDetectedError:
+            if deadlocks is not None:
+                deadlocks.append(len(writes))
+            raise
+
+    monkeypatch.setattr(store, "_transaction", spy)
+    return batches
+
+
+def logged(root: str, n: int) -> Log:
+    return AuditEntry(root, Action.UPDATE, f"http://pod{root}{n}", 200, at=1000.0 + n).mutation()
+
+
+async def chain_verifies(store: PostgresBackend, root: str) -> list[LogRow]:
+    rows = await store.log_rows(root, 0, 10_000)
+    report = verify(rows, await store.log_state(root), await store.checkpoints(root))
+    assert report.ok, report.problems
+    return rows
+
+
+async def test_a_gathered_batch_fails_only_its_refused_writes(
+    store: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One transaction for writes in flight together; a stale one and one over the quota
+    fail alone, the others commit with exact counters, their blobs and one audit chain."""
+    quota = Quota(POD, 1_000_000)
+    await store.apply([], [Put(POD, TURTLE), Put("/pod/c/", TURTLE)], quota)  # counted
+    kept = await put(store, "/pod/c/kept", b"k")
+    batches = record_batches(store, monkeypatch)
+    stale_one, too_big = 3, 7
+
+    async def write(i: int) -> Mapping[str, Meta]:
+        size = 1_200_000 if i == too_big else 100_000 if i % 4 == 3 else 100  # large: a blob
+        staged = await stage(store, b"%d" % (i % 10) * size)
+        expects = [Expect("/pod/c/kept", "gone" if i == stale_one else kept.etag)]
+        steps = [Put(f"/pod/c/{i}", OCTETS, staged), logged(POD, i)]
+        return await store.apply(expects, steps, quota)
+
+    outcomes = await asyncio.gather(*(write(i) for i in range(32)), return_exceptions=True)
+    assert max(len(batch) for batch in batches) > 1
+    assert isinstance(outcomes[stale_one], StaleState)
+    assert isinstance(outcomes[too_big], QuotaExceeded)
+    landed = [i for i in range(32) if i not in (stale_one, too_big)]
+    for i in landed:
+        assert await store.meta(f"/pod/c/{i}") == outcomes[i][f"/pod/c/{i}"]  # type: ignore[index]
+    assert await store.meta(f"/pod/c/{stale_one}") is None
+    assert await store.meta(f"/pod/c/{too_big}") is None
+    assert await body(store, "/pod/c/11") == b"1" * 100_000
+    assert await used(store) == await true_usage(store, POD)
+    # The refused writes' staged blobs are still theirs to discard; the others committed.
+    assert len(store._blobs.pending) == 2
+    assert (await blob_states(store)).count("staged") == 2
+    rows = await chain_verifies(store, POD)
+    assert sorted(int(r.resource.rsplit("/", 1)[1]) for r in rows) == landed
+
+
+async def test_a_write_needing_a_recount_leaves_its_batch(
+    store: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.apply([], [Put(POD, TURTLE), Put("/pod/c/", TURTLE)])  # not counted yet
+    batches = record_batches(store, monkeypatch)
+    writes = [
+        store.apply([], [Put(f"/pod/c/{i}", OCTETS, Staged.of(b"x" * (i + 1)))], None)
+        for i in range(20)
+    ]
+    counting = store.apply([], [Put("/pod/c/q", OCTETS, Staged.of(b"q" * 50))], Quota(POD, None))
+    await asyncio.gather(*writes[:10], counting, *writes[10:])
+    # Submitted together: one batch of all, from which the counting write went alone.
+    assert [len(batch) for batch in batches] == [21, 1]
+    assert batches[1][0].quota == Quota(POD, None)
+    assert await used(store) == 50 + sum(range(1, 21)) == await true_usage(store, POD)
+
+
+async def test_two_instances_batch_into_two_pods_with_their_audit_logs(
+    make: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes from two processes, each batch mixing two pods in its own order (their
+    counters are locked up front, so no deadlock): every write lands, exactly counted."""
+    one, two = await make(), await make()
+    deadlocks: list[int] = []
+    batches = [record_batches(store, monkeypatch, deadlocks) for store in (one, two)]
+    pods = ["/alice/", "/bob/"]
+    for pod in pods:
+        await one.apply([], [Put(pod, TURTLE), Put(f"{pod}c/", TURTLE)], Quota(pod, None))
+
+    async def write(i: int) -> Mapping[str, Meta]:
+        pod = pods[(i // 3) % 2]
+        steps = [Put(f"{pod}c/{i % 16}", OCTETS, Staged.of(b"w" * (i % 50))), logged(pod, i)]
+        return await (one if i % 2 else two).apply([], steps, Quota(pod, None))
+
+    await asyncio.gather(*(write(i) for i in range(240)))
+    assert deadlocks == []
+    assert all(max(len(batch) for batch in seen) > 1 for seen in batches)
+    for pod in pods:
+        assert await used(one, pod) == await used(two, pod) == await true_usage(one, pod)
+        assert len(await chain_verifies(one, pod)) == 120
+        assert len(await two.children(f"{pod}c/")) == 16
+
+
+async def test_a_batch_takes_the_union_of_its_writes_locks(store: PostgresBackend) -> None:
+    def write(expects: list[str], puts: list[str]) -> Write:
+        mutations = tuple(Put(p, OCTETS, Staged.of(b"")) for p in puts)
+        return Write(tuple(Expect(p, PRESENT) for p in expects), mutations, None, [], ())
+
+    key = store._lock_key
+    reader, writer = write(["/a/x"], []), write([], ["/a/x"])
+    assert dict(store._locks([reader, writer], None))[key(b"p", "/a/x")] is True
+    assert dict(store._locks([writer, reader], None))[key(b"p", "/a/x")] is True
+    half = MAX_BATCH_LOCKS // 2 + 1
+    many = [write([], [f"/m{i}-{j}" for j in range(half)]) for i in range(2)]
+    assert store._locks(many[:1], None)[0] == (store._global_key, False)
+    assert store._locks(many, None) == [(store._global_key, True)]  # alone, then
+
+
+async def test_a_failed_write_in_a_batch_is_undone_alone(
+    store: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two applies naming one staged blob, committed together: the second claims its own
+    blob, then finds the shared one taken and fails; its claim is rolled back with it."""
+    batches = record_batches(store, monkeypatch)
+    shared, own = await stage(store, large_body(1)), await stage(store, large_body(2))
+    outcomes = await asyncio.gather(
+        store.apply([], [Put("/first", OCTETS, shared)]),
+        store.apply([], [Put("/second", OCTETS, own), Put("/third", OCTETS, shared)]),
+        return_exceptions=True,
+    )
+    assert [len(batch) for batch in batches] == [2]
+    assert isinstance(outcomes[0], Mapping) and isinstance(outcomes[1], PodError)
+    assert await body(store, "/first") == large_body(1)
+    assert await store.meta("/second") is None and await store.meta("/third") is None
+    assert sorted(await blob_states(store)) == ["committed", "staged"]
+    await store.discard(own)  # still pending: the caller can drop it
+    assert await blob_states(store) == ["committed"]
