@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -30,33 +29,23 @@ from pod_server.db.postgres import RETRY, unavailable
 from pod_server.errors import PodError
 from pod_server.storage.base import (
     GENESIS,
-    Delete,
     Expect,
     Log,
     LogRow,
     LogState,
     Meta,
     Mutation,
-    Put,
     Quota,
     QuotaExceeded,
-    Touch,
 )
 from pod_server.storage.common import (
     chain_logs,
     claim_blobs,
     covering_roots,
-    expect_holds,
-    new_etag,
-    parent_of,
-    put_size,
-    refusal,
-    root_deltas,
     root_upper_bound,
-    size_changes,
-    stale,
 )
 from pod_server.storage.pg_blobs import StagedBlobs
+from pod_server.storage.pg_plan import Plan, log_args, needs_blobs
 from pod_server.storage.pg_sql import (
     CLAIM,
     LOCK_COUNTERS,
@@ -102,18 +91,6 @@ Result = dict[str, Meta] | QuotaExceeded
 Outcome = Result | Exception
 
 
-@dataclass(slots=True)
-class _Final:
-    """A path's state at the end of a batch (simulated before writing)."""
-
-    content_type: str
-    size: int
-    etag: str
-    modified: float
-    put: Put | None  # the Put that wrote it in this batch, None if only touched
-    blob: int | None = None
-
-
 class BatchWrites:
     """The write path of :class:`~pod_server.storage.postgres.PostgresBackend`, which
     provides these attributes."""
@@ -129,16 +106,20 @@ class BatchWrites:
         return claim_blobs(mutations, self._blobs.pending_blob)
 
     async def _transaction(
-        self, conn: asyncpg.Connection, writes: Sequence[Write], exclusive: str | None
+        self,
+        conn: asyncpg.Connection,
+        writes: Sequence[Write],
+        exclusive: str | None,
+        together: bool = True,
     ) -> list[Outcome]:
         """BEGIN and the locks of all ``writes`` in one round trip, the writes, then COMMIT
         (or ROLLBACK): one outcome per write. A batch of audit entries alone takes no lock
         but its logs' head rows.
 
-        Several writes each run in a savepoint, so one refused or failing is undone alone
-        and its error is its outcome; a lone write's error rolls the transaction back and
-        is raised (as is a retryable error of any write: the caller retries the batch).
-        Their audit entries are appended at the end, one chain per root across the batch.
+        ``together``: the batch in one plan if it can (``_together``: one statement reading
+        its rows, one writing everything), else write by write (``_one_by_one``). A lone
+        write's error rolls the transaction back and is raised (as is a retryable error of
+        any write: the caller retries the batch).
 
         The batch's statements take arrays whose sizes custom plans cannot exploit; a cached
         generic plan saves re-planning the write statement (~0.2 ms) every time.
@@ -150,29 +131,14 @@ class BatchWrites:
         ]
         # Alone (the global lock held exclusively) or holding the quota root exclusively.
         may_count = exclusive is not None or (bool(locks) and locks[0][1])
-        alone = len(writes) == 1
+        together = together and not any(
+            needs_blobs(w.mutations, self.inline_threshold) for w in writes
+        )
         try:
             await conn.execute(";".join(begin))
-            if not alone:
-                await self._lock_counters(conn, writes)
-            outcomes: list[Outcome] = []
-            saved = False  # a savepoint is set (see _in_savepoint)
-            for write in writes:
-                if write.abandoned:
-                    outcomes.append(Abandoned())
-                elif alone or write.only_logs:
-                    outcomes.append(await self._apply_write(conn, write, may_count))
-                else:
-                    outcomes.append(await self._in_savepoint(conn, write, may_count, saved))
-                    saved = True
-            logs = [
-                log
-                for write, outcome in zip(writes, outcomes, strict=True)
-                if isinstance(outcome, dict)
-                for log in write.logs
-            ]
-            if logs:
-                await append_logs(conn, logs)
+            outcomes = await self._together(conn, writes) if together else None
+            if outcomes is None:
+                outcomes = await self._one_by_one(conn, writes, may_count)
             await conn.execute("COMMIT")
             return outcomes
         except BaseException:
@@ -182,6 +148,65 @@ class BatchWrites:
                 except Exception:  # busy with a cancelled query, or gone: drop it instead
                     conn.terminate()
             raise
+
+    async def _together(
+        self, conn: asyncpg.Connection, writes: Sequence[Write]
+    ) -> list[Outcome] | None:
+        """The batch in one plan: one statement reads every row it needs (locking its
+        counters and audit heads), one writes everything. None, having written nothing,
+        when a write needs its quota root counted first. A write refused (stale, over
+        quota) leaves the plan as it was: its error is its outcome (a lone write's raises).
+        """
+        live = [w for w in writes if not w.abandoned]
+        paths = {m.path for w in live for m in w.mutations}
+        paths.update(e.path for w in live for e in w.expects)
+        roots = covering_roots(m.path for w in live for m in w.mutations)
+        heads = {log.root for w in live for log in w.logs}
+        rows = await conn.fetch(STATE_QUERY, sorted(paths), sorted(roots), sorted(heads), GENESIS)
+        plan = Plan(rows, self.inline_threshold)
+        outcomes: list[Outcome] = []
+        for write in writes:
+            if write.abandoned:
+                outcomes.append(Abandoned())
+                continue
+            if plan.uncounted(write.quota, write.mutations) is not None:
+                return None
+            try:
+                plan.check(write.expects)
+                refused = plan.refusal(write.quota, write.mutations)
+            except Exception as exc:  # a stale Expect: this write's own error
+                if len(writes) == 1:
+                    raise
+                outcomes.append(exc)
+                continue
+            outcomes.append(refused or plan.play(write.mutations))
+        logs = _logs_of(writes, outcomes)
+        await conn.execute(WRITE, *plan.write_args(self.garbage_grace, logs))
+        return outcomes
+
+    async def _one_by_one(
+        self, conn: asyncpg.Connection, writes: Sequence[Write], may_count: bool
+    ) -> list[Outcome]:
+        """Each write with statements of its own; of several, each in a savepoint, so one
+        refused or failing is undone alone and its error is its outcome. Their audit
+        entries are appended at the end, one chain per root across the batch."""
+        alone = len(writes) == 1
+        if not alone:
+            await self._lock_counters(conn, writes)
+        outcomes: list[Outcome] = []
+        saved = False  # a savepoint is set (see _in_savepoint)
+        for write in writes:
+            if write.abandoned:
+                outcomes.append(Abandoned())
+            elif alone or write.only_logs:
+                outcomes.append(await self._apply_write(conn, write, may_count))
+            else:
+                outcomes.append(await self._in_savepoint(conn, write, may_count, saved))
+                saved = True
+        logs = _logs_of(writes, outcomes)
+        if logs:
+            await append_logs(conn, logs)
+        return outcomes
 
     async def _apply_write(
         self, conn: asyncpg.Connection, write: Write, may_count: bool
@@ -258,49 +283,30 @@ class BatchWrites:
         """One attempt, inside a transaction holding its locks. A returned refusal is
         committed (it may have created a usage counter); anything raised rolls back."""
         paths = {m.path for m in mutations} | {e.path for e in expects}
-        mutated = [m.path for m in mutations]
-        current: dict[str, asyncpg.Record] = {}
-        counters: dict[str, int] = {}
-        limits: dict[str, int | None] = {}
-        state = await conn.fetch(STATE_QUERY, sorted(paths), sorted(covering_roots(mutated)))
-        for row in state:
-            if row["kind"] == "r":
-                current[row["path"]] = row
-            else:  # a counter: the root in path, its count in size
-                counters[row["path"]] = int(row["size"])
-                limits[row["path"]] = row["byte_limit"]
-        for expect in expects:
-            row = current.get(expect.path)
-            etag = None if row is None else row["etag"]
-            if not expect_holds(expect, etag):
-                raise stale(expect, etag)
-
-        root = None if quota is None else quota.root
-        if root is not None and root not in counters and any(p.startswith(root) for p in mutated):
+        roots = covering_roots(m.path for m in mutations)
+        rows = await conn.fetch(STATE_QUERY, sorted(paths), sorted(roots), [], GENESIS)
+        plan = Plan(rows, self.inline_threshold)
+        plan.check(expects)
+        root = plan.uncounted(quota, mutations)
+        if root is not None:
             if not may_count:
                 raise Recount  # no write under it may be in flight while it is summed
-            counters[root] = await self._count_root(conn, root)
-            limits[root] = await conn.fetchval(
-                "SELECT byte_limit FROM quota_limits WHERE root = $1", root
-            )
-
-        def size_of(path: str) -> int | None:
-            row = current.get(path)
-            return None if row is None else int(row["size"])
-
-        deltas, final_sizes = size_changes(mutations, size_of)
-        by_root = root_deltas(deltas, counters) if counters else {}
-        if quota is not None and quota.root in by_root:
-            override = limits.get(quota.root)
-            error = refusal(quota, counters[quota.root], by_root[quota.root], override)
-            if error is not None:
-                return error
-
+            used = await self._count_root(conn, root)
+            limit = await conn.fetchval("SELECT byte_limit FROM quota_limits WHERE root = $1", root)
+            plan.add_counter(root, used, limit)
+        error = plan.refusal(quota, mutations)
+        if error is not None:
+            return error
         if claimed:
             got = await conn.fetch(CLAIM, claimed)
             if len(got) != len(claimed):
                 raise PodError("A staged body expired before it was committed; try again")
-        return await self._write(conn, mutations, current, by_root, final_sizes, claimed)
+        result = plan.play(mutations, claimed)
+        for end in plan.unstored():
+            assert end.put is not None
+            end.blob = await self._blobs.store(conn, bytes(end.put.body.data or b""))
+        await conn.execute(WRITE, *plan.write_args(self.garbage_grace))
+        return result
 
     async def _count_root(self, conn: asyncpg.Connection, root: str) -> int:
         """Sum what ``root`` holds into a new counter (its lock is held exclusively)."""
@@ -308,99 +314,15 @@ class BatchWrites:
         await conn.execute("INSERT INTO quota_usage (root, used) VALUES ($1, $2)", root, used)
         return used
 
-    async def _write(
-        self,
-        conn: asyncpg.Connection,
-        mutations: tuple[Mutation, ...],
-        current: Mapping[str, asyncpg.Record],
-        by_root: Mapping[str, int],
-        final_sizes: Mapping[str, int | None],
-        claimed: list[int],
-    ) -> dict[str, Meta]:
-        # Simulate the batch in order, then write each path's end state once.
-        final: dict[str, _Final | None] = {}
-        result: dict[str, Meta] = {}
-        for mutation in mutations:
-            path = mutation.path
-            state: _Final | None
-            if isinstance(mutation, Put):
-                state = _Final(
-                    mutation.content_type, put_size(mutation), new_etag(), time.time(), mutation
-                )
-                final[path] = state
-            elif isinstance(mutation, Delete):
-                final[path] = None
-                result.pop(path, None)
-                continue
-            else:  # Touch; a missing path is ignored
-                assert isinstance(mutation, Touch)
-                before = final[path] if path in final else self._existing(current.get(path))
-                if before is None:
-                    continue
-                state = final[path] = replace(before, etag=new_etag(), modified=time.time())
-            result[path] = Meta(path, state.content_type, state.size, state.etag, state.modified)
 
-        deleted: list[str] = []
-        upserts: list[tuple[str, _Final]] = []
-        touches: list[tuple[str, _Final]] = []
-        outbox: list[tuple[str, str, str | None]] = []
-        garbage: set[int] = set(claimed)
-        for path, end in final.items():
-            old = current.get(path)
-            replaced = end is None or end.put is not None
-            if old is not None and old["blob"] is not None and replaced:
-                garbage.add(old["blob"])  # its body is replaced or gone
-            if end is None:
-                if old is not None:
-                    deleted.append(path)
-                    outbox.append((path, "delete", None))
-                continue
-            if end.put is None:
-                touches.append((path, end))
-                outbox.append((path, "touch", end.etag))
-                continue
-            upserts.append((path, end))
-            outbox.append((path, "update" if old is not None else "create", end.etag))
-            body = end.put.body
-            if body.blob is not None:
-                end.blob = int(body.blob)
-                garbage.discard(end.blob)
-            elif len(body.data or b"") > self.inline_threshold:
-                end.blob = await self._blobs.store(conn, bytes(body.data or b""))
-
-        counted = [(r, d) for r, d in by_root.items() if d and final_sizes.get(r, 0) is not None]
-        dropped = [r for r in by_root if r in final_sizes and final_sizes[r] is None]
-        await conn.execute(
-            WRITE,
-            deleted,
-            [p for p, _ in upserts],
-            [parent_of(p) for p, _ in upserts],
-            [s.content_type for _, s in upserts],
-            [s.size for _, s in upserts],
-            [s.etag for _, s in upserts],
-            [s.modified for _, s in upserts],
-            [s.blob for _, s in upserts],
-            [_inline(s) for _, s in upserts],
-            [p for p, _ in touches],
-            [s.etag for _, s in touches],
-            [s.modified for _, s in touches],
-            [r for r, _ in counted],
-            [d for _, d in counted],
-            dropped,
-            self.garbage_grace,
-            sorted(garbage),
-            [o[0] for o in outbox],
-            [o[1] for o in outbox],
-            [o[2] for o in outbox],
-        )
-        return result
-
-    @staticmethod
-    def _existing(row: asyncpg.Record | None) -> _Final | None:
-        if row is None:
-            return None
-        size, etag, modified = int(row["size"]), row["etag"], row["modified"]
-        return _Final(row["content_type"], size, etag, modified, None, row["blob"])
+def _logs_of(writes: Sequence[Write], outcomes: Sequence[Outcome]) -> list[Log]:
+    """The audit entries of the writes that succeeded, in batch order."""
+    return [
+        log
+        for write, outcome in zip(writes, outcomes, strict=True)
+        if isinstance(outcome, dict)
+        for log in write.logs
+    ]
 
 
 async def append_logs(conn: asyncpg.Connection, logs: Sequence[Log]) -> list[LogRow]:
@@ -411,26 +333,5 @@ async def append_logs(conn: asyncpg.Connection, logs: Sequence[Log]) -> list[Log
         for row in await conn.fetch(LOG_HEADS, roots, GENESIS)
     }
     rows = chain_logs(logs, heads.__getitem__)
-    last = {row.root: row for row in rows}
-    await conn.execute(
-        LOG_APPEND,
-        [r.root for r in rows],
-        [r.seq for r in rows],
-        [r.at for r in rows],
-        [r.agent for r in rows],
-        [r.resource for r in rows],
-        [r.outcome for r in rows],
-        [r.body for r in rows],
-        [r.prev for r in rows],
-        [r.hash for r in rows],
-        list(last),
-        [r.seq for r in last.values()],
-        [r.hash for r in last.values()],
-    )
+    await conn.execute(LOG_APPEND, *log_args(rows))
     return rows
-
-
-def _inline(state: _Final) -> bytes | None:
-    if state.blob is not None or state.put is None:
-        return None
-    return bytes(state.put.body.data or b"")

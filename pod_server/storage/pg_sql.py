@@ -32,17 +32,32 @@ CHILDREN_QUERY = """SELECT path, content_type, size, etag, modified FROM resourc
 SCAN_QUERY = "SELECT coalesce(sum(size), 0) FROM resources WHERE path >= $1 AND path < $2"
 USAGE_QUERY = """SELECT (SELECT used FROM quota_usage WHERE root = $1) AS used,
     (SELECT byte_limit FROM quota_limits WHERE root = $1) AS byte_limit"""
-# After the locks: the batch's rows (kind 'r') and its covering counters (kind 'c', locked
-# in root order: the root in ``path``, its count in ``size``, with the root's limit).
+# After the locks: the rows of a write (or of a whole batch): resources (kind 'r'), the
+# covering usage counters (kind 'c', locked in root order: the root in ``path``, its count in
+# ``size``, with the root's limit), and the heads of the audit logs it appends to (kind 'h',
+# created if missing, locked in root order after the counters, as ``LOG_HEADS`` does: the
+# subquery on ``counters`` makes the counters' locks come first).
 STATE_QUERY = """WITH counters AS (
         SELECT root, used FROM quota_usage WHERE root = ANY($2::text[])
         ORDER BY root FOR UPDATE
+    ), heads AS (
+        INSERT INTO audit_heads AS h (root, seq, hash, anchor_seq, anchor_hash)
+        SELECT r, 0, $4::bytea, 0, $4::bytea FROM unnest($3::text[]) AS r
+        WHERE (SELECT count(*) FROM counters) >= 0 ORDER BY r
+        ON CONFLICT (root) DO UPDATE SET seq = h.seq
+        RETURNING root, seq, hash, anchor_seq, anchor_hash
     )
-    SELECT 'r' AS kind, path, content_type, size, etag, modified, blob, NULL::bigint AS byte_limit
+    SELECT 'r' AS kind, path, content_type, size, etag, modified, blob,
+            NULL::bigint AS byte_limit, NULL::bytea AS hash, NULL::bigint AS anchor_seq,
+            NULL::bytea AS anchor_hash
         FROM resources WHERE path = ANY($1::text[])
     UNION ALL
     SELECT 'c', c.root, NULL, c.used, NULL, NULL, NULL,
-        (SELECT byte_limit FROM quota_limits l WHERE l.root = c.root) FROM counters c"""
+        (SELECT byte_limit FROM quota_limits l WHERE l.root = c.root), NULL, NULL, NULL
+        FROM counters c
+    UNION ALL
+    SELECT 'h', root, NULL, seq, NULL, NULL, NULL, NULL, hash, anchor_seq, anchor_hash
+        FROM heads"""
 # Before the first write of several: every counter any of them may update, in root order.
 LOCK_COUNTERS = """SELECT 1 FROM quota_usage WHERE root = ANY($1::text[]) ORDER BY root
     FOR UPDATE"""
@@ -57,8 +72,26 @@ CHUNKS = """INSERT INTO blob_chunks (blob, seq, data)
     SELECT $1, * FROM unnest($2::int[], $3::bytea[])"""
 CLAIM = """UPDATE blobs SET state = 'committed', expires = NULL
     WHERE id = ANY($1::bigint[]) AND state = 'staged' RETURNING id"""
-# Everything a batch writes, in one round trip (the CTEs touch disjoint rows).
-WRITE = """WITH
+
+
+def _log_ctes(first: int) -> str:
+    """Append chained audit rows and move their heads: CTEs taking 12 arrays from ``$first``."""
+    n = [f"${first + i}" for i in range(12)]
+    return f"""logged AS (
+        INSERT INTO audit_log (root, seq, at, agent, resource, outcome, body, prev, hash)
+        SELECT * FROM unnest({n[0]}::text[], {n[1]}::bigint[], {n[2]}::float8[], {n[3]}::text[],
+            {n[4]}::text[], {n[5]}::int[], {n[6]}::bytea[], {n[7]}::bytea[], {n[8]}::bytea[])
+    ),
+    heads_moved AS (
+        UPDATE audit_heads h SET seq = t.seq, hash = t.hash
+        FROM unnest({n[9]}::text[], {n[10]}::bigint[], {n[11]}::bytea[]) AS t(root, seq, hash)
+        WHERE h.root = t.root
+    )"""
+
+
+# Everything a batch writes, audit entries included, in one round trip (the CTEs touch
+# disjoint rows).
+WRITE = f"""WITH
     deleted AS (DELETE FROM resources WHERE path = ANY($1::text[])),
     upserted AS (
         INSERT INTO resources (path, parent, content_type, size, etag, modified, blob, body)
@@ -86,7 +119,8 @@ WRITE = """WITH
     outbox_rows AS (
         INSERT INTO outbox (path, kind, etag)
         SELECT * FROM unnest($18::text[], $19::text[], $20::text[])
-    )
+    ),
+    {_log_ctes(21)}
 SELECT 1"""
 COLLECT = """WITH doomed AS (
         SELECT id FROM blobs WHERE state <> 'committed' AND expires < now()
@@ -114,14 +148,7 @@ LOG_HEADS = """INSERT INTO audit_heads AS h (root, seq, hash, anchor_seq, anchor
     SELECT r, 0, $2::bytea, 0, $2::bytea FROM unnest($1::text[]) AS r ORDER BY r
     ON CONFLICT (root) DO UPDATE SET seq = h.seq
     RETURNING root, seq, hash, anchor_seq, anchor_hash"""
-LOG_APPEND = """WITH added AS (
-        INSERT INTO audit_log (root, seq, at, agent, resource, outcome, body, prev, hash)
-        SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::text[], $5::text[],
-                             $6::int[], $7::bytea[], $8::bytea[], $9::bytea[])
-    )
-    UPDATE audit_heads h SET seq = t.seq, hash = t.hash
-    FROM unnest($10::text[], $11::bigint[], $12::bytea[]) AS t(root, seq, hash)
-    WHERE h.root = t.root"""
+LOG_APPEND = f"WITH {_log_ctes(1)} SELECT 1"
 LOG_COLUMNS = "root, seq, at, agent, resource, outcome, body, prev, hash"
 LOG_PAGE = f"""SELECT {LOG_COLUMNS} FROM audit_log
     WHERE root = $1 AND ($2::bigint IS NULL OR seq < $2)

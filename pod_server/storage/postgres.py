@@ -356,14 +356,22 @@ class PostgresBackend(BatchWrites):
 
     async def _commit(self, exclusive: str | None, writes: list[Write]) -> list[Outcome]:
         """Commit ``writes`` in one transaction (see ``BatchWrites._transaction``), retried
-        after a deadlock or serialisation failure; one outcome per write."""
+        after a deadlock or serialisation failure; one outcome per write. A batch whose one
+        writing statement fails is tried again write by write, so the failure is the
+        outcome of the write that caused it alone."""
+        together = True
         for attempt in range(APPLY_ATTEMPTS):
             try:
                 with unavailable():
                     async with self._db().acquire() as conn:
-                        outcomes = await self._transaction(conn, writes, exclusive)
+                        outcomes = await self._transaction(conn, writes, exclusive, together)
             except RETRY:
                 await asyncio.sleep(0.005 * (attempt + 1))
+                continue
+            except asyncpg.PostgresError:
+                if not together or len(writes) == 1:
+                    raise
+                together = False
                 continue
             for write, outcome in zip(writes, outcomes, strict=True):
                 if isinstance(outcome, dict):  # committed: its staged blobs are no longer ours

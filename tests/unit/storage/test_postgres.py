@@ -535,10 +535,10 @@ def record_batches(
     batches: list[list[Write]] = []
     real = store._transaction
 
-    async def spy(conn: Any, writes: list[Write], exclusive: str | None) -> list[Any]:
+    async def spy(conn: Any, writes: list[Write], exclusive: str | None, *rest: Any) -> list[Any]:
         batches.append(list(writes))
         try:
-            return await real(conn, writes, exclusive)
+            return await real(conn, writes, exclusive, *rest)
         except asyncpg.DeadlockDetectedError:
             if deadlocks is not None:
                 deadlocks.append(len(writes))
