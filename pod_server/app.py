@@ -180,7 +180,9 @@ def create_app(
     # -- the application ----------------------------------------------------------------------
     # Order matters: preflights are answered before anything else; errors of every later
     # stage (and of the handlers) become responses in one place.
-    app = web.Application(middlewares=[middleware.preflight, middleware.errors])
+    app = web.Application(
+        middlewares=[middleware.preflight, middleware.request_reads, middleware.errors]
+    )
     app[STORE] = store
     app[POLICY] = policy
     app[AUTHENTICATOR] = authenticator

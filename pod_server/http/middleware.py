@@ -8,12 +8,14 @@ too; without them, browsers hide the status and message from the app.
 from __future__ import annotations
 
 import logging
+import time
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from pod_server.errors import MethodNotAllowed, NotModified, PodError
 from pod_server.http.headers import EXPOSED_HEADERS
+from pod_server.storage.meta_cache import reads_since
 
 log = logging.getLogger("pod_server")
 
@@ -83,6 +85,17 @@ def error_response(exc: PodError) -> web.Response:
     if isinstance(exc, MethodNotAllowed):
         response.headers["Allow"] = ", ".join(exc.allowed)
     return response
+
+
+@web.middleware
+async def request_reads(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Mark when the request arrived: its storage reads may share one sync of the metadata
+    cache begun since (storage.meta_cache.reads_since)."""
+    token = reads_since.set(time.monotonic())
+    try:
+        return await handler(request)
+    finally:
+        reads_since.reset(token)
 
 
 @web.middleware

@@ -21,6 +21,12 @@ Where a sync is a round trip (PostgreSQL), concurrent reads share one: a read jo
 next sync to *start* after it asked (``NextRun``), never one already under way, whose
 snapshot may predate a write acknowledged just before the read began.
 
+Within one HTTP request (``reads_since``, set as the request arrives) the reads may share
+the last sync that *started* after the request arrived: they then see every write committed
+(by any process) before the request arrived, as each read did with a sync of its own; the
+process's own writes are dropped from the cache as they commit. Only for ``SHARE_WINDOW``
+seconds: longer-lived work (a WebSocket, a task the request started) syncs per read again.
+
 A lookup that awaits the database may race a sync that drops the paths it is reading:
 ``fill`` keeps the rows only when no invalidation happened since the lookup began
 (``epoch``), so an answer read before a change can never be cached after it.
@@ -29,7 +35,9 @@ A lookup that awaits the database may race a sync that drops the paths it is rea
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 
 from pod_server.storage.base import Meta
 
@@ -37,6 +45,18 @@ from pod_server.storage.base import Meta
 # entry costs ~200 bytes besides its path, and clients choose paths (up to 2 KB each).
 DEFAULT_ENTRIES = 100_000
 DEFAULT_CHARACTERS = 8_000_000
+
+
+SHARE_WINDOW = 1.0  # seconds after its start a request's reads may share a sync
+
+# time.monotonic() when the current request arrived (None: outside one; every read syncs).
+reads_since: ContextVar[float | None] = ContextVar("reads_since", default=None)
+
+
+def synced_for_this_request(synced: float) -> bool:
+    """Whether a sync started at ``synced`` (time.monotonic()) serves the current read."""
+    since = reads_since.get()
+    return since is not None and synced >= since and time.monotonic() - since < SHARE_WINDOW
 
 
 _GONE = object()

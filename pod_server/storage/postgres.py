@@ -58,7 +58,7 @@ from pod_server.storage.common import (
     check_log_rows,
     root_upper_bound,
 )
-from pod_server.storage.meta_cache import MetaCache, NextRun
+from pod_server.storage.meta_cache import MetaCache, NextRun, synced_for_this_request
 from pod_server.storage.pg_batch import BatchWrites, Outcome, Recount, Result, Write
 from pod_server.storage.pg_blobs import BLOB_CHUNK, ChunkedStored, StagedBlobs
 from pod_server.storage.pg_sql import (
@@ -276,7 +276,8 @@ class PostgresBackend(BatchWrites):
     async def metas(self, paths: Sequence[str]) -> dict[str, Meta]:
         if not paths:
             return {}
-        await self._sync()
+        if not synced_for_this_request(self._synced):
+            await self._sync()
         found, missing = self._cache.lookup(paths)
         if missing:
             epoch = self._cache.epoch
@@ -299,6 +300,7 @@ class PostgresBackend(BatchWrites):
             self._cache.clear()  # that many changes: start afresh rather than read them all
         elif row["newer"] or row["pending"]:
             self._cache.invalidate([*row["newer"], *row["pending"]])
+        # Syncs may end out of order: an older one's snapshot is only re-read, not lost.
         self._snapshot, self._synced = row["snapshot"], started
 
     async def read(self, path: str) -> BytesStored | ChunkedStored:
@@ -373,9 +375,13 @@ class PostgresBackend(BatchWrites):
                     raise
                 together = False
                 continue
+            changed: list[str] = []
             for write, outcome in zip(writes, outcomes, strict=True):
                 if isinstance(outcome, dict):  # committed: its staged blobs are no longer ours
                     self._blobs.pending.difference_update(write.claimed)
+                    changed.extend(m.path for m in write.mutations)
+            if changed:  # before any caller resumes: a read it makes next must see them
+                self._cache.invalidate(changed)
             return outcomes
         raise ServiceUnavailable("Storage is too busy to commit this change; try again")
 
