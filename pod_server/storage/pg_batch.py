@@ -9,11 +9,16 @@ expected, and shared on every container above a mutated path (its possible quota
 counting a root for the first time takes that root's lock exclusively, so no write under
 it is in flight while it is summed (such a write is committed alone). Every batch also
 shares one global lock, which a batch too large to lock path by path takes exclusively
-instead of all the others. Only then does each write read its rows and check its
-``Expect`` s (so concurrent ABSENT-creates of one path serialise and exactly one
-succeeds), lock the covering usage counters (``FOR UPDATE``, ordered) and write
-everything, counters and outbox rows in a single statement. The audit entries of the
-writes that succeeded are chained last, in one statement per batch.
+instead of all the others. Only then are rows read and ``Expect`` s checked (so
+concurrent ABSENT-creates of one path serialise and exactly one succeeds).
+
+Usually the whole batch is one plan (``pg_plan``): one statement reads every row it needs
+and locks its usage counters and audit heads (``FOR UPDATE``, ordered), the writes are
+played in memory one after another, and one statement writes everything: resources,
+counters, outbox rows and the audit entries of the writes that succeeded. Four round
+trips per batch, whatever its size. A batch with a staged or large body, or a quota root
+not counted yet, goes write by write instead, each in a savepoint with statements of its
+own, its audit entries chained last; so does a batch whose writing statement failed.
 """
 
 from __future__ import annotations

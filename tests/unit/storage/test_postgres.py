@@ -33,6 +33,7 @@ from pod_server.storage.base import (
     Touch,
     Usage,
 )
+from pod_server.storage.meta_cache import reads_since
 from pod_server.storage.pg_batch import MAX_BATCH_LOCKS, Write
 from pod_server.storage.pg_sql import CHILDREN_QUERY, SCAN_QUERY
 from pod_server.storage.postgres import ChunkedStored, PostgresBackend
@@ -672,3 +673,50 @@ async def test_a_failed_write_in_a_batch_is_undone_alone(
     assert sorted(await blob_states(store)) == ["committed", "staged"]
     await store.discard(own)  # still pending: the caller can drop it
     assert await blob_states(store) == ["committed"]
+
+
+async def test_the_writes_of_one_plan_see_each_other(
+    store: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Committed together in one plan, each write finds what the writes before it left:
+    a second create of a path is stale, a write expecting it present lands, a delete and
+    a re-create count exactly, and the audit chain holds the writes that landed."""
+    quota = Quota(POD, 1_000_000)
+    await store.apply([], [Put(POD, TURTLE), Put("/pod/c/", TURTLE)], quota)  # counted
+    await store.apply([], [Put("/pod/c/old", OCTETS, Staged.of(b"old"))], quota)
+    batches = record_batches(store, monkeypatch)
+    new, old = "/pod/c/new", "/pod/c/old"
+    writes = [
+        (Expect(new, ABSENT), Put(new, OCTETS, Staged.of(b"12345"))),
+        (Expect(new, ABSENT), Put(new, OCTETS, Staged.of(b"x"))),
+        (Expect(new, PRESENT), Put(new, OCTETS, Staged.of(b"123"))),
+        (Expect(old, PRESENT), Delete(old)),
+        (Expect(old, ABSENT), Put(old, OCTETS, Staged.of(b"again!"))),
+    ]
+    outcomes = await asyncio.gather(
+        *(store.apply([e], [m, logged(POD, i)], quota) for i, (e, m) in enumerate(writes)),
+        return_exceptions=True,
+    )
+    assert [len(batch) for batch in batches] == [5]
+    assert isinstance(outcomes[1], StaleState)
+    assert await store.meta(new) == outcomes[2][new]  # type: ignore[index]
+    assert await body(store, new) == b"123"
+    assert await body(store, old) == b"again!"
+    assert await used(store) == await true_usage(store, POD)
+    rows = await chain_verifies(store, POD)
+    assert [r.resource.rsplit("/", 1)[1] for r in rows][-4:] == ["0", "2", "3", "4"]
+
+
+async def test_the_reads_of_one_request_share_a_sync(make: Factory) -> None:
+    """Inside a request its reads share one sync begun since it arrived: they see what
+    another instance committed before, and the instance's own writes at once."""
+    one, two = await make(), await make()
+    assert await two.meta("/r") is None  # cached as absent
+    written = await put(one, "/r", b"1")
+    token = reads_since.set(time.monotonic())
+    try:
+        assert await two.meta("/r") == written
+        again = await put(two, "/r", b"22")
+        assert await two.meta("/r") == again
+    finally:
+        reads_since.reset(token)
