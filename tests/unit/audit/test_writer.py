@@ -52,6 +52,19 @@ async def test_concurrent_entries_share_transactions() -> None:
     assert [r.seq for r in await backend.log_rows(ROOT)] == list(range(1, 51))
 
 
+async def test_a_caller_gone_keeps_its_entry_and_the_others_answers() -> None:
+    backend = CountingBackend()
+    writer = AuditWriter(backend)
+    gone = asyncio.create_task(writer.append(entry(1)))
+    stays = [asyncio.create_task(writer.append(entry(n))) for n in (2, 3)]
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.gather(*stays)
+    await writer.close()
+    assert gone.cancelled()
+    assert sorted(r.at for r in await backend.log_rows(ROOT)) == [1.0, 2.0, 3.0]
+
+
 async def test_a_failed_batch_fails_every_caller_with_503() -> None:
     writer = AuditWriter(CountingBackend(fail=True))
     results = await asyncio.gather(
