@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -178,6 +179,7 @@ def serve_one(settings: settings_mod.Settings) -> None:
     loop = new_event_loop()  # uvloop when installed
     asyncio.set_event_loop(loop)
     app = create_app(settings)
+    app.on_startup.append(freeze_startup_objects)  # after the components have started
     web.run_app(
         app,
         loop=loop,
@@ -190,6 +192,15 @@ def serve_one(settings: settings_mod.Settings) -> None:
         access_log_class=logs.CommonLogFormat,
         logger=logs.ServerLog(logging.getLogger("aiohttp.server")),
     )
+
+
+async def freeze_startup_objects(_app: web.Application) -> None:
+    """Leave what startup built (modules, rdflib and pyshacl, the app: ~120,000 objects)
+    out of every later full collection. Requests that build many objects at once (the
+    index of a validated 180 KB POST, 16 of them in flight) trigger one every few
+    requests, and each traversed all of them: ~60 ms, 5-15 ms per validated POST."""
+    gc.collect()
+    gc.freeze()
 
 
 def db_upgrade(settings: settings_mod.Settings) -> int:
