@@ -37,18 +37,51 @@ def transaction(
 ) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error. When the write lock stays
     taken past the busy timeout, ``busy()`` is raised (the store's own error), if given."""
+    begin(conn, busy)
+    try:
+        yield conn
+        commit(conn)
+    finally:
+        rollback(conn)
+
+
+def begin(conn: sqlite3.Connection, busy: Callable[[], Exception] | None = None) -> None:
+    """BEGIN IMMEDIATE, waiting up to the busy timeout for another process's write lock."""
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as err:
         if busy is not None and err.sqlite_errorcode in BUSY_CODES:
             raise busy() from err
         raise
+
+
+def begin_now(conn: sqlite3.Connection, timeout: float) -> bool:
+    """BEGIN IMMEDIATE if the write lock is free this instant (never waits: fit for the
+    event loop); False when another process holds it. ``timeout``: the connection's busy
+    timeout in seconds, restored after."""
+    conn.execute("PRAGMA busy_timeout = 0")
     try:
-        yield conn
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as err:
+        if err.sqlite_errorcode in BUSY_CODES:
+            return False
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    return True
+
+
+def commit(conn: sqlite3.Connection) -> None:
+    """COMMIT (with synchronous = FULL: durable when it returns), rolled back on error."""
+    try:
         conn.execute("COMMIT")
     finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        rollback(conn)
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def migrate(
@@ -103,7 +136,8 @@ class WriterThread:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """The write connection: use it on the writer thread only."""
+        """The write connection: use it on the writer thread, or while its owner makes sure
+        the thread is not using it (``FileBackend`` holds a lock around every use)."""
         if self._conn is None:
             raise RuntimeError(f"{self._owner} is not started")
         return self._conn

@@ -21,9 +21,12 @@ records its paths in ``changes`` in its own transaction, and each lookup first c
 WAL index's header (a commit by anyone changes it) and, when it changed, drops the paths
 ``changes`` gained.
 
-Threads: every SQLite write runs on one dedicated writer thread (BEGIN IMMEDIATE, so it is
-also safe across processes); blob file I/O runs on a small I/O pool. Point reads of the
-index run directly on the event loop (see ``FileBackend.read``).
+Threads: the write connection belongs to one dedicated writer thread (BEGIN IMMEDIATE, so
+writes are also safe across processes). A batch of resource writes runs its statements on
+the event loop while it holds the write lock, and only what blocks goes to the thread: the
+COMMIT (its fsync) and waiting for another process's lock (see ``_commit_batch``). Blob
+file I/O runs on a small I/O pool. Point reads of the index run directly on the event loop
+(see ``FileBackend.read``).
 """
 
 from __future__ import annotations
@@ -45,7 +48,16 @@ from typing import TypeVar
 
 from pod_server.db.batching import CommitQueue
 from pod_server.db.migrations import Migration, latest
-from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
+from pod_server.db.sqlite import (
+    WriterThread,
+    begin,
+    begin_now,
+    commit,
+    connect,
+    migrate,
+    rollback,
+    transaction,
+)
 from pod_server.errors import NotFound, PayloadTooLarge, PodError, ServiceUnavailable
 from pod_server.storage.base import (
     CHUNK_SIZE,
@@ -325,6 +337,9 @@ class FileBackend:
         self._db = self.root / DB_NAME
         self._blobs = self.root / BLOBS_DIR
         self._writer = WriterThread("FileBackend", "pod-storage-writer")
+        # Held while anything uses the write connection: the loop (a batch's statements)
+        # and the writer thread take turns with it, never overlap.
+        self._conn_lock = asyncio.Lock()
         # Concurrent writes share one transaction (one fsync), each in its own savepoint.
         self._commits: CommitQueue[_Write, dict[str, Meta]] = CommitQueue(self._commit_batch)
         self._io: ThreadPoolExecutor | None = None
@@ -358,7 +373,8 @@ class FileBackend:
     async def close(self) -> None:
         if not self._writer.started:
             return
-        await self._writer.stop(self._abort_pending)
+        async with self._conn_lock:
+            await self._writer.stop(self._abort_pending)
         if self._io is not None:
             self._io.shutdown(wait=True)
         for conn in self._thread_conns:
@@ -396,7 +412,8 @@ class FileBackend:
             blob.abort()
 
     async def _on_writer(self, fn: Callable[..., T], *args: object) -> T:
-        return await self._writer.run(fn, *args)
+        async with self._conn_lock:
+            return await self._writer.run(fn, *args)
 
     # -- garbage collection ----------------------------------------------------------------
 
@@ -617,7 +634,9 @@ class FileBackend:
                 await asyncio.shield(self.discard(staged))
 
     async def _commit_batch(self, writes: list[_Write]) -> list[dict[str, Meta] | Exception]:
-        return await self._on_writer(self._apply_batch, writes)
+        # Shielded: once begun, the transaction ends (committed or rolled back) even if
+        # the queue's drainer is cancelled.
+        return await asyncio.shield(self._apply_batch(writes))
 
     async def _spill(self, mutations: Sequence[Mutation]) -> tuple[list[Mutation], list[Staged]]:
         """Move large in-memory bodies (e.g. built by a PATCH) to blobs, outside the lock."""
@@ -646,29 +665,55 @@ class FileBackend:
             body.blob is None and body.data is not None and len(body.data) > self.inline_threshold
         )
 
-    def _apply_batch(self, writes: list[_Write]) -> list[dict[str, Meta] | Exception]:
+    async def _apply_batch(self, writes: list[_Write]) -> list[dict[str, Meta] | Exception]:
         """Commit ``writes`` in one transaction (one fsync), each in a savepoint of its own:
         a write whose expectations fail (or that raises) is undone alone, and its outcome
-        is its exception. If the transaction fails, so do all of them (nothing committed)."""
-        conn = self._writer.conn
+        is its exception. If the transaction fails, so do all of them (nothing committed).
+
+        The statements run here, on the event loop (a batch's few hundred microseconds of
+        CPU, never waiting: the write lock is held). Run on the writer thread, each of them
+        gave the GIL to the loop and waited to get it back, several times per write, so
+        the commit spent most of its time waiting on the loop. Only the lock wait (another
+        process writing) and the COMMIT's fsync go to the thread."""
+        async with self._conn_lock:
+            conn = self._writer.conn
+            if not begin_now(conn, BUSY_TIMEOUT):
+                await self._writer.run(begin, conn, _busy)
+            try:
+                outcomes, done = self._run_writes(conn, writes)
+            except BaseException:
+                rollback(conn)
+                raise
+            await self._writer.run(self._commit_writes, done)
+        return outcomes
+
+    def _run_writes(
+        self, conn: sqlite3.Connection, writes: list[_Write]
+    ) -> tuple[list[dict[str, Meta] | Exception], list[tuple[list[str], list[str]]]]:
+        """Each write in its savepoint: the outcomes, and each applied write's blobs (those
+        it claims, those it makes garbage)."""
         outcomes: list[dict[str, Meta] | Exception] = []
-        done: list[tuple[list[str], list[str]]] = []  # each committed write's blobs
-        with transaction(conn, _busy):
-            for write in writes:
-                conn.execute("SAVEPOINT one_write")
-                try:
-                    claimed = self._claim(write.mutations)
-                    result, garbage = self._apply(conn, write)
-                except Exception as exc:  # this write's own outcome, raised by its caller
-                    conn.execute("ROLLBACK TO one_write")
-                    conn.execute("RELEASE one_write")
-                    outcomes.append(exc)
-                    continue
-                # A quota refusal keeps a usage row it created (see _count): released too.
+        done: list[tuple[list[str], list[str]]] = []
+        for write in writes:
+            conn.execute("SAVEPOINT one_write")
+            try:
+                claimed = self._claim(write.mutations)
+                result, garbage = self._apply(conn, write)
+            except Exception as exc:  # this write's own outcome, raised by its caller
+                conn.execute("ROLLBACK TO one_write")
                 conn.execute("RELEASE one_write")
-                outcomes.append(result)
-                if not isinstance(result, Exception):
-                    done.append((claimed, garbage))
+                outcomes.append(exc)
+                continue
+            # A quota refusal keeps a usage row it created (see _count): released too.
+            conn.execute("RELEASE one_write")
+            outcomes.append(result)
+            if not isinstance(result, Exception):
+                done.append((claimed, garbage))
+        return outcomes, done
+
+    def _commit_writes(self, done: list[tuple[list[str], list[str]]]) -> None:
+        """On the writer thread: COMMIT the batch, then hand its blobs over."""
+        commit(self._writer.conn)
         # Committed: the rows now own the claimed blobs, and nothing names the garbage.
         for claimed, garbage in done:
             with self._pending_lock:
@@ -676,7 +721,6 @@ class FileBackend:
                     self._pending.pop(name).release()
             for name in garbage:
                 self._blob_path(name).unlink(missing_ok=True)
-        return outcomes
 
     def _apply(
         self, conn: sqlite3.Connection, write: _Write
