@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from pod_server.db.migrations import Migration, in_order, pending
-from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
+from pod_server.db.sqlite import WriterThread, begin_now, connect, migrate, transaction
 from pod_server.errors import ServiceUnavailable
 from pod_server.notify.hub import SqliteHub
 from pod_server.state import Account, SqliteState
@@ -102,6 +103,25 @@ def test_transaction_rolls_back_on_error_and_maps_a_busy_database(tmp_path: Path
 
 def busy() -> ServiceUnavailable:
     return ServiceUnavailable("busy")
+
+
+def test_begin_now_never_waits_and_keeps_the_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "x.sqlite3"
+    create(path, ["CREATE TABLE t (v INTEGER)"], 0)
+    conn, other = connect(path, 5.0), connect(path, 5.0)
+    try:
+        with transaction(other):  # holds the write lock
+            started = time.monotonic()
+            assert not begin_now(conn, 5.0)
+            assert time.monotonic() - started < 1.0  # did not wait the 5 s
+            assert not conn.in_transaction
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+        assert begin_now(conn, 5.0)
+        assert conn.in_transaction
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+        other.close()
 
 
 def test_versions_of_several_lists_must_interleave_without_gaps() -> None:
