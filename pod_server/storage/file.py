@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import mmap
 import os
 import sqlite3
 import sys
@@ -350,7 +351,7 @@ class FileBackend:
         self._thread_conns: list[sqlite3.Connection] = []
         self._cache = MetaCache()
         self._data_version = -1  # of the read connection, at the last sync
-        self._shm: int | None = None  # the WAL index (see _wal_header)
+        self._shm: mmap.mmap | None = None  # the WAL index's header (see _wal_header)
         self._header: bytes | None = None  # its header at the last sync
         self._seen = 0  # the last change log seq the cache has taken into account
         self._applied = 0  # applies by this process's writer (prunes the change log)
@@ -373,6 +374,9 @@ class FileBackend:
     async def close(self) -> None:
         if not self._writer.started:
             return
+        if self._shm is not None:  # before the connections that keep its file in place
+            self._shm.close()
+            self._shm = None
         async with self._conn_lock:
             await self._writer.stop(self._abort_pending)
         if self._io is not None:
@@ -383,9 +387,7 @@ class FileBackend:
         self._thread_local = threading.local()
         if self._rconn is not None:
             self._rconn.close()
-        if self._shm is not None:
-            os.close(self._shm)
-        self._io = self._rconn = self._shm = None
+        self._io = self._rconn = None
 
     def _connect(self) -> sqlite3.Connection:
         conn = connect(self._db, BUSY_TIMEOUT)
@@ -500,13 +502,8 @@ class FileBackend:
 
     def _wal_header(self) -> bytes | None:
         """The WAL index's header as it is now, or None when it cannot be read."""
-        if self._shm is None:
-            return None
-        try:
-            header = os.pread(self._shm, WAL_INDEX_HEADER, 0)
-        except OSError:
-            return None
-        return header if len(header) == WAL_INDEX_HEADER else None
+        # A read of shared memory, not a system call: this runs several times a request.
+        return None if self._shm is None else self._shm[:WAL_INDEX_HEADER]
 
     async def read(self, path: str) -> BytesStored | BlobStored:
         query = f"SELECT {_META_COLUMNS}, blob, body FROM resources WHERE path = ?"
@@ -1074,24 +1071,32 @@ def _log_where(root: str, query: LogQuery) -> tuple[str, list[object]]:
     return " AND ".join(where), args
 
 
-def _open_wal_index(db: Path) -> int | None:
-    """A descriptor of the database's WAL index (``-shm``), or None to rely on
-    ``PRAGMA data_version`` alone.
+def _open_wal_index(db: Path) -> mmap.mmap | None:
+    """The header of the database's WAL index (``-shm``) mapped read-only, or None to
+    rely on ``PRAGMA data_version`` alone.
 
     Its first 48 bytes are the header SQLite rewrites, with a counter it increments, on
     every commit, before the commit returns (sqlite.org/walformat.html, section 2.2.1).
     Processes running different SQLite versions share this file, so its layout is fixed
     (version 3007000 at offset 0). It stays in place while this process holds the
-    database open: SQLite removes or truncates it only when no connection has it."""
+    database open: SQLite removes or truncates it only when no connection has it (so the
+    mapping, which ``close`` drops before the read connection, never outlives the file)."""
     try:
         fd = os.open(f"{db}-shm", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
-    head = os.pread(fd, 4, 0)
-    if len(head) != 4 or int.from_bytes(head, sys.byteorder) != WAL_INDEX_VERSION:
-        os.close(fd)
+    try:
+        if os.fstat(fd).st_size < WAL_INDEX_HEADER:
+            return None
+        header = mmap.mmap(fd, WAL_INDEX_HEADER, mmap.MAP_SHARED, mmap.PROT_READ)
+    except OSError:
         return None
-    return fd
+    finally:
+        os.close(fd)  # the mapping stays
+    if int.from_bytes(header[:4], sys.byteorder) != WAL_INDEX_VERSION:
+        header.close()
+        return None
+    return header
 
 
 def _meta(path: str, row: sqlite3.Row) -> Meta:
