@@ -66,7 +66,7 @@ def begin_now(conn: sqlite3.Connection, timeout: float) -> bool:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as err:
         # The primary code: with no busy handler, SQLITE_BUSY_RECOVERY and the like show.
-        if err.sqlite_errorcode & 0xFF in BUSY_CODES:
+        if (err.sqlite_errorcode & 0xFF) in BUSY_CODES:
             return False
         raise
     finally:
