@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -149,6 +151,25 @@ async def test_writer_thread_runs_in_order_and_refuses_when_stopped(tmp_path: Pa
         conn.execute("SELECT 1")  # closed by stop()
     with pytest.raises(RuntimeError, match="Thing is not started"):
         _ = writer.conn
+
+
+async def test_writer_thread_raises_where_awaited_and_finishes_a_cancelled_call() -> None:
+    writer = WriterThread("Thing", "test-writer")
+    writer.start()
+    try:
+        with pytest.raises(ZeroDivisionError):
+            await writer.run(lambda: 1 // 0)
+        gate, seen = threading.Event(), []
+        blocked = asyncio.create_task(writer.run(gate.wait))
+        later = asyncio.create_task(writer.run(seen.append, 1))
+        await asyncio.sleep(0.05)
+        later.cancel()  # queued behind the blocked call: it still runs, in order
+        gate.set()
+        assert await blocked is True
+        await writer.run(lambda: None)
+        assert seen == [1]
+    finally:
+        await writer.stop()
 
 
 # -- files written before pod_server.db: the schemas as they were committed, frozen ----------
