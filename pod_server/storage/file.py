@@ -24,7 +24,7 @@ WAL index's header (a commit by anyone changes it) and, when it changed, drops t
 Threads: the write connection belongs to one dedicated writer thread (BEGIN IMMEDIATE, so
 writes are also safe across processes). A batch of resource writes runs its statements on
 the event loop while it holds the write lock, and only what blocks goes to the thread: the
-COMMIT (its fsync) and waiting for another process's lock (see ``_commit_batch``). Blob
+COMMIT (its fsync) and waiting for another process's lock (see ``_apply_batch``). Blob
 file I/O runs on a small I/O pool. Point reads of the index run directly on the event loop
 (see ``FileBackend.read``).
 """
