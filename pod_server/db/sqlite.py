@@ -11,12 +11,14 @@ brought up to date by :func:`migrate` from the store's own list of migrations.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pod_server.db.migrations import Migration, latest, pending
 
@@ -37,18 +39,52 @@ def transaction(
 ) -> Iterator[sqlite3.Connection]:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any error. When the write lock stays
     taken past the busy timeout, ``busy()`` is raised (the store's own error), if given."""
+    begin(conn, busy)
+    try:
+        yield conn
+        commit(conn)
+    finally:
+        rollback(conn)
+
+
+def begin(conn: sqlite3.Connection, busy: Callable[[], Exception] | None = None) -> None:
+    """BEGIN IMMEDIATE, waiting up to the busy timeout for another process's write lock."""
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as err:
         if busy is not None and err.sqlite_errorcode in BUSY_CODES:
             raise busy() from err
         raise
+
+
+def begin_now(conn: sqlite3.Connection, timeout: float) -> bool:
+    """BEGIN IMMEDIATE if the write lock is free this instant (never waits: fit for the
+    event loop); False when another process holds it. ``timeout``: the connection's busy
+    timeout in seconds, restored after."""
+    conn.execute("PRAGMA busy_timeout = 0")
     try:
-        yield conn
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as err:
+        # The primary code: with no busy handler, SQLITE_BUSY_RECOVERY and the like show.
+        if (err.sqlite_errorcode & 0xFF) in BUSY_CODES:
+            return False
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    return True
+
+
+def commit(conn: sqlite3.Connection) -> None:
+    """COMMIT (with synchronous = FULL: durable when it returns), rolled back on error."""
+    try:
         conn.execute("COMMIT")
     finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        rollback(conn)
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def migrate(
@@ -76,26 +112,46 @@ class WriterThread:
 
     ``owner`` names the store in "not started" errors. ``start()`` creates the thread;
     ``adopt()`` (on the thread) hands it the write connection; ``stop()`` closes both.
+    Calls reach the thread through a plain queue and come back with
+    ``call_soon_threadsafe``: a write batch makes one or two such trips, and a
+    ``ThreadPoolExecutor``'s (locks, a semaphore, two futures each) cost several times more.
     """
 
     def __init__(self, owner: str, thread_name: str) -> None:
         self._owner, self._thread_name = owner, thread_name
-        self._executor: ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._conn: sqlite3.Connection | None = None
 
     @property
     def started(self) -> bool:
-        return self._executor is not None
+        return self._thread is not None
 
     def start(self) -> None:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix=self._thread_name)
+        if self._thread is None:
+            # A daemon: a process that exits without stop() must not hang on it.
+            self._thread = threading.Thread(target=self._serve, name=self._thread_name, daemon=True)
+            self._thread.start()
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
-        """``fn(*args)`` on the writer thread, after everything submitted before it."""
-        if self._executor is None:
+        """``fn(*args)`` on the writer thread, after everything submitted before it (and
+        run to its end even if the caller is cancelled meanwhile)."""
+        if self._thread is None:
             raise RuntimeError(f"{self._owner} is not started")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((fn, args, loop, future))
+        return await future
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, args, loop, future = job
+            try:
+                outcome, failed = fn(*args), False
+            except BaseException as exc:  # the caller's to handle, raised where it awaits
+                outcome, failed = exc, True
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_settle, future, outcome, failed)
 
     def adopt(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         self._conn = conn
@@ -103,14 +159,15 @@ class WriterThread:
 
     @property
     def conn(self) -> sqlite3.Connection:
-        """The write connection: use it on the writer thread only."""
+        """The write connection: use it on the writer thread, or while its owner makes sure
+        the thread is not using it (``FileBackend`` holds a lock around every use)."""
         if self._conn is None:
             raise RuntimeError(f"{self._owner} is not started")
         return self._conn
 
     async def stop(self, before: Callable[[], None] | None = None) -> None:
         """Run ``before`` on the thread, close the connection there, end the thread."""
-        if self._executor is None:
+        if self._thread is None:
             return
 
         def finish() -> None:
@@ -125,5 +182,22 @@ class WriterThread:
         try:
             await self.run(finish)
         finally:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+            thread, self._thread = self._thread, None
+            self._jobs.put(None)
+            thread.join()
+
+
+# A call for the writer thread: the function, its arguments, and where its outcome goes.
+_Job = tuple[
+    Callable[..., Any], tuple[object, ...], asyncio.AbstractEventLoop, "asyncio.Future[Any]"
+]
+
+
+def _settle(future: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
+    """On the loop: a job's outcome to its caller, unless the caller stopped waiting."""
+    if future.cancelled():
+        return
+    if failed:
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

@@ -245,6 +245,12 @@ def parse_media_type(header: str) -> tuple[str, dict[str, str]]:
     missing subtype, an unterminated quoted string, a parameter without a value, or one
     parameter named twice with different values.
     """
+    essence, params = _parse_media_type(header)
+    return essence, dict(params)
+
+
+@functools.lru_cache(maxsize=256)  # every write parses one, mostly the same few
+def _parse_media_type(header: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     match = _STRICT_TYPE.fullmatch(header.strip(" \t"))
     if match is None or "*" in match.group(1) + match.group(2):
         raise BadRequest(
@@ -257,7 +263,7 @@ def parse_media_type(header: str) -> tuple[str, dict[str, str]]:
         name, value = param.group(1).lower(), _unquote(param.group(2))
         if params.setdefault(name, value) != value:
             raise BadRequest(f"Content-Type {_shown(header)} names {name!r} twice")
-    return f"{match.group(1)}/{match.group(2)}".lower(), params
+    return f"{match.group(1)}/{match.group(2)}".lower(), tuple(params.items())
 
 
 def require_utf8(

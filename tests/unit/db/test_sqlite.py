@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from pod_server.db.migrations import Migration, in_order, pending
-from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
+from pod_server.db.sqlite import WriterThread, begin_now, connect, migrate, transaction
 from pod_server.errors import ServiceUnavailable
 from pod_server.notify.hub import SqliteHub
 from pod_server.state import Account, SqliteState
@@ -104,6 +107,25 @@ def busy() -> ServiceUnavailable:
     return ServiceUnavailable("busy")
 
 
+def test_begin_now_never_waits_and_keeps_the_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "x.sqlite3"
+    create(path, ["CREATE TABLE t (v INTEGER)"], 0)
+    conn, other = connect(path, 5.0), connect(path, 5.0)
+    try:
+        with transaction(other):  # holds the write lock
+            started = time.monotonic()
+            assert not begin_now(conn, 5.0)
+            assert time.monotonic() - started < 1.0  # did not wait the 5 s
+            assert not conn.in_transaction
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+        assert begin_now(conn, 5.0)
+        assert conn.in_transaction
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+        other.close()
+
+
 def test_versions_of_several_lists_must_interleave_without_gaps() -> None:
     first = (Migration(1, "one", ()), Migration(3, "three", ()))
     assert [m.version for m in in_order(first, (Migration(2, "two", ()),))] == [1, 2, 3]
@@ -129,6 +151,25 @@ async def test_writer_thread_runs_in_order_and_refuses_when_stopped(tmp_path: Pa
         conn.execute("SELECT 1")  # closed by stop()
     with pytest.raises(RuntimeError, match="Thing is not started"):
         _ = writer.conn
+
+
+async def test_writer_thread_raises_where_awaited_and_finishes_a_cancelled_call() -> None:
+    writer = WriterThread("Thing", "test-writer")
+    writer.start()
+    try:
+        with pytest.raises(ZeroDivisionError):
+            await writer.run(lambda: 1 // 0)
+        gate, seen = threading.Event(), []
+        blocked = asyncio.create_task(writer.run(gate.wait))
+        later = asyncio.create_task(writer.run(seen.append, 1))
+        await asyncio.sleep(0.05)
+        later.cancel()  # queued behind the blocked call: it still runs, in order
+        gate.set()
+        assert await blocked is True
+        await writer.run(lambda: None)
+        assert seen == [1]
+    finally:
+        await writer.stop()
 
 
 # -- files written before pod_server.db: the schemas as they were committed, frozen ----------
