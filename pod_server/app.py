@@ -281,6 +281,7 @@ def store_limits(settings: Settings) -> Limits:
             seconds=settings.work_timeout,
             jobs=settings.heavy_jobs,
             queue=QUEUED_PER_HEAVY_JOB * settings.heavy_jobs,
+            processes=settings.validation_processes,
         ),
     )
 

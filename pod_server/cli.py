@@ -46,6 +46,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-solutions", dest="max_solutions", type=int, help="per WHERE")
     parser.add_argument("--work-timeout", dest="work_timeout", type=int, help="seconds")
     parser.add_argument("--heavy-jobs", dest="heavy_jobs", type=int, help="at once")
+    parser.add_argument(
+        "--no-validation-processes",
+        dest="validation_processes",
+        action="store_const",
+        const=False,
+        help="check large validated bodies on threads, not worker processes "
+        "(env POD_VALIDATION_PROCESSES=0)",
+    )
     parser.add_argument("--quota", type=int, help="default bytes per pod, 0 = none (env POD_QUOTA)")
     parser.add_argument(
         "--multiuser",

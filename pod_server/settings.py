@@ -45,6 +45,8 @@ class Settings:
     max_solutions: int = budget.DEFAULT_MAX_SOLUTIONS  # solutions of one PATCH where clause
     work_timeout: int = budget.DEFAULT_WORK_SECONDS  # seconds per CPU-heavy step of a request
     heavy_jobs: int = budget.DEFAULT_HEAVY_JOBS  # such steps at once per process; then a queue
+    # Large validated Turtle checked in heavy_jobs worker processes (another core), not threads
+    validation_processes: bool = True
     log_level: str = "info"
     open: bool = False  # seed a root ACL granting everyone everything: local development only
     owner: str = ""  # WebID granted Control of a fresh storage root

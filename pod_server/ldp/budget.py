@@ -28,9 +28,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pod_server.errors import BadRequest, ServiceUnavailable, UnprocessableEntity
+
+if TYPE_CHECKING:
+    from pod_server.ldp.process_lane import ProcessLane
 
 T = TypeVar("T")
 
@@ -55,6 +58,8 @@ class WorkLimits:
     seconds: float = DEFAULT_WORK_SECONDS  # wall-clock per heavy step
     jobs: int = DEFAULT_HEAVY_JOBS  # heavy steps running at once (per server process)
     queue: int = QUEUED_PER_HEAVY_JOB * DEFAULT_HEAVY_JOBS  # waiting for a worker; beyond: 503
+    # Large validated Turtle checked in ``jobs`` worker processes (``process_lane``), not threads
+    processes: bool = False
 
     def __post_init__(self) -> None:
         if min(self.max_nesting, self.max_solutions, self.jobs, self.queue) < 1:
@@ -216,8 +221,9 @@ class Runner:
     piling up work the server cannot finish in time.
     """
 
-    def __init__(self, limits: WorkLimits) -> None:
+    def __init__(self, limits: WorkLimits, lane: ProcessLane | None = None) -> None:
         self.limits = limits
+        self.lane = lane  # worker processes for the steps that have a picklable form
         self._pool = ThreadPoolExecutor(limits.jobs, thread_name_prefix="pod-work")
         self._slots: asyncio.Semaphore | None = None
         self._waiting = 0
@@ -265,6 +271,8 @@ class Runner:
         for job in list(self._running):
             job.stop(None)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.lane is not None:
+            self.lane.close()
 
 
 def _busy() -> ServiceUnavailable:

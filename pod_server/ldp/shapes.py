@@ -115,7 +115,7 @@ class ShapeConstraints:
         """Refuse a description naming shapes this server cannot apply: silently not
         validating would let careless writers corrupt what apps rely on."""
         for iri in shapes:
-            if self._domain(iri) is None:
+            if _domain(iri, self.served_at) is None:
                 known = ", ".join(vocab.shapes_iri(d) for d in vocab.domains())
                 raise UnprocessableEntity(
                     f"ldp:constrainedBy <{iri}> is not a shapes graph this server knows; use one "
@@ -126,8 +126,7 @@ class ShapeConstraints:
         """True when the compiled shapes accept the Turtle ``data`` as it is; False when
         pyshacl must decide (on the graph ``rdf.parse`` makes). Synchronous, for a worker.
         Raises BadRequest for a syntax error."""
-        index = index_rdf11(data, base)
-        return index is not None and self._conforms_fast(index, shapes)
+        return conforms_turtle(data, base, shapes, self.served_at, self.vocab_base)
 
     def conforms_graph(self, graph: Graph, shapes: tuple[str, ...]) -> bool:
         """``conforms_turtle`` for a graph already parsed (JSON-LD, a patched document)."""
@@ -144,8 +143,7 @@ class ShapeConstraints:
         return index if self._conforms_fast(index, shapes) else None
 
     def _conforms_fast(self, index: Data, shapes: tuple[str, ...]) -> bool:
-        domains = [d for d in map(self._domain, shapes) if d is not None]
-        return all(vocab.conforms_fast(index, d, self.vocab_base) for d in domains)
+        return _conforms_fast(index, shapes, self.served_at, self.vocab_base)
 
     async def validate(self, graph: Graph, shapes: tuple[str, ...]) -> None:
         heavy = len(graph) > VALIDATE_IN_THREAD_ABOVE
@@ -156,7 +154,7 @@ class ShapeConstraints:
         if fine:
             return
         for iri in shapes:
-            domain = self._domain(iri)
+            domain = _domain(iri, self.served_at)
             if domain is None:
                 continue  # refused when declared; a stale declaration constrains nothing
             if heavy:
@@ -168,10 +166,25 @@ class ShapeConstraints:
                     f"The data does not satisfy <{iri}>:\n{report.summary()}", report.turtle, shapes
                 )
 
-    def _domain(self, iri: str) -> str | None:
-        """The domain whose shapes ``iri`` names, by its canonical IRI or this server's copy."""
-        found = vocab.split(iri) or vocab.split(iri, self.served_at)
-        return found[0] if found is not None and found[1] == "shapes" else None
+
+def conforms_turtle(
+    data: bytes, base: str, shapes: tuple[str, ...], served_at: str, vocab_base: str
+) -> bool:
+    """``ShapeConstraints.conforms_turtle`` from its settings alone: picklable arguments,
+    for a worker process (``process_lane``)."""
+    index = index_rdf11(data, base)
+    return index is not None and _conforms_fast(index, shapes, served_at, vocab_base)
+
+
+def _conforms_fast(index: Data, shapes: tuple[str, ...], served_at: str, vocab_base: str) -> bool:
+    domains = [d for d in (_domain(iri, served_at) for iri in shapes) if d is not None]
+    return all(vocab.conforms_fast(index, d, vocab_base) for d in domains)
+
+
+def _domain(iri: str, served_at: str) -> str | None:
+    """The domain whose shapes ``iri`` names, by its canonical IRI or the copy at ``served_at``."""
+    found = vocab.split(iri) or vocab.split(iri, served_at)
+    return found[0] if found is not None and found[1] == "shapes" else None
 
 
 def _subjects(container_url: str) -> tuple[URIRef, URIRef]:

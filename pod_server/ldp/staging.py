@@ -14,6 +14,7 @@ from pod_server.ldp.budget import WorkLimits
 from pod_server.ldp.checks import Validation, check_managed_unchanged, kind
 from pod_server.ldp.media_types import TURTLE
 from pod_server.ldp.reading import PARSE_ON_LOOP_UP_TO, Reader
+from pod_server.ldp.shapes import conforms_turtle
 from pod_server.ldp.turtle_check import quick_check
 from pod_server.storage.base import Backend, Staged
 
@@ -80,6 +81,45 @@ def _conforming(
     return checks.shapes.conforms_turtle(data, base, shapes)
 
 
+def conforms_turtle_job(
+    data: bytes,
+    base: str,
+    max_nesting: int,
+    shapes: tuple[str, ...],
+    served_at: str,
+    vocab_base: str,
+) -> bool:
+    """``_conforming`` from picklable arguments, for a worker process (``process_lane``)."""
+    rdf.check_turtle_nesting(data, max_nesting)
+    return conforms_turtle(data, base, shapes, served_at, vocab_base)
+
+
+async def _conforms(
+    reader: Reader,
+    checks: Validation,
+    max_nesting: int,
+    data: bytes,
+    base: str,
+    shapes: tuple[str, ...],
+) -> bool:
+    """``_conforming``: on the loop for a small body, else in a worker process when the
+    server has them (the GIL stays with the loop), else on a worker thread."""
+    runner = reader.runner
+    inline = len(data) <= PARSE_ON_LOOP_UP_TO
+    if runner.lane is not None and not inline:
+        constraints = checks.shapes
+        return await runner.lane.run(
+            conforms_turtle_job,
+            data,
+            base,
+            max_nesting,
+            shapes,
+            constraints.served_at,
+            constraints.vocab_base,
+        )
+    return await runner.run(_conforming, data, base, max_nesting, checks, shapes, inline=inline)
+
+
 def _quick_check(data: bytes, base: str, max_nesting: int) -> bool:
     """Whether Turtle ``data`` may be stored as sent (see ``turtle_check``); too deep
     nesting is a 400 even there, since every later reading would refuse it."""
@@ -120,15 +160,7 @@ async def stage(
     ):
         return Staged.of(raw), TURTLE  # valid as sent, and no rule needs the graph
     shapes = await checks.validated_member(path) if media == TURTLE else ()
-    if shapes and await reader.runner.run(
-        _conforming,
-        raw,
-        url,
-        limits.work.max_nesting,
-        checks,
-        shapes,
-        inline=len(raw) <= PARSE_ON_LOOP_UP_TO,
-    ):
+    if shapes and await _conforms(reader, checks, limits.work.max_nesting, raw, url, shapes):
         return Staged.of(raw), TURTLE  # valid, and conforms to its container's shapes
     graph = await reader.parse(raw, media, url)
     if paths.is_container(path):

@@ -28,6 +28,7 @@ from pod_server.ldp.media_types import TURTLE
 from pod_server.ldp.paging import PageRequest
 from pod_server.ldp.patch import ACCEPT_PATCH, SPARQL_UPDATE, Patch, parse_patch
 from pod_server.ldp.patch import ACCEPTED_MEDIA_TYPES as PATCH_TYPES
+from pod_server.ldp.process_lane import ProcessLane
 from pod_server.ldp.reading import (
     PARSE_ON_LOOP_UP_TO,
     Reader,
@@ -101,7 +102,8 @@ class ResourceStore:
         self.listeners: list[Callable[[list[Change]], None]] = list(listeners)
         # Extra Turtle for storage descriptions, given the storage root (e.g. notifications).
         self.description_providers: list[Callable[[str], str]] = list(description_providers)
-        self.runner = Runner(limits.work)
+        lane = ProcessLane(limits.work) if limits.work.processes else None
+        self.runner = Runner(limits.work, lane)
         self._reader = Reader(backend, self.layout, self.runner, limits.work.max_nesting)
         self.shapes = ShapeConstraints(
             vocab_base or base_url + "vocab/", backend.meta, self._reader.graph_of
