@@ -51,10 +51,13 @@ class Worker:
 
     @classmethod
     def start(cls) -> Worker:
+        # -P as the server had it: else ``-m`` puts the working directory first on the path,
+        # and the worker could import another tree's pod_server than the server's.
+        flags = ["-P"] if sys.flags.safe_path else []
         ours, theirs = socket.socketpair()
         with ours, theirs:
             process = subprocess.Popen(
-                [sys.executable, "-m", "pod_server.ldp.process_lane", str(theirs.fileno())],
+                [sys.executable, *flags, "-m", "pod_server.ldp.process_lane", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
             )

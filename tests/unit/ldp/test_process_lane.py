@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+import pod_server
 import vocab
 from pod_server.errors import BadRequest, ServiceUnavailable, UnprocessableEntity
 from pod_server.ldp.budget import WorkLimits
@@ -36,6 +37,8 @@ async def test_a_step_runs_in_another_process_and_the_worker_is_kept() -> None:
         assert pid != os.getpid()
         assert await lane.run(sum, [1, 2]) == 3
         assert await lane.run(os.getpid) == pid  # started once, then reused
+        # The worker runs this tree's code, not another pod_server found on its path.
+        assert await lane.run(eval, "__import__('pod_server').__file__") == pod_server.__file__
     finally:
         lane.close()
 
