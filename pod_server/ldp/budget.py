@@ -213,6 +213,35 @@ def over_time(seconds: float) -> OverTime:
     return OverTime(seconds)
 
 
+class Slots:
+    """At most ``limits.jobs`` steps at once. Steps beyond wait (at most ``limits.queue``
+    of them, for at most the time limit); past that ``busy()`` is raised (a 503 with
+    Retry-After) rather than piling up work the server cannot finish in time."""
+
+    def __init__(self, limits: WorkLimits, busy: Callable[[], Exception] | None = None) -> None:
+        self.limits = limits
+        self.busy = busy or _busy
+        self._semaphore: asyncio.Semaphore | None = None  # made on the loop that uses it
+        self._waiting = 0
+
+    async def acquire(self) -> None:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.limits.jobs)
+        if self._semaphore.locked() and self._waiting >= self.limits.queue:
+            raise self.busy()
+        self._waiting += 1
+        try:
+            await asyncio.wait_for(self._semaphore.acquire(), self.limits.seconds)
+        except TimeoutError:
+            raise self.busy() from None
+        finally:
+            self._waiting -= 1
+
+    def release(self) -> None:
+        assert self._semaphore is not None, "released without acquire"
+        self._semaphore.release()
+
+
 class Runner:
     """Runs heavy steps on ``limits.jobs`` worker threads, each under the time limit.
 
@@ -225,8 +254,7 @@ class Runner:
         self.limits = limits
         self.lane = lane  # worker processes for the steps that have a picklable form
         self._pool = ThreadPoolExecutor(limits.jobs, thread_name_prefix="pod-work")
-        self._slots: asyncio.Semaphore | None = None
-        self._waiting = 0
+        self._slots = Slots(limits)
         self._running: set[_Job] = set()
 
     async def run(self, fn: Callable[..., T], *args: Any, inline: bool = False) -> T:
@@ -234,17 +262,7 @@ class Runner:
         and linear), else on a worker, stopped with a 422 at the time limit."""
         if inline:
             return fn(*args)
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.limits.jobs)
-        if self._slots.locked() and self._waiting >= self.limits.queue:
-            raise _busy()
-        self._waiting += 1
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self.limits.seconds)
-        except TimeoutError:
-            raise _busy() from None
-        finally:
-            self._waiting -= 1
+        await self._slots.acquire()
         job = _Job(fn, args)
         self._running.add(job)
         try:

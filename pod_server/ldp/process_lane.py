@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from pod_server.errors import ServiceUnavailable
-from pod_server.ldp.budget import RETRY_AFTER_SECONDS, OverTime, WorkLimits
+from pod_server.ldp.budget import RETRY_AFTER_SECONDS, OverTime, Slots, WorkLimits
 
 T = TypeVar("T")
 
@@ -90,8 +90,7 @@ class ProcessLane:
         self.limits = limits
         self._idle: list[Worker] = []
         self._busy: set[Worker] = set()
-        self._slots: asyncio.Semaphore | None = None
-        self._waiting = 0
+        self._slots = Slots(limits)
 
     @property
     def workers(self) -> int:
@@ -100,17 +99,7 @@ class ProcessLane:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a worker process, under the time limit (422 past it)."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.limits.jobs)
-        if self._slots.locked() and self._waiting >= self.limits.queue:
-            raise _busy()
-        self._waiting += 1
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self.limits.seconds)
-        except TimeoutError:
-            raise _busy() from None
-        finally:
-            self._waiting -= 1
+        await self._slots.acquire()
         try:
             return await self._call(fn, args)
         finally:
@@ -144,13 +133,6 @@ class ProcessLane:
             worker.kill()
         self._idle.clear()
         self._busy.clear()
-
-
-def _busy() -> ServiceUnavailable:
-    return ServiceUnavailable(
-        "The server is busy with other large requests; try again shortly",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
 
 
 def serve(conn: Connection) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from pod_server.errors import ServiceUnavailable
-from pod_server.ldp.budget import RETRY_AFTER_SECONDS, OverTime, WorkLimits
+from pod_server.ldp.budget import RETRY_AFTER_SECONDS, OverTime, Slots, WorkLimits
 from pod_server.query.worker import Answer, Job
 
 
@@ -69,23 +69,12 @@ class QueryPool:
     def __init__(self, limits: WorkLimits) -> None:
         self.limits = limits
         self._idle: list[Worker] = []
-        self._slots: asyncio.Semaphore | None = None
-        self._waiting = 0
+        self._slots = Slots(limits, _busy)
         self._busy: set[Worker] = set()
 
     async def run(self, prepare: Prepare) -> Answer:
         """Run the job ``prepare`` makes for a free worker; 422 past the time limit."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.limits.jobs)
-        if self._slots.locked() and self._waiting >= self.limits.queue:
-            raise _busy()
-        self._waiting += 1
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self.limits.seconds)
-        except TimeoutError:
-            raise _busy() from None
-        finally:
-            self._waiting -= 1
+        await self._slots.acquire()
         worker: Worker | None = None
         try:
             worker = self._idle.pop() if self._idle else await asyncio.to_thread(Worker.start)
