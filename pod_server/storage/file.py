@@ -671,18 +671,32 @@ class FileBackend:
         CPU, never waiting: the write lock is held). Run on the writer thread, each of them
         gave the GIL to the loop and waited to get it back, several times per write, so
         the commit spent most of its time waiting on the loop. Only the lock wait (another
-        process writing) and the COMMIT's fsync go to the thread."""
+        process writing), the COMMIT's fsync and a batch counting a pod's usage for the
+        first time (a scan of the whole pod, see ``_counted``) go to the thread."""
         async with self._conn_lock:
             conn = self._writer.conn
             if not begin_now(conn, BUSY_TIMEOUT):
                 await self._writer.run(begin, conn, _busy)
             try:
-                outcomes, done = self._run_writes(conn, writes)
+                if self._uncounted(conn, writes):
+                    outcomes, done = await self._writer.run(self._run_writes, conn, writes)
+                else:
+                    outcomes, done = self._run_writes(conn, writes)
             except BaseException:
                 rollback(conn)
                 raise
             await self._writer.run(self._commit_writes, done)
         return outcomes
+
+    def _uncounted(self, conn: sqlite3.Connection, writes: list[_Write]) -> bool:
+        """Whether a write of the batch counts against a root with no usage row yet (one
+        indexed lookup): ``_count`` would then scan everything under that root."""
+        roots = {
+            w.quota.root
+            for w in writes
+            if w.quota is not None and any(m.path.startswith(w.quota.root) for m in w.mutations)
+        }
+        return bool(roots) and not roots <= self._counters(conn, roots).keys()
 
     def _run_writes(
         self, conn: sqlite3.Connection, writes: list[_Write]

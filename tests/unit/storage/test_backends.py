@@ -740,6 +740,30 @@ async def test_usage_follows_puts_replaces_and_deletes(backend: Backend) -> None
         assert await used(backend) == expected == await true_usage(backend, POD)
 
 
+async def test_a_first_count_of_a_pod_runs_on_the_writer_thread_not_the_loop(
+    file_backend: FileBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting a pod's usage the first time scans the whole pod: one request must not
+    hold the event loop for that. Once counted, a write's statements run on the loop."""
+    for n in range(20):  # written without a quota: no usage row yet
+        await file_backend.apply([], [Put(f"/pod/{n}", OCTETS, Staged.of(b"x" * n))])
+    on_thread: list[str] = []
+    run = file_backend._writer.run
+
+    async def spy(fn, *args):  # type: ignore[no-untyped-def]
+        on_thread.append(fn.__name__)
+        return await run(fn, *args)
+
+    monkeypatch.setattr(file_backend._writer, "run", spy)
+    quota = Quota(POD, None)
+    await file_backend.apply([], [Put("/pod/a", OCTETS, Staged.of(b"a" * 10))], quota)
+    assert "_run_writes" in on_thread
+    on_thread.clear()
+    await file_backend.apply([], [Put("/pod/b", OCTETS, Staged.of(b"b" * 10))], quota)
+    assert "_run_writes" not in on_thread and "_commit_writes" in on_thread
+    assert await used(file_backend) == sum(range(20)) + 20 == await true_usage(file_backend, POD)
+
+
 async def test_write_past_the_limit_is_refused_and_changes_nothing(backend: Backend) -> None:
     quota = Quota(POD, 1000)
     await backend.apply([], [Put(POD, TURTLE), Put("/pod/a", OCTETS, Staged.of(b"a" * 900))], quota)
