@@ -21,7 +21,7 @@ import contextlib
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -135,8 +135,9 @@ class ProcessLane:
         self._busy.clear()
 
 
-def serve(conn: Connection) -> None:
-    """A worker's loop: a step in, its outcome out, until the pipe closes."""
+def jobs(conn: Connection) -> Iterator[Any]:
+    """What a worker process is sent, one at a time, until the server sends None or
+    closes its end (this lane's workers and the query engines both read this way)."""
     while True:
         try:
             job = conn.recv()
@@ -144,7 +145,12 @@ def serve(conn: Connection) -> None:
             return
         if job is None:
             return
-        fn, args = job
+        yield job
+
+
+def serve(conn: Connection) -> None:
+    """A worker's loop: a step in, its outcome out, until the pipe closes."""
+    for fn, args in jobs(conn):
         try:
             answer = (_DONE, fn(*args))
         except Exception as exc:  # the step's error answers it; the worker goes on

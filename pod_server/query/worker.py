@@ -6,8 +6,9 @@ worker processes (``pool``) that the server kills at the time limit and starts a
 
 Each worker keeps the documents it was sent (graph = document URL, with the version it
 holds); before each query the server sends it the readable documents it lacks or holds
-in an older version, and the graphs to drop. This module imports nothing of the server:
-a worker starts in a fraction of a second.
+in an older version, and the graphs to drop. This module imports only small leaf modules
+of the server (media types, the worker-pipe reader): a worker starts in a fraction of a
+second.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyoxigraph as ox
 from rdflib.namespace import RDF
 
 from pod_server.ldp.media_types import JSON_LD, N_TRIPLES, RDF_XML, TURTLE
+from pod_server.ldp.process_lane import jobs
 
 # Result formats by media type: solutions and booleans, then graphs (CONSTRUCT/DESCRIBE).
 RESULTS = {
@@ -256,13 +258,7 @@ def _merge_into_default(store: ox.Store, url: str) -> None:
 def serve(conn: Connection) -> None:
     """A worker's loop: a Job in, an Answer out, until the pipe closes."""
     engine = Engine()
-    while True:
-        try:
-            job = conn.recv()
-        except EOFError:
-            return
-        if job is None:
-            return
+    for job in jobs(conn):
         try:
             answer = engine.run(job)
         except Exception as exc:  # an engine failure answers this job, the worker goes on
