@@ -15,6 +15,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,6 +73,22 @@ def begin_now(conn: sqlite3.Connection, timeout: float) -> bool:
     finally:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     return True
+
+
+def use_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """``PRAGMA journal_mode = WAL``, retried for up to ``timeout`` seconds. Two processes
+    opening a new file at once both try to switch it, and SQLite answers one of them
+    "database is locked" at once, without its busy handler (each holds the shared lock the
+    other must see go): so a second worker starting beside the first would die."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if (err.sqlite_errorcode & 0xFF) not in BUSY_CODES or time.monotonic() > deadline:
+                raise
+        time.sleep(0.005)
 
 
 def commit(conn: sqlite3.Connection) -> None:

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from pod_server.db.migrations import Migration
-from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
+from pod_server.db.sqlite import WriterThread, connect, migrate, transaction, use_wal
 from pod_server.ldp.store import Change
 from pod_server.notify.model import Channel
 from pod_server.notify.signing import KEY_FILE, key_in_file
@@ -239,7 +239,7 @@ class SqliteHub(OutgoingEvents):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
         conn = self._writer.adopt(self._connect())
-        conn.execute("PRAGMA journal_mode = WAL")
+        use_wal(conn, BUSY_TIMEOUT)
         # The outbox is transient: losing its last events on power loss is acceptable,
         # an fsync per notification batch is not.
         conn.execute("PRAGMA synchronous = NORMAL")

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from pod_server.db.migrations import Migration
-from pod_server.db.sqlite import WriterThread, connect, migrate, transaction
+from pod_server.db.sqlite import WriterThread, connect, migrate, transaction, use_wal
 from pod_server.state.base import (
     REUSE_MEMORY,
     Account,
@@ -152,7 +152,7 @@ class SqliteState:
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
         conn = self._writer.adopt(connect(self.path, BUSY_TIMEOUT))
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode = WAL")
+        use_wal(conn, BUSY_TIMEOUT)
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
         migrate(conn, MIGRATIONS, self.path, _busy)

@@ -58,6 +58,7 @@ from pod_server.db.sqlite import (
     migrate,
     rollback,
     transaction,
+    use_wal,
 )
 from pod_server.errors import NotFound, PayloadTooLarge, PodError, ServiceUnavailable
 from pod_server.storage.base import (
@@ -400,7 +401,7 @@ class FileBackend:
         for i in range(256):
             (self._blobs / f"{i:02x}").mkdir(exist_ok=True)
         conn = self._writer.adopt(self._connect())
-        conn.execute("PRAGMA journal_mode = WAL")
+        use_wal(conn, BUSY_TIMEOUT)
         conn.execute("PRAGMA journal_size_limit = 67108864")  # shrink the WAL after bursts
         migrate(conn, MIGRATIONS, self._db, _busy)
         _fsync_dir(self._blobs)

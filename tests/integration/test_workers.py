@@ -92,7 +92,9 @@ async def serving(
 ) -> AsyncIterator[Served]:
     settings = settings if settings is not None else {"POD_OPEN": "1"}
     settings = {**settings, "POD_WORKERS": str(workers), **_storage_env(kind, root)}
-    proc, port = await start_server(root, settings, asyncio.subprocess.DEVNULL, port)
+    # The server's log goes to a file beside its data, for the reader of a failure.
+    log = (root / "server.log").open("wb")
+    proc, port = await start_server(root, settings, log.fileno(), port)
     served = Served(f"http://127.0.0.1:{port}/", proc)
     try:
         # The discovery document answers 200 in every layout (a private root says 401).
@@ -103,6 +105,7 @@ async def serving(
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(proc.wait(), 40)
+        log.close()
 
 
 async def _until(condition: object, message: str, timeout: float = 20.0) -> None:
@@ -159,6 +162,11 @@ async def test_killing_a_worker_mid_load_loses_no_acknowledged_write(
                         missing.append((path, r.status))
         assert not missing, f"{len(missing)} acknowledged writes lost: {missing[:5]}"
         assert len(acknowledged) > 300
+    # The one worker that died is the one killed (not one that failed to start beside it).
+    exits = [
+        line for line in (tmp_path / "server.log").read_text().splitlines() if "exited" in line
+    ]
+    assert len(exits) == 1 and f"(pid {first[0]}) exited with status -9" in exits[0], exits
 
 
 async def test_a_bad_database_url_stops_the_server_before_any_worker(tmp_path: Path) -> None:

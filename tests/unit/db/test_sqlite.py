@@ -6,13 +6,22 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pod_server.db.migrations import Migration, in_order, pending
-from pod_server.db.sqlite import WriterThread, begin_now, connect, migrate, transaction
+from pod_server.db.sqlite import (
+    WriterThread,
+    begin_now,
+    connect,
+    migrate,
+    transaction,
+    use_wal,
+)
 from pod_server.errors import ServiceUnavailable
 from pod_server.notify.hub import SqliteHub
 from pod_server.state import Account, SqliteState
@@ -124,6 +133,85 @@ def test_begin_now_never_waits_and_keeps_the_busy_timeout(tmp_path: Path) -> Non
     finally:
         conn.close()
         other.close()
+
+
+def at_once(calls: Sequence[Callable[[], object]]) -> list[object]:
+    """Each call on a thread of its own, released together; what each returned or raised."""
+    barrier, outcomes = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[i] = calls[i]()
+        except Exception as err:  # the outcome under test
+            outcomes[i] = err
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_two_openers_of_a_new_file_both_get_wal(tmp_path: Path) -> None:
+    """Plain ``PRAGMA journal_mode = WAL`` from two connections at once on a new file
+    fails one of them about one time in three; ``use_wal`` waits its turn."""
+    for trial in range(40):
+        path = tmp_path / f"{trial}.sqlite3"
+        conns = [connect(path, 5.0) for _ in range(2)]
+        try:
+            assert at_once([partial(use_wal, conn, 5.0) for conn in conns]) == [None, None]
+            assert conns[0].execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        finally:
+            for conn in conns:
+                conn.close()
+
+
+def test_use_wal_gives_up_after_its_timeout_and_passes_other_errors(tmp_path: Path) -> None:
+    path = tmp_path / "x.sqlite3"
+    create(path, ["CREATE TABLE t (v INTEGER)"], 0)
+    conn, other = connect(path, 0.0), connect(path, 5.0)
+    try:
+        other.execute("BEGIN EXCLUSIVE")  # rollback journal mode: no switch while held
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            use_wal(conn, 0.3)
+        assert 0.3 <= time.monotonic() - started < 3.0
+        other.execute("ROLLBACK")
+        conn.close()
+        with pytest.raises(sqlite3.ProgrammingError):
+            use_wal(conn, 5.0)  # not a busy database: raised at once
+    finally:
+        other.close()
+
+
+async def open_state(root: Path) -> None:
+    async with SqliteState(root / "state.sqlite3"):
+        pass
+
+
+async def open_hub(root: Path) -> None:
+    hub = SqliteHub(root / "notify.sqlite3")
+    await hub.start("o", lambda event: None)
+    await hub.close()
+
+
+async def open_index(root: Path) -> None:
+    store = FileBackend(root)
+    await store.start()
+    await store.close()
+
+
+@pytest.mark.parametrize("store", [open_state, open_hub, open_index])
+def test_stores_opened_at_once_on_a_new_root_all_open(
+    tmp_path: Path, store: Callable[[Path], Coroutine[Any, Any, None]]
+) -> None:
+    """Workers of ``serve --workers N`` start together on an empty root, where every
+    store's file is new to all of them (this once killed a worker at startup)."""
+    for trial in range(10):
+        root = tmp_path / str(trial)
+        assert at_once([partial(asyncio.run, store(root)) for _ in range(3)]) == [None] * 3
 
 
 def test_versions_of_several_lists_must_interleave_without_gaps() -> None:
