@@ -29,6 +29,7 @@ CHROME: dict[str, dict[str, str]] = {
         "sign_in": "Sign in",
         "sign_out": "Sign out",
         "account": "Your account",
+        "signed_in_as": "Signed in as {who}",
         "form_expired": "This form has expired. Go back, reload the page and try again.",
         "cross_site": "This form was sent from another site, so nothing was done.",
         "bytes": "{n} bytes",
@@ -41,6 +42,7 @@ CHROME: dict[str, dict[str, str]] = {
         "sign_in": "Se connecter",
         "sign_out": "Se déconnecter",
         "account": "Votre compte",
+        "signed_in_as": "Connecté en tant que {who}",
         "form_expired": (
             "Ce formulaire a expiré. Revenez en arrière, rechargez la page et réessayez."
         ),

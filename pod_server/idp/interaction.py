@@ -9,6 +9,7 @@ again at every step, so no form field can change what the client asked for.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aiohttp import web
@@ -61,15 +62,16 @@ class Interaction:
         if request.method == "POST":  # OIDC Core §3.1.2.1: GET and POST
             form = await read_form(request, self.p.config.max_form_bytes)
             if form is None:
-                s = self.speech(request)
+                s = await self.speech(request)
                 return pages.error(s, s.t("too_large_title"), s.t("too_large"), 413)
+            request[pages.POSTED] = form
             pairs = list(form.items())
         else:
             pairs = list(request.query.items())
         try:
             areq = await parse_request(pairs, self.p.clients, self.p.issuer)
         except PageError as exc:
-            return _page_error(self.speech(request), exc)
+            return _page_error(await self.speech(request), exc)
         except RedirectError as exc:
             return redirect(exc.location)
         return await self._resume(request, areq)
@@ -83,10 +85,10 @@ class Interaction:
         if session is None or account is None or needs_sign_in(areq, session, now):
             if "none" in areq.prompt:  # OIDC Core §3.1.2.6
                 return redirect(areq.fail(LOGIN_REQUIRED, "the person is not signed in").location)
-            return self._sign_in_page(request, areq.after_sign_in(), app=app_name(areq))
+            return await self._sign_in_page(request, areq.after_sign_in(), app=app_name(areq))
         webids = await p.state.account_webids(account.id)
         if not webids:
-            s = self.speech(request)
+            s = await self.speech(request)
             return pages.error(s, s.t("no_webid_title"), s.t("no_webid"), 409)
         consent = await p.state.get_consent(account.id, areq.client.client_id)
         if consent is not None and consent_covers(consent, areq, webids):
@@ -94,7 +96,7 @@ class Interaction:
         if "none" in areq.prompt:
             return redirect(areq.fail(CONSENT_REQUIRED, "consent is required").location)
         if areq.client.needs_error is not None:
-            return _needs_error(self.speech(request), areq)
+            return _needs_error(await self.speech(request), areq)
         view = pages.ConsentView(
             app=app_name(areq),
             named_by_app=areq.client.name is not None,
@@ -102,24 +104,33 @@ class Interaction:
             client_id=areq.client.client_id,
             scopes=areq.scopes,
             webids=tuple(webids),
-            email=account.email,
             needs=areq.client.needs,
             has_storage=await self._storage(webids[0]) is not None,
         )
-        s = self.speech(request)
+        s = await self.speech(request)
         return self._form(request, lambda csrf: pages.consent(s, p.paths, view, csrf, areq.query))
 
     async def _storage(self, webid: str) -> str | None:
         """The storage root URL the person's needs are placed in (None: no pod here)."""
         return await self.p.storage_of(webid) if self.p.storage_of else None
 
-    def speech(self, request: web.Request) -> pages.Speech:
-        return pages.speech(request, self.p.paths.account)
+    async def speech(self, request: web.Request, *, signed_in: bool = True) -> pages.Speech:
+        """How a page speaks to ``request``: its language and, unless ``signed_in`` is
+        False (the session is ending), who is signed in in this browser."""
+        email = await self._email(request) if signed_in else None
+        return pages.speech(request, self.p.paths, email)
+
+    async def _email(self, request: web.Request) -> str | None:
+        session = await self.p.sessions.current(request)
+        account = await self.p.state.get_account(session.account_id) if session else None
+        return account.email if account else None
 
     async def _posted_form(self, request: web.Request) -> dict[str, str] | web.Response:
         """The posted form if one of our own pages sent it, else the page that refuses it."""
         form = await read_form(request, self.p.config.max_form_bytes)
-        s = self.speech(request)
+        if form is not None:
+            request[pages.POSTED] = form  # the answer's language switch opens its page
+        s = await self.speech(request)
         if form is None:
             return pages.error(s, s.t("too_large_title"), s.t("too_large"), 413)
         check = self.p.sessions.check_form(request, form)
@@ -154,23 +165,23 @@ class Interaction:
                 parse_qsl(form.get("authz", ""), keep_blank_values=True), p.clients, p.issuer
             )
         except PageError as exc:
-            return _page_error(self.speech(request), exc)
+            return _page_error(await self.speech(request), exc)
         except RedirectError as exc:
             return redirect(exc.location, 303)
         session = await p.sessions.current(request)
         if session is None:
-            return self._sign_in_page(request, areq.after_sign_in(), app=app_name(areq))
+            return await self._sign_in_page(request, areq.after_sign_in(), app=app_name(areq))
         if form.get("decision") != "allow":
             return redirect(areq.fail(ACCESS_DENIED, "the person denied the request").location, 303)
         webid = form.get("webid", "")
         if webid not in await p.state.account_webids(session.account_id):
-            s = self.speech(request)
+            s = await self.speech(request)
             return pages.error(s, s.t("unknown_webid_title"), s.t("unknown_webid"), 400)
         if areq.client.needs_error is not None:
-            return _needs_error(self.speech(request), areq)
+            return _needs_error(await self.speech(request), areq)
         access = form.get("access", "full" if not areq.client.needs.declared else "")
         if access not in ("needs", "own", "full"):
-            s = self.speech(request)
+            s = await self.speech(request)
             return pages.error(s, s.t("choose_access_title"), s.t("choose_access"), 400)
         if p.app_grants is not None:  # a new choice replaces the last, remembered or not
             chosen = {key for key, value in form.items() if key.startswith("need-") and value}
@@ -193,9 +204,9 @@ class Interaction:
     # -- sign in ----------------------------------------------------------------------------
     async def login_page(self, request: web.Request) -> web.StreamResponse:
         back = own_page(request.query.get(pages.RETURN_FIELD, ""), self.p.paths.account)
-        return self._sign_in_page(request, request.query.get("authz", ""), back=back or "")
+        return await self._sign_in_page(request, request.query.get("authz", ""), back=back or "")
 
-    def _sign_in_page(
+    async def _sign_in_page(
         self,
         request: web.Request,
         authz: str,
@@ -206,8 +217,9 @@ class Interaction:
         status: int = 200,
         back: str = "",
     ) -> web.Response:
+        """The sign-in form, with ``error`` (a key of the catalogue) above it."""
         p = self.p
-        s = self.speech(request)
+        s = await self.speech(request)
 
         def render(csrf: str) -> web.Response:
             return pages.sign_in(
@@ -217,7 +229,7 @@ class Interaction:
                 authz,
                 app=app,
                 email=email,
-                error=error,
+                error=s.t(error) if error else None,
                 signup=p.signup_enabled,
                 status=status,
                 back=back,
@@ -235,12 +247,12 @@ class Interaction:
         if await p.limiter.exceeded(p.login_per_ip, ip) or await p.limiter.exceeded(
             p.login_per_account, email
         ):
-            response = self._sign_in_page(
+            response = await self._sign_in_page(
                 request,
                 authz,
                 email=email,
                 status=429,
-                error=self.speech(request).t("too_many_sign_ins"),
+                error="too_many_sign_ins",
             )
             response.headers["Retry-After"] = str(int(p.config.login_window))
             return response
@@ -250,11 +262,11 @@ class Interaction:
         if account is None:
             await p.limiter.count(p.login_per_ip, ip)
             await p.limiter.count(p.login_per_account, email)
-            return self._sign_in_page(
+            return await self._sign_in_page(
                 request,
                 authz,
                 email=email,
-                error=self.speech(request).t("wrong_credentials"),
+                error="wrong_credentials",
                 status=401,
                 back=own_page(form.get(pages.RETURN_FIELD, ""), p.paths.account) or "",
             )
@@ -277,39 +289,47 @@ class Interaction:
     # -- sign up ----------------------------------------------------------------------------
     async def signup_page(self, request: web.Request) -> web.StreamResponse:
         if not self.p.signup_enabled:
-            return _no_signup(self.speech(request))
-        return self._sign_up_page(request, request.query.get("authz", ""))
+            return _no_signup(await self.speech(request))
+        return await self._sign_up_page(request, request.query.get("authz", ""))
 
-    def _sign_up_page(
-        self, request: web.Request, authz: str, status: int = 200, **values: str
+    async def _sign_up_page(
+        self,
+        request: web.Request,
+        authz: str,
+        status: int = 200,
+        error: str | Refused | None = None,
+        **values: str,
     ) -> web.Response:
+        """The sign-up form, with ``error`` (a catalogue key or a refusal) above it."""
         p = self.p
         minimum = p.config.min_password_length
-        s = self.speech(request)
-
+        s = await self.speech(request)
+        said = said_error(s, error) if error else None
         return self._form(
             request,
-            lambda csrf: pages.sign_up(s, p.paths, csrf, authz, minimum, status=status, **values),
+            lambda csrf: pages.sign_up(
+                s, p.paths, csrf, authz, minimum, status=status, error=said, **values
+            ),
         )
 
     async def signup(self, request: web.Request) -> web.StreamResponse:
         p = self.p
         provision = p.provision
         if not p.signup_enabled or provision is None:
-            return _no_signup(self.speech(request))
+            return _no_signup(await self.speech(request))
         form = await self._posted_form(request)
         if isinstance(form, web.Response):
             return form
         authz = form.get("authz", "")
         email, name = form.get("email", "").strip(), form.get("name", "").strip()
         if await p.limiter.count(p.signups_per_ip, p.client_ip(request)):
-            error = self.speech(request).t("too_many_sign_ups")
-            return self._sign_up_page(request, authz, 429, email=email, name=name, error=error)
+            return await self._sign_up_page(
+                request, authz, 429, "too_many_sign_ups", email=email, name=name
+            )
         try:
             account_id = await self._create(provision, form, email, name)
         except (AccountError, ProvisionRefused) as exc:
-            error = said_error(self.speech(request), exc)
-            return self._sign_up_page(request, authz, 400, email=email, name=name, error=error)
+            return await self._sign_up_page(request, authz, 400, exc, email=email, name=name)
         response = redirect(self._continue_url(authz), 303)
         await p.sessions.end(request, response)
         await p.sessions.begin(response, account_id)
@@ -351,8 +371,8 @@ class Interaction:
         params = {k: request.query[k] for k in LOGOUT_PARAMS if k in request.query}
         if await p.sessions.current(request) is None:
             target = await logout_target(params, p.clients, p.issuer, await p.keys.verifiers())
-            return redirect(target) if target else _signed_out(self.speech(request), p)
-        s = self.speech(request)
+            return redirect(target) if target else _signed_out(await self.speech(request), p)
+        s = replace(await self.speech(request), sign_out=None)  # this page is the sign-out
         return self._form(request, lambda csrf: pages.logout_confirm(s, p.paths, csrf, params))
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
@@ -361,7 +381,10 @@ class Interaction:
         if isinstance(form, web.Response):
             return form
         target = await logout_target(form, p.clients, p.issuer, await p.keys.verifiers())
-        response = redirect(target, 303) if target else _signed_out(self.speech(request), p)
+        if target:
+            response = redirect(target, 303)
+        else:  # the session ends with this answer: its header names nobody
+            response = _signed_out(await self.speech(request, signed_in=False), p)
         await p.sessions.end(request, response)
         return response
 
@@ -374,7 +397,7 @@ class Interaction:
         webids = await p.state.account_webids(account.id)
         email = account.email
         pods = await p.pods_of(webids) if p.pods_of else []
-        s = self.speech(request)
+        s = await self.speech(request)
         return self._form(
             request, lambda csrf: pages.account(s, p.paths, email, webids, pods, csrf)
         )
@@ -383,15 +406,15 @@ class Interaction:
         p = self.p
         if await p.sessions.current(request) is None:
             return redirect(p.paths.login, 303)
-        return self._password_page(request)
+        return await self._password_page(request)
 
-    def _password_page(
+    async def _password_page(
         self, request: web.Request, error: str | AccountError | None = None, status: int = 200
     ) -> web.Response:
         """The form, with ``error`` (a key of the catalogue, or what went wrong) above it."""
         p = self.p
         minimum = p.config.min_password_length
-        s = self.speech(request)
+        s = await self.speech(request)
         said = said_error(s, error) if error else None
         return self._form(
             request, lambda csrf: pages.password_form(s, p.paths, csrf, minimum, said, status)
@@ -407,12 +430,13 @@ class Interaction:
         if account is None:
             return redirect(p.paths.login, 303)
         if await p.limiter.exceeded(p.login_per_account, account.email):
-            return self._password_page(request, "too_many_attempts", 429)
+            return await self._password_page(request, "too_many_attempts", 429)
         if not await p.passwords.verify(account.password_hash, form.get("current", "")):
             await p.limiter.count(p.login_per_account, account.email)
-            return self._password_page(request, "current_wrong", 401)
+            return await self._password_page(request, "current_wrong", 401)
         if form.get("password") != form.get("confirm"):
-            return self._password_page(request, "new_differ", 400)
+            return await self._password_page(request, "new_differ", 400)
+        s = await self.speech(request)  # before the change ends this session (another begins)
         try:
             await change_password(
                 p.state,
@@ -422,8 +446,7 @@ class Interaction:
                 config=p.config,
             )
         except AccountError as exc:
-            return self._password_page(request, exc, 400)
-        s = self.speech(request)
+            return await self._password_page(request, exc, 400)
         response = pages.message(
             s,
             s.t("password_changed_title"),

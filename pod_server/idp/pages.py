@@ -8,10 +8,10 @@ assistive technology. Every value is HTML-escaped when substituted unless it is 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from string import Template
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
@@ -56,21 +56,71 @@ def join(parts: Iterable[Safe]) -> Safe:
 
 
 @dataclass(frozen=True)
+class Paths:
+    """The provider's page URLs (absolute paths on this server)."""
+
+    authorize: str
+    login: str
+    signup: str
+    consent: str
+    logout: str
+    account: str
+    password: str
+
+
+@dataclass(frozen=True)
 class Speech:
-    """The language a page is in, its words, and the header's link to the other one."""
+    """The language a page is in, its words, and what its header says and links to."""
 
     lang: str
     t: language.Translate
-    switch_url: str | None  # None on the answer to a form: the URL cannot be opened again
+    switch_url: str  # this page in the other language (a page to open, never a form post)
     home: str  # the header's link: the account page
     chosen: bool  # the switch was just used: remember the choice in a cookie
+    email: str | None = None  # who is signed in at the provider in this browser
+    sign_out: str | None = None  # the header's sign-out link (None: this is that page)
 
 
-def speech(request: web.Request, home: str) -> Speech:
+# The form a page answers (set by the handler once it has read it): what the language
+# switch of that answer opens afresh.
+POSTED: web.RequestKey[Mapping[str, str]] = web.RequestKey("pod_server.idp.posted", Mapping)
+
+
+def speech(request: web.Request, paths: Paths, email: str | None = None) -> Speech:
+    """How to speak to ``request``; ``email``: who is signed in (the header says so)."""
     lang = language.request_language(request)
     other = language.other_language(lang)
-    switch = language.switch_link(request.raw_path, other) if request.method == "GET" else None
-    return Speech(lang, words.translator(lang), switch, home, request.query.get("lang") == lang)
+    here = request.raw_path
+    if request.method != "GET":  # the answer to a form: its page afresh, not the post
+        here = fresh_page(paths, request.path, request.get(POSTED, {}))
+    return Speech(
+        lang,
+        words.translator(lang),
+        language.switch_link(here, other),
+        paths.account,
+        request.query.get("lang") == lang,
+        email,
+        paths.logout if email else None,
+    )
+
+
+def fresh_page(paths: Paths, path: str, form: Mapping[str, str]) -> str:
+    """The page (to GET) that shows again what the answer to a form posted to ``path``
+    showed: the same form afresh, keeping the app's request and where to return, so the
+    language switch neither re-sends the form nor lands on a method not allowed."""
+    authz = form.get("authz", "")
+    if path == paths.authorize:  # the app's request itself was posted (OIDC Core 3.1.2.1)
+        authz = urlencode(list(form.items()))
+    if path in (paths.authorize, paths.consent):
+        return f"{paths.authorize}?{authz}" if authz else paths.account
+    query = [("authz", authz)] if authz else []
+    if path == paths.login and form.get(RETURN_FIELD):
+        query.append((RETURN_FIELD, form[RETURN_FIELD]))
+    if path in (paths.login, paths.signup):
+        return path + ("?" + urlencode(query) if query else "")
+    if path in (paths.password, paths.logout):
+        return path
+    return paths.account
 
 
 _LAYOUT = """<!DOCTYPE html>
@@ -86,13 +136,18 @@ $style</style>
 <a class="skip" href="#main">$skip</a>
 <header class="site">
 <p><a href="$home"><strong>$site</strong></a></p>
-$switch</header>
+$who$switch</header>
 <main id="main" tabindex="-1">
 <h1>$heading</h1>
 $body
 </main>
 </body>
 </html>
+"""
+
+_WHO = """<nav aria-label="$label">
+<ul><li>$signed_in</li>$sign_out</ul>
+</nav>
 """
 
 _SWITCH = """<nav aria-label="$label">
@@ -104,12 +159,10 @@ _SWITCH = """<nav aria-label="$label">
 def page(
     s: Speech, title: str, body: Safe, status: int = 200, heading: str | None = None
 ) -> web.Response:
-    switch = Safe("")
-    if s.switch_url is not None:
-        other = language.other_language(s.lang)
-        switch = fill(
-            _SWITCH, label=s.t("language"), href=s.switch_url, other=other, text=s.t("switch_to")
-        )
+    other = language.other_language(s.lang)
+    switch = fill(
+        _SWITCH, label=s.t("language"), href=s.switch_url, other=other, text=s.t("switch_to")
+    )
     text = fill(
         _LAYOUT,
         lang=s.lang,
@@ -117,6 +170,7 @@ def page(
         site=s.t("site"),
         skip=s.t("skip"),
         home=s.home,
+        who=_who(s),
         switch=switch,
         heading=heading or title,
         body=body,
@@ -133,6 +187,17 @@ def page(
     return response
 
 
+def _who(s: Speech) -> Safe:
+    """Who is signed in, and a way out (the confirmation page, as apps send people to)."""
+    if s.email is None:
+        return Safe("")
+    out = Safe("")
+    if s.sign_out is not None:
+        out = fill('<li><a href="$href">$text</a></li>', href=s.sign_out, text=s.t("sign_out"))
+    signed_in = s.t("signed_in_as", who=s.email)
+    return fill(_WHO, label=s.t("account"), signed_in=signed_in, sign_out=out)
+
+
 def _alert(error: str | None) -> Safe:
     if not error:
         return Safe("")
@@ -145,19 +210,6 @@ def _hidden(name: str, value: str) -> Safe:
 
 def _described(error: str | None) -> Safe:
     return Safe(' aria-describedby="form-error" aria-invalid="true"' if error else "")
-
-
-@dataclass(frozen=True)
-class Paths:
-    """The provider's page URLs (absolute paths on this server)."""
-
-    authorize: str
-    login: str
-    signup: str
-    consent: str
-    logout: str
-    account: str
-    password: str
 
 
 _SIGN_IN = """$alert$context<form method="post" action="$action">
@@ -232,8 +284,7 @@ $access<label><input type="checkbox" name="remember" value="yes" checked>
  $remember</label>
 <button type="submit" name="decision" value="allow">$allow</button>
 <button type="submit" name="decision" value="deny">$deny</button>
-</form>
-<p class="note">$signed_in <a href="$logout">$not_you</a>.</p>"""
+</form>"""
 
 SCOPES = ("webid", "openid", "offline_access")  # those the consent page words
 
@@ -260,7 +311,6 @@ class ConsentView:
     client_id: str
     scopes: tuple[str, ...]
     webids: tuple[str, ...]
-    email: str
     needs: AppNeeds = NO_NEEDS  # what the app declares (none: it asks for full access)
     has_storage: bool = True  # the WebID has a pod here, where the needs can be placed
 
@@ -378,9 +428,6 @@ def consent(s: Speech, paths: Paths, view: ConsentView, csrf: str, authz: str) -
         remember=s.t("remember"),
         allow=s.t("allow"),
         deny=s.t("deny"),
-        signed_in=s.t("signed_in_not_you", email=view.email),
-        logout=paths.logout,
-        not_you=s.t("not_you"),
     )
     title = s.t("allow_title", app=view.app)
     return page(s, title, body, heading=s.t("allow_heading", app=view.app))

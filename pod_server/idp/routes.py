@@ -61,7 +61,7 @@ def add_idp_routes(app: web.Application, p: Provider) -> None:
     router.add_post(base + "idp/token", json_api.token)
     router.add_post(base + "idp/revoke", json_api.revoke)
     for method in ("GET", "POST"):
-        router.add_route(method, base + "idp/authorize", _page(people.authorize, p.paths.account))
+        router.add_route(method, base + "idp/authorize", _page(people.authorize, p.paths))
     routes = {
         "login": (people.login_page, people.login),
         "signup": (people.signup_page, people.signup),
@@ -69,23 +69,23 @@ def add_idp_routes(app: web.Application, p: Provider) -> None:
         "password": (people.password_page, people.password),
     }
     for name, (get, post) in routes.items():
-        router.add_get(base + "idp/" + name, _page(get, p.paths.account))
-        router.add_post(base + "idp/" + name, _page(post, p.paths.account))
-    router.add_post(base + "idp/consent", _page(people.consent, p.paths.account))
-    router.add_get(base + "idp/account", _page(people.account, p.paths.account))
+        router.add_get(base + "idp/" + name, _page(get, p.paths))
+        router.add_post(base + "idp/" + name, _page(post, p.paths))
+    router.add_post(base + "idp/consent", _page(people.consent, p.paths))
+    router.add_get(base + "idp/account", _page(people.account, p.paths))
 
 
-def _page(handler: JsonHandler, home: str) -> JsonHandler:
-    """Errors no handler answered, as pages (``home``: the header's link, the account page)."""
+def _page(handler: JsonHandler, paths: pages.Paths) -> JsonHandler:
+    """Errors no handler answered, as pages (naming nobody: the store may be what failed)."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
         except StateBusy:
-            s = pages.speech(request, home)
+            s = pages.speech(request, paths)
             return pages.error(s, s.t("busy_title"), s.t("busy"), 503)
         except InvalidValue:
-            s = pages.speech(request, home)
+            s = pages.speech(request, paths)
             return pages.error(s, s.t("bad_request_title"), s.t("bad_character"), 400)
 
     return guarded

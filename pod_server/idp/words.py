@@ -56,8 +56,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "remember": "Remember my decision for this app",
         "allow": "Allow",
         "deny": "Deny",
-        "signed_in_not_you": "Signed in as {email}.",
-        "not_you": "Not you? Sign out",
         "your_webid": "Your WebID:",
         "sign_in_as": "Sign in as",
         "scope_webid": "use your WebID to read and change data for you, wherever you have access",
@@ -192,8 +190,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "remember": "Retenir ma décision pour cette application",
         "allow": "Autoriser",
         "deny": "Refuser",
-        "signed_in_not_you": "Connecté en tant que {email}.",
-        "not_you": "Ce n'est pas vous ? Déconnectez-vous",
         "your_webid": "Votre WebID :",
         "sign_in_as": "Se connecter en tant que",
         "scope_webid": (

@@ -39,7 +39,6 @@ __all__ = [
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
-        "signed_in_as": "Signed in as {webid}",
         "not_signed_in": "Not signed in",
         "owner_nav": "Your pod",
         "breadcrumbs": "You are here",
@@ -154,7 +153,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "progress": "Upload progress",
     },
     "fr": {
-        "signed_in_as": "Connecté en tant que {webid}",
         "not_signed_in": "Non connecté",
         "owner_nav": "Votre pod",
         "breadcrumbs": "Vous êtes ici",

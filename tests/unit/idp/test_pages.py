@@ -29,7 +29,6 @@ def test_consent_escapes_everything_an_app_chose() -> None:
         client_id='"><img src=x>',
         scopes=("openid", "webid", "offline_access"),
         webids=("https://a.example/#me", "https://b.example/#me"),
-        email="a@example.org",
     )
     response = pages.consent(EN, PATHS, view, "csrf-token", 'client_id=x&state="><b>')
     text = response.text or ""
@@ -86,7 +85,7 @@ def test_consent_in_french() -> None:
     )
     view = pages.ConsentView(
         "<i>Notes</i>", True, "https://app.example", "https://app.example/id", ("webid",),
-        ("https://a.example/#me",), "a@example.org", needs, has_storage=False,
+        ("https://a.example/#me",), needs, has_storage=False,
     )  # fmt: skip
     text = pages.consent(FR, PATHS, view, "csrf", "client_id=x").text or ""
     assert "<title>Autoriser &lt;i&gt;Notes&lt;/i&gt; ?</title>" in text
@@ -141,7 +140,7 @@ def test_consent_lists_the_needs_in_plain_words_and_marks_full_access() -> None:
     )
     view = pages.ConsentView(
         "Notes", False, "https://app.example", "https://app.example/id", ("openid", "webid"),
-        ("https://a.example/#me",), "a@example.org", needs,
+        ("https://a.example/#me",), needs,
     )  # fmt: skip
     text = pages.consent(EN, PATHS, view, "csrf", "client_id=x").text or ""
     assert "<b>Bank" not in text and "&lt;b&gt;Bank&lt;/b&gt;</strong>: read and add to" in text
@@ -153,7 +152,7 @@ def test_consent_lists_the_needs_in_plain_words_and_marks_full_access() -> None:
     assert EN.t("scope_webid") not in text  # it does not get all the WebID's access
     plain = pages.ConsentView(
         "Notes", False, "https://app.example", "https://app.example/id", ("webid",),
-        ("https://a.example/#me",), "a@example.org",
+        ("https://a.example/#me",),
     )  # fmt: skip
     text = pages.consent(EN, PATHS, plain, "csrf", "client_id=x").text or ""
     assert "does not say what it needs" in text and 'name="access" value="full"' in text

@@ -10,6 +10,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from pod_server.idp.routes import _oauth, _page
 from pod_server.state import InvalidValue, StateBusy
+from tests.unit.idp.test_pages import PATHS
 
 
 async def failing(_request: web.Request) -> web.StreamResponse:
@@ -31,5 +32,5 @@ async def test_machine_endpoints(handler: object, status: int, error: str) -> No
 
 @pytest.mark.parametrize(("handler", "status"), [(failing, 400), (busy, 503)])
 async def test_pages(handler: object, status: int) -> None:
-    response = await _page(handler, "/idp/account")(make_mocked_request("GET", "/idp/login"))  # type: ignore[arg-type]
+    response = await _page(handler, PATHS)(make_mocked_request("GET", "/idp/login"))  # type: ignore[arg-type]
     assert response.status == status
