@@ -23,6 +23,7 @@ fieldset{margin-top:1rem}
 .skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem;z-index:1}
 header.site{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:baseline;
 justify-content:space-between;border-bottom:1px solid #ccc;padding-bottom:.5rem}
+header.site .tools{display:flex;flex-wrap:wrap;gap:.25rem 1.5rem;justify-content:flex-end}
 header.site nav ul,nav.crumbs ol{list-style:none;margin:0;padding:0;display:flex;
 flex-wrap:wrap;gap:.25rem .75rem}
 nav.crumbs li+li::before{content:"/";margin-right:.75rem;color:#4a4a4a}

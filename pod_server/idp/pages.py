@@ -136,7 +136,9 @@ $style</style>
 <a class="skip" href="#main">$skip</a>
 <header class="site">
 <p><a href="$home"><strong>$site</strong></a></p>
-$who$switch</header>
+<div class="tools">
+$who$switch</div>
+</header>
 <main id="main" tabindex="-1">
 <h1>$heading</h1>
 $body
