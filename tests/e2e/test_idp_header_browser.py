@@ -12,11 +12,12 @@ import pytest
 from tests.e2e.conftest import Server
 from tests.e2e.loopback import Loopback
 from tests.e2e.test_idp_browser import app, fill_sign_in, press, register, shoot, sign_up, signed_in
+from tests.e2e.test_pod_pages import accessible, checked
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page
 
-__all__ = ["app"]  # the app's loopback server, a fixture shared with the other IdP tests
+__all__ = ["app", "checked"]  # fixtures: the app's loopback server, a profile axe can check
 
 pytestmark = pytest.mark.timeout(180)  # a browser, a server and password hashing
 
@@ -26,14 +27,15 @@ def account_nav(page: Page, name: str = "Your account") -> Locator:
 
 
 def test_the_header_names_the_person_and_signs_them_out(
-    page: Page, server: Server, screens: Path
+    checked: BrowserContext, server: Server, screens: Path
 ) -> None:
+    page = checked.new_page()
     person = sign_up(page, server, "hal")
     page.get_by_role("link", name="Change password").click()
     page.wait_for_url(server.url("idp/password"))
     nav = account_nav(page)
     assert nav.get_by_role("listitem").first.inner_text() == f"Signed in as {person.email}"
-    shoot(page, screens, "header-signed-in")
+    accessible(page, "idp-header-signed-in", screens)
     nav.get_by_role("link", name="Sign out").click()
     page.wait_for_url(server.url("idp/logout"))
     assert "Sign out of this identity provider?" in page.inner_text("main")
@@ -49,8 +51,9 @@ def test_the_header_names_the_person_and_signs_them_out(
 
 
 def test_the_switch_on_a_wrong_sign_in_opens_the_form_in_french(
-    browser: Browser, page: Page, server: Server, app: Loopback, screens: Path
+    browser: Browser, checked: BrowserContext, server: Server, app: Loopback, screens: Path
 ) -> None:
+    page = checked.new_page()
     newcomer = browser.new_context()
     person = sign_up(newcomer.new_page(), server, "ivy")
     newcomer.close()
@@ -66,7 +69,7 @@ def test_the_switch_on_a_wrong_sign_in_opens_the_form_in_french(
     assert page.url.startswith(server.url("idp/login?authz=")) and page.url.endswith("&lang=fr")
     assert page.get_by_role("heading", level=1).inner_text() == "Connexion"
     assert page.locator("[role=alert]").count() == 0  # the form afresh, not sent again
-    shoot(page, screens, "header-switched-sign-in")
+    accessible(page, "idp-header-switched-sign-in", screens)
     page.get_by_label("Adresse e-mail").fill(person.email)
     page.get_by_label("Mot de passe").fill(person.password)
     assert press(page, "Se connecter") == 303
@@ -74,6 +77,6 @@ def test_the_switch_on_a_wrong_sign_in_opens_the_form_in_french(
     nav = account_nav(page, "Votre compte")
     assert f"Connecté en tant que {person.email}" in nav.inner_text()
     assert nav.get_by_role("link", name="Se déconnecter").is_visible()
-    shoot(page, screens, "header-fr-consent")
+    accessible(page, "idp-header-fr-consent", screens)
     assert press(page, "Autoriser") == 303
     assert [c["state"] for c in client.callbacks()] == [["switched"]]
