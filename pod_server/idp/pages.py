@@ -83,7 +83,7 @@ class Speech:
 
 # The form a page answers (set by the handler once it has read it): what the language
 # switch of that answer opens afresh.
-POSTED: web.RequestKey[Mapping[str, str]] = web.RequestKey("pod_server.idp.posted", Mapping)
+POSTED: web.RequestKey[dict[str, str]] = web.RequestKey("pod_server.idp.posted", dict)
 
 
 def speech(request: web.Request, paths: Paths, email: str | None = None) -> Speech:
