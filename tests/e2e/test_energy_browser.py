@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from rdflib import Graph
 
 from tests.e2e.conftest import Server
 from tests.e2e.loopback import Loopback
@@ -24,7 +23,6 @@ from tests.unit.energy.synthetic import (
     PROV,
     curves,
     direct_monthly,
-    home_document,
     release,
     source_files,
 )
@@ -87,11 +85,11 @@ def test_energy_shows_the_months_of_the_source_files(
     newcomer = browser.new_context()
     person = sign_up(newcomer.new_page(), server, "eve")
     newcomer.close()
-    docs = mapping.load_curve_documents(curves(files), server.url("eve/energy/"), PROV)
-    where = server.url("eve/energy/home")
-    graph = Graph().parse(data=home_document("Bretagne"), format="turtle", publicID=where)
-    home = mapping.Document("home", "", graph, 0, ())
-    fill_pod(browser, server, person, "energy/", [*docs, home])
+    # The home's region as the energy supplier's connector writes it (from its customer
+    # file), with the meter: what the page groups the person's home by.
+    where = server.url("eve/energy/")
+    docs = mapping.load_curve_documents(curves(files), where, PROV, region="Bretagne")
+    fill_pod(browser, server, person, "energy/", docs)
     expected = direct_monthly(files)
 
     context = browser.new_context()

@@ -34,8 +34,8 @@ def curves(files: list[Path]) -> list[LoadCurve]:
     return [c for f in files for c in parsers.parse(f) if isinstance(c, LoadCurve)]
 
 
-def documents(files: list[Path]) -> list[mapping.Document]:
-    return mapping.load_curve_documents(curves(files), CONTAINER, PROV)
+def documents(files: list[Path], region: str | None = None) -> list[mapping.Document]:
+    return mapping.load_curve_documents(curves(files), CONTAINER, PROV, region)
 
 
 def pod_readings(files: list[Path]) -> list[Reading]:

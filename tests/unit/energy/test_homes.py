@@ -17,6 +17,7 @@ from apps.energy.records import EXAMPLE_TARIFF, Reading
 from apps.energy.source import extract
 from apps.energy.web import dashboard
 from tests.unit.energy.synthetic import (
+    documents,
     home_document,
     made_release,
     pod_readings,
@@ -73,13 +74,17 @@ def test_like_mine_is_the_homes_region_over_the_persons_months() -> None:
     assert homes.like_mine(later, "Bretagne", ["2024-01"])["2024-01"].source == "round 2"
 
 
-def test_the_region_comes_from_the_energy_folder_and_survives_the_cache() -> None:
+def test_the_region_comes_from_the_energy_folder_and_survives_the_cache(tmp_path: Path) -> None:
     graph = Graph().parse(
         data=home_document("Bretagne"), format="turtle", publicID="https://p/e/home"
     )
     assert homes.region_of(graph) == "Bretagne"
     assert extract(graph)["region"] == "Bretagne"
     assert homes.region_of(Graph()) is None
+    # as the energy supplier's connector writes it, with the meter
+    [doc, *_] = documents(source_files(tmp_path, months=1, first="2024-01"), region="Bretagne")
+    pushed = Graph().parse(data=doc.graph.serialize(format="turtle"), format="turtle")
+    assert homes.region_of(pushed) == "Bretagne" and extract(pushed)["region"] == "Bretagne"
 
 
 def test_the_page_shows_the_line_only_when_the_data_exists(readings: list[Reading]) -> None:
