@@ -58,8 +58,9 @@ def catalog(entries: Iterable[Mapping[str, Any]], base: str) -> Graph:
         title = f"{entry.get('title', '')}: round {entry.get('round', '')}"
         g.add((dataset, DCTERMS.title, Literal(title)))
         g.add((dataset, DCTERMS.identifier, Literal(str(entry.get("round", "")))))
-        if entry.get("published"):
-            g.add((dataset, DCTERMS.issued, Literal(entry["published"], datatype=XSD.dateTime)))
+        issued = entry.get("issued") or entry.get("published")
+        if issued:
+            g.add((dataset, DCTERMS.issued, Literal(str(issued), datatype=XSD.dateTime)))
         if entry.get("study"):
             g.add((dataset, PROV.wasDerivedFrom, URIRef(str(entry["study"]))))
         if entry.get("statistic"):

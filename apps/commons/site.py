@@ -55,11 +55,14 @@ def publish(release: Release, directory: Path, base: str) -> str:
     _write(place / "cube.ttl", turtle)
     _write(place / "index.html", page.page(release, url))
     stat = release.study.statistic
+    now = datetime.now(UTC)
     entry = {
         "title": release.study.title,
         "round": release.round,
         "study": release.study.iri,
-        "published": datetime.now(UTC).isoformat(timespec="seconds"),
+        "published": now.isoformat(timespec="seconds"),
+        # the catalog's issue date, fine enough to order rounds published in one second
+        "issued": now.isoformat(timespec="microseconds"),
         "contributions": release.contributions,
         "url": url,
         "statistic": f"{stat.kind.value} of <{stat.measure}>",
@@ -96,7 +99,11 @@ def entries(directory: Path, *, oldest_first: bool = False) -> list[dict[str, An
             found.append({**json.loads(item.read_text(encoding="utf-8")), "slug": item.parent.name})
         except (OSError, ValueError):
             continue
-    found.sort(key=lambda e: (str(e.get("published", "")), e["slug"]), reverse=not oldest_first)
+
+    def when(entry: dict[str, Any]) -> tuple[str, str]:
+        return str(entry.get("issued") or entry.get("published", "")), entry["slug"]
+
+    found.sort(key=when, reverse=not oldest_first)
     return found
 
 

@@ -75,6 +75,7 @@ async def test_published_releases_are_served(tmp_path: Path) -> None:
         cat = Graph().parse(data=await listed.text(), format="turtle")
         [me] = cat.subjects(RDF.type, DCAT.Catalog)
         assert me == URIRef("http://stats.example/catalog")
+        # issued to the microsecond: two rounds published in one second keep their order
         datasets = sorted(cat.objects(me, DCAT.dataset), key=lambda d: cat.value(d, DCTERMS.issued))
         assert [str(d) for d in datasets] == [u + "dataset" for u in urls]
         for ds, round_id in zip(datasets, ("r1", "r2"), strict=True):

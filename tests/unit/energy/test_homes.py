@@ -129,7 +129,7 @@ def test_the_brokers_own_index_lists_its_releases_oldest_first(tmp_path: Path) -
     # r2 was issued the day before r1 (a broker's clock, or a round published late)
     entry = tmp_path / second.rstrip("/").rsplit("/", 1)[1] / "entry.json"
     record = json.loads(entry.read_text(encoding="utf-8"))
-    entry.write_text(json.dumps({**record, "published": "2020-01-01T00:00:00+00:00"}))
+    entry.write_text(json.dumps({**record, "issued": "2020-01-01T00:00:00.000001+00:00"}))
     site.write_catalog(tmp_path, "https://stats.example/")
     text = (tmp_path / site.CATALOG).read_text(encoding="utf-8")
     index = "https://stats.example/catalog"
