@@ -54,6 +54,7 @@ async def test_published_releases_are_served(tmp_path: Path) -> None:
         assert html.status == 200 and html.content_type == site.HTML
         text = await html.text()
         assert parties.study.title in text and "suppressed" in text and "<svg" in text
+        assert 'href="../catalog"' in text and 'href="../"' in text  # the index, from a release
         turtle = await client.get(path, headers={"Accept": "text/turtle"})
         assert turtle.content_type == site.TURTLE and turtle.headers["Vary"] == "Accept"
         g = Graph().parse(data=await turtle.text(), format="turtle")
