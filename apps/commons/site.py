@@ -159,7 +159,8 @@ def site_app(directory: Path) -> web.Application:
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f"<title>{catalog.TITLE}</title>"
             '<link rel="alternate" type="text/turtle" href="catalog">'
-            "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:auto}</style>"
+            "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:auto;"
+            "padding:0 .5rem}</style>"
             f"</head><body><h1>{catalog.TITLE}</h1>"
             f"<ul>{items or '<li>Nothing published yet.</li>'}</ul>"
             '<p>For programs: <a id="catalog" href="catalog">the index of every release</a> '
