@@ -5,6 +5,7 @@
     python -m apps.commons verify study.ttl --iri IRI --approval A --keys public.json
     python -m apps.commons journal broker.journal                      # verify a hash-chained log
     python -m apps.commons site --dir results/ --port 8080             # serve published releases
+                                                     # (their DCAT index at /catalog)
 
 Exit status 0 on success, 1 when a study, approval or journal is refused (with the reason).
 """

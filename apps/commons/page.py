@@ -42,7 +42,12 @@ def page(release: Release, cube_url: str | None = None) -> str:
         f"holds with probability {1 - release.beta:.1%}.</p>",
     ]
     if cube_url:
-        parts.append(f'<p>Data: <a href="{escape(cube_url)}">RDF Data Cube</a></p>')
+        # On the results site: its other releases one level up, their index beside them.
+        parts.append(
+            f'<p>Data: <a href="{escape(cube_url)}">RDF Data Cube</a>. '
+            '<a href="../">All releases</a> (<a href="../catalog">their index</a>, '
+            "DCAT).</p>"
+        )
     for group in stat.groups:
         parts.append(
             f"<h2>{escape(group)}</h2><table><thead><tr><th>month</th>"

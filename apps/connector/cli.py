@@ -44,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     push = sub.add_parser("push", help="push each customer's files into their pod")
     push.add_argument("--org", type=Path, required=True, help="the organisation's TOML")
     push.add_argument("--input", type=Path, required=True, help="a folder per customer id")
-    push.add_argument("--customers", type=Path, required=True, help="customer_id,webid CSV")
+    push.add_argument(
+        "--customers", type=Path, required=True, help="customer_id,webid[,storage][,region] CSV"
+    )
     push.add_argument("--journal", type=Path, help="default: <input>/.connector-journal.jsonl")
     push.add_argument("--report", type=Path, help="write the per-customer report as JSON")
     push.add_argument("--concurrency", type=int, help="override [push] concurrency")

@@ -28,6 +28,9 @@ customer list (CSV).
 
     [categories]                 # label keyword -> bank category (replaces the defaults)
     "LOYER" = "Rent"
+
+The customers file: ``customer_id,webid`` and optionally ``storage`` and ``region`` (the
+home's region, which an energy supplier writes with the meter: ``schema:addressRegion``).
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ class CustomerRef:
     id: str
     webid: str
     storage: str | None = None  # skips the profile lookup when known
+    region: str | None = None  # the home's region (schema:addressRegion), when known
 
 
 def _need(table: dict[str, Any], key: str, where: str, path: Path) -> Any:
@@ -168,8 +172,13 @@ def load_org(path: Path, env: dict[str, str] | None = None) -> OrgConfig:
     )
 
 
+MAX_REGION = 100
+
+
 def load_customers(path: Path) -> list[CustomerRef]:
-    """``customer_id,webid[,storage]`` with a header row; ids unique."""
+    """``customer_id,webid[,storage][,region]`` with a header row; ids unique. ``region``
+    is the home's region as the organisation knows it (e.g. "Bretagne"): an energy
+    supplier writes it with the meter, where statistics by region find it."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -187,5 +196,9 @@ def load_customers(path: Path) -> list[CustomerRef]:
         if cid in seen or "/" in cid or cid.startswith("."):
             raise ConfigError(f"{path}:{line}: customer_id {cid!r} is repeated or not a name")
         seen.add(cid)
-        found.append(CustomerRef(cid, webid, (row.get("storage") or "").strip() or None))
+        region = " ".join((row.get("region") or "").split()) or None
+        if region is not None and (len(region) > MAX_REGION or not region.isprintable()):
+            raise ConfigError(f"{path}:{line}: region {region[:40]!r} is not a region's name")
+        storage = (row.get("storage") or "").strip() or None
+        found.append(CustomerRef(cid, webid, storage, region))
     return found

@@ -32,6 +32,7 @@ ENERGY = Namespace("https://w3id.org/solid-pods/vocab/energy#")
 DOC = Namespace("https://w3id.org/solid-pods/vocab/doc#")
 PROV = Namespace("http://www.w3.org/ns/prov#")
 UNIT = Namespace("http://qudt.org/vocab/unit/")
+SCHEMA = Namespace("http://schema.org/")
 
 CATEGORIES = (
     "Income",
@@ -247,11 +248,13 @@ def bank_documents(
 
 
 def load_curve_documents(
-    curves: Sequence[LoadCurve], container: str, prov: Provenance
+    curves: Sequence[LoadCurve], container: str, prov: Provenance, region: str | None = None
 ) -> list[Document]:
     """One document per delivery point and part of a month (days 1-8, 9-16, 17-24, 25-):
     the meter and that part's curve. A month of half-hourly points in one document is
-    ~6,000 triples, more than a pod should have to parse and validate in one request."""
+    ~6,000 triples, more than a pod should have to parse and validate in one request.
+    With the home's ``region``, the meter's address gives it (``schema:addressRegion``,
+    nothing finer): what statistics by region group the home by."""
     months: dict[tuple[str, str], dict[datetime, tuple[Decimal, LoadCurve]]] = defaultdict(dict)
     for curve in curves:
         for at, kwh in curve.points:
@@ -266,6 +269,7 @@ def load_curve_documents(
         graph.bind("energy", ENERGY)
         graph.bind("prov", PROV)
         graph.bind("unit", UNIT)
+        graph.bind("schema", SCHEMA)
         used = {c.source: c for _, c in points.values()}
         sources = {source_iri(p): p for p in used}
         by_path = {p: iri for iri, p in sources.items()}
@@ -274,6 +278,11 @@ def load_curve_documents(
         meter, curve = URIRef(url + "#meter"), URIRef(url + "#curve")
         graph.add((meter, RDF.type, ENERGY.ElectricityMeter))
         graph.add((meter, ENERGY.deliveryPoint, Literal(prm)))
+        if region:
+            address = URIRef(url + "#address")
+            graph.add((meter, SCHEMA.address, address))
+            graph.add((address, RDF.type, SCHEMA.PostalAddress))
+            graph.add((address, SCHEMA.addressRegion, Literal(region)))
         provenance(graph, meter, prov, by_path[first.source], batch)
         ordered = sorted(points)
         graph.add((curve, RDF.type, ENERGY.LoadCurve))

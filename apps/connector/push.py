@@ -197,9 +197,14 @@ class Connector:
         return list(parsers.parse(path))
 
     def documents(
-        self, sources: Sequence[Source | mapfile.Rows], container: str, holder: str
+        self,
+        sources: Sequence[Source | mapfile.Rows],
+        container: str,
+        holder: str,
+        region: str | None = None,
     ) -> list[Document]:
-        """Map parsed ``sources`` to this organisation's documents in ``container``."""
+        """Map parsed ``sources`` to this organisation's documents in ``container``
+        (``region``: the home's, written with an energy supplier's meters)."""
         prov = Provenance(self.org.webid, datetime.now(UTC).replace(microsecond=0), self.batch)
         rows = [s for s in sources if isinstance(s, mapfile.Rows)]
         docs = []
@@ -212,7 +217,7 @@ class Connector:
             )
         elif self.org.domain == "energy":
             curves = [s for s in sources if isinstance(s, LoadCurve)]
-            docs += mapping.load_curve_documents(curves, container, prov)
+            docs += mapping.load_curve_documents(curves, container, prov, region)
         return docs
 
     # -- consent ------------------------------------------------------------------------
@@ -409,7 +414,9 @@ class Connector:
         result: Result,
     ) -> None:
         await self.register(customer, record, container, result)
-        docs = await asyncio.to_thread(self.documents, sources, container, customer.webid)
+        docs = await asyncio.to_thread(
+            self.documents, sources, container, customer.webid, customer.region
+        )
         done = self.journal.state(customer.id).pushed
         invalid: list[str] = []
         for doc in docs:

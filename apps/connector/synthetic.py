@@ -55,22 +55,45 @@ _SUBSCRIPTIONS = [
 ]
 
 
+# Metropolitan France's regions, as schema:addressRegion names them in the pods.
+REGIONS = (
+    "Auvergne-Rhône-Alpes",
+    "Bourgogne-Franche-Comté",
+    "Bretagne",
+    "Centre-Val de Loire",
+    "Corse",
+    "Grand Est",
+    "Hauts-de-France",
+    "Île-de-France",
+    "Normandie",
+    "Nouvelle-Aquitaine",
+    "Occitanie",
+    "Pays de la Loire",
+    "Provence-Alpes-Côte d'Azur",
+)
+
+
 @dataclass(frozen=True)
 class Customer:
     id: str
     iban: str
     prm: str
+    region: str | None = None  # where the home (its delivery point) is
 
 
 def customers(count: int, seed: int = 0) -> list[Customer]:
-    """``count`` customers with valid French IBANs and 14-digit delivery points."""
+    """``count`` customers with valid French IBANs, 14-digit delivery points and the
+    region of their home."""
     rng = random.Random(f"customers-{seed}")
     made = []
     for n in range(count):
         account = f"{rng.randrange(10**11):011d}"
         iban = french_iban("12548", f"{rng.randrange(100000):05d}", account)
         prm = f"{rng.randrange(10**13, 10**14):014d}"
-        made.append(Customer(f"C{n + 1:06d}", iban, prm))
+        cid = f"C{n + 1:06d}"
+        # A generator of its own: adding the region left every other figure as it was.
+        region = random.Random(f"region-{seed}-{cid}").choice(REGIONS)
+        made.append(Customer(cid, iban, prm, region))
     return made
 
 
@@ -590,8 +613,8 @@ def generate(
     statement per month in ``bank_format``), ``out/energy/<id>/`` (one load curve per
     month and, with ``gas``, a gas meter reading), with ``others`` telecom, insurance and
     retail files (``generate_other``), and ``out/customers.csv``
-    (``customer_id,webid,iban,prm``, the WebIDs from the ``webids`` template and the
-    lower-cased id, ready for ``push --customers``)."""
+    (``customer_id,webid,iban,prm,region``, the WebIDs from the ``webids`` template and
+    the lower-cased id, ready for ``push --customers``)."""
     if bank_format not in BANK_FORMATS:
         raise ValueError(f"bank format {bank_format!r}: one of {', '.join(BANK_FORMATS)}")
     made = customers(count, seed)
@@ -625,6 +648,8 @@ def generate(
         generate_other(out, made, month_count, first, seed)
     with (out / "customers.csv").open("w", newline="", encoding="utf-8") as handle:
         writer_ = csv.writer(handle)
-        writer_.writerow(["customer_id", "webid", "iban", "prm"])
-        writer_.writerows((c.id, webids.format(id=c.id.lower()), c.iban, c.prm) for c in made)
+        writer_.writerow(["customer_id", "webid", "iban", "prm", "region"])
+        writer_.writerows(
+            (c.id, webids.format(id=c.id.lower()), c.iban, c.prm, c.region or "") for c in made
+        )
     return made

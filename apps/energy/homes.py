@@ -3,8 +3,10 @@
 The statistics broker (``apps/commons``) publishes each release as an RDF Data Cube
 (``qb:DataSet`` with one ``qb:Observation`` per group and month: ``cm:group``,
 ``cm:period``, ``cm:value``, ``cm:errorBound``, ``cm:contributors``, or
-``cm:suppressed``) on the public web. The app reads those documents (anonymously, at the
-addresses it is started with), keeps the datasets whose statistic is the mean of
+``cm:suppressed``) on the public web, and lists them in its index, a DCAT catalog
+(``dcat:dataset`` per release, with ``dcterms:issued`` and ``dcat:distribution``). The
+app reads those documents anonymously: the releases its index lists, oldest first by issue
+date, then those it is started with one by one; it keeps the datasets whose statistic is the mean of
 ``energy:consumption`` per home and month, and compares the person's months with the
 cells of their home's group: the region (``schema:addressRegion``) their energy folder
 states, the attribute the studies group by. No release, no region, or no cell for it:
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from rdflib import RDF, Graph, Namespace
-from rdflib.namespace import DCTERMS, QB
+from rdflib import RDF, Graph, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, QB
 
 from client import PodClient, PodClientError
 from vocab.namespaces import COMMONS as CM
@@ -86,13 +89,71 @@ def like_mine(means: Iterable[Mean], region: str | None, months: Sequence[str]) 
     return {m.period: m for m in means if m.group == region and m.period in wanted}
 
 
-async def fetch(pod: PodClient, urls: Sequence[str]) -> list[Mean]:
-    """The means published at ``urls`` (public documents, read without signing in); an
-    address that does not answer, or answers something else, is left out and logged."""
-    means: list[Mean] = []
-    for url in urls:
+class NoReleases(ValueError):
+    """An index that cannot be used: not read, not RDF, or listing no release."""
+
+
+def _issued(graph: Graph, dataset: URIRef) -> datetime:
+    """When ``dataset`` was issued, in UTC (undated or unreadable: the oldest of all; a
+    date-time without an offset: read as UTC, since aware and naive ones do not compare)."""
+    try:
+        at = datetime.fromisoformat(str(graph.value(dataset, DCTERMS.issued)))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def releases_of(graph: Graph, index: str) -> list[str]:
+    """Where to read each release ``graph`` (the index at ``index``) lists, oldest first by
+    ``dcterms:issued`` (undated ones first): a distribution's ``dcat:accessURL`` (or
+    ``downloadURL``), else the dataset's own IRI. NoReleases when it lists none."""
+    catalogs = set(graph.subjects(RDF.type, DCAT.Catalog))
+    listed = {d for c in catalogs for d in graph.objects(c, DCAT.dataset)}
+    listed |= set(graph.subjects(RDF.type, DCAT.Dataset))
+    datasets = [d for d in listed if isinstance(d, URIRef)]
+    if not datasets:
+        raise NoReleases(f"the index at {index} lists no releases (no dcat:dataset)")
+
+    places = []
+    for dataset in sorted(datasets, key=lambda d: (_issued(graph, d), str(d))):
+        urls = sorted(
+            str(u)
+            for dist in graph.objects(dataset, DCAT.distribution)
+            for u in (graph.value(dist, DCAT.accessURL), graph.value(dist, DCAT.downloadURL))
+            if isinstance(u, URIRef)
+        )
+        place = urls[0] if urls else str(dataset)
+        if place not in places:
+            places.append(place)
+    return places
+
+
+@dataclass
+class Statistics:
+    """What was read of the published statistics, and what could not be (for the page)."""
+
+    means: list[Mean] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+async def fetch(pod: PodClient, urls: Sequence[str], index: str | None = None) -> Statistics:
+    """The means published in the releases ``index`` lists (oldest first), then at
+    ``urls`` (public documents, read without signing in); an index or a release that does
+    not answer, or answers something else, is left out, logged and told in ``problems``."""
+    found = Statistics()
+    places: list[str] = []
+    if index is not None:
         try:
-            means += published_means(await pod.read_graph(url))
+            places = releases_of(await pod.read_graph(index), index)
+        except NoReleases as exc:
+            found.problems.append(str(exc))
         except (PodClientError, ValueError) as exc:
-            log.warning("statistics at %s not read: %s", url, exc)
-    return means
+            found.problems.append(f"the index at {index} could not be read: {exc}")
+    for url in [*places, *(u for u in urls if u not in places)]:
+        try:
+            found.means += published_means(await pod.read_graph(url))
+        except (PodClientError, ValueError) as exc:
+            found.problems.append(f"the release at {url} could not be read: {exc}")
+    for problem in found.problems:
+        log.warning("statistics: %s", problem)
+    return found

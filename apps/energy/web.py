@@ -38,6 +38,7 @@ class Settings:
     data_path: str = DATA_PATH
     own_path: str = OWN_PATH
     statistics: tuple[str, ...] = ()  # published releases of the common-good statistics
+    statistics_index: str | None = None  # the broker's index of its releases (DCAT)
 
 
 PATHS = web.AppKey("paths", Settings)
@@ -49,9 +50,12 @@ def dashboard(
     tariff: Tariff,
     means: list[homes.Mean] | None = None,
     region: str | None = None,
+    unavailable: bool = False,
 ) -> dict[str, Any]:
     """Everything the page shows, from the readings (testable without a browser); with
-    the published ``means`` and the home's ``region``, the "homes like mine" line."""
+    the published ``means`` and the home's ``region``, the "homes like mine" line;
+    ``unavailable`` when statistics were configured but some could not be read (the page
+    says so when it has no comparison to show)."""
     months = analysis.monthly(readings)
     names = [m for m, _ in months]
     if month not in names:
@@ -80,6 +84,7 @@ def dashboard(
         "like_mine": like_mine.get(month) if month else None,
         "like_mine_months": len(like_mine),
         "region": region,
+        "statistics_unavailable": unavailable and region is not None and not like_mine,
         "daily_chart": charts.columns(
             [(d[8:], v) for d, v in days], f"Consumption by day, {month}", charts.kwh
         ),
@@ -107,8 +112,15 @@ async def home(request: web.Request, visit: Visit) -> web.StreamResponse:
         return page
     visit.place, loaded = result
     tariff = loaded.tariff or EXAMPLE_TARIFF
-    means = await published(request.app) if loaded.region else []
-    values = dashboard(loaded.readings, request.query.get("month"), tariff, means, loaded.region)
+    found = await published(request.app) if loaded.region else homes.Statistics()
+    values = dashboard(
+        loaded.readings,
+        request.query.get("month"),
+        tariff,
+        found.means,
+        loaded.region,
+        bool(found.problems),
+    )
     return render(
         request,
         "dashboard.html",
@@ -124,19 +136,25 @@ STATISTICS = web.AppKey("statistics", dict)
 STATISTICS_TTL = 600.0  # seconds a read of the published statistics is kept
 
 
-async def published(app: web.Application) -> list[homes.Mean]:
-    """The published means, read at most every ``STATISTICS_TTL`` seconds for all
-    visitors (they are public: one read serves everyone)."""
-    kept, urls = app[STATISTICS], app[PATHS].statistics
-    if not urls:
-        return []
+async def published(app: web.Application) -> homes.Statistics:
+    """The published means (the releases the index lists, then those configured one by
+    one), read at most every ``STATISTICS_TTL`` seconds for all visitors (they are
+    public: one read serves everyone), with what could not be read."""
+    kept, settings = app[STATISTICS], app[PATHS]
+    if not settings.statistics and settings.statistics_index is None:
+        return homes.Statistics()
     now = time.monotonic()
     if kept.get("at") is None or now - kept["at"] > STATISTICS_TTL:
         async with kept["lock"]:
             if kept.get("at") is None or now - kept["at"] > STATISTICS_TTL:
-                kept["means"] = await homes.fetch(PodClient(transport=app[TRANSPORT]), urls)
+                kept["found"] = await homes.fetch(
+                    PodClient(transport=app[TRANSPORT]),
+                    settings.statistics,
+                    settings.statistics_index,
+                )
                 kept["at"] = time.monotonic()
-    return list(kept["means"])
+    found: homes.Statistics = kept["found"]
+    return homes.Statistics(list(found.means), list(found.problems))
 
 
 def make_app(settings: Settings, transport: Transport | None = None) -> web.Application:

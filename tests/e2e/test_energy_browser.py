@@ -1,7 +1,9 @@
 """The energy app (apps/energy) in a real browser: a person signs in through our IdP's
 consent page and sees, month by month, the consumption summed from the synthetic load
 curves, with its charts, and "homes like mine" from a release of the common-good
-statistics (published on another site) for the months it covers, nothing for the others."""
+statistics (published on another site, found through the broker's index of its releases)
+for the months it covers, nothing for the others; with an index that is not there, the
+same page says there is no comparison, and works as without it."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from rdflib import Graph
 
 from tests.e2e.conftest import Server
 from tests.e2e.loopback import Loopback
@@ -22,7 +23,6 @@ from tests.unit.energy.synthetic import (
     PROV,
     curves,
     direct_monthly,
-    home_document,
     release,
     source_files,
 )
@@ -43,25 +43,41 @@ PUBLISHED = {
 
 
 @pytest.fixture(scope="module")
-def statistics() -> Iterator[str]:
-    """The broker's site, publishing one release (Turtle, public)."""
+def statistics() -> Iterator[Loopback]:
+    """The broker's site: one release (Turtle, public) and its index (a DCAT catalog made
+    by the broker's own ``catalog``), listing it."""
+    from apps.commons.catalog import catalog
+
     site = Loopback()
     base = site.url("/results/grid/r1/")
-    site.pages["/results/grid/r1/dataset"] = release(2023, PUBLISHED, base=base).serialize(
-        format="turtle"
-    )
-    site.types["/results/grid/r1/dataset"] = "text/turtle"
-    yield base + "dataset"
+    cube = release(2023, PUBLISHED, base=base).serialize(format="turtle")
+    entry = {"url": base, "title": "Grid", "round": "r1", "published": "2024-02-01T08:00:00+00:00"}
+    listed = catalog([entry], site.url("/results/")).serialize(format="turtle")
+    for path, text in (("/results/grid/r1/", cube), ("/results/catalog", listed)):
+        site.pages[path] = text
+        site.types[path] = "text/turtle"
+    yield site
     site.close()
 
 
 @pytest.fixture(scope="module")
-def energy(statistics: str) -> Iterator[str]:
-    yield from serve_app("apps.energy", "--statistics", statistics)
+def energy(statistics: Loopback) -> Iterator[str]:
+    yield from serve_app("apps.energy", "--statistics-index", statistics.url("/results/catalog"))
+
+
+@pytest.fixture(scope="module")
+def energy_without_index(statistics: Loopback) -> Iterator[str]:
+    yield from serve_app("apps.energy", "--statistics-index", statistics.url("/results/gone"))
 
 
 def test_energy_shows_the_months_of_the_source_files(
-    browser: Browser, server: Server, energy: str, screens: Path, tmp_path: Path
+    browser: Browser,
+    server: Server,
+    energy: str,
+    energy_without_index: str,
+    statistics: Loopback,
+    screens: Path,
+    tmp_path: Path,
 ) -> None:
     from apps.connector import mapping
 
@@ -69,11 +85,11 @@ def test_energy_shows_the_months_of_the_source_files(
     newcomer = browser.new_context()
     person = sign_up(newcomer.new_page(), server, "eve")
     newcomer.close()
-    docs = mapping.load_curve_documents(curves(files), server.url("eve/energy/"), PROV)
-    where = server.url("eve/energy/home")
-    graph = Graph().parse(data=home_document("Bretagne"), format="turtle", publicID=where)
-    home = mapping.Document("home", "", graph, 0, ())
-    fill_pod(browser, server, person, "energy/", [*docs, home])
+    # The home's region as the energy supplier's connector writes it (from its customer
+    # file), with the meter: what the page groups the person's home by.
+    where = server.url("eve/energy/")
+    docs = mapping.load_curve_documents(curves(files), where, PROV, region="Bretagne")
+    fill_pod(browser, server, person, "energy/", docs)
     expected = direct_monthly(files)
 
     context = browser.new_context()
@@ -110,5 +126,26 @@ def test_energy_shows_the_months_of_the_source_files(
         readme_shot(page, "energy", "by-month", selector="section[aria-labelledby=t-months]")
         page.goto(f"{energy}/?month=2024-01")  # its cell was suppressed
         assert page.locator("#homes-like-mine").count() == 0
+        assert page.locator("#homes-unavailable").count() == 0
+        assert {"/results/catalog", "/results/grid/r1/"} <= set(statistics.seen)
+    finally:
+        context.close()
+
+    # The same app pointed at an index that is not there (404): no comparison, said.
+    context = browser.new_context()
+    context.set_default_timeout(20_000)
+    try:
+        page = context.new_page()
+        sign_in_to_app(page, energy_without_index, server, person)
+        assert press(page, "Allow") == 303
+        page.wait_for_url(energy_without_index + "/")
+        page.wait_for_selector("#month-kwh")
+        page.goto(f"{energy_without_index}/?month=2023-12")
+        assert Decimal(page.get_attribute("#month-kwh", "value") or "nan") == expected["2023-12"]
+        assert page.locator("#homes-like-mine").count() == 0
+        said = page.inner_text("#homes-unavailable")
+        assert "No comparison with homes like yours" in said
+        assert page.locator("svg.chart").nth(2).inner_html().count("<circle") == 0
+        shoot(page, screens, "energy-statistics-unavailable")
     finally:
         context.close()

@@ -16,6 +16,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ import pytest
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
 import vocab
+from apps.commons.agent import OwnerAgent
+from apps.commons.proposals import monthly_consumption_by_region
+from apps.commons.shares import new_key
 from apps.connector import parsers, synthetic
 from apps.connector.config import CustomerRef, OrgConfig
 from apps.connector.journal import Journal
@@ -124,11 +128,17 @@ async def deployment(
         yield Deployment(clients, webid, pod, orgs)
 
 
-async def push(d: Deployment, journal: Path, data: Path, only: int = 4) -> dict[str, Any]:
-    """One run of the connector, as the organisation, for the first ``only`` customers;
-    results by customer name."""
+async def push(
+    d: Deployment, journal: Path, data: Path, only: int = 4, regions: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """One run of the connector, as the organisation, for the first ``only`` customers
+    (the n-th living in ``regions[n]``, when given, as the customer file says); results by
+    customer name."""
     names = CUSTOMERS[:only]
-    refs = [CustomerRef(f"C{n:06d}", d.webid[name]) for n, name in enumerate(names, 1)]
+    refs = [
+        CustomerRef(f"C{n:06d}", d.webid[name], region=dict(enumerate(regions, 1)).get(n))
+        for n, name in enumerate(names, 1)
+    ]
     log = Journal(journal, sync=False)
     try:
         async with PodClient() as client:
@@ -141,6 +151,17 @@ async def push(d: Deployment, journal: Path, data: Path, only: int = 4) -> dict[
     finally:
         log.close()
     return dict(zip(names, summary.results, strict=True))
+
+
+def monthly_kwh(folder: Path) -> dict[str, Decimal]:
+    """kWh per month of a customer's load curves, summed from the source files (by the
+    local month of each interval's start, as the pod's readings are dated)."""
+    totals: dict[str, Decimal] = {}
+    for path in sorted(folder.glob("load-curve-*.csv")):
+        for curve in parsers.parse(path):
+            for at, kwh in curve.points:  # type: ignore[union-attr]
+                totals[f"{at:%Y-%m}"] = totals.get(f"{at:%Y-%m}", Decimal(0)) + kwh
+    return totals
 
 
 def source_transactions(folder: Path) -> dict[str, int]:
@@ -256,14 +277,18 @@ async def test_bank_connector_pushes_under_consent_idempotently(
 
 
 async def test_energy_connector_pushes_load_curves(tmp_path: Path, storage: str) -> None:
+    """Load curves, and the home's region from the customer file: where the commons'
+    agent, asking the pod's SPARQL endpoint, finds the group and the monthly totals."""
     data = tmp_path / "data"
     customers = synthetic.generate(data, 1, 2, "2024-01", energy=True)
+    region = customers[0].region
+    assert region is not None
     journal = tmp_path / "journal.jsonl"
     async with deployment(tmp_path / "pods", storage, "energy") as d:
         [asked] = (await push(d, journal, data, only=1)).values()
         assert asked.outcome is Outcome.PENDING
         await d.clients["alice"].approve(asked.consent)
-        [done] = (await push(d, journal, data, only=1)).values()
+        [done] = (await push(d, journal, data, only=1, regions=(region,))).values()
         assert done.outcome is Outcome.PUSHED and done.written == 8  # 4 parts a month
         assert done.records == (31 + 29) * 48  # every half hour of January and February 2024
         box = d.pod["alice"] + "energy/"
@@ -276,6 +301,21 @@ async def test_energy_connector_pushes_load_curves(tmp_path: Path, storage: str)
             assert graph.value(curve, PROV.wasAttributedTo) == URIRef(d.org.webid)
         [again] = (await push(d, journal, data, only=1)).values()
         assert (again.outcome, again.written, again.already) == (Outcome.PUSHED, 0, 8)
+
+        # The commons' agent on alice's pod: her region, once, and her months' totals.
+        statistic = monthly_consumption_by_region(
+            "https://ademe.example/studies/grid#study",
+            "https://ademe.example/profile/card#me",
+            "https://cnil.example/profile/card#me",
+            "https://broker.example/profile/card#me",
+            year=2024,
+            regions=synthetic.REGIONS,
+            broker_key=new_key("b").export_public(as_dict=True),
+            authority_key=new_key("a").export_public(as_dict=True),
+        ).statistic
+        group, totals = await OwnerAgent(d.clients["alice"], d.pod["alice"]).totals(statistic)
+        assert group == region
+        assert totals == monthly_kwh(data / "energy" / customers[0].id)
 
 
 def write_org_toml(org: OrgConfig, path: Path, concurrency: int) -> None:

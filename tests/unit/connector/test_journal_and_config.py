@@ -105,6 +105,22 @@ def test_customers(tmp_path: Path) -> None:
         load_customers(path)
 
 
+def test_customers_with_their_homes_region(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "customer_id,webid,region\nC1,https://a/#me,Bretagne\nC2,https://b/#me,\n"
+        "C3,https://c/#me,  Provence-Alpes-Côte d'Azur \n"
+    )
+    found = load_customers(path)
+    assert [c.region for c in found] == ["Bretagne", None, "Provence-Alpes-Côte d'Azur"]
+    path.write_text("customer_id,webid,region\nC1,https://a/#me,Bretagne\x07\n")
+    with pytest.raises(ConfigError, match=r"customers.csv:2: region 'Bretagne\\x07' is not"):
+        load_customers(path)
+    path.write_text(f"customer_id,webid,region\nC1,https://a/#me,{'x' * 101}\n")
+    with pytest.raises(ConfigError, match=r":2: region 'xxx"):
+        load_customers(path)
+
+
 def test_shipped_examples_load() -> None:
     examples = Path(__file__).resolve().parents[3] / "apps" / "connector" / "examples"
     bank = load_org(examples / "bank.toml", env={"BANK_CLIENT_SECRET": "x"})

@@ -120,6 +120,26 @@ def test_load_curves_split_by_part_of_month_and_validate() -> None:
     assert str(february.value(point, ENERGY.consumption)) == "0.625"
 
 
+def test_the_homes_region_is_written_with_the_meter_and_validates() -> None:
+    """What statistics by region group the home by: the meter's address, its region only."""
+    curves = [c for c in parsers.parse(FIXTURES / "load-curve.csv") if isinstance(c, LoadCurve)]
+    docs = mapping.load_curve_documents(curves, POD + "energy/", PROV_, region="Bretagne")
+    for doc in docs:
+        assert mapping.validate(doc, "energy") is None
+        graph = doc.graph
+        [meter] = graph.subjects(RDF.type, ENERGY.ElectricityMeter)
+        address = graph.value(meter, mapping.SCHEMA.address)
+        assert address == URIRef(POD + "energy/" + doc.name + "#address")  # no blank node
+        assert (address, RDF.type, mapping.SCHEMA.PostalAddress) in graph
+        assert list(graph.objects(None, mapping.SCHEMA.addressRegion)) == [Literal("Bretagne")]
+        assert len(list(graph.predicate_objects(address))) == 2  # nothing finer than that
+    plain = mapping.load_curve_documents(curves, POD + "energy/", PROV_)
+    assert all(not list(d.graph.objects(None, mapping.SCHEMA.address)) for d in plain)
+    # an empty region is not written (the shapes would refuse it)
+    empty = mapping.load_curve_documents(curves, POD + "energy/", PROV_, region="")
+    assert all(not list(d.graph.objects(None, mapping.SCHEMA.address)) for d in empty)
+
+
 def test_n3_insert_is_an_insert_only_patch_of_the_graph() -> None:
     [doc] = bank_docs("statement.csv")
     patch = Graph().parse(data=mapping.n3_insert(doc.graph), format="n3")

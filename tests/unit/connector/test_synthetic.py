@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from apps.connector import parsers, synthetic
+from apps.connector.config import load_customers
 from apps.connector.records import LoadCurve, Statement
 from vocab.checks import iban_valid
 
@@ -64,3 +65,16 @@ def test_load_curves_follow_the_seasons(tmp_path: Path) -> None:
         totals[month] = total / len(customers)
     assert totals[1] > totals[7]  # heating in winter
     assert Decimal(100) < totals[7] < Decimal(1500)  # kWh in a month, a plausible home
+
+
+def test_customers_live_in_regions_written_to_the_customer_file(tmp_path: Path) -> None:
+    made = synthetic.generate(tmp_path, 40, 1, energy=False)
+    assert {c.region for c in made} <= set(synthetic.REGIONS)
+    assert len({c.region for c in made}) > 5  # spread over the regions
+    listed = load_customers(tmp_path / "customers.csv")
+    assert [(c.id, c.region) for c in listed] == [(c.id, c.region) for c in made]
+    # the region has a generator of its own: the figures made before it did not move
+    assert [(c.iban, c.prm) for c in made[:2]] == [
+        ("FR7612548921650825801286192", "40382861378523"),
+        ("FR7612548575499516941023486", "97380917312103"),
+    ]

@@ -34,8 +34,8 @@ def curves(files: list[Path]) -> list[LoadCurve]:
     return [c for f in files for c in parsers.parse(f) if isinstance(c, LoadCurve)]
 
 
-def documents(files: list[Path]) -> list[mapping.Document]:
-    return mapping.load_curve_documents(curves(files), CONTAINER, PROV)
+def documents(files: list[Path], region: str | None = None) -> list[mapping.Document]:
+    return mapping.load_curve_documents(curves(files), CONTAINER, PROV, region)
 
 
 def pod_readings(files: list[Path]) -> list[Reading]:
@@ -62,14 +62,11 @@ def home_document(region: str) -> str:
     return f'<#home> <{SCHEMA.addressRegion}> "{region}" .\n'
 
 
-def release(
-    year: int,
-    means: dict[tuple[str, str], Decimal | None],
-    kind: Kind = Kind.MEAN,
-    base: str = "https://broker.example/results/grid/r1/",
-) -> Graph:
-    """A release of "mean monthly consumption by region" as the broker publishes it (its
-    own ``cube``): a cell per (region, month), None for a suppressed one."""
+def made_release(
+    year: int, means: dict[tuple[str, str], Decimal | None], kind: Kind = Kind.MEAN
+) -> Release:
+    """A release of "mean monthly consumption by region" as the broker makes it: a cell
+    per (region, month), None for a suppressed one."""
     study = monthly_consumption_by_region(
         "https://ademe.example/studies/grid#study",
         "https://ademe.example/profile/card#me",
@@ -88,5 +85,14 @@ def release(
         else mechanism.Cell(g, p, 40, v, bound=Decimal("12.5"))
         for (g, p), v in sorted(means.items())
     ]
-    made = Release(study, "r1", "approval", cells, 40, Decimal(1), Decimal(1))
-    return cube.cube(made, base)
+    return Release(study, "r1", "approval", cells, 40, Decimal(1), Decimal(1))
+
+
+def release(
+    year: int,
+    means: dict[tuple[str, str], Decimal | None],
+    kind: Kind = Kind.MEAN,
+    base: str = "https://broker.example/results/grid/r1/",
+) -> Graph:
+    """That release as the broker publishes it (its own ``cube``)."""
+    return cube.cube(made_release(year, means, kind), base)

@@ -3,6 +3,8 @@ to the home's region and the person's months, and drawn on the page only when it
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +16,14 @@ from apps.energy import homes
 from apps.energy.records import EXAMPLE_TARIFF, Reading
 from apps.energy.source import extract
 from apps.energy.web import dashboard
-from tests.unit.energy.synthetic import home_document, pod_readings, release, source_files
+from tests.unit.energy.synthetic import (
+    documents,
+    home_document,
+    made_release,
+    pod_readings,
+    release,
+    source_files,
+)
 
 MEANS = {
     ("Bretagne", "2024-01"): Decimal("612.4"),
@@ -65,13 +74,17 @@ def test_like_mine_is_the_homes_region_over_the_persons_months() -> None:
     assert homes.like_mine(later, "Bretagne", ["2024-01"])["2024-01"].source == "round 2"
 
 
-def test_the_region_comes_from_the_energy_folder_and_survives_the_cache() -> None:
+def test_the_region_comes_from_the_energy_folder_and_survives_the_cache(tmp_path: Path) -> None:
     graph = Graph().parse(
         data=home_document("Bretagne"), format="turtle", publicID="https://p/e/home"
     )
     assert homes.region_of(graph) == "Bretagne"
     assert extract(graph)["region"] == "Bretagne"
     assert homes.region_of(Graph()) is None
+    # as the energy supplier's connector writes it, with the meter
+    [doc, *_] = documents(source_files(tmp_path, months=1, first="2024-01"), region="Bretagne")
+    pushed = Graph().parse(data=doc.graph.serialize(format="turtle"), format="turtle")
+    assert homes.region_of(pushed) == "Bretagne" and extract(pushed)["region"] == "Bretagne"
 
 
 def test_the_page_shows_the_line_only_when_the_data_exists(readings: list[Reading]) -> None:
@@ -99,4 +112,34 @@ async def test_fetch_leaves_out_an_address_that_does_not_answer(tmp_path: Path) 
     from client import PodClient
 
     async with PodClient() as pod:
-        assert await homes.fetch(pod, ["http://127.0.0.1:9/none.ttl"]) == []
+        found = await homes.fetch(pod, ["http://127.0.0.1:9/none.ttl"])
+    assert found.means == [] and "http://127.0.0.1:9/none.ttl" in found.problems[0]
+
+
+def test_the_brokers_own_index_lists_its_releases_oldest_first(tmp_path: Path) -> None:
+    """The catalog ``apps.commons.site`` writes, read as the app reads it: each release's
+    address (where its cube answers), oldest first whatever the order of the rounds."""
+    from apps.commons import site
+
+    made = made_release(2024, MEANS)
+    first, second = (
+        site.publish(replace(made, round=r), tmp_path, "https://stats.example/")
+        for r in ("r1", "r2")
+    )
+    # r2 was issued the day before r1 (a broker's clock, or a round published late)
+    entry = tmp_path / second.rstrip("/").rsplit("/", 1)[1] / "entry.json"
+    record = json.loads(entry.read_text(encoding="utf-8"))
+    entry.write_text(json.dumps({**record, "issued": "2020-01-01T00:00:00.000001+00:00"}))
+    site.write_catalog(tmp_path, "https://stats.example/")
+    text = (tmp_path / site.CATALOG).read_text(encoding="utf-8")
+    index = "https://stats.example/catalog"
+    graph = Graph().parse(data=text, format="turtle", publicID=index)
+    assert homes.releases_of(graph, index) == [second, first]
+
+
+def test_an_index_listing_nothing_is_refused() -> None:
+    empty = Graph().parse(
+        data="<https://s/catalog> a <http://www.w3.org/ns/dcat#Catalog> .", format="turtle"
+    )
+    with pytest.raises(homes.NoReleases, match="lists no releases"):
+        homes.releases_of(empty, "https://s/catalog")

@@ -334,6 +334,21 @@ MUTATIONS = [
         T("energy", "unit"),
     ),
     Mutation(
+        "energy-meter-region-empty",
+        "energy",
+        "electricity",
+        _set(URIRef("http://schema.org/addressRegion"), Literal("")),
+        URIRef("http://schema.org/addressRegion"),
+        "one region",
+    ),
+    Mutation(
+        "energy-meter-address-a-literal",
+        "energy",
+        "electricity",
+        _set(URIRef("http://schema.org/address"), Literal("Bretagne")),
+        URIRef("http://schema.org/address"),
+    ),
+    Mutation(
         "energy-curve-ends-before-start",
         "energy",
         "gas",
