@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, QB
@@ -106,10 +107,13 @@ def _issued(graph: Graph, dataset: URIRef) -> datetime:
 def releases_of(graph: Graph, index: str) -> list[str]:
     """Where to read each release ``graph`` (the index at ``index``) lists, oldest first by
     ``dcterms:issued`` (undated ones first): a distribution's ``dcat:accessURL`` (or
-    ``downloadURL``), else the dataset's own IRI. NoReleases when it lists none."""
+    ``downloadURL``), else the dataset's own IRI. Only addresses on the index's own origin
+    are followed: an index speaks for its own site, and the app reads what it lists
+    unattended. NoReleases when it lists none there."""
     catalogs = set(graph.subjects(RDF.type, DCAT.Catalog))
     listed = {d for c in catalogs for d in graph.objects(c, DCAT.dataset)}
     listed |= set(graph.subjects(RDF.type, DCAT.Dataset))
+    origin = _origin(index)
     datasets = [d for d in listed if isinstance(d, URIRef)]
     if not datasets:
         raise NoReleases(f"the index at {index} lists no releases (no dcat:dataset)")
@@ -123,9 +127,20 @@ def releases_of(graph: Graph, index: str) -> list[str]:
             if isinstance(u, URIRef)
         )
         place = urls[0] if urls else str(dataset)
-        if place not in places:
+        if _origin(place) != origin:
+            log.warning(
+                "statistics: the index at %s lists %s, on another site: left out", index, place
+            )
+        elif place not in places:
             places.append(place)
+    if not places:
+        raise NoReleases(f"the index at {index} lists no releases on its own site")
     return places
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 @dataclass

@@ -143,3 +143,16 @@ def test_an_index_listing_nothing_is_refused() -> None:
     )
     with pytest.raises(homes.NoReleases, match="lists no releases"):
         homes.releases_of(empty, "https://s/catalog")
+
+
+def test_an_index_is_followed_only_on_its_own_site() -> None:
+    index = "https://stats.example/catalog"
+    graph = Graph().parse(
+        data=f"""@prefix dcat: <http://www.w3.org/ns/dcat#> .
+        <{index}> a dcat:Catalog ;
+            dcat:dataset <https://stats.example/r1/dataset>, <https://elsewhere.example/r2> .""",
+        format="turtle",
+    )
+    assert homes.releases_of(graph, index) == ["https://stats.example/r1/dataset"]
+    with pytest.raises(homes.NoReleases, match="on its own site"):
+        homes.releases_of(graph, "https://other.example/catalog")
