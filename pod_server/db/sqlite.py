@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import sqlite3
 import threading
@@ -73,6 +74,15 @@ def begin_now(conn: sqlite3.Connection, timeout: float) -> bool:
     finally:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     return True
+
+
+def create_private(path: Path) -> None:
+    """Create the database file readable by its owner only, unless it exists. An existing
+    file is not opened: closing a descriptor of it would drop every POSIX lock this
+    process holds on it, SQLite's own included."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
 
 
 def use_wal(conn: sqlite3.Connection, timeout: float) -> None:

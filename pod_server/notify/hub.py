@@ -32,7 +32,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import sqlite3
 import time
 from collections import deque
@@ -42,7 +41,14 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from pod_server.db.migrations import Migration
-from pod_server.db.sqlite import WriterThread, connect, migrate, transaction, use_wal
+from pod_server.db.sqlite import (
+    WriterThread,
+    connect,
+    create_private,
+    migrate,
+    transaction,
+    use_wal,
+)
 from pod_server.ldp.store import Change
 from pod_server.notify.model import Channel
 from pod_server.notify.signing import KEY_FILE, key_in_file
@@ -236,8 +242,7 @@ class SqliteHub(OutgoingEvents):
         return conn
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        create_private(self.path)
         conn = self._writer.adopt(self._connect())
         use_wal(conn, BUSY_TIMEOUT)
         # The outbox is transient: losing its last events on power loss is acceptable,

@@ -10,7 +10,6 @@ keys and secret hashes, so it is created readable by its owner only.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,7 +18,14 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from pod_server.db.migrations import Migration
-from pod_server.db.sqlite import WriterThread, connect, migrate, transaction, use_wal
+from pod_server.db.sqlite import (
+    WriterThread,
+    connect,
+    create_private,
+    migrate,
+    transaction,
+    use_wal,
+)
 from pod_server.state.base import (
     REUSE_MEMORY,
     Account,
@@ -148,8 +154,7 @@ class SqliteState:
         await self.close()
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        create_private(self.path)
         conn = self._writer.adopt(connect(self.path, BUSY_TIMEOUT))
         conn.row_factory = sqlite3.Row
         use_wal(conn, BUSY_TIMEOUT)

@@ -32,6 +32,7 @@ file I/O runs on a small I/O pool. Point reads of the index run directly on the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import mmap
 import os
@@ -352,7 +353,7 @@ class FileBackend:
         self._thread_conns: list[sqlite3.Connection] = []
         self._cache = MetaCache()
         self._data_version = -1  # of the read connection, at the last sync
-        self._shm: mmap.mmap | None = None  # the WAL index's header (see _wal_header)
+        self._wal_index: WalIndex | None = None  # its header tells of commits (_wal_header)
         self._header: bytes | None = None  # its header at the last sync
         self._seen = 0  # the last change log seq the cache has taken into account
         self._applied = 0  # applies by this process's writer (prunes the change log)
@@ -367,7 +368,7 @@ class FileBackend:
             self._rconn = self._connect()
             self._rconn.execute("PRAGMA query_only = ON")
             self._seen = self._rconn.execute(_LAST_CHANGE_QUERY).fetchone()[0]
-            self._shm = _open_wal_index(self._db)
+            self._wal_index = WalIndex.open(self._db)
         except BaseException:
             await self.close()
             raise
@@ -375,9 +376,6 @@ class FileBackend:
     async def close(self) -> None:
         if not self._writer.started:
             return
-        if self._shm is not None:  # before the connections that keep its file in place
-            self._shm.close()
-            self._shm = None
         async with self._conn_lock:
             await self._writer.stop(self._abort_pending)
         if self._io is not None:
@@ -389,6 +387,9 @@ class FileBackend:
         if self._rconn is not None:
             self._rconn.close()
         self._io = self._rconn = None
+        if self._wal_index is not None:  # last: its close drops the process's locks
+            self._wal_index.close()
+            self._wal_index = None
 
     def _connect(self) -> sqlite3.Connection:
         conn = connect(self._db, BUSY_TIMEOUT)
@@ -503,8 +504,7 @@ class FileBackend:
 
     def _wal_header(self) -> bytes | None:
         """The WAL index's header as it is now, or None when it cannot be read."""
-        # A read of shared memory, not a system call: this runs several times a request.
-        return None if self._shm is None else self._shm[:WAL_INDEX_HEADER]
+        return None if self._wal_index is None else self._wal_index.read()
 
     async def read(self, path: str) -> BytesStored | BlobStored:
         query = f"SELECT {_META_COLUMNS}, blob, body FROM resources WHERE path = ?"
@@ -1086,32 +1086,50 @@ def _log_where(root: str, query: LogQuery) -> tuple[str, list[object]]:
     return " AND ".join(where), args
 
 
-def _open_wal_index(db: Path) -> mmap.mmap | None:
-    """The header of the database's WAL index (``-shm``) mapped read-only, or None to
-    rely on ``PRAGMA data_version`` alone.
+@dataclass(eq=False)
+class WalIndex:
+    """The header of the database's WAL index (``-shm``), mapped read-only.
 
     Its first 48 bytes are the header SQLite rewrites, with a counter it increments, on
     every commit, before the commit returns (sqlite.org/walformat.html, section 2.2.1).
     Processes running different SQLite versions share this file, so its layout is fixed
-    (version 3007000 at offset 0). It stays in place while this process holds the
-    database open: SQLite removes or truncates it only when no connection has it (so the
-    mapping, which ``close`` drops before the read connection, never outlives the file)."""
-    try:
-        fd = os.open(f"{db}-shm", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        if os.fstat(fd).st_size < WAL_INDEX_HEADER:
+    (version 3007000 at offset 0). No mapping (``header`` None) when the file is not in
+    that layout: then ``PRAGMA data_version`` alone keeps the cache exact.
+
+    The descriptor stays open until the process's connections are closed: closing any
+    descriptor of a file drops every POSIX lock the process holds on it, SQLite's included.
+    Without SQLite's lock on its "dead man switch" byte, the next process to open the
+    database would take this one for gone and truncate the file under the mapping (SIGBUS),
+    and the read and write locks the processes share would be lost."""
+
+    fd: int
+    header: mmap.mmap | None
+
+    @classmethod
+    def open(cls, db: Path) -> WalIndex | None:
+        try:
+            fd = os.open(f"{db}-shm", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
             return None
-        header = mmap.mmap(fd, WAL_INDEX_HEADER, mmap.MAP_SHARED, mmap.PROT_READ)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)  # the mapping stays
-    if int.from_bytes(header[:4], sys.byteorder) != WAL_INDEX_VERSION:
-        header.close()
-        return None
-    return header
+        header = None
+        with contextlib.suppress(OSError):
+            if os.fstat(fd).st_size >= WAL_INDEX_HEADER:
+                header = mmap.mmap(fd, WAL_INDEX_HEADER, mmap.MAP_SHARED, mmap.PROT_READ)
+        if header is not None and int.from_bytes(header[:4], sys.byteorder) != WAL_INDEX_VERSION:
+            header.close()
+            header = None
+        return cls(fd, header)
+
+    def read(self) -> bytes | None:
+        """The header as it is now (None: not mapped). A read of shared memory, not a
+        system call: this runs several times a request."""
+        return None if self.header is None else self.header[:WAL_INDEX_HEADER]
+
+    def close(self) -> None:
+        """Only after the database's connections are closed (see the class)."""
+        if self.header is not None:
+            self.header.close()
+        os.close(self.fd)
 
 
 def _meta(path: str, row: sqlite3.Row) -> Meta:

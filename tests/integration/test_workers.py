@@ -145,7 +145,11 @@ async def test_killing_a_worker_mid_load_loses_no_acknowledged_write(
 
             tasks = [asyncio.create_task(writer(n)) for n in range(8)]
             await _until(lambda: len(acknowledged) >= 100, "no writes before the kill")
-            os.kill(first[0], signal.SIGKILL)
+            try:
+                os.kill(first[0], signal.SIGKILL)
+            except ProcessLookupError:
+                log = (tmp_path / "server.log").read_text()
+                pytest.fail(f"worker {first[0]} of {first} ended before the kill:\n{log}")
             before = len(acknowledged)
             # The survivor keeps serving while the supervisor starts a replacement.
             await _until(lambda: len(acknowledged) >= before + 200, "nothing served after kill")

@@ -4,6 +4,9 @@ sharing one storage (processes or hosts), on every backend that keeps one."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -197,7 +200,7 @@ async def test_the_file_backend_watches_the_wal_index_and_can_do_without_it(
         await put(writer, "/a")
         assert reader._wal_header() != before  # a commit elsewhere changes it
     # Where the WAL index cannot be read, the pragma alone keeps the cache exact.
-    monkeypatch.setattr(file_module, "_open_wal_index", lambda _db: None)
+    monkeypatch.setattr(file_module.WalIndex, "open", classmethod(lambda cls, _db: None))
     async with two_instances("file", tmp_path / "without") as (writer, reader):
         assert await reader.meta("/a") is None
         written = await put(writer, "/a")
@@ -223,3 +226,38 @@ def test_long_paths_count_against_the_cache_by_their_length() -> None:
     assert len(cache) == 2
     cache.fill(["/dddddddd"], {}, cache.epoch)  # pushes the oldest ones out
     assert cache.lookup(["/bbbb", "/cccc", "/dddddddd"])[1] == ["/bbbb", "/cccc"]
+
+
+DEAD_MAN_SWITCH = 128  # the byte of the -shm file SQLite's unix VFS locks while it uses it
+
+HOLDER = """
+import fcntl, os, struct, sys
+if not os.path.exists(sys.argv[1]):
+    sys.exit(print(0))
+fd = os.open(sys.argv[1], os.O_RDWR)
+asked = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, int(sys.argv[2]), 1, 0)
+kind, _, _, _, pid = struct.unpack("hhqqi", fcntl.fcntl(fd, fcntl.F_GETLK, asked))
+print(0 if kind == fcntl.F_UNLCK else pid)
+"""
+
+
+def shm_lock_holder(db: Path) -> int:
+    """The process holding SQLite's lock on the WAL index, as another process sees it
+    (0: nobody, or no file; a process never sees its own POSIX locks)."""
+    args = [sys.executable, "-c", HOLDER, f"{db}-shm", str(DEAD_MAN_SWITCH)]
+    return int(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
+
+
+async def test_watching_the_wal_index_keeps_sqlites_locks_on_it(tmp_path: Path) -> None:
+    """Closing a descriptor of a file drops every POSIX lock the process holds on it:
+    the watch must not close one while SQLite uses the file, or the next process to open
+    the database truncates the index under the others (a worker died of SIGBUS)."""
+    store = FileBackend(tmp_path)
+    await store.start()
+    try:
+        assert store._wal_header() is not None
+        await put(store, "/a")
+        assert shm_lock_holder(tmp_path / "index.sqlite3") == os.getpid()
+    finally:
+        await store.close()
+    assert shm_lock_holder(tmp_path / "index.sqlite3") == 0
