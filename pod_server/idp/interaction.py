@@ -217,9 +217,12 @@ class Interaction:
         status: int = 200,
         back: str = "",
     ) -> web.Response:
-        """The sign-in form, with ``error`` (a key of the catalogue) above it."""
+        """The sign-in form, with ``error`` (a key of the catalogue) above it, naming the
+        app whose request (``authz``) it continues, whichever way the person came."""
         p = self.p
         s = await self.speech(request)
+        if app is None and authz:
+            app = await self._app_of(authz)
 
         def render(csrf: str) -> web.Response:
             return pages.sign_in(
@@ -236,6 +239,15 @@ class Interaction:
             )
 
         return self._form(request, render)
+
+    async def _app_of(self, authz: str) -> str | None:
+        """The name of the app asking ``authz`` (None when that request is not valid: the
+        form still carries it, and the authorization endpoint will say what is wrong)."""
+        pairs = parse_qsl(authz, keep_blank_values=True)
+        try:
+            return app_name(await parse_request(pairs, self.p.clients, self.p.issuer))
+        except (PageError, RedirectError):
+            return None
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         p = self.p

@@ -83,12 +83,16 @@ async def test_a_wrong_sign_in_switches_to_the_sign_in_form(world: World) -> Non
     _, page, _ = await world.get(await world.authorize_url(client[0]))
     (form,) = Forms(page).forms
     authz = form.fields["authz"]
+    app = re.search(r"<strong>([^<]+)</strong>", page.split("<main", 1)[1])
+    assert app, "the sign-in page names the app"
     status, page, _ = await world.submit(form, email=email, password="wrong")
     assert status == 401 and "Signed in as" not in page
+    assert f"Sign in to continue to <strong>{app.group(1)}</strong>" in page
     switch = switch_of(page)
     assert switch.startswith("/idp/login?") and "wrong" not in switch
     status, page, _ = await world.get(world.url(switch))
     assert status == 200 and '<html lang="fr">' in page and "Connexion" in page
+    assert f"continuer vers <strong>{app.group(1)}</strong>" in page
     (form,) = Forms(page).forms
     assert form.fields["authz"] == authz  # the app's request goes on
     status, _, headers = await world.submit(form, email=email, password=PASSWORD)
