@@ -407,12 +407,9 @@ class Interaction:
         if account is None:
             return redirect(p.paths.login, 303)
         webids = await p.state.account_webids(account.id)
-        email = account.email
         pods = await p.pods_of(webids) if p.pods_of else []
-        s = await self.speech(request)
-        return self._form(
-            request, lambda csrf: pages.account(s, p.paths, email, webids, pods, csrf)
-        )
+        s = await self.speech(request)  # its header names who is signed in
+        return self._form(request, lambda csrf: pages.account(s, p.paths, webids, pods, csrf))
 
     async def password_page(self, request: web.Request) -> web.StreamResponse:
         p = self.p

@@ -520,8 +520,7 @@ def error(s: Speech, title: str, text: str, status: int = 400) -> web.Response:
     return page(s, title, fill('<p role="alert">$text</p>\n', text=text), status)
 
 
-_ACCOUNT = """<p>$signed_in</p>
-$webids$pods<p><a href="$settings">$pods_link</a></p>
+_ACCOUNT = """$webids$pods<p><a href="$settings">$pods_link</a></p>
 <p><a href="$password">$change</a></p>
 <form method="post" action="$logout">$hidden<button type="submit">$sign_out</button></form>"""
 
@@ -529,7 +528,6 @@ $webids$pods<p><a href="$settings">$pods_link</a></p>
 def account(
     s: Speech,
     paths: Paths,
-    email: str,
     webids: list[str],
     pods: list[tuple[str, int, int | None]],
     csrf: str,
@@ -539,7 +537,6 @@ def account(
     listing = join([heading, items, Safe("</ul>\n")]) if webids else ""
     body = fill(
         _ACCOUNT,
-        signed_in=said(s, "signed_in_email", email=email),
         webids=Safe(listing),
         pods=_pods(s, pods),
         pods_link=s.t("pods_link"),

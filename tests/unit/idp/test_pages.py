@@ -108,7 +108,7 @@ def test_consent_says_each_ask_once() -> None:
 
 def test_account_links_the_webids() -> None:
     webid = "https://pod.example/alice/profile/card#me"
-    text = pages.account(EN, PATHS, "a@example.org", [webid], [], "t" * 30).text or ""
+    text = pages.account(EN, PATHS, [webid], [], "t" * 30).text or ""
     assert f'<a href="{webid}"><code>{webid}</code></a>' in text
 
 
