@@ -41,7 +41,7 @@ from pod_server.idp.logout import PARAMS as LOGOUT_PARAMS
 from pod_server.idp.logout import logout_target
 from pod_server.idp.provider import Provider, Provision, ProvisionRefused
 from pod_server.idp.sessions import FormCheck
-from pod_server.state.base import Consent, LoginSession
+from pod_server.state.base import Account, Consent, LoginSession
 
 MAX_NAME_LENGTH = 64
 
@@ -49,6 +49,12 @@ MAX_NAME_LENGTH = 64
 def app_name(request: AuthorizationRequest) -> str:
     client = request.client
     return client.name or urlsplit(request.redirect_uri).netloc or client.client_id
+
+
+# This request's (session, account), once looked up (see Interaction._signed_in).
+_SIGNED_IN: web.RequestKey[tuple[LoginSession | None, Account | None]] = web.RequestKey(
+    "pod_server.idp.signed_in", tuple
+)
 
 
 class Interaction:
@@ -80,8 +86,7 @@ class Interaction:
         """Sign in if needed, then consent if needed, then back to the client with a code."""
         p = self.p
         now = p.clock()
-        session = await p.sessions.current(request)
-        account = await p.state.get_account(session.account_id) if session else None
+        session, account = await self._signed_in(request)
         if session is None or account is None or needs_sign_in(areq, session, now):
             if "none" in areq.prompt:  # OIDC Core §3.1.2.6
                 return redirect(areq.fail(LOGIN_REQUIRED, "the person is not signed in").location)
@@ -121,9 +126,18 @@ class Interaction:
         return pages.speech(request, self.p.paths, email)
 
     async def _email(self, request: web.Request) -> str | None:
-        session = await self.p.sessions.current(request)
-        account = await self.p.state.get_account(session.account_id) if session else None
-        return account.email if account else None
+        return account.email if (account := (await self._signed_in(request))[1]) else None
+
+    async def _signed_in(self, request: web.Request) -> tuple[LoginSession | None, Account | None]:
+        """This browser's session and its account, looked up once per request: the page's
+        header and the handler both need them. (A handler that begins or ends a session
+        answers with a redirect, or renders its page without the header's line.)"""
+        known = request.get(_SIGNED_IN)
+        if known is None:
+            session = await self.p.sessions.current(request)
+            account = await self.p.state.get_account(session.account_id) if session else None
+            known = request[_SIGNED_IN] = (session, account)
+        return known
 
     async def _posted_form(self, request: web.Request) -> dict[str, str] | web.Response:
         """The posted form if one of our own pages sent it, else the page that refuses it."""
@@ -168,7 +182,7 @@ class Interaction:
             return _page_error(await self.speech(request), exc)
         except RedirectError as exc:
             return redirect(exc.location, 303)
-        session = await p.sessions.current(request)
+        session, _ = await self._signed_in(request)
         if session is None:
             return await self._sign_in_page(request, areq.after_sign_in(), app=app_name(areq))
         if form.get("decision") != "allow":
@@ -381,7 +395,7 @@ class Interaction:
     async def logout_page(self, request: web.Request) -> web.StreamResponse:
         p = self.p
         params = {k: request.query[k] for k in LOGOUT_PARAMS if k in request.query}
-        if await p.sessions.current(request) is None:
+        if (await self._signed_in(request))[0] is None:
             target = await logout_target(params, p.clients, p.issuer, await p.keys.verifiers())
             return redirect(target) if target else _signed_out(await self.speech(request), p)
         s = replace(await self.speech(request), sign_out=None)  # this page is the sign-out
@@ -402,8 +416,7 @@ class Interaction:
 
     async def account(self, request: web.Request) -> web.StreamResponse:
         p = self.p
-        session = await p.sessions.current(request)
-        account = await p.state.get_account(session.account_id) if session else None
+        _, account = await self._signed_in(request)
         if account is None:
             return redirect(p.paths.login, 303)
         webids = await p.state.account_webids(account.id)
@@ -413,7 +426,7 @@ class Interaction:
 
     async def password_page(self, request: web.Request) -> web.StreamResponse:
         p = self.p
-        if await p.sessions.current(request) is None:
+        if (await self._signed_in(request))[0] is None:
             return redirect(p.paths.login, 303)
         return await self._password_page(request)
 
@@ -434,8 +447,7 @@ class Interaction:
         form = await self._posted_form(request)
         if isinstance(form, web.Response):
             return form
-        session = await p.sessions.current(request)
-        account = await p.state.get_account(session.account_id) if session else None
+        _, account = await self._signed_in(request)
         if account is None:
             return redirect(p.paths.login, 303)
         if await p.limiter.exceeded(p.login_per_account, account.email):

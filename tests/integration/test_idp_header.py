@@ -8,6 +8,7 @@ import html
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -142,3 +143,28 @@ async def test_password_consent_and_sign_out_answers_switch_to_pages(world: Worl
     assert status == 200 and switch_of(page) == "/idp/logout?lang=fr"
     status, page, _ = await world.get(world.url(switch_of(page)))
     assert status == 200 and "Vous êtes déconnecté." in page
+
+
+async def test_a_page_looks_up_who_is_signed_in_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header and the handler share one lookup of the session and its account."""
+    await signed_in(world)
+    calls: list[str] = []
+    for name in ("get_session", "get_account"):
+        real = getattr(world.state, name)
+
+        async def counted(*args: object, _real: Any = real, _name: str = name) -> object:
+            calls.append(_name)
+            return await _real(*args)
+
+        monkeypatch.setattr(world.state, name, counted)
+    status, page, _ = await world.get(world.url("idp/account"))
+    assert status == 200 and "Signed in as" in header(page)
+    assert sorted(calls) == ["get_account", "get_session"]
+    _, page, _ = await world.get(world.url("idp/password"))
+    (form,) = Forms(page).forms
+    calls.clear()
+    status, page, _ = await world.submit(form, current="wrong", password="x" * 20)
+    assert status == 401 and "Signed in as" in header(page)
+    assert sorted(calls) == ["get_account", "get_session"]
