@@ -127,6 +127,12 @@ class Resource:
         return self.body.decode("utf-8", errors="replace")
 
 
+def origin(url: str) -> tuple[str, str]:
+    """The scheme and authority of ``url``, compared case-insensitively: who speaks for it."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
 def normalize_url(url: str) -> str:
     """An absolute http(s) URL, percent-encoded as it will be sent, without fragment."""
     url = urldefrag(str(url))[0]

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import urldefrag
 
 from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.namespace import FOAF
 
 from client import rdf
 from client.access import Access, _parent
-from client.core import normalize_url
+from client.core import normalize_url, origin
 from client.errors import Forbidden, InvalidResponse, NotFound, PodClientError, Unauthorized
 
 SOLID = Namespace("http://www.w3.org/ns/solid/terms#")
@@ -141,11 +141,11 @@ class Discovery(Access):
             graph = await self.read_graph(description)
         except (NotFound, Forbidden, Unauthorized, InvalidResponse):
             return set()
-        origin = _origin(description)
+        home = origin(description)
         return {
             str(s)
             for s in graph.subjects(RDF.type, PIM.Storage)
-            if isinstance(s, URIRef) and _origin(str(s)) == origin
+            if isinstance(s, URIRef) and origin(str(s)) == home
         }
 
     async def storages(self, webid: str | None = None) -> list[str]:
@@ -220,11 +220,6 @@ class Discovery(Access):
         containers = (location,) if location.endswith("/") else ()
         instances = () if containers else (location,)
         return TypeRegistration(str(node), index, for_class, instances, containers, private)
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _registrations(

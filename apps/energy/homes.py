@@ -20,12 +20,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, QB
 
 from client import PodClient, PodClientError
+from client.core import origin
 from vocab.namespaces import COMMONS as CM
 from vocab.namespaces import ENERGY
 
@@ -113,7 +113,7 @@ def releases_of(graph: Graph, index: str) -> list[str]:
     catalogs = set(graph.subjects(RDF.type, DCAT.Catalog))
     listed = {d for c in catalogs for d in graph.objects(c, DCAT.dataset)}
     listed |= set(graph.subjects(RDF.type, DCAT.Dataset))
-    origin = _origin(index)
+    home = origin(index)
     datasets = [d for d in listed if isinstance(d, URIRef)]
     if not datasets:
         raise NoReleases(f"the index at {index} lists no releases (no dcat:dataset)")
@@ -127,7 +127,7 @@ def releases_of(graph: Graph, index: str) -> list[str]:
             if isinstance(u, URIRef)
         )
         place = urls[0] if urls else str(dataset)
-        if _origin(place) != origin:
+        if origin(place) != home:
             log.warning(
                 "statistics: the index at %s lists %s, on another site: left out", index, place
             )
@@ -136,11 +136,6 @@ def releases_of(graph: Graph, index: str) -> list[str]:
     if not places:
         raise NoReleases(f"the index at {index} lists no releases on its own site")
     return places
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
 
 
 @dataclass
