@@ -67,6 +67,7 @@ async def test_published_releases_are_served(tmp_path: Path) -> None:
         assert len(Graph().parse(data=json.dumps(await ld.json()), format="json-ld")) == len(g)
         for missing in ("/0123456789ab-r9/", "/..%2F..%2Fetc/", "/nope/"):
             assert (await client.get(missing)).status == 404
+            assert (await client.get(missing + "dataset")).status == 404
         assert (await client.post(path)).status == 405
 
         # The catalog: linked from the index, every release in it, oldest first by issue.
